@@ -1,0 +1,15 @@
+//! `gencast fields`.
+
+use std::path::PathBuf;
+
+/// Arguments of `gencast fields`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The checkpoint (.npz).
+    checkpoint: Option<PathBuf>,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("gencast fields: not implemented yet ({:?})", args.checkpoint)
+}

@@ -1,0 +1,37 @@
+//! The `gencast` command-line tool.
+
+mod cmd_fields;
+mod cmd_inspect;
+
+use clap::{Parser, Subcommand};
+
+/// GenCast weather forecasts on CPUs.
+#[derive(Parser)]
+#[command(name = "gencast", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+enum Command {
+    /// Print a checkpoint's description, license, configs and parameter table.
+    Inspect(cmd_inspect::Args),
+    /// List the variables, levels and frames a checkpoint needs as input.
+    Fields(cmd_fields::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Inspect(args) => cmd_inspect::run(args),
+        Command::Fields(args) => cmd_fields::run(args),
+    }
+}

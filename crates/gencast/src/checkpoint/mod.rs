@@ -1,0 +1,1 @@
+//! Reading the official `.npz` checkpoints: container, typed configs and parameters.

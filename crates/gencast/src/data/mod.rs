@@ -1,0 +1,1 @@
+//! Reading example datasets (NetCDF written by xarray) and normalisation statistics.

@@ -1,0 +1,1 @@
+//! Graphs: icosahedral mesh, node order, grid↔mesh connectivity, attention neighbourhoods, features.

@@ -1,0 +1,1 @@
+//! Numeric kernels: matrix products, layer norm, activations, gathers and segment sums, attention.

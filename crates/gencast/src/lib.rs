@@ -1,0 +1,18 @@
+//! GenCast inference on CPUs.
+//!
+//! The crate follows the reference pipeline stage by stage:
+//! [`checkpoint`] reads the official `.npz` checkpoints, [`data`] reads the example datasets and
+//! normalisation statistics, [`graph`] builds the icosahedral mesh and the grid↔mesh graphs,
+//! [`kernels`] holds the numeric kernels, [`model`] the denoiser network, [`sampler`] the
+//! diffusion sampler and its random streams, and [`output`] the writers.
+
+pub mod checkpoint;
+pub mod data;
+pub mod error;
+pub mod graph;
+pub mod kernels;
+pub mod model;
+pub mod output;
+pub mod sampler;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! The denoiser network: MLP blocks, norm conditioning, encoder, processor, decoder.

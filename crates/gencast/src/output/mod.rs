@@ -1,0 +1,1 @@
+//! Output writers (NetCDF, Zarr) and ensemble statistics.

@@ -1,0 +1,1 @@
+//! The diffusion sampler: noise schedule, DPM-Solver++ 2S with churn, random streams, spherical noise.
