@@ -1,1 +1,19 @@
 //! Numeric kernels: matrix products, layer norm, activations, gathers and segment sums, attention.
+//!
+//! All kernels work on contiguous row-major `f32` buffers. Work is split over rows in blocks whose
+//! size does not depend on the number of threads, and every reduction runs in a fixed order, so
+//! results are bitwise identical whatever the size of the rayon pool.
+
+pub mod activation;
+pub mod attention;
+pub mod matmul;
+pub mod norm;
+pub mod segment;
+
+pub use activation::{bias_act, exp_f32, gelu_tanh, sigmoid, swish, Act};
+pub use attention::sparse_attention;
+pub use matmul::matmul;
+pub use norm::{
+    affine_rows_into, layer_norm_cond_into, layer_norm_cond_rows, layer_norm_rows, LN_EPS,
+};
+pub use segment::{gather_add_rows, SegmentPlan};

@@ -1,1 +1,4 @@
 //! Output writers (NetCDF, Zarr) and ensemble statistics.
+
+pub mod netcdf;
+pub mod forecast_nc;

@@ -1,0 +1,630 @@
+//! Typed configurations stored in a checkpoint under `:`-joined keys
+//! (e.g. `denoiser_architecture_config:sparse_transformer_config:num_heads`).
+//!
+//! Field names follow the reference dataclasses. In JSON, non-finite floats are written as the
+//! strings `"inf"`, `"-inf"` and `"nan"` because JSON has no literal for them.
+
+use serde::{Serialize, Serializer};
+
+use super::npz::{NpyArray, NpzArchive};
+use crate::{Error, Result};
+
+/// Writes finite floats as JSON numbers and non-finite ones as `"inf"`, `"-inf"` or `"nan"`.
+pub fn serialize_f64<S: Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    if v.is_finite() {
+        s.serialize_f64(*v)
+    } else if v.is_nan() {
+        s.serialize_str("nan")
+    } else if *v > 0.0 {
+        s.serialize_str("inf")
+    } else {
+        s.serialize_str("-inf")
+    }
+}
+
+fn serialize_opt_f64<S: Serializer>(v: &Option<f64>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match v {
+        Some(x) => serialize_f64(x, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Atmospheric variables known to the reference (`graphcast.ALL_ATMOSPHERIC_VARS`): these carry a
+/// pressure-level dimension.
+pub const ALL_ATMOSPHERIC_VARS: [&str; 16] = [
+    "potential_vorticity",
+    "specific_rain_water_content",
+    "specific_snow_water_content",
+    "geopotential",
+    "temperature",
+    "u_component_of_wind",
+    "v_component_of_wind",
+    "specific_humidity",
+    "vertical_velocity",
+    "vorticity",
+    "divergence",
+    "relative_humidity",
+    "ozone_mass_mixing_ratio",
+    "specific_cloud_liquid_water_content",
+    "specific_cloud_ice_water_content",
+    "fraction_of_cloud_cover",
+];
+
+/// Variables without a time dimension (`graphcast.STATIC_VARS`).
+pub const STATIC_VARS: [&str; 2] = ["geopotential_at_surface", "land_sea_mask"];
+
+/// Time between consecutive frames of GenCast data, in hours.
+pub const GENCAST_TIMESTEP_HOURS: f64 = 12.0;
+
+/// Whether a variable has a pressure-level dimension.
+pub fn is_atmospheric(var: &str) -> bool {
+    ALL_ATMOSPHERIC_VARS.contains(&var)
+}
+
+/// Whether a variable is static (no time dimension).
+pub fn is_static(var: &str) -> bool {
+    STATIC_VARS.contains(&var)
+}
+
+/// The task: which variables are inputs, targets and forcings, at which levels (`graphcast.TaskConfig`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskConfig {
+    /// Variables read at the input frames (including statics and forcings at input times).
+    pub input_variables: Vec<String>,
+    /// Variables the model predicts.
+    pub target_variables: Vec<String>,
+    /// Variables known at the target time (computed or external).
+    pub forcing_variables: Vec<String>,
+    /// Pressure levels in hPa, in the task's order.
+    pub pressure_levels: Vec<i64>,
+    /// Span of the input window as a pandas timedelta string, e.g. `24h`.
+    pub input_duration: String,
+}
+
+const GENCAST_SURFACE_TARGETS: [&str; 6] = [
+    "2m_temperature",
+    "mean_sea_level_pressure",
+    "10m_v_component_of_wind",
+    "10m_u_component_of_wind",
+    "total_precipitation_12hr",
+    "sea_surface_temperature",
+];
+const GENCAST_ATMOSPHERIC_TARGETS: [&str; 6] = [
+    "temperature",
+    "geopotential",
+    "u_component_of_wind",
+    "v_component_of_wind",
+    "vertical_velocity",
+    "specific_humidity",
+];
+const GENCAST_FORCINGS: [&str; 4] = [
+    "year_progress_sin",
+    "year_progress_cos",
+    "day_progress_sin",
+    "day_progress_cos",
+];
+/// The 13 WeatherBench pressure levels (hPa) used by GenCast.
+pub const PRESSURE_LEVELS_WEATHERBENCH_13: [i64; 13] =
+    [50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 850, 925, 1000];
+
+/// Parses a pandas-style timedelta string (`24h`, `12H`, `1d`, `30min`, `3600s`, `2 days`) into hours.
+pub fn parse_duration_hours(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num.parse().ok()?;
+    let per_hour = match unit.trim().to_ascii_lowercase().as_str() {
+        "h" | "hr" | "hrs" | "hour" | "hours" => 1.0,
+        "d" | "day" | "days" => 24.0,
+        "m" | "min" | "mins" | "minute" | "minutes" | "t" => 1.0 / 60.0,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1.0 / 3600.0,
+        "w" | "week" | "weeks" => 168.0,
+        _ => return None,
+    };
+    Some(v * per_hour)
+}
+
+impl TaskConfig {
+    /// The reference's `gencast.TASK` (13 levels, 24h input window, 12h step).
+    pub fn gencast_default() -> TaskConfig {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let targets: Vec<String> = GENCAST_SURFACE_TARGETS
+            .iter()
+            .chain(GENCAST_ATMOSPHERIC_TARGETS.iter())
+            .map(|x| x.to_string())
+            .collect();
+        // Inputs: surface targets except precipitation, atmospheric targets, forcings, statics.
+        let inputs: Vec<String> = GENCAST_SURFACE_TARGETS
+            .iter()
+            .filter(|v| **v != "total_precipitation_12hr")
+            .chain(GENCAST_ATMOSPHERIC_TARGETS.iter())
+            .chain(GENCAST_FORCINGS.iter())
+            .chain(STATIC_VARS.iter())
+            .map(|x| x.to_string())
+            .collect();
+        TaskConfig {
+            input_variables: inputs,
+            target_variables: targets,
+            forcing_variables: s(&GENCAST_FORCINGS),
+            pressure_levels: PRESSURE_LEVELS_WEATHERBENCH_13.to_vec(),
+            input_duration: "24h".into(),
+        }
+    }
+
+    /// Number of input frames for data spaced `timestep_hours` apart: input times are the
+    /// lead times in `(-input_duration, 0]`, i.e. `input_duration / timestep` frames (2 for GenCast).
+    pub fn num_input_frames(&self, timestep_hours: f64) -> Result<usize> {
+        let bad = |detail: String| Error::Config {
+            key: "task_config:input_duration".into(),
+            detail,
+        };
+        let hours = parse_duration_hours(&self.input_duration)
+            .ok_or_else(|| bad(format!("cannot parse duration `{}`", self.input_duration)))?;
+        let frames = hours / timestep_hours;
+        if !(frames >= 1.0 && frames.fract() == 0.0 && frames < 1e6) {
+            return Err(bad(format!(
+                "`{}` is not a positive multiple of the {timestep_hours}h time step",
+                self.input_duration
+            )));
+        }
+        Ok(frames as usize)
+    }
+
+    /// Number of channels a variable contributes per frame (levels for atmospheric ones).
+    pub fn channels_per_frame(&self, var: &str) -> usize {
+        if is_atmospheric(var) {
+            self.pressure_levels.len()
+        } else {
+            1
+        }
+    }
+
+    /// Inputs that are neither targets nor forcings and have no time dimension.
+    pub fn static_variables(&self) -> Vec<String> {
+        self.input_variables
+            .iter()
+            .filter(|v| is_static(v) && !self.target_variables.contains(v) && !self.forcing_variables.contains(v))
+            .cloned()
+            .collect()
+    }
+
+    /// Number of output channels: surface targets plus levels × atmospheric targets
+    /// (what `GenCast.__init__` writes into `node_output_size`).
+    pub fn node_output_size(&self) -> usize {
+        self.target_variables.iter().map(|v| self.channels_per_frame(v)).sum()
+    }
+
+    /// Number of stacked grid input channels `Cin` for data `timestep_hours` apart: inputs at
+    /// every input frame (statics once), then forcings and noisy targets at the target time.
+    pub fn num_input_channels(&self, timestep_hours: f64) -> Result<usize> {
+        let frames = self.num_input_frames(timestep_hours)?;
+        let inputs: usize = self
+            .input_variables
+            .iter()
+            .map(|v| {
+                let t = if is_static(v) { 1 } else { frames };
+                t * self.channels_per_frame(v)
+            })
+            .sum();
+        let forcings: usize = self.forcing_variables.iter().map(|v| self.channels_per_frame(v)).sum();
+        Ok(inputs + forcings + self.node_output_size())
+    }
+
+    /// `Cin` for GenCast's 12-hourly data (264 for the standard task).
+    pub fn gencast_input_channels(&self) -> Result<usize> {
+        self.num_input_channels(GENCAST_TIMESTEP_HOURS)
+    }
+}
+
+/// The sparse transformer processor (`denoiser.SparseTransformerConfig`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SparseTransformerConfig {
+    /// Radius of the attention mask in mesh hops.
+    pub attention_k_hop: usize,
+    /// Transformer width (equals `latent_size`).
+    pub d_model: usize,
+    /// Number of transformer blocks.
+    pub num_layers: usize,
+    /// Number of attention heads.
+    pub num_heads: usize,
+    /// `splash_mha`, `triblockdiag_mha` or `mha` (implementation only).
+    pub attention_type: String,
+    /// `lazy` or `full` (splash attention only).
+    pub mask_type: String,
+    /// Splash kernel tiling.
+    pub block_q: usize,
+    /// Splash kernel tiling.
+    pub block_kv: usize,
+    /// Splash kernel tiling.
+    pub block_kv_compute: usize,
+    /// Splash kernel tiling (backward pass).
+    pub block_q_dkv: usize,
+    /// Splash kernel tiling (backward pass).
+    pub block_kv_dkv: usize,
+    /// Splash kernel tiling (backward pass).
+    pub block_kv_dkv_compute: usize,
+    /// Initialiser scale (training only).
+    #[serde(serialize_with = "serialize_f64")]
+    pub ffw_winit_final_mult: f64,
+    /// Initialiser scale (training only).
+    #[serde(serialize_with = "serialize_f64")]
+    pub attn_winit_final_mult: f64,
+    /// Hidden width of the feed-forward block.
+    pub ffw_hidden: usize,
+    /// Haiku module name of the transformer (`None` means `transformer`).
+    pub name: Option<String>,
+}
+
+impl SparseTransformerConfig {
+    /// The haiku module name of the transformer.
+    pub fn module_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("transformer")
+    }
+}
+
+/// The denoiser network (`denoiser.DenoiserArchitectureConfig`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DenoiserArchitectureConfig {
+    /// Processor configuration.
+    pub sparse_transformer_config: SparseTransformerConfig,
+    /// Number of icosahedron refinements.
+    pub mesh_size: usize,
+    /// Latent width `D`.
+    pub latent_size: usize,
+    /// Hidden layers of every GNN MLP.
+    pub hidden_layers: usize,
+    /// grid2mesh radius as a fraction of the longest mesh edge.
+    #[serde(serialize_with = "serialize_f64")]
+    pub radius_query_fraction_edge_length: f64,
+    /// Inputs used as the global conditioning vector.
+    pub norm_conditioning_features: Vec<String>,
+    /// Divisor of the grid2mesh message sum, if set.
+    #[serde(serialize_with = "serialize_opt_f64")]
+    pub grid2mesh_aggregate_normalization: Option<f64>,
+    /// Number of output channels, if stored.
+    pub node_output_size: Option<usize>,
+}
+
+/// The sampler (`gencast.SamplerConfig`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SamplerConfig {
+    /// Largest noise level.
+    #[serde(serialize_with = "serialize_f64")]
+    pub max_noise_level: f64,
+    /// Smallest non-zero noise level.
+    #[serde(serialize_with = "serialize_f64")]
+    pub min_noise_level: f64,
+    /// Number of non-zero noise levels (solver steps).
+    pub num_noise_levels: usize,
+    /// Schedule shape.
+    #[serde(serialize_with = "serialize_f64")]
+    pub rho: f64,
+    /// Stochastic churn rate `S_churn`.
+    #[serde(serialize_with = "serialize_f64")]
+    pub stochastic_churn_rate: f64,
+    /// Churn only at noise levels ≥ this.
+    #[serde(serialize_with = "serialize_f64")]
+    pub churn_min_noise_level: f64,
+    /// Churn only at noise levels ≤ this (may be infinite).
+    #[serde(serialize_with = "serialize_f64")]
+    pub churn_max_noise_level: f64,
+    /// Churn noise inflation `S_noise`.
+    #[serde(serialize_with = "serialize_f64")]
+    pub noise_level_inflation_factor: f64,
+}
+
+/// Training noise distribution (`gencast.NoiseConfig`; unused at inference).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoiseConfig {
+    /// ρ of the training noise distribution.
+    #[serde(serialize_with = "serialize_f64")]
+    pub training_noise_level_rho: f64,
+    /// Largest training noise level.
+    #[serde(serialize_with = "serialize_f64")]
+    pub training_max_noise_level: f64,
+    /// Smallest training noise level.
+    #[serde(serialize_with = "serialize_f64")]
+    pub training_min_noise_level: f64,
+}
+
+/// The noise-level encoder (`denoiser.NoiseEncoderConfig`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoiseEncoderConfig {
+    /// Take the natural log of σ first.
+    pub apply_log_first: bool,
+    /// Frequencies are k / base_period.
+    #[serde(serialize_with = "serialize_f64")]
+    pub base_period: f64,
+    /// Number of Fourier frequencies.
+    pub num_frequencies: usize,
+    /// MLP layer widths; the last is the conditioning width.
+    pub output_sizes: Vec<usize>,
+}
+
+/// Typed access to the scalar and list entries of an archive, with errors naming the key.
+pub(crate) struct ConfigReader<'a> {
+    pub archive: &'a NpzArchive,
+}
+
+impl ConfigReader<'_> {
+    fn missing(&self, key: &str) -> Error {
+        Error::Missing {
+            path: self.archive.path().to_path_buf(),
+            what: "config key",
+            key: key.to_string(),
+        }
+    }
+
+    fn wrong(&self, key: &str, detail: String) -> Error {
+        Error::format(self.archive.path(), format!("config key `{key}`"), detail)
+    }
+
+    fn scalar(&self, key: &str, expected: &str, ok: impl Fn(&NpyArray) -> bool) -> Result<Option<NpyArray>> {
+        if !self.archive.contains(key) {
+            return Ok(None);
+        }
+        let a = self.archive.array(key)?;
+        if !ok(&a) {
+            return Err(self.wrong(key, format!("expected {expected}, found dtype {}", a.dtype)));
+        }
+        if a.len() != 1 {
+            return Err(self.wrong(
+                key,
+                format!("expected a single value, found an array of shape {:?}", a.shape),
+            ));
+        }
+        Ok(Some(a))
+    }
+
+    /// An optional string.
+    pub fn opt_str(&self, key: &str) -> Result<Option<String>> {
+        let a = self.scalar(key, "a string (<U)", |a| matches!(a.dtype, super::npy::Dtype::Str(_)))?;
+        a.map(|a| Ok(a.as_strings()?.first().cloned().unwrap_or_default()))
+            .transpose()
+    }
+
+    /// A required string.
+    pub fn str(&self, key: &str) -> Result<String> {
+        self.opt_str(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    /// An optional integer.
+    pub fn opt_i64(&self, key: &str) -> Result<Option<i64>> {
+        let a = self.scalar(key, "an integer (<i8)", |a| a.dtype.is_integer())?;
+        a.map(|a| Ok(a.to_i64_vec()?.first().copied().unwrap_or_default()))
+            .transpose()
+    }
+
+    /// An optional non-negative integer.
+    pub fn opt_usize(&self, key: &str) -> Result<Option<usize>> {
+        self.opt_i64(key)?
+            .map(|v| {
+                usize::try_from(v).map_err(|_| Error::Config {
+                    key: key.to_string(),
+                    detail: format!("expected a non-negative integer, found {v}"),
+                })
+            })
+            .transpose()
+    }
+
+    /// A required non-negative integer.
+    pub fn usize(&self, key: &str) -> Result<usize> {
+        self.opt_usize(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    /// An optional float (integers are accepted and converted, as `float(x)` would).
+    pub fn opt_f64(&self, key: &str) -> Result<Option<f64>> {
+        let a = self.scalar(key, "a float (<f8)", |a| a.dtype.is_float() || a.dtype.is_integer())?;
+        a.map(|a| Ok(a.to_f64_vec()?.first().copied().unwrap_or_default()))
+            .transpose()
+    }
+
+    /// A required float.
+    pub fn f64(&self, key: &str) -> Result<f64> {
+        self.opt_f64(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    /// A required boolean.
+    pub fn bool(&self, key: &str) -> Result<bool> {
+        let a = self
+            .scalar(key, "a boolean (|b1)", |a| a.dtype == super::npy::Dtype::Bool)?
+            .ok_or_else(|| self.missing(key))?;
+        Ok(a.to_i64_vec()?.first().copied().unwrap_or_default() != 0)
+    }
+
+    /// Number of entries `key:0`, `key:1`, … of a list; an empty list has no entries.
+    /// A gap in the indices is reported as the first missing key.
+    fn list_len(&self, key: &str) -> Result<usize> {
+        let prefix = format!("{key}:");
+        let mut idx: Vec<usize> = self
+            .archive
+            .names()
+            .filter_map(|n| n.strip_prefix(&prefix))
+            .filter_map(|rest| rest.parse::<usize>().ok())
+            .collect();
+        idx.sort_unstable();
+        for (i, &v) in idx.iter().enumerate() {
+            if v != i {
+                return Err(self.missing(&format!("{key}:{i}")));
+            }
+        }
+        Ok(idx.len())
+    }
+
+    /// A list of strings (empty when absent).
+    pub fn str_list(&self, key: &str) -> Result<Vec<String>> {
+        (0..self.list_len(key)?).map(|i| self.str(&format!("{key}:{i}"))).collect()
+    }
+
+    /// A list of strings that must have at least one entry.
+    pub fn nonempty_str_list(&self, key: &str) -> Result<Vec<String>> {
+        let v = self.str_list(key)?;
+        if v.is_empty() {
+            return Err(self.missing(&format!("{key}:0")));
+        }
+        Ok(v)
+    }
+
+    /// A list of integers (empty when absent).
+    pub fn i64_list(&self, key: &str) -> Result<Vec<i64>> {
+        (0..self.list_len(key)?)
+            .map(|i| {
+                let k = format!("{key}:{i}");
+                self.opt_i64(&k)?.ok_or_else(|| self.missing(&k))
+            })
+            .collect()
+    }
+
+    /// A list of non-negative integers (empty when absent).
+    pub fn usize_list(&self, key: &str) -> Result<Vec<usize>> {
+        (0..self.list_len(key)?).map(|i| self.usize(&format!("{key}:{i}"))).collect()
+    }
+}
+
+impl TaskConfig {
+    /// Reads `task_config:*`.
+    pub(crate) fn read(r: &ConfigReader<'_>) -> Result<TaskConfig> {
+        let k = |f: &str| format!("task_config:{f}");
+        Ok(TaskConfig {
+            input_variables: r.nonempty_str_list(&k("input_variables"))?,
+            target_variables: r.nonempty_str_list(&k("target_variables"))?,
+            forcing_variables: r.str_list(&k("forcing_variables"))?,
+            pressure_levels: r.i64_list(&k("pressure_levels"))?,
+            input_duration: r.str(&k("input_duration"))?,
+        })
+    }
+}
+
+impl SparseTransformerConfig {
+    /// Reads `<prefix>:*`.
+    pub(crate) fn read(r: &ConfigReader<'_>, prefix: &str) -> Result<SparseTransformerConfig> {
+        let k = |f: &str| format!("{prefix}:{f}");
+        Ok(SparseTransformerConfig {
+            attention_k_hop: r.usize(&k("attention_k_hop"))?,
+            d_model: r.usize(&k("d_model"))?,
+            num_layers: r.usize(&k("num_layers"))?,
+            num_heads: r.usize(&k("num_heads"))?,
+            attention_type: r.str(&k("attention_type"))?,
+            mask_type: r.str(&k("mask_type"))?,
+            block_q: r.usize(&k("block_q"))?,
+            block_kv: r.usize(&k("block_kv"))?,
+            block_kv_compute: r.usize(&k("block_kv_compute"))?,
+            block_q_dkv: r.usize(&k("block_q_dkv"))?,
+            block_kv_dkv: r.usize(&k("block_kv_dkv"))?,
+            block_kv_dkv_compute: r.usize(&k("block_kv_dkv_compute"))?,
+            ffw_winit_final_mult: r.f64(&k("ffw_winit_final_mult"))?,
+            attn_winit_final_mult: r.f64(&k("attn_winit_final_mult"))?,
+            ffw_hidden: r.usize(&k("ffw_hidden"))?,
+            name: r.opt_str(&k("name"))?,
+        })
+    }
+}
+
+impl DenoiserArchitectureConfig {
+    /// Reads `denoiser_architecture_config:*`.
+    pub(crate) fn read(r: &ConfigReader<'_>) -> Result<DenoiserArchitectureConfig> {
+        let p = "denoiser_architecture_config";
+        let k = |f: &str| format!("{p}:{f}");
+        Ok(DenoiserArchitectureConfig {
+            sparse_transformer_config: SparseTransformerConfig::read(r, &k("sparse_transformer_config"))?,
+            mesh_size: r.usize(&k("mesh_size"))?,
+            latent_size: r.usize(&k("latent_size"))?,
+            hidden_layers: r.usize(&k("hidden_layers"))?,
+            radius_query_fraction_edge_length: r.f64(&k("radius_query_fraction_edge_length"))?,
+            norm_conditioning_features: r.str_list(&k("norm_conditioning_features"))?,
+            grid2mesh_aggregate_normalization: r.opt_f64(&k("grid2mesh_aggregate_normalization"))?,
+            node_output_size: r.opt_usize(&k("node_output_size"))?,
+        })
+    }
+}
+
+impl SamplerConfig {
+    /// Reads `sampler_config:*`.
+    pub(crate) fn read(r: &ConfigReader<'_>) -> Result<SamplerConfig> {
+        let k = |f: &str| format!("sampler_config:{f}");
+        Ok(SamplerConfig {
+            max_noise_level: r.f64(&k("max_noise_level"))?,
+            min_noise_level: r.f64(&k("min_noise_level"))?,
+            num_noise_levels: r.usize(&k("num_noise_levels"))?,
+            rho: r.f64(&k("rho"))?,
+            stochastic_churn_rate: r.f64(&k("stochastic_churn_rate"))?,
+            churn_min_noise_level: r.f64(&k("churn_min_noise_level"))?,
+            churn_max_noise_level: r.f64(&k("churn_max_noise_level"))?,
+            noise_level_inflation_factor: r.f64(&k("noise_level_inflation_factor"))?,
+        })
+    }
+}
+
+impl NoiseConfig {
+    /// Reads `noise_config:*`.
+    pub(crate) fn read(r: &ConfigReader<'_>) -> Result<NoiseConfig> {
+        let k = |f: &str| format!("noise_config:{f}");
+        Ok(NoiseConfig {
+            training_noise_level_rho: r.f64(&k("training_noise_level_rho"))?,
+            training_max_noise_level: r.f64(&k("training_max_noise_level"))?,
+            training_min_noise_level: r.f64(&k("training_min_noise_level"))?,
+        })
+    }
+}
+
+impl NoiseEncoderConfig {
+    /// Reads `noise_encoder_config:*`.
+    pub(crate) fn read(r: &ConfigReader<'_>) -> Result<NoiseEncoderConfig> {
+        let k = |f: &str| format!("noise_encoder_config:{f}");
+        let output_sizes = r.usize_list(&k("output_sizes"))?;
+        if output_sizes.is_empty() {
+            return Err(Error::Missing {
+                path: r.archive.path().to_path_buf(),
+                what: "config key",
+                key: k("output_sizes:0"),
+            });
+        }
+        Ok(NoiseEncoderConfig {
+            apply_log_first: r.bool(&k("apply_log_first"))?,
+            base_period: r.f64(&k("base_period"))?,
+            num_frequencies: r.usize(&k("num_frequencies"))?,
+            output_sizes,
+        })
+    }
+}
+
+impl Default for NoiseEncoderConfig {
+    /// The reference defaults: log first, base period 16, 32 frequencies, widths (32, 16).
+    fn default() -> Self {
+        NoiseEncoderConfig {
+            apply_log_first: true,
+            base_period: 16.0,
+            num_frequencies: 32,
+            output_sizes: vec![32, 16],
+        }
+    }
+}
+
+impl Default for SamplerConfig {
+    /// The reference defaults (20 noise levels from 80 to 0.03, ρ 7, churn 2.5 above 0.75).
+    fn default() -> Self {
+        SamplerConfig {
+            max_noise_level: 80.0,
+            min_noise_level: 0.03,
+            num_noise_levels: 20,
+            rho: 7.0,
+            stochastic_churn_rate: 2.5,
+            churn_min_noise_level: 0.75,
+            churn_max_noise_level: f64::INFINITY,
+            noise_level_inflation_factor: 1.05,
+        }
+    }
+}
+
+impl Default for NoiseConfig {
+    /// The reference defaults (ρ 7, 88 to 0.02).
+    fn default() -> Self {
+        NoiseConfig {
+            training_noise_level_rho: 7.0,
+            training_max_noise_level: 88.0,
+            training_min_noise_level: 0.02,
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! mesh2grid edges: for each grid node, the three vertices of the mesh triangle holding the
+//! closest point on the mesh surface (`grid_mesh_connectivity.in_mesh_triangle_indices`, which
+//! uses `trimesh.proximity.closest_point`).
+//!
+//! The choice follows trimesh's rule (closest point per triangle, the two best by squared
+//! distance, the face-normal rule when they are within 1e-8), with exact ties going to the lower
+//! face index. Points whose reference outcome depends on trimesh's R-tree candidate order or on
+//! rounding are then overridden from a table generated with the reference stack (`ties_table`).
+
+use rayon::prelude::*;
+
+use super::cells::CellIndex;
+use super::ties_table;
+
+type V3 = [f64; 3];
+
+fn sub(a: &V3, b: &V3) -> V3 {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+fn dot(a: &V3, b: &V3) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+fn axpy(a: &V3, t: f64, d: &V3) -> V3 {
+    [a[0] + t * d[0], a[1] + t * d[1], a[2] + t * d[2]]
+}
+
+fn cross(a: &V3, b: &V3) -> V3 {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+/// Closest point to `p` on triangle `(a, b, c)` (Ericson's region test), in float64.
+pub fn closest_point_on_triangle(p: &V3, a: &V3, b: &V3, c: &V3) -> V3 {
+    let ab = sub(b, a);
+    let ac = sub(c, a);
+    let ap = sub(p, a);
+    let d1 = dot(&ab, &ap);
+    let d2 = dot(&ac, &ap);
+    if d1 <= 0.0 && d2 <= 0.0 {
+        return *a;
+    }
+    let bp = sub(p, b);
+    let d3 = dot(&ab, &bp);
+    let d4 = dot(&ac, &bp);
+    if d3 >= 0.0 && d4 <= d3 {
+        return *b;
+    }
+    let vc = d1 * d4 - d3 * d2;
+    if vc <= 0.0 && d1 >= 0.0 && d3 <= 0.0 {
+        return axpy(a, d1 / (d1 - d3), &ab);
+    }
+    let cp = sub(p, c);
+    let d5 = dot(&ab, &cp);
+    let d6 = dot(&ac, &cp);
+    if d6 >= 0.0 && d5 <= d6 {
+        return *c;
+    }
+    let vb = d5 * d2 - d1 * d6;
+    if vb <= 0.0 && d2 >= 0.0 && d6 <= 0.0 {
+        return axpy(a, d2 / (d2 - d6), &ac);
+    }
+    let va = d3 * d6 - d5 * d4;
+    if va <= 0.0 && (d4 - d3) >= 0.0 && (d5 - d6) >= 0.0 {
+        let w = (d4 - d3) / ((d4 - d3) + (d5 - d6));
+        return axpy(b, w, &sub(c, b));
+    }
+    let denom = 1.0 / (va + vb + vc);
+    let v = vb * denom;
+    let w = vc * denom;
+    let q = axpy(a, v, &ab);
+    axpy(&q, w, &ac)
+}
+
+/// Finds, for points near the unit sphere, the mesh face holding the closest surface point.
+pub struct TriangleLocator<'a> {
+    vertices: Vec<V3>,
+    faces: &'a [[u32; 3]],
+    normals: Vec<V3>,
+    vertex_face_offsets: Vec<u32>,
+    vertex_faces: Vec<u32>,
+    index: CellIndex,
+    h: f64,
+}
+
+impl<'a> TriangleLocator<'a> {
+    /// Builds the locator for a mesh (float32 vertices widened to float64).
+    pub fn new(vertices: &[[f32; 3]], faces: &'a [[u32; 3]]) -> TriangleLocator<'a> {
+        let vertices: Vec<V3> = vertices
+            .iter()
+            .map(|&v| super::spherical::widen(v))
+            .collect();
+        let mut h = 0f64;
+        let mut normals = Vec::with_capacity(faces.len());
+        let mut counts = vec![0u32; vertices.len() + 1];
+        for f in faces {
+            let [a, b, c] = f.map(|i| vertices[i as usize]);
+            h = h.max(dot(&sub(&b, &a), &sub(&b, &a)).sqrt());
+            h = h.max(dot(&sub(&c, &b), &sub(&c, &b)).sqrt());
+            h = h.max(dot(&sub(&a, &c), &sub(&a, &c)).sqrt());
+            let n = cross(&sub(&b, &a), &sub(&c, &b));
+            let len = dot(&n, &n).sqrt();
+            normals.push([n[0] / len, n[1] / len, n[2] / len]);
+            for &i in f {
+                counts[i as usize + 1] += 1;
+            }
+        }
+        for i in 0..vertices.len() {
+            counts[i + 1] += counts[i];
+        }
+        let mut fill = counts.clone();
+        let mut vertex_faces = vec![0u32; faces.len() * 3];
+        for (fi, f) in faces.iter().enumerate() {
+            for &i in f {
+                vertex_faces[fill[i as usize] as usize] = fi as u32;
+                fill[i as usize] += 1;
+            }
+        }
+        let index = CellIndex::new(&vertices, h);
+        TriangleLocator {
+            vertices,
+            faces,
+            normals,
+            vertex_face_offsets: counts,
+            vertex_faces,
+            index,
+            h,
+        }
+    }
+
+    /// Distance from `p` to its nearest mesh vertex.
+    fn nearest_vertex_distance(&self, p: &V3) -> f64 {
+        let mut r = self.h;
+        loop {
+            let mut best = f64::INFINITY;
+            self.index.for_each_candidate(p, r, |v| {
+                let d = sub(p, &self.vertices[v as usize]);
+                best = best.min(dot(&d, &d));
+            });
+            if best.sqrt() <= r || r > 4.0 {
+                return best.sqrt();
+            }
+            r *= 2.0;
+        }
+    }
+
+    /// Face index holding the closest surface point to `p` (before any table override).
+    /// `scratch` is reused between calls to avoid allocations.
+    pub fn locate(&self, p: &V3, scratch: &mut Vec<u32>) -> u32 {
+        // Every face within distance D of p has a vertex within D + h of p.
+        let dv = self.nearest_vertex_distance(p);
+        let reach = dv + self.h + 1e-6;
+        let reach2 = reach * reach;
+        scratch.clear();
+        self.index.for_each_candidate(p, reach, |v| {
+            let d = sub(p, &self.vertices[v as usize]);
+            if dot(&d, &d) <= reach2 {
+                let (s, e) = (
+                    self.vertex_face_offsets[v as usize] as usize,
+                    self.vertex_face_offsets[v as usize + 1] as usize,
+                );
+                scratch.extend_from_slice(&self.vertex_faces[s..e]);
+            }
+        });
+        scratch.sort_unstable();
+        scratch.dedup();
+        // Best two by (d², face index).
+        let mut best: [(f64, u32, V3); 2] = [(f64::INFINITY, u32::MAX, [0.0; 3]); 2];
+        for &fi in scratch.iter() {
+            let [a, b, c] = self.faces[fi as usize].map(|i| self.vertices[i as usize]);
+            let q = closest_point_on_triangle(p, &a, &b, &c);
+            let d = sub(p, &q);
+            let d2 = dot(&d, &d);
+            let key = (d2, fi);
+            if key < (best[0].0, best[0].1) {
+                best[1] = best[0];
+                best[0] = (d2, fi, q);
+            } else if key < (best[1].0, best[1].1) {
+                best[1] = (d2, fi, q);
+            }
+        }
+        let (d1, f1, q1) = best[0];
+        let (d2, f2, q2) = best[1];
+        if f2 != u32::MAX && (d2 - d1).abs() < 1e-8 && d1 > 1e-8 && d2 > 1e-8 {
+            let score = |f: u32, q: &V3, d2: f64| {
+                let v = sub(p, q);
+                let inv = 1.0 / d2.sqrt();
+                dot(
+                    &self.normals[f as usize],
+                    &[v[0] * inv, v[1] * inv, v[2] * inv],
+                )
+            };
+            if score(f2, &q2, d2) > score(f1, &q1, d1) {
+                return f2;
+            }
+        }
+        f1
+    }
+}
+
+/// Face index `f(g)` for every grid point, with the reference override table for
+/// `(mesh_size, n_lat, n_lon)` applied when the grid coordinates at its rows match.
+pub fn containing_faces(
+    mesh_vertices: &[[f32; 3]],
+    faces: &[[u32; 3]],
+    grid_positions: &[[f64; 3]],
+    mesh_size: usize,
+    lat: &[f32],
+    lon: &[f32],
+) -> Vec<u32> {
+    let locator = TriangleLocator::new(mesh_vertices, faces);
+    let mut out: Vec<u32> = grid_positions
+        .par_iter()
+        .map_init(Vec::new, |scratch, p| locator.locate(p, scratch))
+        .collect();
+    if let Some(table) = ties_table::lookup(mesh_size, lat.len(), lon.len()) {
+        let n_lon = lon.len();
+        for row in table {
+            let g = row.grid_index as usize;
+            let (i_lat, i_lon) = (g / n_lon, g % n_lon);
+            let same_point = i_lat < lat.len()
+                && lat[i_lat].to_bits() == row.lat_bits
+                && lon[i_lon].to_bits() == row.lon_bits;
+            if same_point && (row.ref_face as usize) < faces.len() {
+                out[g] = row.ref_face;
+            }
+        }
+    }
+    out
+}
+
+/// Edges `(mesh sender, grid receiver)`: edge `3g + j` runs from `faces[f(g)][j]` to `g`.
+pub fn in_mesh_triangle_edges(faces: &[[u32; 3]], face_of_grid: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut senders = Vec::with_capacity(face_of_grid.len() * 3);
+    let mut receivers = Vec::with_capacity(face_of_grid.len() * 3);
+    for (g, &f) in face_of_grid.iter().enumerate() {
+        for &v in &faces[f as usize] {
+            senders.push(v);
+            receivers.push(g as u32);
+        }
+    }
+    (senders, receivers)
+}

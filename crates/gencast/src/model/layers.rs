@@ -1,0 +1,264 @@
+//! Building blocks: dense layers, MLPs, norm conditioning and the "MLP + LN + conditioning"
+//! block, each loaded from the checkpoint by its haiku module path.
+
+use crate::checkpoint::ParamLoader;
+use crate::kernels::{activation::Act, bias_act, layer_norm_cond_rows, matmul};
+
+/// Returns `&mut v[..n]`, growing `v` (never shrinking) so buffers are reused across calls.
+pub fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    if v.len() < n {
+        v.resize(n, 0.0);
+    }
+    &mut v[..n]
+}
+
+/// A dense layer `y = x·w + b` with haiku's `[in, out]` weight layout.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    /// Weights `[d_in, d_out]`, row-major.
+    pub w: Vec<f32>,
+    /// Bias `[d_out]`, if the layer has one.
+    pub b: Option<Vec<f32>>,
+    /// Input width.
+    pub d_in: usize,
+    /// Output width.
+    pub d_out: usize,
+}
+
+impl Linear {
+    /// Loads `module:w` (and `module:b` when `bias`).
+    pub fn load(
+        l: &mut ParamLoader<'_>,
+        module: &str,
+        d_in: usize,
+        d_out: usize,
+        bias: bool,
+    ) -> Linear {
+        let w = l.take(module, "w", &[d_in, d_out]);
+        let b = bias.then(|| l.take(module, "b", &[d_out]));
+        Linear { w, b, d_in, d_out }
+    }
+
+    /// The weight rows `r` (a `[r.len(), d_out]` block) — the part of the layer that multiplies
+    /// input columns `r`.
+    pub fn w_rows(&self, r: std::ops::Range<usize>) -> &[f32] {
+        &self.w[r.start * self.d_out..r.end * self.d_out]
+    }
+
+    /// `out[rows, d_out] = act(x[rows, d_in]·w + b)`.
+    pub fn apply(&self, x: &[f32], rows: usize, out: &mut [f32], act: Act) {
+        matmul(x, &self.w, out, rows, self.d_in, self.d_out, false);
+        bias_act(
+            &mut out[..rows * self.d_out],
+            self.d_out,
+            self.b.as_deref(),
+            act,
+        );
+    }
+}
+
+/// `hk.nets.MLP`: layers `linear_0 … linear_n`, the activation after every layer but the last.
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    /// The layers in order.
+    pub layers: Vec<Linear>,
+    /// Activation between layers.
+    pub act: Act,
+}
+
+impl Mlp {
+    /// Loads `<module>/~/linear_j` for layer widths `d_in → sizes[0] → … → sizes[last]`.
+    pub fn load(
+        l: &mut ParamLoader<'_>,
+        module: &str,
+        d_in: usize,
+        sizes: &[usize],
+        act: Act,
+    ) -> Mlp {
+        let mut layers = Vec::with_capacity(sizes.len());
+        let mut prev = d_in;
+        for (j, &s) in sizes.iter().enumerate() {
+            layers.push(Linear::load(
+                l,
+                &format!("{module}/~/linear_{j}"),
+                prev,
+                s,
+                true,
+            ));
+            prev = s;
+        }
+        Mlp { layers, act }
+    }
+
+    /// Input width.
+    pub fn d_in(&self) -> usize {
+        self.layers.first().map_or(0, |x| x.d_in)
+    }
+
+    /// Output width.
+    pub fn d_out(&self) -> usize {
+        self.layers.last().map_or(0, |x| x.d_out)
+    }
+
+    /// Width of the first layer's output.
+    pub fn d_first(&self) -> usize {
+        self.layers.first().map_or(0, |x| x.d_out)
+    }
+
+    /// Finishes the MLP given the first layer's output *including its bias, before its
+    /// activation* (`pre`, `[rows, d_first]`, clobbered). Writes `out` `[rows, d_out]`.
+    pub fn tail(&self, pre: &mut [f32], rows: usize, out: &mut [f32], scratch: &mut Vec<f32>) {
+        let n = self.layers.len();
+        if n == 1 {
+            out[..rows * self.d_out()].copy_from_slice(&pre[..rows * self.d_out()]);
+            return;
+        }
+        let d0 = self.d_first();
+        bias_act(&mut pre[..rows * d0], d0, None, self.act);
+        // Ping-pong between `pre` and `scratch` for the hidden layers, the last goes to `out`.
+        let mut in_pre = true;
+        for (j, layer) in self.layers.iter().enumerate().skip(1) {
+            let last = j + 1 == n;
+            let act = if last { Act::Identity } else { self.act };
+            let rows_out = rows * layer.d_out;
+            if last {
+                let src: &[f32] = if in_pre { pre } else { scratch };
+                layer.apply(src, rows, &mut out[..rows_out], act);
+            } else if in_pre {
+                layer.apply(pre, rows, sized(scratch, rows_out), act);
+                in_pre = false;
+            } else {
+                layer.apply(scratch, rows, &mut pre[..rows_out], act);
+                in_pre = true;
+            }
+        }
+    }
+
+    /// Full forward pass: `out[rows, d_out] = MLP(x[rows, d_in])`.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        rows: usize,
+        out: &mut [f32],
+        pre: &mut Vec<f32>,
+        scratch: &mut Vec<f32>,
+    ) {
+        let first = &self.layers[0];
+        let p = sized(pre, rows * first.d_out);
+        first.apply(x, rows, p, Act::Identity);
+        self.tail(p, rows, out, scratch);
+    }
+}
+
+/// Per-channel `scale` and `offset` produced by a norm-conditioning layer for one noise level.
+#[derive(Debug, Clone)]
+pub struct CondAffine {
+    /// `1 + (cvec·W + b)[..d]`.
+    pub scale: Vec<f32>,
+    /// `(cvec·W + b)[d..]`.
+    pub offset: Vec<f32>,
+}
+
+/// `LinearNormConditioning`: a linear map of the conditioning vector to `[scale − 1, offset]`.
+#[derive(Debug, Clone)]
+pub struct NormConditioning {
+    /// The `linear` sub-module, `[c, 2d]`.
+    pub linear: Linear,
+}
+
+impl NormConditioning {
+    /// Loads `<module>/linear` for features of width `d` and conditioning width `c`.
+    pub fn load(l: &mut ParamLoader<'_>, module: &str, c: usize, d: usize) -> NormConditioning {
+        NormConditioning {
+            linear: Linear::load(l, &format!("{module}/linear"), c, 2 * d, true),
+        }
+    }
+
+    /// Feature width `d`.
+    pub fn d(&self) -> usize {
+        self.linear.d_out / 2
+    }
+
+    /// Scale and offset for the conditioning vector `cvec` (`[c]`).
+    pub fn affine(&self, cvec: &[f32]) -> CondAffine {
+        let (c, d2) = (self.linear.d_in, self.linear.d_out);
+        let mut so = vec![0.0f32; d2];
+        for (j, v) in so.iter_mut().enumerate() {
+            let mut acc = 0.0f32;
+            for (i, &x) in cvec.iter().enumerate().take(c) {
+                acc += x * self.linear.w[i * d2 + j];
+            }
+            *v = acc + self.linear.b.as_ref().map_or(0.0, |b| b[j]);
+        }
+        let d = d2 / 2;
+        CondAffine {
+            scale: so[..d].iter().map(|&s| s + 1.0).collect(),
+            offset: so[d..].to_vec(),
+        }
+    }
+}
+
+/// The GNN "MLP + LayerNorm + norm conditioning" block: `Cond(LN(MLP(x)))`.
+#[derive(Debug, Clone)]
+pub struct CondBlock {
+    /// `<prefix>_mlp`, swish activation.
+    pub mlp: Mlp,
+    /// `<prefix>_norm_conditioning`.
+    pub cond: NormConditioning,
+}
+
+impl CondBlock {
+    /// Loads `<prefix>_mlp/~/linear_j` (`d_in → latent ×hidden_layers → d_out`) and
+    /// `<prefix>_norm_conditioning/linear`.
+    pub fn load(
+        l: &mut ParamLoader<'_>,
+        prefix: &str,
+        d_in: usize,
+        latent: usize,
+        hidden_layers: usize,
+        d_out: usize,
+        c: usize,
+    ) -> CondBlock {
+        let mut sizes = vec![latent; hidden_layers];
+        sizes.push(d_out);
+        CondBlock {
+            mlp: Mlp::load(l, &format!("{prefix}_mlp"), d_in, &sizes, Act::Swish),
+            cond: NormConditioning::load(l, &format!("{prefix}_norm_conditioning"), c, d_out),
+        }
+    }
+
+    /// Output width.
+    pub fn d_out(&self) -> usize {
+        self.mlp.d_out()
+    }
+
+    /// Finishes the block from the first layer's pre-activation (see [`Mlp::tail`]): MLP tail,
+    /// layer norm and the conditioning `aff`. Writes `out` `[rows, d_out]`.
+    pub fn tail(
+        &self,
+        pre: &mut [f32],
+        rows: usize,
+        aff: &CondAffine,
+        out: &mut [f32],
+        scratch: &mut Vec<f32>,
+    ) {
+        let d = self.d_out();
+        self.mlp.tail(pre, rows, out, scratch);
+        layer_norm_cond_rows(&mut out[..rows * d], d, &aff.scale, &aff.offset);
+    }
+
+    /// Full block on `x` `[rows, d_in]`.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        rows: usize,
+        aff: &CondAffine,
+        out: &mut [f32],
+        pre: &mut Vec<f32>,
+        scratch: &mut Vec<f32>,
+    ) {
+        let d = self.d_out();
+        self.mlp.forward(x, rows, out, pre, scratch);
+        layer_norm_cond_rows(&mut out[..rows * d], d, &aff.scale, &aff.offset);
+    }
+}

@@ -1,0 +1,223 @@
+//! The whole denoiser network: noise encoder → grid2mesh GNN → mesh transformer → mesh2grid GNN
+//! and output head, loaded from a checkpoint for a fixed set of graphs.
+
+use super::decoder::Mesh2Grid;
+use super::encoder::{GnnDims, Grid2Mesh};
+use super::gnn::ChunkSizes;
+use super::noise_encoder::NoiseEncoder;
+use super::processor::{Transformer, TransformerDims};
+use crate::checkpoint::{Checkpoint, ParamLoader};
+use crate::graph::{EdgeSet, Graphs};
+use crate::kernels::attention::validate_csr;
+use crate::{Error, Result};
+use std::sync::Arc;
+
+/// The GenCast denoiser network `F(features, σ)` (without preconditioning).
+#[derive(Debug)]
+pub struct Network {
+    graphs: Arc<Graphs>,
+    /// Noise-level encoder (`fourier_features_mlp`).
+    pub noise_encoder: NoiseEncoder,
+    /// Encoder (`grid2mesh_gnn`).
+    pub grid2mesh: Grid2Mesh,
+    /// Processor (`mesh_transformer`).
+    pub transformer: Transformer,
+    /// Decoder (`mesh2grid_gnn`) and output head.
+    pub mesh2grid: Mesh2Grid,
+    cin: usize,
+    cout: usize,
+}
+
+fn config_err(key: &str, detail: String) -> Error {
+    Error::Config {
+        key: format!("denoiser_architecture_config:{key}"),
+        detail,
+    }
+}
+
+fn check_edges(name: &str, e: &EdgeSet, n_send: usize, n_recv: usize) -> Result<()> {
+    let bad = |d: String| Err(Error::Invalid(format!("graph edge set {name}: {d}")));
+    if e.receivers.len() != e.senders.len() || e.features.len() != 4 * e.senders.len() {
+        return bad(format!(
+            "{} senders, {} receivers, {} feature values (expected 4 per edge)",
+            e.senders.len(),
+            e.receivers.len(),
+            e.features.len()
+        ));
+    }
+    if let Some(s) = e.senders.iter().find(|&&s| s as usize >= n_send) {
+        return bad(format!("sender {s} out of range ({n_send} nodes)"));
+    }
+    if let Some(r) = e.receivers.iter().find(|&&r| r as usize >= n_recv) {
+        return bad(format!("receiver {r} out of range ({n_recv} nodes)"));
+    }
+    Ok(())
+}
+
+fn check_graphs(g: &Graphs) -> Result<()> {
+    if g.grid_node_features.len() != 3 * g.n_grid || g.mesh_node_features.len() != 3 * g.n_mesh {
+        return Err(Error::Invalid(format!(
+            "graph node features: {} grid and {} mesh values for {} grid and {} mesh nodes",
+            g.grid_node_features.len(),
+            g.mesh_node_features.len(),
+            g.n_grid,
+            g.n_mesh
+        )));
+    }
+    check_edges("grid2mesh", &g.grid2mesh, g.n_grid, g.n_mesh)?;
+    check_edges("mesh2grid", &g.mesh2grid, g.n_mesh, g.n_grid)?;
+    validate_csr(&g.attention.offsets, &g.attention.indices, g.n_mesh)
+}
+
+impl Network {
+    /// Builds the network for `graphs` from a checkpoint, checking every parameter's name and
+    /// shape (all problems reported at once) and precomputing the noise-independent parts.
+    pub fn load(ckpt: &Checkpoint, graphs: Arc<Graphs>) -> Result<Network> {
+        Self::load_with(ckpt, graphs, ChunkSizes::default())
+    }
+
+    /// [`Network::load`] with explicit work-chunk sizes.
+    pub fn load_with(
+        ckpt: &Checkpoint,
+        graphs: Arc<Graphs>,
+        chunks: ChunkSizes,
+    ) -> Result<Network> {
+        let cfg = &ckpt.denoiser_architecture_config;
+        let st = &cfg.sparse_transformer_config;
+        let d = cfg.latent_size;
+        if d == 0 || st.d_model != d {
+            return Err(config_err(
+                "sparse_transformer_config:d_model",
+                format!("must equal latent_size {d} (> 0), found {}", st.d_model),
+            ));
+        }
+        if st.num_heads == 0 || d % st.num_heads != 0 {
+            return Err(config_err(
+                "sparse_transformer_config:num_heads",
+                format!("{} does not divide d_model {d}", st.num_heads),
+            ));
+        }
+        if cfg.norm_conditioning_features != ["noise_level_encodings"] {
+            return Err(config_err(
+                "norm_conditioning_features",
+                format!(
+                    "only [\"noise_level_encodings\"] is supported, found {:?}",
+                    cfg.norm_conditioning_features
+                ),
+            ));
+        }
+        if chunks.edges == 0 || chunks.nodes == 0 {
+            return Err(Error::Invalid(
+                "network chunk sizes must be positive".into(),
+            ));
+        }
+        check_graphs(&graphs)?;
+        let cin = ckpt.cin()?;
+        let cout = ckpt.cout();
+        let ne = &ckpt.noise_encoder_config;
+        let mut l = ParamLoader::new(&ckpt.params, &ckpt.path);
+        let noise_encoder = NoiseEncoder::load(
+            &mut l,
+            ne.apply_log_first,
+            ne.base_period,
+            ne.num_frequencies,
+            &ne.output_sizes,
+        )?;
+        let c = noise_encoder.width();
+        let dims = GnnDims {
+            cin,
+            latent: d,
+            hidden_layers: cfg.hidden_layers,
+            cond: c,
+        };
+        let transformer = Transformer::load(
+            &mut l,
+            st.module_name(),
+            TransformerDims {
+                d,
+                heads: st.num_heads,
+                layers: st.num_layers,
+                ffw: st.ffw_hidden,
+                cond: c,
+            },
+        );
+        let mut grid2mesh = Grid2Mesh::load(&mut l, dims, cfg.grid2mesh_aggregate_normalization);
+        let mut mesh2grid = Mesh2Grid::load(&mut l, dims, cout);
+        // Every name and shape is checked before the graph-sized precomputations.
+        l.finish()?;
+        grid2mesh.prepare(&graphs, chunks)?;
+        mesh2grid.prepare(&graphs, chunks)?;
+        Ok(Network {
+            graphs,
+            noise_encoder,
+            grid2mesh,
+            transformer,
+            mesh2grid,
+            cin,
+            cout,
+        })
+    }
+
+    /// The graphs the network runs on.
+    pub fn graphs(&self) -> &Arc<Graphs> {
+        &self.graphs
+    }
+
+    /// Stacked input channels per grid node.
+    pub fn cin(&self) -> usize {
+        self.cin
+    }
+
+    /// Output channels per grid node.
+    pub fn cout(&self) -> usize {
+        self.cout
+    }
+
+    /// The conditioning vector (`global_norm_conditioning`) for noise level `sigma`.
+    pub fn noise_encoding(&self, sigma: f32) -> Vec<f32> {
+        self.noise_encoder.encode(sigma)
+    }
+
+    /// Raw network output `out` `[Ng, Cout]` for stacked grid features `grid_features`
+    /// `[Ng, Cin]` (noisy targets already `c_in`-scaled) at noise level `noise_level` (raw σ).
+    pub fn forward(&self, grid_features: &[f32], noise_level: f32, out: &mut [f32]) -> Result<()> {
+        let g = &*self.graphs;
+        if grid_features.len() != g.n_grid * self.cin {
+            return Err(Error::Shape {
+                what: "grid features".into(),
+                expected: vec![g.n_grid, self.cin],
+                found: vec![grid_features.len()],
+            });
+        }
+        if out.len() != g.n_grid * self.cout {
+            return Err(Error::Shape {
+                what: "network output".into(),
+                expected: vec![g.n_grid, self.cout],
+                found: vec![out.len()],
+            });
+        }
+        if !(noise_level.is_finite() && noise_level > 0.0) {
+            return Err(Error::Invalid(format!(
+                "noise level must be positive and finite, found {noise_level}"
+            )));
+        }
+        let cvec = self.noise_encoding(noise_level);
+        let (latent_grid, latent_mesh) = self.grid2mesh.forward(g, grid_features, &cvec);
+        let mut x = latent_mesh;
+        let mesh_out = self.transformer.forward(&mut x, &cvec, &g.attention);
+        drop(x);
+        self.mesh2grid
+            .forward(g, &mesh_out, &latent_grid, &cvec, out);
+        if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                stage: "denoiser network output".into(),
+                detail: format!(
+                    "grid node {}, channel {} (σ = {noise_level})",
+                    i / self.cout,
+                    i % self.cout
+                ),
+            });
+        }
+        Ok(())
+    }
+}

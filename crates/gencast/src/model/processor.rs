@@ -1,0 +1,164 @@
+//! The processor: a pre-norm sparse transformer on the mesh nodes
+//! (`mesh_transformer/~/<name>`), with noise-conditioned layer norms and k-hop attention.
+
+use super::layers::{sized, Linear, NormConditioning};
+use crate::checkpoint::ParamLoader;
+use crate::graph::Neighbourhoods;
+use crate::kernels::activation::Act;
+use crate::kernels::{bias_act, layer_norm_cond_into, matmul, sparse_attention};
+
+/// One transformer block (`block_%02d`).
+#[derive(Debug, Clone)]
+pub struct TransformerBlock {
+    /// `block_ll_norm_conditioning` (before attention).
+    pub cond_attn: NormConditioning,
+    /// `block_ll_norm_conditioning_1` (before the feed-forward part).
+    pub cond_ffw: NormConditioning,
+    /// `mha_proj_q | mha_proj_k | mha_proj_v` side by side: `[D, 3·H·dh]`.
+    pub w_qkv: Vec<f32>,
+    /// `mha_final` `[H·dh, D]` with bias.
+    pub mha_final: Linear,
+    /// `ffw_up` `[D, F]`.
+    pub ffw_up: Linear,
+    /// `ffw_down` `[F, D]`.
+    pub ffw_down: Linear,
+}
+
+/// The sparse transformer.
+#[derive(Debug, Clone)]
+pub struct Transformer {
+    /// The blocks in order.
+    pub blocks: Vec<TransformerBlock>,
+    /// `<name>_final_norm_conditioning`.
+    pub final_cond: NormConditioning,
+    /// Width `D`.
+    pub d: usize,
+    /// Number of heads `H`.
+    pub heads: usize,
+    /// Feed-forward width `F`.
+    pub ffw: usize,
+}
+
+/// Shape of the transformer.
+#[derive(Debug, Clone, Copy)]
+pub struct TransformerDims {
+    /// Width `D` (= latent size = d_model).
+    pub d: usize,
+    /// Number of heads (divides `D`).
+    pub heads: usize,
+    /// Number of blocks.
+    pub layers: usize,
+    /// Feed-forward width.
+    pub ffw: usize,
+    /// Conditioning width.
+    pub cond: usize,
+}
+
+impl Transformer {
+    /// Loads `mesh_transformer/~/<name>/…`.
+    pub fn load(l: &mut ParamLoader<'_>, name: &str, dims: TransformerDims) -> Transformer {
+        let TransformerDims {
+            d,
+            heads,
+            layers,
+            ffw,
+            cond,
+        } = dims;
+        let root = format!("mesh_transformer/~/{name}");
+        let blocks = (0..layers)
+            .map(|i| {
+                let b = format!("{root}/block_{i:02}");
+                let cond_attn = NormConditioning::load(
+                    l,
+                    &format!("{b}/block_{i:02}_norm_conditioning"),
+                    cond,
+                    d,
+                );
+                let cond_ffw = NormConditioning::load(
+                    l,
+                    &format!("{b}/block_{i:02}_norm_conditioning_1"),
+                    cond,
+                    d,
+                );
+                let q = l.take(&format!("{b}/mha_proj_q"), "w", &[d, d]);
+                let k = l.take(&format!("{b}/mha_proj_k"), "w", &[d, d]);
+                let v = l.take(&format!("{b}/mha_proj_v"), "w", &[d, d]);
+                let mut w_qkv = Vec::with_capacity(3 * d * d);
+                for r in 0..d {
+                    for m in [&q, &k, &v] {
+                        w_qkv.extend_from_slice(&m[r * d..(r + 1) * d]);
+                    }
+                }
+                TransformerBlock {
+                    cond_attn,
+                    cond_ffw,
+                    w_qkv,
+                    mha_final: Linear::load(l, &format!("{b}/mha_final"), d, d, true),
+                    ffw_up: Linear::load(l, &format!("{b}/ffw_up"), d, ffw, true),
+                    ffw_down: Linear::load(l, &format!("{b}/ffw_down"), ffw, d, true),
+                }
+            })
+            .collect();
+        let final_cond = NormConditioning::load(
+            l,
+            &format!("{root}/{name}_final_norm_conditioning"),
+            cond,
+            d,
+        );
+        Transformer {
+            blocks,
+            final_cond,
+            d,
+            heads,
+            ffw,
+        }
+    }
+
+    /// Runs every block on `x` `[Nm, D]` and returns the final conditioned layer norm of the result.
+    pub fn forward(&self, x: &mut [f32], cvec: &[f32], nbr: &Neighbourhoods) -> Vec<f32> {
+        let d = self.d;
+        let n = x.len() / d;
+        let dh = d / self.heads;
+        let (mut h, mut qkv, mut o, mut ff) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for b in &self.blocks {
+            let aff = b.cond_attn.affine(cvec);
+            let h_ = sized(&mut h, n * d);
+            layer_norm_cond_into(x, h_, d, &aff.scale, &aff.offset);
+            let qkv_ = sized(&mut qkv, n * 3 * d);
+            matmul(h_, &b.w_qkv, qkv_, n, d, 3 * d, false);
+            let o_ = sized(&mut o, n * d);
+            sparse_attention(
+                qkv_,
+                &qkv_[d..],
+                &qkv_[2 * d..],
+                3 * d,
+                self.heads,
+                dh,
+                &nbr.offsets,
+                &nbr.indices,
+                o_,
+            );
+            // x += o·W_o + b_o
+            let tmp = sized(&mut h, n * d);
+            b.mha_final.apply(o_, n, tmp, Act::Identity);
+            for (xv, &t) in x.iter_mut().zip(tmp.iter()) {
+                *xv += t;
+            }
+            let aff = b.cond_ffw.affine(cvec);
+            let h2 = sized(&mut h, n * d);
+            layer_norm_cond_into(x, h2, d, &aff.scale, &aff.offset);
+            let f = sized(&mut ff, n * self.ffw);
+            b.ffw_up.apply(h2, n, f, Act::Gelu);
+            let tmp = sized(&mut o, n * d);
+            matmul(f, &b.ffw_down.w, tmp, n, self.ffw, d, false);
+            bias_act(tmp, d, b.ffw_down.b.as_deref(), Act::Identity);
+            for (xv, &t) in x.iter_mut().zip(tmp.iter()) {
+                *xv += t;
+            }
+        }
+        let aff = self.final_cond.affine(cvec);
+        let mut out = vec![0.0f32; n * d];
+        layer_norm_cond_into(x, &mut out, d, &aff.scale, &aff.offset);
+        out
+    }
+}

@@ -1,0 +1,371 @@
+//! A streaming writer for classic NetCDF files (CDF-2, 64-bit offsets).
+//!
+//! The whole header is laid out up front from the declared dimensions and variables, the file is
+//! sized once, and data are then written slab by slab at their final offsets, so each finished
+//! forecast step can go to disk before the next one starts. The file is written under a temporary
+//! name and renamed on [`NcWriter::finish`], so a half-written file never carries the final name.
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+const NC_DIMENSION: u32 = 0x0A;
+const NC_VARIABLE: u32 = 0x0B;
+const NC_ATTRIBUTE: u32 = 0x0C;
+
+/// The element types the writer supports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NcType {
+    /// 32-bit signed integer (`NC_INT`).
+    Int,
+    /// 32-bit float (`NC_FLOAT`).
+    Float,
+    /// 64-bit float (`NC_DOUBLE`).
+    Double,
+}
+
+impl NcType {
+    fn code(self) -> u32 {
+        match self {
+            NcType::Int => 4,
+            NcType::Float => 5,
+            NcType::Double => 6,
+        }
+    }
+
+    fn size(self) -> u64 {
+        match self {
+            NcType::Int | NcType::Float => 4,
+            NcType::Double => 8,
+        }
+    }
+}
+
+/// An attribute value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttrValue {
+    /// A text attribute (`NC_CHAR`).
+    Text(String),
+    /// One or more doubles.
+    Double(Vec<f64>),
+    /// One or more 32-bit integers.
+    Int(Vec<i32>),
+    /// One or more floats.
+    Float(Vec<f32>),
+}
+
+/// A variable declaration.
+#[derive(Clone, Debug)]
+pub struct VarDecl {
+    /// The variable name.
+    pub name: String,
+    /// Indices into the declared dimensions, slowest first.
+    pub dims: Vec<usize>,
+    /// The element type.
+    pub ty: NcType,
+    /// Attributes, in order.
+    pub attrs: Vec<(String, AttrValue)>,
+}
+
+/// The declared structure of a file: dimensions, global attributes and variables.
+#[derive(Clone, Debug, Default)]
+pub struct NcHeader {
+    /// Dimension names and lengths.
+    pub dims: Vec<(String, usize)>,
+    /// Global attributes.
+    pub attrs: Vec<(String, AttrValue)>,
+    /// Variables, in file order.
+    pub vars: Vec<VarDecl>,
+}
+
+impl NcHeader {
+    /// Adds a dimension and returns its index.
+    pub fn add_dim(&mut self, name: &str, len: usize) -> usize {
+        self.dims.push((name.to_string(), len));
+        self.dims.len() - 1
+    }
+
+    /// Adds a variable and returns its index.
+    pub fn add_var(&mut self, name: &str, dims: &[usize], ty: NcType, attrs: Vec<(String, AttrValue)>) -> usize {
+        self.vars.push(VarDecl {
+            name: name.to_string(),
+            dims: dims.to_vec(),
+            ty,
+            attrs,
+        });
+        self.vars.len() - 1
+    }
+
+    /// Number of elements of variable `var`.
+    pub fn var_len(&self, var: usize) -> u64 {
+        self.vars[var].dims.iter().map(|&d| self.dims[d].1 as u64).product()
+    }
+}
+
+fn pad4(n: u64) -> u64 {
+    n.div_ceil(4) * 4
+}
+
+fn put_u32(buf: &mut Vec<u8>, v: u32) {
+    buf.extend_from_slice(&v.to_be_bytes());
+}
+
+fn put_name(buf: &mut Vec<u8>, name: &str) {
+    put_u32(buf, name.len() as u32);
+    buf.extend_from_slice(name.as_bytes());
+    buf.resize(pad4(buf.len() as u64) as usize, 0);
+}
+
+fn put_attrs(buf: &mut Vec<u8>, attrs: &[(String, AttrValue)]) {
+    if attrs.is_empty() {
+        buf.extend_from_slice(&[0; 8]);
+        return;
+    }
+    put_u32(buf, NC_ATTRIBUTE);
+    put_u32(buf, attrs.len() as u32);
+    for (name, value) in attrs {
+        put_name(buf, name);
+        match value {
+            AttrValue::Text(s) => {
+                put_u32(buf, 2);
+                put_u32(buf, s.len() as u32);
+                buf.extend_from_slice(s.as_bytes());
+            }
+            AttrValue::Double(v) => {
+                put_u32(buf, NcType::Double.code());
+                put_u32(buf, v.len() as u32);
+                v.iter().for_each(|x| buf.extend_from_slice(&x.to_be_bytes()));
+            }
+            AttrValue::Float(v) => {
+                put_u32(buf, NcType::Float.code());
+                put_u32(buf, v.len() as u32);
+                v.iter().for_each(|x| buf.extend_from_slice(&x.to_be_bytes()));
+            }
+            AttrValue::Int(v) => {
+                put_u32(buf, NcType::Int.code());
+                put_u32(buf, v.len() as u32);
+                v.iter().for_each(|x| buf.extend_from_slice(&x.to_be_bytes()));
+            }
+        }
+        buf.resize(pad4(buf.len() as u64) as usize, 0);
+    }
+}
+
+/// Serialises the header given each variable's start offset.
+fn encode_header(h: &NcHeader, begins: &[u64]) -> Vec<u8> {
+    let mut buf = b"CDF\x02".to_vec();
+    put_u32(&mut buf, 0); // numrecs: no record dimension
+    if h.dims.is_empty() {
+        buf.extend_from_slice(&[0; 8]);
+    } else {
+        put_u32(&mut buf, NC_DIMENSION);
+        put_u32(&mut buf, h.dims.len() as u32);
+        for (name, len) in &h.dims {
+            put_name(&mut buf, name);
+            put_u32(&mut buf, *len as u32);
+        }
+    }
+    put_attrs(&mut buf, &h.attrs);
+    if h.vars.is_empty() {
+        buf.extend_from_slice(&[0; 8]);
+    } else {
+        put_u32(&mut buf, NC_VARIABLE);
+        put_u32(&mut buf, h.vars.len() as u32);
+        for (i, v) in h.vars.iter().enumerate() {
+            put_name(&mut buf, &v.name);
+            put_u32(&mut buf, v.dims.len() as u32);
+            v.dims.iter().for_each(|&d| put_u32(&mut buf, d as u32));
+            put_attrs(&mut buf, &v.attrs);
+            put_u32(&mut buf, v.ty.code());
+            let vsize = pad4(h.var_len(i) * v.ty.size());
+            put_u32(&mut buf, u32::try_from(vsize).unwrap_or(u32::MAX));
+            buf.extend_from_slice(&begins[i].to_be_bytes());
+        }
+    }
+    buf
+}
+
+/// A NetCDF file being written. Create it with [`NcWriter::create`], write each variable's
+/// slabs, then call [`NcWriter::finish`].
+pub struct NcWriter {
+    header: NcHeader,
+    begins: Vec<u64>,
+    file: Option<File>,
+    tmp_path: PathBuf,
+    path: PathBuf,
+}
+
+impl NcWriter {
+    /// Lays out `header`, creates `path` + `.tmp` and sizes it for all the data.
+    pub fn create(path: &Path, header: NcHeader) -> Result<Self> {
+        for (i, v) in header.vars.iter().enumerate() {
+            if let Some(&d) = v.dims.iter().find(|&&d| d >= header.dims.len()) {
+                return Err(Error::Invalid(format!("variable `{}` uses undeclared dimension {d}", v.name)));
+            }
+            let bytes = header.var_len(i) * v.ty.size();
+            if bytes >= u32::MAX as u64 && i + 1 != header.vars.len() {
+                return Err(Error::Invalid(format!(
+                    "{}: variable `{}` needs {bytes} bytes, more than classic NetCDF allows (4 GiB); use Zarr output",
+                    path.display(),
+                    v.name
+                )));
+            }
+        }
+        // The header size does not depend on the offsets' values, so encode once with zeros.
+        let header_len = encode_header(&header, &vec![0; header.vars.len()]).len() as u64;
+        let mut begins = Vec::with_capacity(header.vars.len());
+        let mut offset = header_len;
+        for (i, v) in header.vars.iter().enumerate() {
+            begins.push(offset);
+            offset += pad4(header.var_len(i) * v.ty.size());
+        }
+        let tmp_path = tmp_name(path);
+        let io = |e| Error::io(&tmp_path, e);
+        let mut file = File::create(&tmp_path).map_err(io)?;
+        file.write_all(&encode_header(&header, &begins)).map_err(io)?;
+        file.set_len(offset).map_err(io)?;
+        Ok(NcWriter {
+            header,
+            begins,
+            file: Some(file),
+            tmp_path,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Index of the variable called `name`.
+    pub fn var_index(&self, name: &str) -> Result<usize> {
+        self.header
+            .vars
+            .iter()
+            .position(|v| v.name == name)
+            .ok_or_else(|| Error::Invalid(format!("{}: no variable `{name}` declared", self.path.display())))
+    }
+
+    fn check_slab(&self, var: usize, start: u64, len: usize, ty: NcType) -> Result<u64> {
+        let v = &self.header.vars[var];
+        if v.ty != ty {
+            return Err(Error::Invalid(format!("variable `{}` is {:?}, not {ty:?}", v.name, v.ty)));
+        }
+        if start + len as u64 > self.header.var_len(var) {
+            return Err(Error::Invalid(format!(
+                "slab {start}..{} is outside variable `{}` of {} elements",
+                start + len as u64,
+                v.name,
+                self.header.var_len(var)
+            )));
+        }
+        Ok(self.begins[var] + start * ty.size())
+    }
+
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+        let io = |e| Error::io(&self.tmp_path, e);
+        let file = self.file.as_mut().ok_or_else(|| Error::Invalid("writer already finished".into()))?;
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        file.write_all(bytes).map_err(io)
+    }
+
+    /// Writes `data` into float variable `var` starting at flat element `start`.
+    pub fn write_f32(&mut self, var: usize, start: u64, data: &[f32]) -> Result<()> {
+        let offset = self.check_slab(var, start, data.len(), NcType::Float)?;
+        let bytes: Vec<u8> = data.iter().flat_map(|x| x.to_be_bytes()).collect();
+        self.write_at(offset, &bytes)
+    }
+
+    /// Writes `data` into double variable `var` starting at flat element `start`.
+    pub fn write_f64(&mut self, var: usize, start: u64, data: &[f64]) -> Result<()> {
+        let offset = self.check_slab(var, start, data.len(), NcType::Double)?;
+        let bytes: Vec<u8> = data.iter().flat_map(|x| x.to_be_bytes()).collect();
+        self.write_at(offset, &bytes)
+    }
+
+    /// Writes `data` into integer variable `var` starting at flat element `start`.
+    pub fn write_i32(&mut self, var: usize, start: u64, data: &[i32]) -> Result<()> {
+        let offset = self.check_slab(var, start, data.len(), NcType::Int)?;
+        let bytes: Vec<u8> = data.iter().flat_map(|x| x.to_be_bytes()).collect();
+        self.write_at(offset, &bytes)
+    }
+
+    /// Flushes the data to disk and gives the file its final name.
+    pub fn finish(mut self) -> Result<()> {
+        if let Some(file) = self.file.take() {
+            file.sync_all().map_err(|e| Error::io(&self.tmp_path, e))?;
+        }
+        std::fs::rename(&self.tmp_path, &self.path).map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+impl Drop for NcWriter {
+    /// A writer dropped before [`NcWriter::finish`] removes its temporary file.
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp_path);
+        }
+    }
+}
+
+/// The temporary name a file is written under before [`NcWriter::finish`] renames it.
+pub fn tmp_name(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> NcHeader {
+        let mut h = NcHeader::default();
+        let t = h.add_dim("time", 2);
+        let y = h.add_dim("lat", 3);
+        h.attrs.push(("title".into(), AttrValue::Text("test".into())));
+        h.add_var("time", &[t], NcType::Int, vec![("units".into(), AttrValue::Text("hours".into()))]);
+        h.add_var("lat", &[y], NcType::Double, vec![]);
+        h.add_var("t2m", &[t, y], NcType::Float, vec![("_FillValue".into(), AttrValue::Float(vec![f32::NAN]))]);
+        h
+    }
+
+    #[test]
+    fn slabs_written_out_of_order_read_back_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.nc");
+        let mut w = NcWriter::create(&path, header()).unwrap();
+        assert!(tmp_name(&path).exists() && !path.exists());
+        let v = w.var_index("t2m").unwrap();
+        w.write_f32(v, 3, &[4.0, f32::NAN, 6.5]).unwrap();
+        w.write_f32(v, 0, &[1.0, -2.0, 3.0]).unwrap();
+        w.write_i32(0, 0, &[12, 24]).unwrap();
+        w.write_f64(1, 0, &[-90.0, 0.0, 90.0]).unwrap();
+        w.finish().unwrap();
+        assert!(path.exists() && !tmp_name(&path).exists());
+
+        let f = netcdf_reader::NcFile::open(&path).unwrap();
+        let t2m: Vec<f32> = f.read_variable::<f32>("t2m").unwrap().iter().copied().collect();
+        assert_eq!(&t2m[..3], &[1.0, -2.0, 3.0]);
+        assert_eq!(t2m[3], 4.0);
+        assert!(t2m[4].is_nan());
+        assert_eq!(t2m[5], 6.5);
+        let time: Vec<i32> = f.read_variable::<i32>("time").unwrap().iter().copied().collect();
+        assert_eq!(time, vec![12, 24]);
+        let lat: Vec<f64> = f.read_variable::<f64>("lat").unwrap().iter().copied().collect();
+        assert_eq!(lat, vec![-90.0, 0.0, 90.0]);
+    }
+
+    #[test]
+    fn bad_slabs_are_errors_and_dropped_writer_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.nc");
+        let mut w = NcWriter::create(&path, header()).unwrap();
+        let v = w.var_index("t2m").unwrap();
+        let err = w.write_f32(v, 4, &[0.0; 3]).unwrap_err().to_string();
+        assert!(err.contains("t2m") && err.contains("outside"), "{err}");
+        let err = w.write_f64(v, 0, &[0.0]).unwrap_err().to_string();
+        assert!(err.contains("t2m"), "{err}");
+        assert!(w.var_index("nope").is_err());
+        drop(w);
+        assert!(!path.exists() && !tmp_name(&path).exists());
+    }
+}
