@@ -85,7 +85,11 @@ fn fields(task: &TaskConfig, frames: usize) -> Vec<Field> {
             Field {
                 name: v.clone(),
                 roles,
-                levels: if atm { task.pressure_levels.clone() } else { Vec::new() },
+                levels: if atm {
+                    task.pressure_levels.clone()
+                } else {
+                    Vec::new()
+                },
                 dims,
                 input_frames: if stat {
                     1
@@ -113,7 +117,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Checkpoint::open_configs(p)?.task_config,
             format!("checkpoint {}", p.display()),
         ),
-        None => (TaskConfig::gencast_default(), "the standard GenCast task (gencast.TASK)".to_string()),
+        None => (
+            TaskConfig::gencast_default(),
+            "the standard GenCast task (gencast.TASK)".to_string(),
+        ),
     };
     let step = GENCAST_TIMESTEP_HOURS;
     let frames = task.num_input_frames(step)?;
@@ -167,7 +174,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let frame_text = offsets
         .iter()
-        .map(|h| if *h == 0 { "t".to_string() } else { format!("t{h}h") })
+        .map(|h| {
+            if *h == 0 {
+                "t".to_string()
+            } else {
+                format!("t{h}h")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ");
     out.push_str(&format!("Fields for {source}\n"));
@@ -198,7 +211,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             } else {
                 format!("{} levels", f.levels.len())
             };
-            out.push_str(&format!("  {:<width$}  {:<10}  {}\n", f.name, levels, f.dims));
+            out.push_str(&format!(
+                "  {:<width$}  {:<10}  {}\n",
+                f.name, levels, f.dims
+            ));
         }
     };
     section(
@@ -206,17 +222,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &format!("Inputs read from the dataset at the {frames} input frames ({frame_text}):"),
         &|f| f.roles.contains(&"input") && !f.roles.contains(&"forcing"),
     );
-    section(&mut out, "Static inputs (no time dimension; read once):", &|f| {
-        f.roles.contains(&"static")
-    });
+    section(
+        &mut out,
+        "Static inputs (no time dimension; read once):",
+        &|f| f.roles.contains(&"static"),
+    );
     section(
         &mut out,
         "Forcings (at the input frames and every target time; computed from the `datetime` coordinate where marked):",
         &|f| f.roles.contains(&"forcing"),
     );
-    let computed: Vec<&str> = list.iter().filter(|f| f.computed).map(|f| f.name.as_str()).collect();
+    let computed: Vec<&str> = list
+        .iter()
+        .filter(|f| f.computed)
+        .map(|f| f.name.as_str())
+        .collect();
     if !computed.is_empty() {
-        out.push_str(&format!("  computed from datetime, need not be provided: {}\n", computed.join(", ")));
+        out.push_str(&format!(
+            "  computed from datetime, need not be provided: {}\n",
+            computed.join(", ")
+        ));
     }
     section(
         &mut out,
@@ -229,7 +254,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|f| f.name.as_str())
         .collect();
     if !not_input.is_empty() {
-        out.push_str(&format!("  output only (not an input): {}\n", not_input.join(", ")));
+        out.push_str(&format!(
+            "  output only (not an input): {}\n",
+            not_input.join(", ")
+        ));
     }
     out.push_str(&format!(
         "\nThe network sees {cin} stacked input channels per grid point and predicts {cout} channels.\n"

@@ -136,14 +136,21 @@ impl Tree {
                         _ => {}
                     }
                 }
-                Ok(Tree::Scalar(String::from_utf8_lossy(&s[start..*pos]).into_owned()))
+                Ok(Tree::Scalar(
+                    String::from_utf8_lossy(&s[start..*pos]).into_owned(),
+                ))
             }
             Some(_) => {
                 let start = *pos;
-                while s.get(*pos).is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace()) {
+                while s
+                    .get(*pos)
+                    .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
+                {
                     *pos += 1;
                 }
-                Ok(Tree::Scalar(String::from_utf8_lossy(&s[start..*pos]).into_owned()))
+                Ok(Tree::Scalar(
+                    String::from_utf8_lossy(&s[start..*pos]).into_owned(),
+                ))
             }
             None => anyhow::bail!("malformed JSON"),
         }
@@ -152,10 +159,15 @@ impl Tree {
     /// The value as shown in text output: strings unquoted, null as None.
     fn plain(&self) -> String {
         match self {
-            Tree::Scalar(t) if t.starts_with('"') => serde_json::from_str::<String>(t).unwrap_or_else(|_| t.clone()),
+            Tree::Scalar(t) if t.starts_with('"') => {
+                serde_json::from_str::<String>(t).unwrap_or_else(|_| t.clone())
+            }
             Tree::Scalar(t) if t == "null" => "None".into(),
             Tree::Scalar(t) => t.clone(),
-            Tree::Array(items) => format!("[{}]", items.iter().map(Tree::plain).collect::<Vec<_>>().join(", ")),
+            Tree::Array(items) => format!(
+                "[{}]",
+                items.iter().map(Tree::plain).collect::<Vec<_>>().join(", ")
+            ),
             Tree::Object(_) => "{...}".into(),
         }
     }
@@ -256,7 +268,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ),
         ("sampler_config".to_string(), tree!(ckpt.sampler_config)),
         ("noise_config".to_string(), tree!(ckpt.noise_config)),
-        ("noise_encoder_config".to_string(), tree!(ckpt.noise_encoder_config)),
+        (
+            "noise_encoder_config".to_string(),
+            tree!(ckpt.noise_encoder_config),
+        ),
     ];
     let derived = Tree::Object(vec![
         ("input_channels".into(), tree!(ckpt.cin().ok())),
@@ -264,7 +279,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ("output_channels".into(), tree!(ckpt.cout())),
         (
             "input_frames".into(),
-            tree!(ckpt.task_config.num_input_frames(GENCAST_TIMESTEP_HOURS).ok()),
+            tree!(ckpt
+                .task_config
+                .num_input_frames(GENCAST_TIMESTEP_HOURS)
+                .ok()),
         ),
     ]);
 
@@ -311,19 +329,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     derived.text(&mut out, 0, "derived (GenCast 12h time step)");
     out.push('\n');
     match &problems {
-        None => out.push_str("parameter check: OK (every tensor present with the shape the configs imply)\n"),
+        None => out.push_str(
+            "parameter check: OK (every tensor present with the shape the configs imply)\n",
+        ),
         Some(p) => out.push_str(&format!("parameter check: FAILED\n{p}\n")),
     }
     out.push('\n');
     let shape_text = |s: &[usize]| {
         format!(
             "[{}]",
-            s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+            s.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     let w = rows.iter().map(|r| r.path.len()).max().unwrap_or(4).max(4);
-    let sw = rows.iter().map(|r| shape_text(&r.shape).len()).max().unwrap_or(5).max(5);
-    out.push_str(&format!("{:<w$}  {:<sw$}  {:<5}  {:>12}\n", "path", "shape", "dtype", "bytes"));
+    let sw = rows
+        .iter()
+        .map(|r| shape_text(&r.shape).len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    out.push_str(&format!(
+        "{:<w$}  {:<sw$}  {:<5}  {:>12}\n",
+        "path", "shape", "dtype", "bytes"
+    ));
     for r in &rows {
         out.push_str(&format!(
             "{:<w$}  {:<sw$}  {:<5}  {:>12}\n",

@@ -1,6 +1,7 @@
 //! The `gencast` command-line tool.
 
 mod cmd_fields;
+mod cmd_forecast;
 mod cmd_inspect;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,8 @@ enum Command {
     Inspect(cmd_inspect::Args),
     /// List the variables, levels and frames a checkpoint needs as input.
     Fields(cmd_fields::Args),
+    /// Run an ensemble forecast and write it to NetCDF.
+    Forecast(cmd_forecast::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -33,5 +36,6 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Inspect(args) => cmd_inspect::run(args),
         Command::Fields(args) => cmd_fields::run(args),
+        Command::Forecast(args) => cmd_forecast::run(args),
     }
 }

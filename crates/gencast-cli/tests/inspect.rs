@@ -2,14 +2,20 @@
 
 use std::process::Command;
 
-const MHA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../gencast/tests/fixtures/tiny-mha/checkpoint.npz");
+const MHA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../gencast/tests/fixtures/tiny-mha/checkpoint.npz"
+);
 const TRI: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../gencast/tests/fixtures/tiny-triblockdiag/checkpoint.npz"
 );
 
 fn gencast(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gencast")).args(args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gencast"))
+        .args(args)
+        .output()
+        .unwrap();
     (
         out.status.success(),
         String::from_utf8(out.stdout).unwrap(),
@@ -30,7 +36,10 @@ fn inspect_json_reports_configs_as_stored() {
         assert_eq!(v["num_params"], 117_540);
         assert_eq!(v["num_tensors"], 122);
         assert_eq!(v["param_bytes"], 117_540 * 4);
-        assert!(v["description"].as_str().unwrap().contains("NOT a trained model"));
+        assert!(v["description"]
+            .as_str()
+            .unwrap()
+            .contains("NOT a trained model"));
         assert!(!v["license"].as_str().unwrap().is_empty());
         let d = &v["denoiser_architecture_config"];
         assert_eq!(d["mesh_size"], 2);
@@ -54,10 +63,19 @@ fn inspect_json_reports_configs_as_stored() {
         // JSON has no infinity literal: documented as the string "inf".
         assert_eq!(sc["churn_max_noise_level"], "inf");
         assert_eq!(v["noise_config"]["training_max_noise_level"], 88.0);
-        assert_eq!(v["noise_encoder_config"]["output_sizes"], serde_json::json!([32, 16]));
+        assert_eq!(
+            v["noise_encoder_config"]["output_sizes"],
+            serde_json::json!([32, 16])
+        );
         assert_eq!(v["noise_encoder_config"]["apply_log_first"], true);
         assert_eq!(v["task_config"]["input_duration"], "24h");
-        assert_eq!(v["task_config"]["pressure_levels"].as_array().unwrap().len(), 13);
+        assert_eq!(
+            v["task_config"]["pressure_levels"]
+                .as_array()
+                .unwrap()
+                .len(),
+            13
+        );
         assert_eq!(v["derived"]["input_channels"], 264);
         assert_eq!(v["derived"]["input_channels_from_params"], 264);
         assert_eq!(v["validation"]["ok"], true);
@@ -67,7 +85,10 @@ fn inspect_json_reports_configs_as_stored() {
         assert_eq!(total, 117_540 * 4);
         let embed = params
             .iter()
-            .find(|p| p["path"] == "grid2mesh_gnn/~_networks_builder/encoder_nodes_grid_nodes_mlp/~/linear_0:w")
+            .find(|p| {
+                p["path"]
+                    == "grid2mesh_gnn/~_networks_builder/encoder_nodes_grid_nodes_mlp/~/linear_0:w"
+            })
             .unwrap();
         assert_eq!(embed["shape"], serde_json::json!([267, 32]));
         assert_eq!(embed["dtype"], "<f4");
@@ -104,7 +125,10 @@ fn fields_default_task() {
     assert_eq!(v["input_frames"], 2);
     assert_eq!(v["input_frame_offsets_hours"], serde_json::json!([-12, 0]));
     assert_eq!(v["pressure_levels"].as_array().unwrap().len(), 13);
-    assert_eq!(v["static"], serde_json::json!(["geopotential_at_surface", "land_sea_mask"]));
+    assert_eq!(
+        v["static"],
+        serde_json::json!(["geopotential_at_surface", "land_sea_mask"])
+    );
     assert_eq!(v["forcings"].as_array().unwrap().len(), 4);
     assert_eq!(v["targets"].as_array().unwrap().len(), 12);
     assert_eq!(v["input_channels"], 264);
@@ -113,13 +137,19 @@ fn fields_default_task() {
     let t = vars.iter().find(|x| x["name"] == "temperature").unwrap();
     assert_eq!(t["levels"].as_array().unwrap().len(), 13);
     assert_eq!(t["input_frames"], 2);
-    let p = vars.iter().find(|x| x["name"] == "total_precipitation_12hr").unwrap();
+    let p = vars
+        .iter()
+        .find(|x| x["name"] == "total_precipitation_12hr")
+        .unwrap();
     assert_eq!(p["roles"], serde_json::json!(["target"]));
     assert_eq!(p["input_frames"], 0);
     let lsm = vars.iter().find(|x| x["name"] == "land_sea_mask").unwrap();
     assert_eq!(lsm["roles"], serde_json::json!(["static"]));
     assert_eq!(lsm["dims"], "(lat, lon)");
-    let ds = vars.iter().find(|x| x["name"] == "day_progress_sin").unwrap();
+    let ds = vars
+        .iter()
+        .find(|x| x["name"] == "day_progress_sin")
+        .unwrap();
     assert_eq!(ds["computed_from_datetime"], true);
 }
 

@@ -13,6 +13,7 @@ pub mod graph;
 pub mod kernels;
 pub mod model;
 pub mod output;
+pub mod rollout;
 pub mod sampler;
 
 pub use error::{Error, Result};

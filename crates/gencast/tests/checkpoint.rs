@@ -3,11 +3,18 @@
 use std::collections::BTreeMap;
 
 use gencast::checkpoint::{
-    expected_params, Checkpoint, NoiseConfig, NoiseEncoderConfig, ParamLoader, SamplerConfig, TaskConfig,
+    expected_params, Checkpoint, NoiseConfig, NoiseEncoderConfig, ParamLoader, SamplerConfig,
+    TaskConfig,
 };
 
-const MHA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-mha/checkpoint.npz");
-const TRI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-triblockdiag/checkpoint.npz");
+const MHA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/tiny-mha/checkpoint.npz"
+);
+const TRI: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/tiny-triblockdiag/checkpoint.npz"
+);
 
 /// Checks every configuration value listed in the fixture READMEs.
 fn check_common(c: &Checkpoint) {
@@ -34,10 +41,20 @@ fn check_common(c: &Checkpoint) {
     assert_eq!(s.ffw_hidden, 128);
     // Library defaults for the fields the generator left alone (model.md §1.2).
     assert_eq!(
-        (s.block_q, s.block_kv, s.block_kv_compute, s.block_q_dkv, s.block_kv_dkv, s.block_kv_dkv_compute),
+        (
+            s.block_q,
+            s.block_kv,
+            s.block_kv_compute,
+            s.block_q_dkv,
+            s.block_kv_dkv,
+            s.block_kv_dkv_compute
+        ),
         (1024, 512, 256, 512, 1024, 1024)
     );
-    assert_eq!((s.ffw_winit_final_mult, s.attn_winit_final_mult), (0.0, 0.0));
+    assert_eq!(
+        (s.ffw_winit_final_mult, s.attn_winit_final_mult),
+        (0.0, 0.0)
+    );
     assert_eq!(s.name, None);
     assert_eq!(s.module_name(), "transformer");
 
@@ -52,7 +69,13 @@ fn check_common(c: &Checkpoint) {
     assert_eq!(c.sampler_config.churn_min_noise_level, 0.75);
     assert_eq!(c.sampler_config.churn_max_noise_level, f64::INFINITY);
     assert_eq!(c.sampler_config.noise_level_inflation_factor, 1.05);
-    assert_eq!((c.sampler_config.max_noise_level, c.sampler_config.min_noise_level), (80.0, 0.03));
+    assert_eq!(
+        (
+            c.sampler_config.max_noise_level,
+            c.sampler_config.min_noise_level
+        ),
+        (80.0, 0.03)
+    );
     assert_eq!(c.sampler_config.rho, 7.0);
     assert_eq!(c.noise_config, NoiseConfig::default());
     assert_eq!(c.noise_encoder_config, NoiseEncoderConfig::default());
@@ -86,12 +109,21 @@ fn tiny_triblockdiag_loads_with_every_config_value() {
 #[test]
 fn expected_params_match_the_fixture_exactly() {
     let c = Checkpoint::open(MHA).unwrap();
-    let exp = expected_params(&c.denoiser_architecture_config, &c.noise_encoder_config, 264);
+    let exp = expected_params(
+        &c.denoiser_architecture_config,
+        &c.noise_encoder_config,
+        264,
+    );
     // Count formula of model.md §14.3 with h = 1: 4 + 36 + 13 L + 2 + 28.
-    let l = c.denoiser_architecture_config.sparse_transformer_config.num_layers;
+    let l = c
+        .denoiser_architecture_config
+        .sparse_transformer_config
+        .num_layers;
     assert_eq!(exp.len(), 70 + 13 * l);
-    let want: BTreeMap<(String, String), Vec<usize>> =
-        exp.iter().map(|(m, n, s)| ((m.clone(), n.clone()), s.clone())).collect();
+    let want: BTreeMap<(String, String), Vec<usize>> = exp
+        .iter()
+        .map(|(m, n, s)| ((m.clone(), n.clone()), s.clone()))
+        .collect();
     assert_eq!(want.len(), exp.len(), "duplicate expected names");
     let have: BTreeMap<(String, String), Vec<usize>> = c
         .params
@@ -99,22 +131,62 @@ fn expected_params_match_the_fixture_exactly() {
         .map(|(m, n, p)| ((m.to_string(), n.to_string()), p.shape.clone()))
         .collect();
     assert_eq!(want, have);
-    let total: usize = exp.iter().map(|(_, _, s)| s.iter().product::<usize>()).sum();
+    let total: usize = exp
+        .iter()
+        .map(|(_, _, s)| s.iter().product::<usize>())
+        .sum();
     assert_eq!(total, 117_540);
 
     // A few concrete shapes from model.md §14.4 scaled to D = 32, F = 128.
     let p = &c.params;
     let g = "grid2mesh_gnn/~_networks_builder/";
-    assert_eq!(p.get(&format!("{g}encoder_nodes_grid_nodes_mlp/~/linear_0"), "w").unwrap().shape, [267, 32]);
-    assert_eq!(p.get(&format!("{g}processor_edges_0_grid2mesh_mlp/~/linear_0"), "w").unwrap().shape, [96, 32]);
+    assert_eq!(
+        p.get(&format!("{g}encoder_nodes_grid_nodes_mlp/~/linear_0"), "w")
+            .unwrap()
+            .shape,
+        [267, 32]
+    );
+    assert_eq!(
+        p.get(
+            &format!("{g}processor_edges_0_grid2mesh_mlp/~/linear_0"),
+            "w"
+        )
+        .unwrap()
+        .shape,
+        [96, 32]
+    );
     let t = "mesh_transformer/~/transformer/";
-    assert_eq!(p.get(&format!("{t}block_03/ffw_up"), "w").unwrap().shape, [32, 128]);
-    assert_eq!(p.get(&format!("{t}block_00/block_00_norm_conditioning_1/linear"), "b").unwrap().shape, [64]);
+    assert_eq!(
+        p.get(&format!("{t}block_03/ffw_up"), "w").unwrap().shape,
+        [32, 128]
+    );
+    assert_eq!(
+        p.get(
+            &format!("{t}block_00/block_00_norm_conditioning_1/linear"),
+            "b"
+        )
+        .unwrap()
+        .shape,
+        [64]
+    );
     assert!(p.get(&format!("{t}block_00/mha_proj_q"), "b").is_none());
-    assert_eq!(p.get(&format!("{t}transformer_final_norm_conditioning/linear"), "w").unwrap().shape, [16, 64]);
+    assert_eq!(
+        p.get(
+            &format!("{t}transformer_final_norm_conditioning/linear"),
+            "w"
+        )
+        .unwrap()
+        .shape,
+        [16, 64]
+    );
     let m = "mesh2grid_gnn/~_networks_builder/decoder_nodes_grid_nodes_mlp/~/linear_1";
     assert_eq!(p.get(m, "w").unwrap().shape, [32, 84]);
-    assert_eq!(p.get("fourier_features_mlp/~/mlp/~/linear_0", "w").unwrap().shape, [64, 32]);
+    assert_eq!(
+        p.get("fourier_features_mlp/~/mlp/~/linear_0", "w")
+            .unwrap()
+            .shape,
+        [64, 32]
+    );
 }
 
 #[test]
@@ -126,7 +198,12 @@ fn param_values_match_the_raw_archive() {
         assert_eq!(raw.shape, p.shape);
         let v = raw.to_f32_vec().unwrap();
         assert_eq!(v.len(), p.data().len());
-        assert!(v.iter().zip(p.data()).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}:{n}");
+        assert!(
+            v.iter()
+                .zip(p.data())
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{m}:{n}"
+        );
     }
 }
 
@@ -155,7 +232,10 @@ fn gencast_default_task_channel_counts() {
     assert_eq!(t.node_output_size(), 84);
     // model.md §6.3: 176 input channels + 88 forcing/noisy-target channels.
     assert_eq!(t.gencast_input_channels().unwrap(), 264);
-    assert_eq!(t.static_variables(), ["geopotential_at_surface", "land_sea_mask"]);
+    assert_eq!(
+        t.static_variables(),
+        ["geopotential_at_surface", "land_sea_mask"]
+    );
 }
 
 #[test]
@@ -167,4 +247,23 @@ fn json_encodes_infinity_as_string() {
     let d = serde_json::to_value(&c.denoiser_architecture_config).unwrap();
     assert_eq!(d["sparse_transformer_config"]["attention_type"], "mha");
     assert!(d["grid2mesh_aggregate_normalization"].is_null());
+}
+
+#[test]
+fn written_checkpoints_are_memory_mapped_in_place() {
+    let src = gencast::checkpoint::NpzArchive::open(MHA).unwrap();
+    let mut w = gencast::checkpoint::NpzWriter::in_memory();
+    for n in src.names() {
+        w.add_array(n, &src.array(n).unwrap()).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aligned.npz");
+    std::fs::write(&path, w.finish().unwrap()).unwrap();
+    let c = Checkpoint::open(&path).unwrap();
+    let orig = Checkpoint::open(MHA).unwrap();
+    assert!(c.params.iter().all(|(_, _, p)| p.is_mapped()));
+    for (m, n, p) in c.params.iter() {
+        assert_eq!(p.data(), orig.params.get(m, n).unwrap().data(), "{m}:{n}");
+    }
+    c.validate().unwrap();
 }

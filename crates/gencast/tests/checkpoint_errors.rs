@@ -5,12 +5,20 @@ use std::path::{Path, PathBuf};
 use gencast::checkpoint::{Checkpoint, NpzArchive, NpzWriter, ParamLoader};
 use gencast::Error;
 
-const MHA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-mha/checkpoint.npz");
+const MHA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/tiny-mha/checkpoint.npz"
+);
 const EMBED: &str = "grid2mesh_gnn/~_networks_builder/encoder_nodes_grid_nodes_mlp/~/linear_0";
 
 /// Copies the fixture checkpoint without the `skip` members, lets `extra` add members, and
 /// writes the result to `dir/name`.
-fn rebuild(dir: &Path, name: &str, skip: &[&str], extra: impl FnOnce(&mut NpzWriter<Vec<u8>>)) -> PathBuf {
+fn rebuild(
+    dir: &Path,
+    name: &str,
+    skip: &[&str],
+    extra: impl FnOnce(&mut NpzWriter<Vec<u8>>),
+) -> PathBuf {
     let src = NpzArchive::open(MHA).unwrap();
     let mut w = NpzWriter::in_memory();
     for n in src.names() {
@@ -27,7 +35,10 @@ fn rebuild(dir: &Path, name: &str, skip: &[&str], extra: impl FnOnce(&mut NpzWri
 fn open_err(path: &Path) -> String {
     let e = Checkpoint::open(path).unwrap_err();
     let text = e.to_string();
-    assert!(text.contains(&path.display().to_string()), "error does not name the file: {text}");
+    assert!(
+        text.contains(&path.display().to_string()),
+        "error does not name the file: {text}"
+    );
     text
 }
 
@@ -41,7 +52,14 @@ fn assert_contains(text: &str, needles: &[&str]) {
 fn truncated_archive() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = std::fs::read(MHA).unwrap();
-    for keep in [0, 10, 21, bytes.len() / 2, bytes.len() - 10, bytes.len() - 23] {
+    for keep in [
+        0,
+        10,
+        21,
+        bytes.len() / 2,
+        bytes.len() - 10,
+        bytes.len() - 23,
+    ] {
         let p = dir.path().join(format!("trunc{keep}.npz"));
         std::fs::write(&p, &bytes[..keep]).unwrap();
         let e = open_err(&p);
@@ -71,7 +89,8 @@ fn corrupted_npy_header() {
     assert_contains(&open_err(&p), &["sampler_config:rho", "NPY header"]);
 
     let p = rebuild(dir.path(), "magic.npz", &["sampler_config:rho"], |w| {
-        w.add_raw("sampler_config:rho.npy", b"NOTNUMPY0123456789").unwrap();
+        w.add_raw("sampler_config:rho.npy", b"NOTNUMPY0123456789")
+            .unwrap();
     });
     assert_contains(&open_err(&p), &["sampler_config:rho", "bad magic"]);
 }
@@ -87,7 +106,10 @@ fn fortran_order_and_big_endian_are_rejected() {
         raw.extend_from_slice(&7.0f64.to_le_bytes());
         w.add_raw("sampler_config:rho.npy", &raw).unwrap();
     });
-    assert_contains(&open_err(&p), &["sampler_config:rho", "fortran_order is True"]);
+    assert_contains(
+        &open_err(&p),
+        &["sampler_config:rho", "fortran_order is True"],
+    );
 
     let key = format!("params:{EMBED}:b");
     let p = rebuild(dir.path(), "be.npz", &[key.as_str()], |w| {
@@ -109,7 +131,11 @@ fn missing_required_config_key() {
         }
         other => panic!("expected Error::Missing, got {other}"),
     }
-    for key in ["description", "sampler_config:rho", "noise_encoder_config:apply_log_first"] {
+    for key in [
+        "description",
+        "sampler_config:rho",
+        "noise_encoder_config:apply_log_first",
+    ] {
         let p = rebuild(dir.path(), "missing2.npz", &[key], |_| {});
         assert_contains(&open_err(&p), &[&format!("missing config key `{key}`")]);
     }
@@ -118,35 +144,67 @@ fn missing_required_config_key() {
 #[test]
 fn gap_in_a_list_names_the_missing_index() {
     let dir = tempfile::tempdir().unwrap();
-    let p = rebuild(dir.path(), "gap.npz", &["task_config:input_variables:3"], |_| {});
-    assert_contains(&open_err(&p), &["missing config key `task_config:input_variables:3`"]);
+    let p = rebuild(
+        dir.path(),
+        "gap.npz",
+        &["task_config:input_variables:3"],
+        |_| {},
+    );
+    assert_contains(
+        &open_err(&p),
+        &["missing config key `task_config:input_variables:3`"],
+    );
 }
 
 #[test]
 fn wrong_config_dtypes() {
     let dir = tempfile::tempdir().unwrap();
     let key = "sampler_config:num_noise_levels";
-    let p = rebuild(dir.path(), "intstr.npz", &[key], |w| w.add_str(key, "6").unwrap());
-    assert_contains(&open_err(&p), &[key, "expected an integer", "found dtype <U1"]);
+    let p = rebuild(dir.path(), "intstr.npz", &[key], |w| {
+        w.add_str(key, "6").unwrap()
+    });
+    assert_contains(
+        &open_err(&p),
+        &[key, "expected an integer", "found dtype <U1"],
+    );
 
     let key = "noise_encoder_config:apply_log_first";
-    let p = rebuild(dir.path(), "boolint.npz", &[key], |w| w.add_scalar_i64(key, 1).unwrap());
-    assert_contains(&open_err(&p), &[key, "expected a boolean", "found dtype <i8"]);
+    let p = rebuild(dir.path(), "boolint.npz", &[key], |w| {
+        w.add_scalar_i64(key, 1).unwrap()
+    });
+    assert_contains(
+        &open_err(&p),
+        &[key, "expected a boolean", "found dtype <i8"],
+    );
 
     let key = "task_config:input_duration";
-    let p = rebuild(dir.path(), "strf.npz", &[key], |w| w.add_scalar_f64(key, 24.0).unwrap());
-    assert_contains(&open_err(&p), &[key, "expected a string", "found dtype <f8"]);
+    let p = rebuild(dir.path(), "strf.npz", &[key], |w| {
+        w.add_scalar_f64(key, 24.0).unwrap()
+    });
+    assert_contains(
+        &open_err(&p),
+        &[key, "expected a string", "found dtype <f8"],
+    );
 
     let key = "sampler_config:rho";
-    let p = rebuild(dir.path(), "fstr.npz", &[key], |w| w.add_str(key, "7").unwrap());
+    let p = rebuild(dir.path(), "fstr.npz", &[key], |w| {
+        w.add_str(key, "7").unwrap()
+    });
     assert_contains(&open_err(&p), &[key, "expected a float", "found dtype <U1"]);
 
     let key = "denoiser_architecture_config:latent_size";
-    let p = rebuild(dir.path(), "arr.npz", &[key], |w| w.add_i64(key, &[2], &[32, 32]).unwrap());
+    let p = rebuild(dir.path(), "arr.npz", &[key], |w| {
+        w.add_i64(key, &[2], &[32, 32]).unwrap()
+    });
     assert_contains(&open_err(&p), &[key, "expected a single value", "[2]"]);
 
-    let p = rebuild(dir.path(), "neg.npz", &[key], |w| w.add_scalar_i64(key, -32).unwrap());
-    assert_contains(&Checkpoint::open(&p).unwrap_err().to_string(), &[key, "non-negative", "-32"]);
+    let p = rebuild(dir.path(), "neg.npz", &[key], |w| {
+        w.add_scalar_i64(key, -32).unwrap()
+    });
+    assert_contains(
+        &Checkpoint::open(&p).unwrap_err().to_string(),
+        &[key, "non-negative", "-32"],
+    );
 }
 
 #[test]
@@ -188,7 +246,8 @@ fn all_problems_are_reported_at_once() {
     let bent = "params:mesh2grid_gnn/~_networks_builder/decoder_nodes_grid_nodes_mlp/~/linear_1:w";
     let p = rebuild(dir.path(), "many.npz", &[gone1, gone2, bent], |w| {
         w.add_f32(bent, &[32, 83], &vec![0.0; 32 * 83]).unwrap();
-        w.add_f32("params:stray_module/~/linear:w", &[2, 2], &[0.0; 4]).unwrap();
+        w.add_f32("params:stray_module/~/linear:w", &[2, 2], &[0.0; 4])
+            .unwrap();
     });
     let c = Checkpoint::open(&p).unwrap();
     let text = c.validate().unwrap_err().to_string();
@@ -211,7 +270,10 @@ fn all_problems_are_reported_at_once() {
     }
     assert_eq!(loader.num_problems(), 3);
     let text = loader.finish().unwrap_err().to_string();
-    assert_contains(&text, &["4 problem(s)", "stray_module", "block_02/mha_proj_k:w"]);
+    assert_contains(
+        &text,
+        &["4 problem(s)", "stray_module", "block_02/mha_proj_k:w"],
+    );
 }
 
 #[test]
@@ -220,11 +282,20 @@ fn corrupted_data_fails_the_crc_check() {
     let mut bytes = std::fs::read(MHA).unwrap();
     // Flip one byte in the middle of the largest member's data region.
     let needle = b"encoder_nodes_grid_nodes_mlp/~/linear_0:w.npy";
-    let at = bytes.windows(needle.len()).position(|w| w == needle).unwrap();
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
     bytes[at + needle.len() + 20 + 64 + 1000] ^= 0x40;
     let p = dir.path().join("flip.npz");
     std::fs::write(&p, &bytes).unwrap();
-    assert_contains(&open_err(&p), &["CRC-32 mismatch", "encoder_nodes_grid_nodes_mlp/~/linear_0:w"]);
+    assert_contains(
+        &open_err(&p),
+        &[
+            "CRC-32 mismatch",
+            "encoder_nodes_grid_nodes_mlp/~/linear_0:w",
+        ],
+    );
 }
 
 #[test]
@@ -235,10 +306,16 @@ fn optional_keys_absent_and_unknown_keys_ignored() {
         "optional.npz",
         &["denoiser_architecture_config:node_output_size"],
         |w| {
-            w.add_scalar_f64("denoiser_architecture_config:grid2mesh_aggregate_normalization", 4.0)
-                .unwrap();
-            w.add_str("denoiser_architecture_config:sparse_transformer_config:name", "transformer")
-                .unwrap();
+            w.add_scalar_f64(
+                "denoiser_architecture_config:grid2mesh_aggregate_normalization",
+                4.0,
+            )
+            .unwrap();
+            w.add_str(
+                "denoiser_architecture_config:sparse_transformer_config:name",
+                "transformer",
+            )
+            .unwrap();
             w.add_str("some_future_config:field", "ignored").unwrap();
             w.add_scalar_i64("sampler_config:a_new_field", 3).unwrap();
         },
@@ -247,7 +324,10 @@ fn optional_keys_absent_and_unknown_keys_ignored() {
     let d = &c.denoiser_architecture_config;
     assert_eq!(d.node_output_size, None);
     assert_eq!(d.grid2mesh_aggregate_normalization, Some(4.0));
-    assert_eq!(d.sparse_transformer_config.name.as_deref(), Some("transformer"));
+    assert_eq!(
+        d.sparse_transformer_config.name.as_deref(),
+        Some("transformer")
+    );
     // The output width comes from the task, as the reference's constructor computes it.
     assert_eq!(c.cout(), 84);
     c.validate().unwrap();
@@ -257,7 +337,13 @@ fn optional_keys_absent_and_unknown_keys_ignored() {
 fn inconsistent_transformer_width_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
     let key = "denoiser_architecture_config:sparse_transformer_config:d_model";
-    let p = rebuild(dir.path(), "dmodel.npz", &[key], |w| w.add_scalar_i64(key, 64).unwrap());
-    let text = Checkpoint::open(&p).unwrap().validate().unwrap_err().to_string();
+    let p = rebuild(dir.path(), "dmodel.npz", &[key], |w| {
+        w.add_scalar_i64(key, 64).unwrap()
+    });
+    let text = Checkpoint::open(&p)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
     assert_contains(&text, &[key, "latent_size 32", "64"]);
 }

@@ -14,9 +14,11 @@ const EXAMPLE: &str = "source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.n
 
 /// Asserts that `message` mentions every one of `needles`.
 fn assert_names(message: &str, needles: &[&str]) {
-    eprintln!("MSG {message}");
     for n in needles {
-        assert!(message.contains(n), "error `{message}` does not mention `{n}`");
+        assert!(
+            message.contains(n),
+            "error `{message}` does not mention `{n}`"
+        );
     }
 }
 
@@ -39,12 +41,18 @@ fn missing_variable() {
         .require(&["temperature", "2m_temperature", "sea_surface_temperature"])
         .unwrap_err()
         .to_string();
-    assert_names(&err, &["no_t2m.nc", "2m_temperature", "sea_surface_temperature"]);
+    assert_names(
+        &err,
+        &["no_t2m.nc", "2m_temperature", "sea_surface_temperature"],
+    );
     assert!(!err.contains("`temperature`"), "{err}");
 
     // The same on the real fixture.
     let fx = Dataset::open(format!("{MHA}/{EXAMPLE}")).unwrap();
-    let err = fx.read("toa_incident_solar_radiation", Some(0..2)).unwrap_err().to_string();
+    let err = fx
+        .read("toa_incident_solar_radiation", Some(0..2))
+        .unwrap_err()
+        .to_string();
     assert_names(&err, &[EXAMPLE, "toa_incident_solar_radiation"]);
 }
 
@@ -126,7 +134,10 @@ fn bad_time_metadata() {
     // Frame ranges outside the file are rejected, naming the variable.
     let path = write_example(dir.path(), "ok.nc", &Example::default());
     let ds = Dataset::open(&path).unwrap();
-    let err = ds.read("2m_temperature", Some(1..3)).unwrap_err().to_string();
+    let err = ds
+        .read("2m_temperature", Some(1..3))
+        .unwrap_err()
+        .to_string();
     assert_names(&err, &["ok.nc", "2m_temperature", "1..3"]);
 }
 
@@ -181,16 +192,25 @@ fn truncated_files() {
 #[test]
 fn stats_dir_missing_a_file() {
     let dir = tempfile::tempdir().unwrap();
-    for f in ["mean_by_level.nc", "stddev_by_level.nc", "diffs_stddev_by_level.nc"] {
+    for f in [
+        "mean_by_level.nc",
+        "stddev_by_level.nc",
+        "diffs_stddev_by_level.nc",
+    ] {
         std::fs::copy(format!("{MHA}/{f}"), dir.path().join(f)).unwrap();
     }
     let err = StatsSet::open_dir(dir.path()).unwrap_err();
     assert!(matches!(err, Error::Missing { .. }), "{err:?}");
     let msg = err.to_string();
-    assert_names(&msg, &["min_by_level.nc", &dir.path().display().to_string()]);
+    assert_names(
+        &msg,
+        &["min_by_level.nc", &dir.path().display().to_string()],
+    );
     assert!(!msg.contains("`mean_by_level.nc"), "{msg}");
 
-    let err = StatsSet::open_dir(dir.path().join("nowhere")).unwrap_err().to_string();
+    let err = StatsSet::open_dir(dir.path().join("nowhere"))
+        .unwrap_err()
+        .to_string();
     assert_names(&err, &["nowhere"]);
 }
 
@@ -201,7 +221,10 @@ fn stats_file_missing_a_level() {
     let s = NormStats::open(&path).unwrap();
     let err = s.get("temperature", &[50, 850, 500, 1000]).unwrap_err();
     assert!(matches!(err, Error::Data { .. }), "{err:?}");
-    assert_names(&err.to_string(), &["stddev_by_level.nc", "temperature", "850", "1000"]);
+    assert_names(
+        &err.to_string(),
+        &["stddev_by_level.nc", "temperature", "850", "1000"],
+    );
     let err = s.get("geopotential", &[500]).unwrap_err().to_string();
     assert_names(&err, &["stddev_by_level.nc", "geopotential"]);
     let err = s.scalar("temperature").unwrap_err().to_string();

@@ -22,9 +22,23 @@ fn classic_example_decodes() {
     assert_eq!(ds.datetime(), &[t0, t0 + NS_PER_DAY / 2]);
 
     let names: Vec<&str> = ds.variables().iter().map(|v| v.name.as_str()).collect();
-    assert_eq!(names, ["2m_temperature", "mean_sea_level_pressure", "temperature", "land_sea_mask"]);
-    assert_eq!(ds.variable("2m_temperature").unwrap().units.as_deref(), Some("K"));
-    assert_eq!(ds.attribute(None, "title"), Some(AttrValue::Text("synthetic test file".into())));
+    assert_eq!(
+        names,
+        [
+            "2m_temperature",
+            "mean_sea_level_pressure",
+            "temperature",
+            "land_sea_mask"
+        ]
+    );
+    assert_eq!(
+        ds.variable("2m_temperature").unwrap().units.as_deref(),
+        Some("K")
+    );
+    assert_eq!(
+        ds.attribute(None, "title"),
+        Some(AttrValue::Text("synthetic test file".into()))
+    );
 
     // float32 passes through unchanged.
     let t2m = ds.read("2m_temperature", Some(1..2)).unwrap();
@@ -40,7 +54,11 @@ fn classic_example_decodes() {
             assert!(x.is_nan(), "index {k}");
         } else {
             // Unpacked in f64 then rounded once to f32.
-            assert_eq!(x, (f64::from(raw) * MSL_SCALE + MSL_OFFSET) as f32, "index {k}");
+            assert_eq!(
+                x,
+                (f64::from(raw) * MSL_SCALE + MSL_OFFSET) as f32,
+                "index {k}"
+            );
         }
     }
 
@@ -66,7 +84,13 @@ fn classic_stats_scalar_and_levels() {
     // Scalars ignore the requested levels.
     assert_eq!(s.get("2m_temperature", &[500, 850]).unwrap(), vec![280.5]);
     // Levelled values follow the requested order, not the file order.
-    assert_eq!(s.get("temperature", &[500, 850, 1000]).unwrap(), vec![250.0, 285.0, 300.0]);
+    assert_eq!(
+        s.get("temperature", &[500, 850, 1000]).unwrap(),
+        vec![250.0, 285.0, 300.0]
+    );
     assert_eq!(s.get("temperature", &[]).unwrap(), Vec::<f64>::new());
-    assert_eq!(s.names().collect::<Vec<_>>(), ["2m_temperature", "temperature"]);
+    assert_eq!(
+        s.names().collect::<Vec<_>>(),
+        ["2m_temperature", "temperature"]
+    );
 }

@@ -343,3 +343,10 @@ fn denoiser_files() {
     assert_eq!(f.read("day_progress_cos", None).unwrap().shape, [1, 36]);
     assert_eq!(f.read("year_progress_sin", None).unwrap().shape, [1]);
 }
+
+#[test]
+fn readers_are_thread_safe() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Dataset>();
+    send_sync::<StatsSet>();
+}

@@ -19,8 +19,16 @@ fn schedule_matches_reference() {
     let npz = NpzArchive::open(format!("{FIXTURES}/sampler_schedule.npz")).unwrap();
     let f64_levels = npz.array("noise_levels").unwrap().to_f64_vec().unwrap();
     let f32_levels = npz.array("noise_levels_f32").unwrap().to_f32_vec().unwrap();
-    let f64_churn = npz.array("per_step_churn_rates").unwrap().to_f64_vec().unwrap();
-    let f32_churn = npz.array("per_step_churn_rates_f32").unwrap().to_f32_vec().unwrap();
+    let f64_churn = npz
+        .array("per_step_churn_rates")
+        .unwrap()
+        .to_f64_vec()
+        .unwrap();
+    let f32_churn = npz
+        .array("per_step_churn_rates_f32")
+        .unwrap()
+        .to_f32_vec()
+        .unwrap();
     // numpy and Rust both call the platform's correctly rounded-in-practice `pow`, so the f64
     // values are expected to agree bit for bit (e.g. σ_0 = 79.99999999999993, not 80).
     assert_eq!(s.noise_levels_f64, f64_levels);
@@ -43,10 +51,18 @@ fn member_and_step_keys_match_reference() {
     let npz = NpzArchive::open(format!("{FIXTURES}/rngs.npz")).unwrap();
     for m in 0..2u32 {
         let km = member_key(0, m);
-        assert_eq!(km, key(&npz, &format!("member{m}_fold_in_key")), "member {m}");
+        assert_eq!(
+            km,
+            key(&npz, &format!("member{m}_fold_in_key")),
+            "member {m}"
+        );
         let steps = step_keys(PrngMode::Partitionable, km, 2);
         for (t, k) in steps.iter().enumerate() {
-            assert_eq!(*k, key(&npz, &format!("member{m}_step{t}_apply_rng")), "member {m} step {t}");
+            assert_eq!(
+                *k,
+                key(&npz, &format!("member{m}_step{t}_apply_rng")),
+                "member {m} step {t}"
+            );
         }
     }
 }

@@ -104,8 +104,9 @@ const GENCAST_FORCINGS: [&str; 4] = [
     "day_progress_cos",
 ];
 /// The 13 WeatherBench pressure levels (hPa) used by GenCast.
-pub const PRESSURE_LEVELS_WEATHERBENCH_13: [i64; 13] =
-    [50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 850, 925, 1000];
+pub const PRESSURE_LEVELS_WEATHERBENCH_13: [i64; 13] = [
+    50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 850, 925, 1000,
+];
 
 /// Parses a pandas-style timedelta string (`24h`, `12H`, `1d`, `30min`, `3600s`, `2 days`) into hours.
 pub fn parse_duration_hours(text: &str) -> Option<f64> {
@@ -185,7 +186,11 @@ impl TaskConfig {
     pub fn static_variables(&self) -> Vec<String> {
         self.input_variables
             .iter()
-            .filter(|v| is_static(v) && !self.target_variables.contains(v) && !self.forcing_variables.contains(v))
+            .filter(|v| {
+                is_static(v)
+                    && !self.target_variables.contains(v)
+                    && !self.forcing_variables.contains(v)
+            })
             .cloned()
             .collect()
     }
@@ -193,7 +198,10 @@ impl TaskConfig {
     /// Number of output channels: surface targets plus levels × atmospheric targets
     /// (what `GenCast.__init__` writes into `node_output_size`).
     pub fn node_output_size(&self) -> usize {
-        self.target_variables.iter().map(|v| self.channels_per_frame(v)).sum()
+        self.target_variables
+            .iter()
+            .map(|v| self.channels_per_frame(v))
+            .sum()
     }
 
     /// Number of stacked grid input channels `Cin` for data `timestep_hours` apart: inputs at
@@ -208,7 +216,11 @@ impl TaskConfig {
                 t * self.channels_per_frame(v)
             })
             .sum();
-        let forcings: usize = self.forcing_variables.iter().map(|v| self.channels_per_frame(v)).sum();
+        let forcings: usize = self
+            .forcing_variables
+            .iter()
+            .map(|v| self.channels_per_frame(v))
+            .sum();
         Ok(inputs + forcings + self.node_output_size())
     }
 
@@ -361,7 +373,12 @@ impl ConfigReader<'_> {
         Error::format(self.archive.path(), format!("config key `{key}`"), detail)
     }
 
-    fn scalar(&self, key: &str, expected: &str, ok: impl Fn(&NpyArray) -> bool) -> Result<Option<NpyArray>> {
+    fn scalar(
+        &self,
+        key: &str,
+        expected: &str,
+        ok: impl Fn(&NpyArray) -> bool,
+    ) -> Result<Option<NpyArray>> {
         if !self.archive.contains(key) {
             return Ok(None);
         }
@@ -372,7 +389,10 @@ impl ConfigReader<'_> {
         if a.len() != 1 {
             return Err(self.wrong(
                 key,
-                format!("expected a single value, found an array of shape {:?}", a.shape),
+                format!(
+                    "expected a single value, found an array of shape {:?}",
+                    a.shape
+                ),
             ));
         }
         Ok(Some(a))
@@ -380,7 +400,9 @@ impl ConfigReader<'_> {
 
     /// An optional string.
     pub fn opt_str(&self, key: &str) -> Result<Option<String>> {
-        let a = self.scalar(key, "a string (<U)", |a| matches!(a.dtype, super::npy::Dtype::Str(_)))?;
+        let a = self.scalar(key, "a string (<U)", |a| {
+            matches!(a.dtype, super::npy::Dtype::Str(_))
+        })?;
         a.map(|a| Ok(a.as_strings()?.first().cloned().unwrap_or_default()))
             .transpose()
     }
@@ -416,7 +438,9 @@ impl ConfigReader<'_> {
 
     /// An optional float (integers are accepted and converted, as `float(x)` would).
     pub fn opt_f64(&self, key: &str) -> Result<Option<f64>> {
-        let a = self.scalar(key, "a float (<f8)", |a| a.dtype.is_float() || a.dtype.is_integer())?;
+        let a = self.scalar(key, "a float (<f8)", |a| {
+            a.dtype.is_float() || a.dtype.is_integer()
+        })?;
         a.map(|a| Ok(a.to_f64_vec()?.first().copied().unwrap_or_default()))
             .transpose()
     }
@@ -429,7 +453,9 @@ impl ConfigReader<'_> {
     /// A required boolean.
     pub fn bool(&self, key: &str) -> Result<bool> {
         let a = self
-            .scalar(key, "a boolean (|b1)", |a| a.dtype == super::npy::Dtype::Bool)?
+            .scalar(key, "a boolean (|b1)", |a| {
+                a.dtype == super::npy::Dtype::Bool
+            })?
             .ok_or_else(|| self.missing(key))?;
         Ok(a.to_i64_vec()?.first().copied().unwrap_or_default() != 0)
     }
@@ -455,7 +481,9 @@ impl ConfigReader<'_> {
 
     /// A list of strings (empty when absent).
     pub fn str_list(&self, key: &str) -> Result<Vec<String>> {
-        (0..self.list_len(key)?).map(|i| self.str(&format!("{key}:{i}"))).collect()
+        (0..self.list_len(key)?)
+            .map(|i| self.str(&format!("{key}:{i}")))
+            .collect()
     }
 
     /// A list of strings that must have at least one entry.
@@ -479,7 +507,9 @@ impl ConfigReader<'_> {
 
     /// A list of non-negative integers (empty when absent).
     pub fn usize_list(&self, key: &str) -> Result<Vec<usize>> {
-        (0..self.list_len(key)?).map(|i| self.usize(&format!("{key}:{i}"))).collect()
+        (0..self.list_len(key)?)
+            .map(|i| self.usize(&format!("{key}:{i}")))
+            .collect()
     }
 }
 
@@ -528,13 +558,17 @@ impl DenoiserArchitectureConfig {
         let p = "denoiser_architecture_config";
         let k = |f: &str| format!("{p}:{f}");
         Ok(DenoiserArchitectureConfig {
-            sparse_transformer_config: SparseTransformerConfig::read(r, &k("sparse_transformer_config"))?,
+            sparse_transformer_config: SparseTransformerConfig::read(
+                r,
+                &k("sparse_transformer_config"),
+            )?,
             mesh_size: r.usize(&k("mesh_size"))?,
             latent_size: r.usize(&k("latent_size"))?,
             hidden_layers: r.usize(&k("hidden_layers"))?,
             radius_query_fraction_edge_length: r.f64(&k("radius_query_fraction_edge_length"))?,
             norm_conditioning_features: r.str_list(&k("norm_conditioning_features"))?,
-            grid2mesh_aggregate_normalization: r.opt_f64(&k("grid2mesh_aggregate_normalization"))?,
+            grid2mesh_aggregate_normalization: r
+                .opt_f64(&k("grid2mesh_aggregate_normalization"))?,
             node_output_size: r.opt_usize(&k("node_output_size"))?,
         })
     }

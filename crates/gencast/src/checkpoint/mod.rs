@@ -16,8 +16,8 @@ mod zip;
 use std::path::{Path, PathBuf};
 
 pub use config::{
-    DenoiserArchitectureConfig, NoiseConfig, NoiseEncoderConfig, SamplerConfig, SparseTransformerConfig,
-    TaskConfig,
+    DenoiserArchitectureConfig, NoiseConfig, NoiseEncoderConfig, SamplerConfig,
+    SparseTransformerConfig, TaskConfig,
 };
 pub use npz::{NpyArray, NpyData, NpzArchive, NpzWriter};
 pub use params::{Param, ParamLoader, Params};
@@ -132,7 +132,10 @@ impl Checkpoint {
         if st.d_model != cfg.latent_size {
             return Err(crate::Error::Config {
                 key: "denoiser_architecture_config:sparse_transformer_config:d_model".into(),
-                detail: format!("must equal latent_size {}, found {}", cfg.latent_size, st.d_model),
+                detail: format!(
+                    "must equal latent_size {}, found {}",
+                    cfg.latent_size, st.d_model
+                ),
             });
         }
         if st.num_heads == 0 || st.d_model % st.num_heads != 0 {

@@ -65,7 +65,14 @@ impl Dtype {
     pub fn is_integer(self) -> bool {
         matches!(
             self,
-            Dtype::I8 | Dtype::I16 | Dtype::I32 | Dtype::I64 | Dtype::U8 | Dtype::U16 | Dtype::U32 | Dtype::U64
+            Dtype::I8
+                | Dtype::I16
+                | Dtype::I32
+                | Dtype::I64
+                | Dtype::U8
+                | Dtype::U16
+                | Dtype::U32
+                | Dtype::U64
         )
     }
 
@@ -77,13 +84,18 @@ impl Dtype {
     /// Parses a NumPy `descr` string; the error text says what is unsupported.
     pub fn parse(descr: &str) -> Result<Dtype, String> {
         let mut chars = descr.chars();
-        let order = chars.next().ok_or_else(|| "empty dtype descr".to_string())?;
+        let order = chars
+            .next()
+            .ok_or_else(|| "empty dtype descr".to_string())?;
         let rest = chars.as_str();
         let (order, rest) = match order {
             '<' | '>' | '|' | '=' => (order, rest),
             _ => ('=', descr),
         };
-        let kind = rest.chars().next().ok_or_else(|| format!("dtype `{descr}` has no type code"))?;
+        let kind = rest
+            .chars()
+            .next()
+            .ok_or_else(|| format!("dtype `{descr}` has no type code"))?;
         let size_str = &rest[kind.len_utf8()..];
         let size: usize = size_str
             .parse()
@@ -151,7 +163,10 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
     }
     let (major, minor) = (bytes[6], bytes[7]);
     let (len, start) = match major {
-        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10usize),
+        1 => (
+            usize::from(u16::from_le_bytes([bytes[8], bytes[9]])),
+            10usize,
+        ),
         2 | 3 => {
             let b = bytes
                 .get(8..12)
@@ -206,7 +221,9 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
         Some(Value::Tuple(items)) => items
             .into_iter()
             .map(|v| match v {
-                Value::Int(i) => usize::try_from(i).map_err(|_| format!("negative dimension {i} in shape")),
+                Value::Int(i) => {
+                    usize::try_from(i).map_err(|_| format!("negative dimension {i} in shape"))
+                }
                 _ => Err("shape holds a non-integer".to_string()),
             })
             .collect::<Result<Vec<_>, _>>()?,
@@ -238,7 +255,11 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn skip_ws(&mut self) {
-        while self.s.get(self.pos).is_some_and(|c| c.is_ascii_whitespace()) {
+        while self
+            .s
+            .get(self.pos)
+            .is_some_and(|c| c.is_ascii_whitespace())
+        {
             self.pos += 1;
         }
     }
@@ -315,7 +336,11 @@ impl Parser<'_> {
             }
             Some(_) => {
                 let start = self.pos;
-                while self.s.get(self.pos).is_some_and(|c| c.is_ascii_alphabetic()) {
+                while self
+                    .s
+                    .get(self.pos)
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+                {
                     self.pos += 1;
                 }
                 match &self.s[start..self.pos] {
@@ -374,10 +399,15 @@ pub fn write_header(descr: &str, shape: &[usize]) -> Vec<u8> {
         [d] => format!("({d},)"),
         _ => format!(
             "({})",
-            shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
-    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let mut dict =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
     let unpadded = MAGIC.len() + 2 + 2 + dict.len() + 1;
     let pad = (64 - unpadded % 64) % 64;
     dict.extend(std::iter::repeat_n(' ', pad));

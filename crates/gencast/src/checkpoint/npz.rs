@@ -235,16 +235,48 @@ fn le_chunks<const N: usize>(body: &[u8], count: usize) -> impl Iterator<Item = 
 /// Decodes `count` elements of `dtype` from little-endian bytes.
 fn decode(dtype: Dtype, count: usize, body: &[u8]) -> std::result::Result<NpyData, String> {
     Ok(match dtype {
-        Dtype::F32 => NpyData::F32(le_chunks::<4>(body, count).map(f32::from_le_bytes).collect()),
-        Dtype::F64 => NpyData::F64(le_chunks::<8>(body, count).map(f64::from_le_bytes).collect()),
+        Dtype::F32 => NpyData::F32(
+            le_chunks::<4>(body, count)
+                .map(f32::from_le_bytes)
+                .collect(),
+        ),
+        Dtype::F64 => NpyData::F64(
+            le_chunks::<8>(body, count)
+                .map(f64::from_le_bytes)
+                .collect(),
+        ),
         Dtype::I8 => NpyData::I8(le_chunks::<1>(body, count).map(i8::from_le_bytes).collect()),
-        Dtype::I16 => NpyData::I16(le_chunks::<2>(body, count).map(i16::from_le_bytes).collect()),
-        Dtype::I32 => NpyData::I32(le_chunks::<4>(body, count).map(i32::from_le_bytes).collect()),
-        Dtype::I64 => NpyData::I64(le_chunks::<8>(body, count).map(i64::from_le_bytes).collect()),
+        Dtype::I16 => NpyData::I16(
+            le_chunks::<2>(body, count)
+                .map(i16::from_le_bytes)
+                .collect(),
+        ),
+        Dtype::I32 => NpyData::I32(
+            le_chunks::<4>(body, count)
+                .map(i32::from_le_bytes)
+                .collect(),
+        ),
+        Dtype::I64 => NpyData::I64(
+            le_chunks::<8>(body, count)
+                .map(i64::from_le_bytes)
+                .collect(),
+        ),
         Dtype::U8 => NpyData::U8(body.iter().take(count).copied().collect()),
-        Dtype::U16 => NpyData::U16(le_chunks::<2>(body, count).map(u16::from_le_bytes).collect()),
-        Dtype::U32 => NpyData::U32(le_chunks::<4>(body, count).map(u32::from_le_bytes).collect()),
-        Dtype::U64 => NpyData::U64(le_chunks::<8>(body, count).map(u64::from_le_bytes).collect()),
+        Dtype::U16 => NpyData::U16(
+            le_chunks::<2>(body, count)
+                .map(u16::from_le_bytes)
+                .collect(),
+        ),
+        Dtype::U32 => NpyData::U32(
+            le_chunks::<4>(body, count)
+                .map(u32::from_le_bytes)
+                .collect(),
+        ),
+        Dtype::U64 => NpyData::U64(
+            le_chunks::<8>(body, count)
+                .map(u64::from_le_bytes)
+                .collect(),
+        ),
         Dtype::Bool => NpyData::Bool(
             body.iter()
                 .take(count)
@@ -269,7 +301,10 @@ fn decode(dtype: Dtype, count: usize, body: &[u8]) -> std::result::Result<NpyDat
                     if c == 0 {
                         break;
                     }
-                    s.push(char::from_u32(c).ok_or_else(|| format!("invalid code point {c:#x} in string"))?);
+                    s.push(
+                        char::from_u32(c)
+                            .ok_or_else(|| format!("invalid code point {c:#x} in string"))?,
+                    );
                 }
                 out.push(s);
             }
@@ -321,7 +356,10 @@ impl NpyArray {
             NpyData::U64(v) => v.iter().map(|&x| x as f64).collect(),
             NpyData::Bool(v) => v.iter().map(|&x| f64::from(u8::from(x))).collect(),
             NpyData::Str(_) => {
-                return Err(self.error(format!("expected a numeric array, found dtype {}", self.dtype)))
+                return Err(self.error(format!(
+                    "expected a numeric array, found dtype {}",
+                    self.dtype
+                )))
             }
         })
     }
@@ -346,11 +384,16 @@ impl NpyArray {
             NpyData::U32(v) => v.iter().map(|&x| i64::from(x)).collect(),
             NpyData::U64(v) => v
                 .iter()
-                .map(|&x| i64::try_from(x).map_err(|_| self.error(format!("value {x} exceeds i64"))))
+                .map(|&x| {
+                    i64::try_from(x).map_err(|_| self.error(format!("value {x} exceeds i64")))
+                })
                 .collect::<Result<_>>()?,
             NpyData::Bool(v) => v.iter().map(|&x| i64::from(x)).collect(),
             _ => {
-                return Err(self.error(format!("expected an integer array, found dtype {}", self.dtype)))
+                return Err(self.error(format!(
+                    "expected an integer array, found dtype {}",
+                    self.dtype
+                )))
             }
         })
     }
@@ -359,7 +402,10 @@ impl NpyArray {
     pub fn as_strings(&self) -> Result<&[String]> {
         match &self.data {
             NpyData::Str(v) => Ok(v),
-            _ => Err(self.error(format!("expected a unicode string array, found dtype {}", self.dtype))),
+            _ => Err(self.error(format!(
+                "expected a unicode string array, found dtype {}",
+                self.dtype
+            ))),
         }
     }
 }

@@ -42,7 +42,9 @@ impl Param {
                     // SAFETY: construction checked that this range lies inside the mapping, is
                     // 4-byte aligned and that the target is little-endian; every bit pattern is
                     // a valid f32.
-                    Some(s) => unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), *len) },
+                    Some(s) => unsafe {
+                        std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), *len)
+                    },
                     None => &[],
                 }
             }
@@ -94,7 +96,13 @@ impl Params {
     }
 
     /// Adds (or replaces) a tensor. Fails when `data.len()` does not match the shape.
-    pub fn insert(&mut self, module: &str, name: &str, shape: Vec<usize>, data: Vec<f32>) -> Result<()> {
+    pub fn insert(
+        &mut self,
+        module: &str,
+        name: &str,
+        shape: Vec<usize>,
+        data: Vec<f32>,
+    ) -> Result<()> {
         if shape.iter().product::<usize>() != data.len() {
             return Err(Error::Shape {
                 what: format!("parameter {module}:{name}"),
@@ -121,7 +129,9 @@ impl Params {
 
     /// Iterates over `(module, name, param)` in insertion (file) order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &Param)> {
-        self.entries.iter().map(|(m, n, p)| (m.as_str(), n.as_str(), p))
+        self.entries
+            .iter()
+            .map(|(m, n, p)| (m.as_str(), n.as_str(), p))
     }
 
     /// Number of tensors.
@@ -174,9 +184,15 @@ fn load_param(archive: &NpzArchive, full: &str) -> Result<Param> {
         ));
     }
     let len = h.count().unwrap_or(0);
-    let body = data.get(h.data_offset..h.data_offset + len * 4).ok_or_else(|| {
-        Error::format(archive.path(), format!("parameter `{full}`"), "data out of bounds")
-    })?;
+    let body = data
+        .get(h.data_offset..h.data_offset + len * 4)
+        .ok_or_else(|| {
+            Error::format(
+                archive.path(),
+                format!("parameter `{full}`"),
+                "data out of bounds",
+            )
+        })?;
     let base: &[u8] = archive.shared_bytes();
     let aligned = (body.as_ptr() as usize) % std::mem::align_of::<f32>() == 0;
     if let (Cow::Borrowed(_), true, true) = (&data, aligned, cfg!(target_endian = "little")) {
@@ -225,8 +241,9 @@ impl<'a> ParamLoader<'a> {
         self.taken.insert((module.to_string(), name.to_string()));
         match self.params.get(module, name) {
             None => {
-                self.problems
-                    .push(format!("missing {module}:{name} (expected shape {shape:?})"));
+                self.problems.push(format!(
+                    "missing {module}:{name} (expected shape {shape:?})"
+                ));
                 None
             }
             Some(p) if p.shape != shape => {
@@ -258,8 +275,10 @@ impl<'a> ParamLoader<'a> {
     pub fn finish(mut self) -> Result<()> {
         for (m, n, p) in self.params.iter() {
             if !self.taken.contains(&(m.to_string(), n.to_string())) {
-                self.problems
-                    .push(format!("unexpected {m}:{n} with shape {:?} (not used by the model)", p.shape));
+                self.problems.push(format!(
+                    "unexpected {m}:{n} with shape {:?} (not used by the model)",
+                    p.shape
+                ));
             }
         }
         if self.problems.is_empty() {

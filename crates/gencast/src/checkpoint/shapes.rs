@@ -8,7 +8,14 @@ pub type ExpectedParam = (String, String, Vec<usize>);
 
 /// Pushes the `w`/`b` pairs of an MLP `<prefix>_mlp/~/linear_j` with `hidden` hidden layers of
 /// width `d`.
-fn mlp(out: &mut Vec<ExpectedParam>, prefix: &str, input: usize, d: usize, hidden: usize, output: usize) {
+fn mlp(
+    out: &mut Vec<ExpectedParam>,
+    prefix: &str,
+    input: usize,
+    d: usize,
+    hidden: usize,
+    output: usize,
+) {
     for j in 0..=hidden {
         let rows = if j == 0 { input } else { d };
         let cols = if j == hidden { output } else { d };
@@ -109,6 +116,13 @@ pub fn expected_params_with_output(
         mlp(&mut out, &prefix, input, d, h, d);
         cond(&mut out, &prefix, c, d);
     }
-    mlp(&mut out, &format!("{m}decoder_nodes_grid_nodes"), d, d, h, cout);
+    mlp(
+        &mut out,
+        &format!("{m}decoder_nodes_grid_nodes"),
+        d,
+        d,
+        h,
+        cout,
+    );
     out
 }

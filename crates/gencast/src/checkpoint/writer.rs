@@ -10,6 +10,10 @@ use super::npz::{NpyArray, NpyData};
 use crate::{Error, Result};
 
 const LIMIT32: u64 = 0xFFFF_FFFF;
+/// Alignment of member contents in written archives.
+const ALIGN: u64 = 64;
+/// Extra-field id of the alignment padding (the id Android's `zipalign` uses).
+const PADDING_EXTRA_ID: u16 = 0xD935;
 /// DOS date 1980-01-01 (the earliest representable); the time field is 00:00:00.
 const DOS_DATE: u16 = (1 << 5) | 1;
 
@@ -75,7 +79,9 @@ impl<W: Write> NpzWriter<W> {
     }
 
     fn put(&mut self, bytes: &[u8]) -> Result<()> {
-        self.out.write_all(bytes).map_err(|e| Error::io(&self.path, e))?;
+        self.out
+            .write_all(bytes)
+            .map_err(|e| Error::io(&self.path, e))?;
         self.offset += bytes.len() as u64;
         Ok(())
     }
@@ -107,7 +113,16 @@ impl<W: Write> NpzWriter<W> {
         let name = member_name.as_bytes();
         let name_len = u16::try_from(name.len())
             .map_err(|_| Error::Invalid(format!("member name too long: `{member_name}`")))?;
-        let mut h = Vec::with_capacity(30 + name.len() + 20);
+        // Pad the local extra field so that the member's content starts on a 64-byte
+        // boundary: NPY headers are multiples of 64 bytes, so the array data is then aligned
+        // and a reader can use it in place from a memory map.
+        let base = offset + 30 + name.len() as u64 + if zip64_local { 20 } else { 0 };
+        let mut pad = ((ALIGN - base % ALIGN) % ALIGN) as usize;
+        if pad > 0 && pad < 4 {
+            pad += ALIGN as usize;
+        }
+        let extra_len = if zip64_local { 20 } else { 0 } + pad;
+        let mut h = Vec::with_capacity(30 + name.len() + extra_len);
         h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
         h.extend_from_slice(&(if zip64_local { 45u16 } else { 20u16 }).to_le_bytes());
         h.extend_from_slice(&(if name.is_ascii() { 0u16 } else { 0x0800 }).to_le_bytes());
@@ -115,17 +130,26 @@ impl<W: Write> NpzWriter<W> {
         h.extend_from_slice(&0u16.to_le_bytes()); // time
         h.extend_from_slice(&DOS_DATE.to_le_bytes());
         h.extend_from_slice(&crc32.to_le_bytes());
-        let small = if zip64_local { LIMIT32 as u32 } else { size as u32 };
+        let small = if zip64_local {
+            LIMIT32 as u32
+        } else {
+            size as u32
+        };
         h.extend_from_slice(&small.to_le_bytes());
         h.extend_from_slice(&small.to_le_bytes());
         h.extend_from_slice(&name_len.to_le_bytes());
-        h.extend_from_slice(&(if zip64_local { 20u16 } else { 0u16 }).to_le_bytes());
+        h.extend_from_slice(&(extra_len as u16).to_le_bytes());
         h.extend_from_slice(name);
         if zip64_local {
             h.extend_from_slice(&1u16.to_le_bytes());
             h.extend_from_slice(&16u16.to_le_bytes());
             h.extend_from_slice(&size.to_le_bytes());
             h.extend_from_slice(&size.to_le_bytes());
+        }
+        if pad > 0 {
+            h.extend_from_slice(&PADDING_EXTRA_ID.to_le_bytes());
+            h.extend_from_slice(&((pad - 4) as u16).to_le_bytes());
+            h.extend(std::iter::repeat_n(0u8, pad - 4));
         }
         self.put(&h)?;
         self.put(content)?;
@@ -140,7 +164,13 @@ impl<W: Write> NpzWriter<W> {
 
     /// Adds an NPY member `name.npy` with the given `descr`, shape and raw little-endian data,
     /// without checking that they agree (for crafting test files).
-    pub fn add_npy_raw(&mut self, name: &str, descr: &str, shape: &[usize], data: &[u8]) -> Result<()> {
+    pub fn add_npy_raw(
+        &mut self,
+        name: &str,
+        descr: &str,
+        shape: &[usize],
+        data: &[u8],
+    ) -> Result<()> {
         let mut content = write_header(descr, shape);
         content.extend_from_slice(data);
         self.add_raw(&format!("{name}.npy"), &content)
@@ -193,7 +223,12 @@ impl<W: Write> NpzWriter<W> {
     }
 
     /// Adds a unicode array (`<U{n}` with `n` the longest string, in code points).
-    pub fn add_strings<S: AsRef<str>>(&mut self, name: &str, shape: &[usize], data: &[S]) -> Result<()> {
+    pub fn add_strings<S: AsRef<str>>(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        data: &[S],
+    ) -> Result<()> {
         self.check_len(name, shape, data.len())?;
         let width = data
             .iter()
@@ -311,7 +346,11 @@ impl<W: Write> NpzWriter<W> {
             h.extend_from_slice(&0u16.to_le_bytes());
             h.extend_from_slice(&DOS_DATE.to_le_bytes());
             h.extend_from_slice(&r.crc32.to_le_bytes());
-            let size32 = if need_size { LIMIT32 as u32 } else { r.size as u32 };
+            let size32 = if need_size {
+                LIMIT32 as u32
+            } else {
+                r.size as u32
+            };
             h.extend_from_slice(&size32.to_le_bytes());
             h.extend_from_slice(&size32.to_le_bytes());
             h.extend_from_slice(&(r.name.len() as u16).to_le_bytes());
@@ -321,7 +360,11 @@ impl<W: Write> NpzWriter<W> {
             h.extend_from_slice(&0u16.to_le_bytes()); // disk
             h.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
             h.extend_from_slice(&(0o100644u32 << 16).to_le_bytes()); // external: regular file
-            let off32 = if need_off { LIMIT32 as u32 } else { r.offset as u32 };
+            let off32 = if need_off {
+                LIMIT32 as u32
+            } else {
+                r.offset as u32
+            };
             h.extend_from_slice(&off32.to_le_bytes());
             h.extend_from_slice(&r.name);
             if !extra.is_empty() {
@@ -354,8 +397,16 @@ impl<W: Write> NpzWriter<W> {
             self.put(&h)?;
         }
         let n16 = if zip64 { 0xFFFF } else { n as u16 };
-        let size32 = if zip64 { LIMIT32 as u32 } else { cd_size as u32 };
-        let off32 = if zip64 { LIMIT32 as u32 } else { cd_offset as u32 };
+        let size32 = if zip64 {
+            LIMIT32 as u32
+        } else {
+            cd_size as u32
+        };
+        let off32 = if zip64 {
+            LIMIT32 as u32
+        } else {
+            cd_offset as u32
+        };
         let mut h = Vec::with_capacity(22);
         h.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
         h.extend_from_slice(&0u16.to_le_bytes());

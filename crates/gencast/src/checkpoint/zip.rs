@@ -119,8 +119,8 @@ pub(crate) fn read_central_directory(bytes: &[u8], path: &Path) -> Result<Vec<En
     let mut entries = u64::from(c.u16(eocd + 10).ok_or_else(|| eocd_err("truncated"))?);
     let mut cd_size = u64::from(c.u32(eocd + 12).ok_or_else(|| eocd_err("truncated"))?);
     let mut cd_offset = u64::from(c.u32(eocd + 16).ok_or_else(|| eocd_err("truncated"))?);
-    let has_locator = eocd >= EOCD64_LOCATOR_LEN
-        && c.u32(eocd - EOCD64_LOCATOR_LEN) == Some(SIG_EOCD64_LOCATOR);
+    let has_locator =
+        eocd >= EOCD64_LOCATOR_LEN && c.u32(eocd - EOCD64_LOCATOR_LEN) == Some(SIG_EOCD64_LOCATOR);
     if has_locator {
         let loc = eocd - EOCD64_LOCATOR_LEN;
         let rec = c
@@ -139,7 +139,8 @@ pub(crate) fn read_central_directory(bytes: &[u8], path: &Path) -> Result<Vec<En
     } else if disk != 0 || cd_disk != 0 {
         return Err(eocd_err("multi-disk archives are not supported"));
     }
-    let cd_start = to_usize(cd_offset).ok_or_else(|| eocd_err("central directory offset too large"))?;
+    let cd_start =
+        to_usize(cd_offset).ok_or_else(|| eocd_err("central directory offset too large"))?;
     let cd_len = to_usize(cd_size).ok_or_else(|| eocd_err("central directory size too large"))?;
     let cd = c.slice(cd_start, cd_len).ok_or_else(|| {
         bad(
@@ -165,7 +166,13 @@ pub(crate) fn read_central_directory(bytes: &[u8], path: &Path) -> Result<Vec<En
 /// Reads central-directory entry number `i` at `*pos`, advancing `*pos`.
 fn read_entry(c: &Cursor<'_>, pos: &mut usize, path: &Path, i: u64) -> Result<Entry> {
     let p = *pos;
-    let err = |d: &str| bad(path, format!("zip central directory entry {i}"), d.to_string());
+    let err = |d: &str| {
+        bad(
+            path,
+            format!("zip central directory entry {i}"),
+            d.to_string(),
+        )
+    };
     if c.u32(p) != Some(SIG_CENTRAL) {
         return Err(err("bad signature (corrupted central directory)"));
     }
@@ -201,7 +208,13 @@ fn read_entry(c: &Cursor<'_>, pos: &mut usize, path: &Path, i: u64) -> Result<En
         let mut next = || {
             let v = zc.u64(at);
             at += 8;
-            v.ok_or_else(|| bad(path, format!("zip member `{name}`"), "ZIP64 extra field too short"))
+            v.ok_or_else(|| {
+                bad(
+                    path,
+                    format!("zip member `{name}`"),
+                    "ZIP64 extra field too short",
+                )
+            })
         };
         if need_u {
             uncompressed_size = next()?;
@@ -214,7 +227,11 @@ fn read_entry(c: &Cursor<'_>, pos: &mut usize, path: &Path, i: u64) -> Result<En
         }
     }
     if disk_start != 0 && disk_start != 0xFFFF {
-        return Err(bad(path, format!("zip member `{name}`"), "multi-disk archives are not supported"));
+        return Err(bad(
+            path,
+            format!("zip member `{name}`"),
+            "multi-disk archives are not supported",
+        ));
     }
     *pos = p + CENTRAL_LEN + name_len + extra_len + comment_len;
     Ok(Entry {
@@ -300,7 +317,9 @@ pub(crate) fn member_data<'a>(bytes: &'a [u8], e: &Entry, path: &Path) -> Result
         return Err(bad(path, what(), "encrypted members are not supported"));
     }
     let range = data_range(bytes, e, path)?;
-    let raw = bytes.get(range).ok_or_else(|| bad(path, what(), "data out of bounds"))?;
+    let raw = bytes
+        .get(range)
+        .ok_or_else(|| bad(path, what(), "data out of bounds"))?;
     let data: Cow<'a, [u8]> = match e.method {
         METHOD_STORED => {
             if e.compressed_size != e.uncompressed_size {

@@ -1,6 +1,7 @@
 //! Thin layer over `netcdf-reader`: opening files with our error type, attribute conversion,
 //! and numeric reads with the CF decoding xarray applies (`_FillValue`/`missing_value` → NaN,
-//! then `scale_factor`/`add_offset`).
+//! then `scale_factor`/`add_offset`). Like xarray, `valid_min`/`valid_max`/`valid_range` are not
+//! applied; the `_Unsigned` convention is not supported (such integers are read as signed).
 
 use std::path::Path;
 
@@ -57,7 +58,18 @@ pub(crate) fn reader_error(path: &Path, what: &str, err: netcdf_reader::Error) -
             what,
             "not a NetCDF file (neither the classic `CDF` nor the HDF5 signature)",
         ),
-        other => Error::format(path, what, other.to_string()),
+        other => {
+            let detail = other.to_string();
+            if detail.contains("end of") {
+                Error::format(
+                    path,
+                    what,
+                    format!("file is truncated or corrupt: {detail}"),
+                )
+            } else {
+                Error::format(path, what, detail)
+            }
+        }
     }
 }
 

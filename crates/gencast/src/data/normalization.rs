@@ -41,6 +41,15 @@ impl LevelNorm {
         self.scale.map(|s| 1.0f32 / s)
     }
 
+    /// `(location, 1/scale)` with 0 and 1 for absent parts: `(x − location) · (1/scale)` then
+    /// gives exactly [`LevelNorm::normalize`] (subtracting +0 and multiplying by 1 are exact).
+    pub fn affine(&self) -> (f32, f32) {
+        (
+            self.location.unwrap_or(0.0),
+            self.inv_scale().unwrap_or(1.0),
+        )
+    }
+
     /// Normalises one value: `(x − location) · (1/scale)`.
     pub fn normalize(&self, x: f32) -> f32 {
         let mut v = x;
@@ -179,6 +188,12 @@ mod tests {
         assert_eq!(only_loc.normalize(3.0), 2.0);
         assert_eq!(only_loc.unnormalize(2.0), 3.0);
         assert_eq!(LevelNorm::IDENTITY.normalize(7.0), 7.0);
+        for n in [only_scale, only_loc, LevelNorm::IDENTITY] {
+            let (m, r) = n.affine();
+            for x in [-0.0f32, 0.0, 3.0, -2.5e-9, f32::NAN] {
+                assert_eq!(((x - m) * r).to_bits(), n.normalize(x).to_bits());
+            }
+        }
     }
 
     #[test]

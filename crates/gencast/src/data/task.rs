@@ -18,6 +18,8 @@ use super::forcings::ProgressFeature;
 use super::normalization::{fill_nan, level_norms, nan_mask_any, LevelNorm};
 use super::stacking::{is_atmospheric, is_static, ChannelBlock, Role, StackLayout, TIMESTEP_HOURS};
 use super::stats::StatsSet;
+use rayon::prelude::*;
+
 use crate::checkpoint::TaskConfig;
 use crate::{Error, Result};
 
@@ -95,6 +97,47 @@ fn input_source(name: &str) -> Source {
         Source::Static
     } else {
         Source::TimeDependent
+    }
+}
+
+/// Grid rows handled by one parallel task when stacking.
+const ROWS_PER_TASK: usize = 256;
+
+/// Where the values of one stacked column come from.
+#[derive(Debug, Clone)]
+enum ColumnSource<'a> {
+    /// Left zero (target columns).
+    Zero,
+    /// The same normalised value at every node.
+    Const(f32),
+    /// One normalised value per longitude.
+    PerLon(Vec<f32>),
+    /// A physical field over the grid, NaN-filled then normalised.
+    Grid {
+        data: &'a [f32],
+        fill: Option<f32>,
+        /// `(location, 1/scale)` of [`LevelNorm::affine`].
+        affine: (f32, f32),
+    },
+}
+
+impl ColumnSource<'_> {
+    /// The column's value at grid node `g`.
+    fn value(&self, g: usize, n_lon: usize) -> f32 {
+        match self {
+            ColumnSource::Zero => 0.0,
+            ColumnSource::Const(v) => *v,
+            ColumnSource::PerLon(v) => v.get(g % n_lon).copied().unwrap_or(0.0),
+            ColumnSource::Grid { data, fill, affine } => {
+                let mut x = data.get(g).copied().unwrap_or(0.0);
+                if let Some(f) = fill {
+                    if x.is_nan() {
+                        x = *f;
+                    }
+                }
+                (x - affine.0) * affine.1
+            }
+        }
     }
 }
 
@@ -420,59 +463,81 @@ impl PreparedStep {
         let cout = self.layout.cout();
         let ng = self.n_grid;
         let n_lon = self.lon.len().max(1);
-        let mut feats = vec![0.0f32; ng * cin];
-        let mut column = vec![0.0f32; ng];
+
+        // What each stacked column holds; rows are then filled in parallel chunks.
+        let mut sources = vec![ColumnSource::Zero; cin];
         for (bi, b) in self.layout.blocks().iter().enumerate() {
             if b.role == Role::Target {
                 continue;
             }
-            let times: Vec<i64> = match b.role {
-                Role::Forcing => vec![self.target_datetime],
-                _ => self.input_datetimes.clone(),
-            };
             for t in 0..b.n_times() {
+                let time = match b.role {
+                    Role::Forcing => self.target_datetime,
+                    _ => self
+                        .input_datetimes
+                        .get(t)
+                        .copied()
+                        .unwrap_or(self.target_datetime),
+                };
                 for l in 0..b.n_levels() {
                     let norm = self.norm(bi, l);
-                    match input_source(&b.name) {
+                    let src = match input_source(&b.name) {
                         Source::Progress(p) => {
-                            let time = times.get(t).copied().unwrap_or(self.target_datetime);
-                            let values = p.values(time, &self.lon);
-                            for (g, c) in column.iter_mut().enumerate() {
-                                let v = if p.per_longitude() {
-                                    values[g % n_lon]
-                                } else {
-                                    values[0]
-                                };
-                                *c = norm.normalize(v);
+                            let v: Vec<f32> = p
+                                .values(time, &self.lon)
+                                .into_iter()
+                                .map(|x| norm.normalize(x))
+                                .collect();
+                            if p.per_longitude() {
+                                ColumnSource::PerLon(v)
+                            } else {
+                                ColumnSource::Const(v.first().copied().unwrap_or(0.0))
                             }
                         }
-                        Source::Static => {
-                            if let Some(s) = self.statics.get(&b.name) {
-                                column.copy_from_slice(s);
-                            }
-                            norm.normalize_slice(&mut column);
-                        }
-                        Source::TimeDependent => {
-                            if let Some(f) = self.frames.get(&b.name) {
+                        Source::Static => match self.statics.get(&b.name) {
+                            Some(s) => ColumnSource::Grid {
+                                data: s.as_slice(),
+                                fill: None,
+                                affine: norm.affine(),
+                            },
+                            None => ColumnSource::Zero,
+                        },
+                        Source::TimeDependent => match self.frames.get(&b.name) {
+                            Some(f) => {
                                 let start = (t * b.n_levels() + l) * ng;
-                                column.copy_from_slice(&f[start..start + ng]);
-                            }
-                            if b.name == NAN_CLEANED_VAR {
-                                if let Some(fill) = self.sst_fill {
-                                    fill_nan(&mut column, fill);
+                                ColumnSource::Grid {
+                                    data: &f[start..start + ng],
+                                    fill: if b.name == NAN_CLEANED_VAR {
+                                        self.sst_fill
+                                    } else {
+                                        None
+                                    },
+                                    affine: norm.affine(),
                                 }
                             }
-                            norm.normalize_slice(&mut column);
-                        }
-                    }
-                    let col = b.column(t, l);
-                    for (g, &v) in column.iter().enumerate() {
-                        feats[g * cin + col] = v;
-                    }
+                            None => ColumnSource::Zero,
+                        },
+                    };
+                    sources[b.column(t, l)] = src;
                 }
             }
         }
+        let mut feats = vec![0.0f32; ng * cin];
+        if cin > 0 {
+            feats
+                .par_chunks_mut(cin * ROWS_PER_TASK)
+                .enumerate()
+                .for_each(|(chunk, rows)| {
+                    for (r, row) in rows.chunks_exact_mut(cin).enumerate() {
+                        let g = chunk * ROWS_PER_TASK + r;
+                        for (dst, src) in row.iter_mut().zip(&sources) {
+                            *dst = src.value(g, n_lon);
+                        }
+                    }
+                });
+        }
         self.grid_features = feats;
+        let mut column = vec![0.0f32; ng];
 
         let n_frames = self.layout.n_input_frames();
         let mut last = vec![0.0f32; ng * cout];
@@ -696,4 +761,55 @@ fn select_levels(
         }
     }
     Ok(out)
+}
+
+/// First input frame of the reference's split (`extract_inputs_targets_forcings`): the time
+/// axis is anchored at the end of the file, so with `num_target_steps` target frames the inputs
+/// are the `n_input_frames` frames just before the last `num_target_steps` frames.
+pub fn first_input_frame(
+    num_frames: usize,
+    n_input_frames: usize,
+    num_target_steps: usize,
+) -> Result<usize> {
+    num_frames
+        .checked_sub(n_input_frames + num_target_steps)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "{num_target_steps} target step(s) after {n_input_frames} input frames need \
+                 {} frames, the dataset has {num_frames}",
+                n_input_frames + num_target_steps
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_is_anchored_at_the_end() {
+        // Fixture README: 4 frames, training split (1 target) → inputs 1,2; evaluation
+        // split (2 targets) → inputs 0,1.
+        assert_eq!(first_input_frame(4, 2, 1).unwrap(), 1);
+        assert_eq!(first_input_frame(4, 2, 2).unwrap(), 0);
+        assert!(first_input_frame(4, 2, 3).is_err());
+    }
+
+    #[test]
+    fn column_sources() {
+        let data = [1.0f32, f32::NAN, 3.0];
+        let norm = LevelNorm::from_f64(Some(1.0), Some(2.0));
+        let src = ColumnSource::Grid {
+            data: &data,
+            fill: Some(5.0),
+            affine: norm.affine(),
+        };
+        assert_eq!(src.value(0, 3), 0.0);
+        assert_eq!(src.value(1, 3), 2.0);
+        assert_eq!(src.value(2, 3), 1.0);
+        let per_lon = ColumnSource::PerLon(vec![1.0, 2.0]);
+        assert_eq!(per_lon.value(3, 2), 2.0);
+        assert_eq!(ColumnSource::Const(4.0).value(9, 2), 4.0);
+        assert_eq!(ColumnSource::Zero.value(0, 2), 0.0);
+    }
 }

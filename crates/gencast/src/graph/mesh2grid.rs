@@ -76,111 +76,101 @@ pub fn closest_point_on_triangle(p: &V3, a: &V3, b: &V3, c: &V3) -> V3 {
     axpy(&q, w, &ac)
 }
 
-/// Finds, for points near the unit sphere, the mesh face holding the closest surface point.
+/// Finds, for points on the unit sphere, the mesh face holding the closest surface point.
+///
+/// Candidates come from a cell index over face centroids. A point on the unit sphere is within
+/// `sag` (one minus the smallest distance from the origin to a face plane) of the face its ray
+/// crosses, so every face that can be best, or second within trimesh's 1e-8 band of squared
+/// distances, has its centroid within `sqrt(sag² + 1e-8) + R` of the point, where `R` bounds the
+/// centroid-to-vertex distance.
 pub struct TriangleLocator<'a> {
     vertices: Vec<V3>,
     faces: &'a [[u32; 3]],
     normals: Vec<V3>,
-    vertex_face_offsets: Vec<u32>,
-    vertex_faces: Vec<u32>,
+    centroids: Vec<V3>,
     index: CellIndex,
-    h: f64,
+    reach: f64,
 }
 
 impl<'a> TriangleLocator<'a> {
-    /// Builds the locator for a mesh (float32 vertices widened to float64).
+    /// Builds the locator for a closed mesh around the origin (float32 vertices widened to f64).
     pub fn new(vertices: &[[f32; 3]], faces: &'a [[u32; 3]]) -> TriangleLocator<'a> {
         let vertices: Vec<V3> = vertices
             .iter()
             .map(|&v| super::spherical::widen(v))
             .collect();
-        let mut h = 0f64;
         let mut normals = Vec::with_capacity(faces.len());
-        let mut counts = vec![0u32; vertices.len() + 1];
+        let mut centroids = Vec::with_capacity(faces.len());
+        let mut radius = 0f64;
+        let mut sag = 0f64;
         for f in faces {
             let [a, b, c] = f.map(|i| vertices[i as usize]);
-            h = h.max(dot(&sub(&b, &a), &sub(&b, &a)).sqrt());
-            h = h.max(dot(&sub(&c, &b), &sub(&c, &b)).sqrt());
-            h = h.max(dot(&sub(&a, &c), &sub(&a, &c)).sqrt());
             let n = cross(&sub(&b, &a), &sub(&c, &b));
             let len = dot(&n, &n).sqrt();
-            normals.push([n[0] / len, n[1] / len, n[2] / len]);
-            for &i in f {
-                counts[i as usize + 1] += 1;
+            let n = [n[0] / len, n[1] / len, n[2] / len];
+            let g = [
+                (a[0] + b[0] + c[0]) / 3.0,
+                (a[1] + b[1] + c[1]) / 3.0,
+                (a[2] + b[2] + c[2]) / 3.0,
+            ];
+            for v in [a, b, c] {
+                let d = sub(&v, &g);
+                radius = radius.max(dot(&d, &d).sqrt());
             }
+            sag = sag.max(1.0 - dot(&n, &a).abs());
+            normals.push(n);
+            centroids.push(g);
         }
-        for i in 0..vertices.len() {
-            counts[i + 1] += counts[i];
-        }
-        let mut fill = counts.clone();
-        let mut vertex_faces = vec![0u32; faces.len() * 3];
-        for (fi, f) in faces.iter().enumerate() {
-            for &i in f {
-                vertex_faces[fill[i as usize] as usize] = fi as u32;
-                fill[i as usize] += 1;
-            }
-        }
-        let index = CellIndex::new(&vertices, h);
+        // Margins: grid positions are unit vectors only to float32 precision, and the bounds
+        // above are computed in floating point.
+        let sag = sag + 1e-6;
+        let reach = (sag * sag + 1e-8).sqrt() + radius * (1.0 + 1e-9) + 1e-9;
+        let index = CellIndex::new(&centroids, reach.max(1e-6));
         TriangleLocator {
             vertices,
             faces,
             normals,
-            vertex_face_offsets: counts,
-            vertex_faces,
+            centroids,
             index,
-            h,
+            reach,
         }
     }
 
-    /// Distance from `p` to its nearest mesh vertex.
-    fn nearest_vertex_distance(&self, p: &V3) -> f64 {
-        let mut r = self.h;
-        loop {
-            let mut best = f64::INFINITY;
-            self.index.for_each_candidate(p, r, |v| {
-                let d = sub(p, &self.vertices[v as usize]);
-                best = best.min(dot(&d, &d));
-            });
-            if best.sqrt() <= r || r > 4.0 {
-                return best.sqrt();
-            }
-            r *= 2.0;
-        }
+    /// Squared distance from `p` to face `fi` and the closest point.
+    fn distance2(&self, p: &V3, fi: u32) -> (f64, V3) {
+        let [a, b, c] = self.faces[fi as usize].map(|i| self.vertices[i as usize]);
+        let q = closest_point_on_triangle(p, &a, &b, &c);
+        let d = sub(p, &q);
+        (dot(&d, &d), q)
     }
 
     /// Face index holding the closest surface point to `p` (before any table override).
-    /// `scratch` is reused between calls to avoid allocations.
-    pub fn locate(&self, p: &V3, scratch: &mut Vec<u32>) -> u32 {
-        // Every face within distance D of p has a vertex within D + h of p.
-        let dv = self.nearest_vertex_distance(p);
-        let reach = dv + self.h + 1e-6;
-        let reach2 = reach * reach;
-        scratch.clear();
-        self.index.for_each_candidate(p, reach, |v| {
-            let d = sub(p, &self.vertices[v as usize]);
-            if dot(&d, &d) <= reach2 {
-                let (s, e) = (
-                    self.vertex_face_offsets[v as usize] as usize,
-                    self.vertex_face_offsets[v as usize + 1] as usize,
-                );
-                scratch.extend_from_slice(&self.vertex_faces[s..e]);
-            }
-        });
-        scratch.sort_unstable();
-        scratch.dedup();
+    pub fn locate(&self, p: &V3) -> u32 {
+        let reach2 = self.reach * self.reach;
         // Best two by (d², face index).
         let mut best: [(f64, u32, V3); 2] = [(f64::INFINITY, u32::MAX, [0.0; 3]); 2];
-        for &fi in scratch.iter() {
-            let [a, b, c] = self.faces[fi as usize].map(|i| self.vertices[i as usize]);
-            let q = closest_point_on_triangle(p, &a, &b, &c);
-            let d = sub(p, &q);
-            let d2 = dot(&d, &d);
-            let key = (d2, fi);
-            if key < (best[0].0, best[0].1) {
+        let mut consider = |fi: u32, d2: f64, q: V3| {
+            if (d2, fi) < (best[0].0, best[0].1) {
                 best[1] = best[0];
                 best[0] = (d2, fi, q);
-            } else if key < (best[1].0, best[1].1) {
+            } else if (d2, fi) < (best[1].0, best[1].1) {
                 best[1] = (d2, fi, q);
+            }
+        };
+        let mut found = false;
+        self.index.for_each_candidate(p, self.reach, |fi| {
+            let d = sub(p, &self.centroids[fi as usize]);
+            if dot(&d, &d) <= reach2 {
+                found = true;
+                let (d2, q) = self.distance2(p, fi);
+                consider(fi, d2, q);
+            }
+        });
+        if !found {
+            // Not near the unit sphere: examine every face.
+            for fi in 0..self.faces.len() as u32 {
+                let (d2, q) = self.distance2(p, fi);
+                consider(fi, d2, q);
             }
         }
         let (d1, f1, q1) = best[0];
@@ -215,7 +205,7 @@ pub fn containing_faces(
     let locator = TriangleLocator::new(mesh_vertices, faces);
     let mut out: Vec<u32> = grid_positions
         .par_iter()
-        .map_init(Vec::new, |scratch, p| locator.locate(p, scratch))
+        .map(|p| locator.locate(p))
         .collect();
     if let Some(table) = ties_table::lookup(mesh_size, lat.len(), lon.len()) {
         let n_lon = lon.len();

@@ -31,9 +31,9 @@ pub fn mod_positive(x: f32, m: f32) -> f32 {
 }
 
 /// Largest |x| handled by the polynomial path (NumPy falls back to the C library beyond it).
-const MAX_CODY_SIN: f32 = 117435.992;
+const MAX_CODY_SIN: f32 = f32::from_bits(0x47e5_5dff); // 117435.992f
 /// Same bound for the cosine.
-const MAX_CODY_COS: f32 = 71476.0625;
+const MAX_CODY_COS: f32 = f32::from_bits(0x478b_9a08); // 71476.0625f
 
 /// Reduces `x` by `q·π/2` with a three-part Cody–Waite constant; returns (reduced, q).
 fn reduce(x: f32) -> (f32, i32) {

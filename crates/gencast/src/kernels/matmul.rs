@@ -83,6 +83,81 @@ fn gemm_block(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize,
     }
 }
 
+/// A read-only strided matrix view: element `(i, j)` is `data[i·rs + j·cs]`.
+#[derive(Clone, Copy, Debug)]
+pub struct MatRef<'a> {
+    /// Backing values.
+    pub data: &'a [f32],
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// Row stride.
+    pub rs: usize,
+    /// Column stride.
+    pub cs: usize,
+}
+
+impl MatRef<'_> {
+    fn fits(&self) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || (self.rows - 1) * self.rs + (self.cols - 1) * self.cs < self.data.len()
+    }
+}
+
+/// `c = a·b` (or `c += a·b`) for strided views on one thread; `c` is row-major with row stride
+/// `ldc` (`c[i·ldc + j]`).
+///
+/// # Panics
+/// If the shapes disagree or a view reaches outside its buffer.
+pub fn gemm_serial(a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], ldc: usize, accumulate: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "gemm: inner dimensions");
+    assert!(a.fits() && b.fits(), "gemm: operand view out of bounds");
+    assert!(
+        m == 0 || n == 0 || (m - 1) * ldc + n <= c.len(),
+        "gemm: destination too short"
+    );
+    assert!(ldc >= n, "gemm: destination stride");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for row in c.chunks_mut(ldc).take(m) {
+                row[..n].fill(0.0);
+            }
+        }
+        return;
+    }
+    // SAFETY: the views were checked to lie inside their buffers, the destination holds rows
+    // 0..m with stride ldc >= n inside `c`, and `c` is a unique borrow distinct from a and b.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            ldc as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +216,39 @@ mod tests {
                     "accumulate"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn strided_views_match_f64() {
+        // a: 5x3 taken as columns 2..5 of a 5x8 row-major buffer; b: transpose view of 4x3.
+        let abuf = lcg(11, 40);
+        let bbuf = lcg(12, 12);
+        let a = MatRef {
+            data: &abuf[2..],
+            rows: 5,
+            cols: 3,
+            rs: 8,
+            cs: 1,
+        };
+        let b = MatRef {
+            data: &bbuf,
+            rows: 3,
+            cols: 4,
+            rs: 1,
+            cs: 3,
+        };
+        let mut c = vec![7.0f32; 5 * 6];
+        gemm_serial(a, b, &mut c, 6, false);
+        for i in 0..5 {
+            for j in 0..4 {
+                let want: f64 = (0..3)
+                    .map(|p| abuf[2 + i * 8 + p] as f64 * bbuf[j * 3 + p] as f64)
+                    .sum();
+                // Three products of values in [-1, 1]: a few f32 roundings.
+                assert!((c[i * 6 + j] as f64 - want).abs() < 1e-6);
+            }
+            assert_eq!(c[i * 6 + 4], 7.0, "columns beyond n untouched");
         }
     }
 

@@ -11,8 +11,8 @@ pub mod norm;
 pub mod segment;
 
 pub use activation::{bias_act, exp_f32, gelu_tanh, sigmoid, swish, Act};
-pub use attention::sparse_attention;
-pub use matmul::matmul;
+pub use attention::{sparse_attention, AttentionPlan};
+pub use matmul::{gemm_serial, matmul, MatRef};
 pub use norm::{
     affine_rows_into, layer_norm_cond_into, layer_norm_cond_rows, layer_norm_rows, LN_EPS,
 };

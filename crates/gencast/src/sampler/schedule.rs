@@ -173,14 +173,26 @@ mod tests {
 
     #[test]
     fn invalid_configs_rejected() {
-        let mut c = SamplerConfig::default();
-        c.num_noise_levels = 0;
-        assert!(Schedule::new(&c).is_err());
-        let mut c = SamplerConfig::default();
-        c.min_noise_level = 0.0;
-        assert!(Schedule::new(&c).is_err());
-        let mut c = SamplerConfig::default();
-        c.max_noise_level = 0.01;
-        assert!(Schedule::new(&c).is_err());
+        let d = SamplerConfig::default;
+        assert!(Schedule::new(&SamplerConfig {
+            num_noise_levels: 0,
+            ..d()
+        })
+        .is_err());
+        assert!(Schedule::new(&SamplerConfig {
+            min_noise_level: 0.0,
+            ..d()
+        })
+        .is_err());
+        assert!(Schedule::new(&SamplerConfig {
+            max_noise_level: 0.01,
+            ..d()
+        })
+        .is_err());
+        assert!(Schedule::new(&SamplerConfig {
+            rho: f64::NAN,
+            ..d()
+        })
+        .is_err());
     }
 }

@@ -175,7 +175,7 @@ impl SphericalGrid {
             let mut p = 1.0 / 2f64.sqrt();
             sectoral[j] = p;
             for m in 1..m_count {
-                p = -(1.0 + 1.0 / (2 * m) as f64).sqrt() * y * p;
+                p *= -(1.0 + 1.0 / (2 * m) as f64).sqrt() * y;
                 sectoral[m * n_half + j] = p;
             }
         }

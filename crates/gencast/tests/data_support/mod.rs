@@ -79,24 +79,38 @@ pub fn write_example(dir: &Path, name: &str, ex: &Example) -> PathBuf {
     ds.add_var_f32("lon", &["lon"]).unwrap();
     ds.add_var_i32("level", &["level"]).unwrap();
     ds.add_var_i32("time", &["time"]).unwrap();
-    ds.add_var_attr_string("time", "units", &ex.time_units).unwrap();
+    ds.add_var_attr_string("time", "units", &ex.time_units)
+        .unwrap();
     ds.add_var_f64("datetime", &["batch", "time"]).unwrap();
-    ds.add_var_attr_string("datetime", "units", "days since 2019-03-29T00:00:00").unwrap();
-    ds.add_var_attr_string("datetime", "calendar", &ex.calendar).unwrap();
+    ds.add_var_attr_string("datetime", "units", "days since 2019-03-29T00:00:00")
+        .unwrap();
+    ds.add_var_attr_string("datetime", "calendar", &ex.calendar)
+        .unwrap();
     if ex.with_t2m {
-        ds.add_var_f32("2m_temperature", &["batch", "time", "lat", "lon"]).unwrap();
-        ds.add_var_attr_string("2m_temperature", "units", "K").unwrap();
-        ds.add_var_attr_string("2m_temperature", "coordinates", "datetime").unwrap();
+        ds.add_var_f32("2m_temperature", &["batch", "time", "lat", "lon"])
+            .unwrap();
+        ds.add_var_attr_string("2m_temperature", "units", "K")
+            .unwrap();
+        ds.add_var_attr_string("2m_temperature", "coordinates", "datetime")
+            .unwrap();
     }
-    ds.add_var_i16("mean_sea_level_pressure", &["batch", "time", "lat", "lon"]).unwrap();
-    ds.add_var_attr_f64("mean_sea_level_pressure", "scale_factor", vec![MSL_SCALE]).unwrap();
-    ds.add_var_attr_f64("mean_sea_level_pressure", "add_offset", vec![MSL_OFFSET]).unwrap();
-    ds.add_var_attr_i16("mean_sea_level_pressure", "_FillValue", vec![PACKED_FILL]).unwrap();
-    ds.add_var_attr_string("mean_sea_level_pressure", "units", "Pa").unwrap();
-    ds.add_var_f64("temperature", &["batch", "time", "level", "lat", "lon"]).unwrap();
+    ds.add_var_i16("mean_sea_level_pressure", &["batch", "time", "lat", "lon"])
+        .unwrap();
+    ds.add_var_attr_f64("mean_sea_level_pressure", "scale_factor", vec![MSL_SCALE])
+        .unwrap();
+    ds.add_var_attr_f64("mean_sea_level_pressure", "add_offset", vec![MSL_OFFSET])
+        .unwrap();
+    ds.add_var_attr_i16("mean_sea_level_pressure", "_FillValue", vec![PACKED_FILL])
+        .unwrap();
+    ds.add_var_attr_string("mean_sea_level_pressure", "units", "Pa")
+        .unwrap();
+    ds.add_var_f64("temperature", &["batch", "time", "level", "lat", "lon"])
+        .unwrap();
     ds.add_var_f32("land_sea_mask", &["lat", "lon"]).unwrap();
-    ds.add_var_attr_f32("land_sea_mask", "_FillValue", vec![-9999.0]).unwrap();
-    ds.add_global_attr_string("title", "synthetic test file").unwrap();
+    ds.add_var_attr_f32("land_sea_mask", "_FillValue", vec![-9999.0])
+        .unwrap();
+    ds.add_global_attr_string("title", "synthetic test file")
+        .unwrap();
 
     let n2 = N_TIME * nlat * nlon;
     let mut w = FileWriter::open(&path).unwrap();
@@ -119,9 +133,13 @@ pub fn write_example(dir: &Path, name: &str, ex: &Example) -> PathBuf {
     }
     let msl: Vec<i16> = (0..n2).map(msl_packed).collect();
     w.write_var_i16("mean_sea_level_pressure", &msl).unwrap();
-    let temp: Vec<f64> = (0..N_TIME * LEVELS.len() * nlat * nlon).map(|k| 200.0 + k as f64 * 0.125).collect();
+    let temp: Vec<f64> = (0..N_TIME * LEVELS.len() * nlat * nlon)
+        .map(|k| 200.0 + k as f64 * 0.125)
+        .collect();
     w.write_var_f64("temperature", &temp).unwrap();
-    let lsm: Vec<f32> = (0..nlat * nlon).map(|k| if k == 3 { -9999.0 } else { (k % 2) as f32 }).collect();
+    let lsm: Vec<f32> = (0..nlat * nlon)
+        .map(|k| if k == 3 { -9999.0 } else { (k % 2) as f32 })
+        .collect();
     w.write_var_f32("land_sea_mask", &lsm).unwrap();
     w.close().unwrap();
     path
@@ -139,7 +157,10 @@ pub fn write_stats(dir: &Path, name: &str, levels: &[i32]) -> PathBuf {
     w.set_def(&ds, Version::Classic, 0).unwrap();
     w.write_var_i32("level", levels).unwrap();
     w.write_var_f64("2m_temperature", &[280.5]).unwrap();
-    let t: Vec<f64> = levels.iter().map(|&l| 200.0 + f64::from(l) / 10.0).collect();
+    let t: Vec<f64> = levels
+        .iter()
+        .map(|&l| 200.0 + f64::from(l) / 10.0)
+        .collect();
     w.write_var_f64("temperature", &t).unwrap();
     w.close().unwrap();
     path

@@ -1,0 +1,230 @@
+//! `gencast forecast`: an ensemble forecast written to NetCDF, step by step.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use gencast::checkpoint::Checkpoint;
+use gencast::data::netcdf_time::format_datetime;
+use gencast::data::{Dataset, StatsSet};
+use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter, OutputVariable};
+use gencast::rollout::{override_sampler, ForecastRequest, Forecaster};
+use tracing::info;
+
+/// The bundled demo model and data (a tiny random-weight GenCast in the official formats).
+const DEMO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../gencast/tests/fixtures/tiny-mha");
+
+/// Hours per model step.
+const STEP_HOURS: u64 = 12;
+
+/// Arguments of `gencast forecast`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The checkpoint (.npz). Without it, the bundled demo model, dataset and stats are used.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// The input dataset (NetCDF). Defaults to the demo dataset.
+    #[arg(long)]
+    dataset: Option<PathBuf>,
+    /// Folder holding mean_by_level.nc, stddev_by_level.nc, diffs_stddev_by_level.nc and
+    /// min_by_level.nc. Defaults to the demo statistics.
+    #[arg(long)]
+    stats: Option<PathBuf>,
+    /// Number of ensemble members.
+    #[arg(long, default_value_t = 1)]
+    members: u32,
+    /// Number of the first member (members are numbered offset .. offset + members).
+    #[arg(long, default_value_t = 0)]
+    member_offset: u32,
+    /// Number of 12 h steps.
+    #[arg(long, conflicts_with = "lead_time")]
+    steps: Option<usize>,
+    /// Lead time, a multiple of 12 h: e.g. `360h` or `15d`.
+    #[arg(long)]
+    lead_time: Option<String>,
+    /// Random seed: member m uses fold_in(PRNGKey(seed), m), as the reference does.
+    #[arg(long, default_value_t = 0)]
+    seed: i64,
+    /// Initialisation time (the second input frame), e.g. `2019-03-29T12:00`. Defaults to the
+    /// dataset's second frame.
+    #[arg(long)]
+    init_time: Option<String>,
+    /// Output file (.nc).
+    #[arg(long, short)]
+    output: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Override a sampler setting of the checkpoint, e.g. `num_noise_levels=20` (repeatable).
+    #[arg(long = "sampler", value_name = "KEY=VALUE")]
+    sampler: Vec<String>,
+}
+
+/// Parses `360h`, `15d` or a plain number of hours into a number of 12 h steps.
+fn lead_time_steps(text: &str) -> anyhow::Result<usize> {
+    let t = text.trim();
+    let (num, mult) = if let Some(d) = t.strip_suffix('d') {
+        (d, 24)
+    } else {
+        (t.strip_suffix('h').unwrap_or(t), 1)
+    };
+    let hours: u64 = num
+        .trim()
+        .parse::<u64>()
+        .with_context(|| format!("--lead-time `{text}`: expected e.g. 360h or 15d"))?
+        * mult;
+    if hours == 0 || hours % STEP_HOURS != 0 {
+        bail!("--lead-time `{text}` must be a positive multiple of {STEP_HOURS}h");
+    }
+    Ok((hours / STEP_HOURS) as usize)
+}
+
+/// Finds the first input frame: the frame before `init_time`, or frame 0.
+fn first_input_frame(ds: &Dataset, init_time: Option<&str>) -> anyhow::Result<usize> {
+    let Some(text) = init_time else { return Ok(0) };
+    let ns = gencast::data::netcdf_time::parse_datetime(text)
+        .with_context(|| format!("--init-time `{text}`: expected YYYY-MM-DDTHH:MM"))?;
+    match ds.datetime().iter().position(|&t| t == ns) {
+        Some(i) if i >= 1 => Ok(i - 1),
+        Some(_) => bail!("--init-time {text} is the dataset's first frame; two input frames are needed (the init time and 12 h before)"),
+        None => bail!(
+            "--init-time {text} is not a time of {} (it has {})",
+            ds.path().display(),
+            ds.datetime().iter().map(|&t| format_datetime(t)).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("setting the number of threads")?;
+    }
+    let demo = Path::new(DEMO_DIR);
+    if args.checkpoint.is_none() {
+        info!("no --checkpoint: running the bundled demo model in {}", demo.display());
+    }
+    let ckpt_path = args.checkpoint.clone().unwrap_or_else(|| demo.join("checkpoint.npz"));
+    let ds_path = args
+        .dataset
+        .clone()
+        .unwrap_or_else(|| demo.join("source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc"));
+    let stats_dir = args.stats.clone().unwrap_or_else(|| demo.to_path_buf());
+    let steps = match (&args.steps, &args.lead_time) {
+        (Some(n), _) => *n,
+        (None, Some(t)) => lead_time_steps(t)?,
+        (None, None) => 1,
+    };
+    if steps == 0 || args.members == 0 {
+        bail!("--steps and --members must be at least 1");
+    }
+
+    let t0 = Instant::now();
+    let ckpt = Checkpoint::open(&ckpt_path)?;
+    let mut sampler = ckpt.sampler_config.clone();
+    for kv in &args.sampler {
+        override_sampler(&mut sampler, kv)?;
+    }
+    let ds = Dataset::open(&ds_path)?;
+    let stats = StatsSet::open_dir(&stats_dir)?;
+    let first_frame = first_input_frame(&ds, args.init_time.as_deref())?;
+    let forecaster = Forecaster::new(&ckpt, ds.lat(), ds.lon(), ds.level())?;
+    let prepared = forecaster.prepare(&ds, &stats, first_frame)?;
+    for w in prepared.warnings() {
+        tracing::warn!("{w}");
+    }
+    let g = forecaster.graphs();
+    info!(
+        "model ready in {:.2} s: grid {}x{}, mesh {} nodes, {} grid2mesh and {} mesh2grid edges; {} threads, float32",
+        t0.elapsed().as_secs_f64(),
+        ds.lat().len(),
+        ds.lon().len(),
+        g.n_mesh,
+        g.grid2mesh.len(),
+        g.mesh2grid.len(),
+        rayon::current_num_threads()
+    );
+
+    let init_ns = *prepared
+        .input_datetimes()
+        .last()
+        .context("the prepared step has no input datetimes")?;
+    let units = |name: &str| ds.variables().iter().find(|v| v.name == name).and_then(|v| v.units.clone());
+    let layout = ForecastLayout {
+        variables: forecaster
+            .layout()
+            .outputs()
+            .iter()
+            .map(|o| OutputVariable {
+                name: o.name.clone(),
+                levelled: !o.levels.is_empty(),
+                units: units(&o.name),
+            })
+            .collect(),
+        levels: forecaster.layout().levels().to_vec(),
+        lat: ds.lat().to_vec(),
+        lon: ds.lon().to_vec(),
+        members: (0..args.members).map(|i| (args.member_offset + i) as i32).collect(),
+        lead_hours: (1..=steps).map(|s| (s as u64 * STEP_HOURS) as i32).collect(),
+        init_time: format_datetime(init_ns),
+        history: format!(
+            "gencast {} forecast: checkpoint {}, dataset {}, seed {}, sampler {}",
+            env!("CARGO_PKG_VERSION"),
+            ckpt_path.display(),
+            ds_path.display(),
+            args.seed,
+            serde_json::to_string(&sampler)?
+        ),
+    };
+    let request = ForecastRequest {
+        member_offset: args.member_offset,
+        members: args.members,
+        steps,
+        seed: args.seed,
+        first_input_frame: first_frame,
+        sampler,
+    };
+    let mut writer = ForecastWriter::create(&args.output, layout)?;
+    let mut last = Instant::now();
+    forecaster.run(&prepared, &request, |member, step, fields, calls| {
+        for (v, f) in fields.iter().enumerate() {
+            writer.write_field(member, step, v, &f.data)?;
+        }
+        info!(
+            "member {} step {}/{} (+{}h) done: {} denoiser calls in {:.2} s",
+            args.member_offset as usize + member,
+            step + 1,
+            steps,
+            (step as u64 + 1) * STEP_HOURS,
+            calls,
+            last.elapsed().as_secs_f64()
+        );
+        last = Instant::now();
+        Ok(())
+    })?;
+    writer.finish()?;
+    info!(
+        "wrote {} in {:.2} s",
+        args.output.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lead_times_convert_to_steps() {
+        assert_eq!(lead_time_steps("360h").unwrap(), 30);
+        assert_eq!(lead_time_steps("15d").unwrap(), 30);
+        assert_eq!(lead_time_steps("24").unwrap(), 2);
+        for bad in ["13h", "0h", "abc", "-12h"] {
+            assert!(lead_time_steps(bad).is_err(), "{bad}");
+        }
+    }
+}

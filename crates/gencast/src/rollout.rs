@@ -1,0 +1,232 @@
+//! Ensemble rollout: member after member, 12 h step after 12 h step, each step sampled with
+//! DPM-Solver++ 2S around the preconditioned denoiser and fed back as the newest input frame.
+
+use std::sync::Arc;
+
+use crate::checkpoint::{Checkpoint, SamplerConfig};
+use crate::data::stacking::StackLayout;
+use crate::data::task::{Field, PreparedStep};
+use crate::data::{Dataset, StatsSet};
+use crate::graph::Graphs;
+use crate::model::denoiser::Denoiser;
+use crate::model::network::Network;
+use crate::sampler::dpm::{member_key, step_keys, Denoise, Sampler, StateLayout};
+use crate::sampler::prng::PrngMode;
+use crate::sampler::schedule::Schedule;
+use crate::sampler::spherical::SphericalGrid;
+use crate::{Error, Result};
+
+/// What to forecast.
+#[derive(Clone, Debug)]
+pub struct ForecastRequest {
+    /// First ensemble member number (`--member-offset`).
+    pub member_offset: u32,
+    /// Number of members.
+    pub members: u32,
+    /// Number of 12 h steps.
+    pub steps: usize,
+    /// Seed: member `m` uses `fold_in(PRNGKey(seed), m)`.
+    pub seed: i64,
+    /// Index of the first of the two input frames in the dataset.
+    pub first_input_frame: usize,
+    /// Sampler settings (the checkpoint's, possibly overridden).
+    pub sampler: SamplerConfig,
+}
+
+/// A loaded model ready to forecast on one dataset grid.
+pub struct Forecaster {
+    denoiser: Denoiser,
+    layout: StackLayout,
+}
+
+/// Wraps the preconditioned denoiser for the sampler: owns the step's stacked features, whose
+/// target columns it overwrites at every call.
+struct StepDenoiser<'a> {
+    denoiser: &'a Denoiser,
+    features: Vec<f32>,
+    target_columns: &'a [usize],
+    calls: usize,
+}
+
+impl Denoise for StepDenoiser<'_> {
+    fn denoise(&mut self, x: &[f32], sigma: f32, out: &mut [f32]) -> Result<()> {
+        self.calls += 1;
+        self.denoiser
+            .denoise(&mut self.features, self.target_columns, x, sigma, out)
+    }
+}
+
+impl Forecaster {
+    /// Builds the graphs for the dataset's grid and loads the network from the checkpoint.
+    pub fn new(ckpt: &Checkpoint, lat: &[f32], lon: &[f32], levels: &[i32]) -> Result<Forecaster> {
+        let arch = &ckpt.denoiser_architecture_config;
+        let graphs = Graphs::build(
+            arch.mesh_size,
+            lat,
+            lon,
+            arch.radius_query_fraction_edge_length,
+            arch.sparse_transformer_config.attention_k_hop,
+        )?;
+        let network = Network::load(ckpt, Arc::new(graphs))?;
+        let layout = StackLayout::new(&ckpt.task_config, levels)?;
+        if layout.cin() != network.cin() || layout.cout() != network.cout() {
+            return Err(Error::Shape {
+                what: "stacked channels (task config vs. checkpoint weights)".into(),
+                expected: vec![network.cin(), network.cout()],
+                found: vec![layout.cin(), layout.cout()],
+            });
+        }
+        Ok(Forecaster {
+            denoiser: Denoiser::new(Arc::new(network)),
+            layout,
+        })
+    }
+
+    /// The channel layout of inputs and outputs.
+    pub fn layout(&self) -> &StackLayout {
+        &self.layout
+    }
+
+    /// The graphs the network runs on.
+    pub fn graphs(&self) -> &Graphs {
+        self.denoiser.network().graphs()
+    }
+
+    /// Prepares the first step (reads and checks every input before any computation).
+    pub fn prepare(&self, ds: &Dataset, stats: &StatsSet, first_input_frame: usize) -> Result<PreparedStep> {
+        PreparedStep::new(ds, stats, &self.layout, first_input_frame)
+    }
+
+    /// Runs the request from the prepared first step. `on_step(member_index, step, fields,
+    /// denoiser_calls)` receives each finished step's physical fields (in output order) before
+    /// the next step starts.
+    pub fn run(
+        &self,
+        first: &PreparedStep,
+        request: &ForecastRequest,
+        mut on_step: impl FnMut(usize, usize, &[Field], usize) -> Result<()>,
+    ) -> Result<()> {
+        let schedule = Schedule::new(&request.sampler)?;
+        let grid = SphericalGrid::new(first.lat(), first.lon())?;
+        let vars: Vec<(&str, usize)> = self
+            .layout
+            .outputs()
+            .iter()
+            .map(|o| (o.name.as_str(), o.len()))
+            .collect();
+        let state = StateLayout::new(first.n_grid(), &vars)?;
+        let sampler = Sampler::new(schedule, grid, state, PrngMode::Partitionable)?;
+        for i in 0..request.members {
+            let member = request
+                .member_offset
+                .checked_add(i)
+                .ok_or_else(|| Error::Invalid("member number overflows u32".into()))?;
+            let keys = step_keys(PrngMode::Partitionable, member_key(request.seed, member), request.steps);
+            let mut step_data = first.clone();
+            for (step, &key) in keys.iter().enumerate() {
+                let mut d = StepDenoiser {
+                    denoiser: &self.denoiser,
+                    features: step_data.grid_features().to_vec(),
+                    target_columns: self.layout.target_columns(),
+                    calls: 0,
+                };
+                let x = sampler.sample(&mut d, key)?;
+                let fields = step_data.to_physical(&x)?;
+                on_step(i as usize, step, &fields, d.calls)?;
+                if step + 1 < request.steps {
+                    step_data.advance(&fields)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies one `key=value` override to a sampler configuration (`--sampler num_noise_levels=20`).
+pub fn override_sampler(cfg: &mut SamplerConfig, assignment: &str) -> Result<()> {
+    let (key, value) = assignment
+        .split_once('=')
+        .ok_or_else(|| Error::Invalid(format!("sampler override `{assignment}` is not key=value")))?;
+    let (key, value) = (key.trim(), value.trim());
+    let bad = |detail: String| Error::Config {
+        key: format!("sampler_config.{key}"),
+        detail,
+    };
+    let float = || -> Result<f64> {
+        match value.to_ascii_lowercase().as_str() {
+            "inf" | "infinity" | "+inf" => Ok(f64::INFINITY),
+            v => v
+                .parse::<f64>()
+                .map_err(|_| bad(format!("`{value}` is not a number"))),
+        }
+    };
+    match key {
+        "max_noise_level" => cfg.max_noise_level = float()?,
+        "min_noise_level" => cfg.min_noise_level = float()?,
+        "rho" => cfg.rho = float()?,
+        "stochastic_churn_rate" => cfg.stochastic_churn_rate = float()?,
+        "churn_min_noise_level" => cfg.churn_min_noise_level = float()?,
+        "churn_max_noise_level" => cfg.churn_max_noise_level = float()?,
+        "noise_level_inflation_factor" => cfg.noise_level_inflation_factor = float()?,
+        "num_noise_levels" => {
+            cfg.num_noise_levels = value
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| bad(format!("`{value}` is not a positive integer")))?
+        }
+        _ => {
+            return Err(bad(
+                "unknown field; expected one of max_noise_level, min_noise_level, num_noise_levels, \
+                 rho, stochastic_churn_rate, churn_min_noise_level, churn_max_noise_level, \
+                 noise_level_inflation_factor"
+                    .into(),
+            ))
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> SamplerConfig {
+        SamplerConfig {
+            max_noise_level: 80.0,
+            min_noise_level: 0.03,
+            num_noise_levels: 20,
+            rho: 7.0,
+            stochastic_churn_rate: 2.5,
+            churn_min_noise_level: 0.75,
+            churn_max_noise_level: f64::INFINITY,
+            noise_level_inflation_factor: 1.05,
+        }
+    }
+
+    #[test]
+    fn overrides_set_the_named_field_only() {
+        let mut c = cfg();
+        override_sampler(&mut c, "num_noise_levels=6").unwrap();
+        override_sampler(&mut c, "stochastic_churn_rate = 0").unwrap();
+        override_sampler(&mut c, "churn_max_noise_level=inf").unwrap();
+        assert_eq!(c.num_noise_levels, 6);
+        assert_eq!(c.stochastic_churn_rate, 0.0);
+        assert_eq!(c.churn_max_noise_level, f64::INFINITY);
+        assert_eq!(c.rho, 7.0);
+    }
+
+    #[test]
+    fn bad_overrides_name_the_field() {
+        let mut c = cfg();
+        for (arg, needle) in [
+            ("rho", "key=value"),
+            ("rho=abc", "sampler_config.rho"),
+            ("num_noise_levels=0", "num_noise_levels"),
+            ("sigma_max=3", "sampler_config.sigma_max"),
+        ] {
+            let err = override_sampler(&mut c, arg).unwrap_err().to_string();
+            assert!(err.contains(needle), "{arg}: {err}");
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Structural node and edge features against an independent float64 recomputation, and their
+//! invariants (spec §5).
+
+use gencast::graph::{EdgeSet, Graphs};
+
+/// The regular grid of the fixtures: `-90 + res*i` and `res*j` in float64, cast to float32.
+fn grid(res: f64) -> (Vec<f32>, Vec<f32>) {
+    let n_lat = (180.0 / res).round() as usize + 1;
+    let n_lon = (360.0 / res).round() as usize;
+    let lat = (0..n_lat)
+        .map(|i| (-90.0 + res * i as f64) as f32)
+        .collect();
+    let lon = (0..n_lon).map(|j| (res * j as f64) as f32).collect();
+    (lat, lon)
+}
+
+type V3 = [f64; 3];
+
+/// Unit vector of a lat/lon in degrees, in float64.
+fn unit(lat: f64, lon: f64) -> V3 {
+    let (la, lo) = (lat.to_radians(), lon.to_radians());
+    [la.cos() * lo.cos(), la.cos() * lo.sin(), la.sin()]
+}
+
+/// Float64 positions of the grid nodes and the mesh nodes (mesh vertices normalised).
+fn positions(g: &Graphs, lat: &[f32], lon: &[f32]) -> (Vec<V3>, Vec<V3>) {
+    let grid: Vec<V3> = lat
+        .iter()
+        .flat_map(|&la| {
+            lon.iter()
+                .map(move |&lo| unit(f64::from(la), f64::from(lo)))
+        })
+        .collect();
+    let mesh: Vec<V3> = g
+        .mesh
+        .vertices
+        .iter()
+        .map(|v| {
+            let v = v.map(f64::from);
+            let n = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+            [v[0] / n, v[1] / n, v[2] / n]
+        })
+        .collect();
+    (grid, mesh)
+}
+
+/// Expected `[|d|, d_east... ]` features: the displacement sender − receiver projected on the
+/// receiver's (radial, east, north) frame, normalised by the largest length.
+fn expected_edge_features(edges: &EdgeSet, senders: &[V3], receivers: &[V3]) -> Vec<[f64; 4]> {
+    let raw: Vec<[f64; 4]> = edges
+        .senders
+        .iter()
+        .zip(&edges.receivers)
+        .map(|(&s, &r)| {
+            let (ps, u) = (senders[s as usize], receivers[r as usize]);
+            let rho = (u[0] * u[0] + u[1] * u[1]).sqrt();
+            // At the poles longitude is undefined; the grid's own longitude fixes the frame
+            // there, so pole receivers are skipped by the caller.
+            let east = [-u[1] / rho, u[0] / rho, 0.0];
+            let north = [-u[2] * u[0] / rho, -u[2] * u[1] / rho, rho];
+            let d = [ps[0] - u[0], ps[1] - u[1], ps[2] - u[2]];
+            let proj = |e: &V3| e[0] * d[0] + e[1] * d[1] + e[2] * d[2];
+            let (x, y, z) = (proj(&u), proj(&east), proj(&north));
+            [(x * x + y * y + z * z).sqrt(), x, y, z]
+        })
+        .collect();
+    let max = raw.iter().fold(0f64, |m, e| m.max(e[0]));
+    raw.iter().map(|e| e.map(|v| v / max)).collect()
+}
+
+/// Largest |computed − expected| over edges whose receiver is not at a pole.
+fn max_edge_feature_error(
+    edges: &EdgeSet,
+    expected: &[[f64; 4]],
+    receiver_is_pole: impl Fn(u32) -> bool,
+) -> f64 {
+    let mut max = 0f64;
+    for (e, exp) in expected.iter().enumerate() {
+        if receiver_is_pole(edges.receivers[e]) {
+            continue;
+        }
+        for k in 0..4 {
+            max = max.max((f64::from(edges.features[4 * e + k]) - exp[k]).abs());
+        }
+    }
+    max
+}
+
+fn check_edge_invariants(edges: &EdgeSet) {
+    let mut longest = 0f32;
+    for f in edges.features.chunks_exact(4) {
+        let norm =
+            (f64::from(f[1]).powi(2) + f64::from(f[2]).powi(2) + f64::from(f[3]).powi(2)).sqrt();
+        // Column 0 is the norm of columns 1..3, each rounded to float32 separately.
+        assert!((f64::from(f[0]) - norm).abs() <= 4e-7, "{f:?}");
+        // Zero only where a grid node coincides with a mesh vertex (e.g. lat 0, lon 90).
+        assert!(f[0] >= 0.0 && f[0] <= 1.0, "{f:?}");
+        // The receiver sits at (1, 0, 0) and the sender on the sphere: d_x <= 0 (to round-off).
+        assert!(f[1] <= 1e-6, "{f:?}");
+        longest = longest.max(f[0]);
+    }
+    // Normalised by the longest edge of the set.
+    assert_eq!(longest, 1.0);
+}
+
+#[test]
+fn node_features_match_float64() {
+    for (mesh_size, res) in [(2usize, 10.0), (4, 1.0)] {
+        let (lat, lon) = grid(res);
+        let g = Graphs::build(mesh_size, &lat, &lon, 0.6, 1).unwrap();
+        let (grid_pos, mesh_pos) = positions(&g, &lat, &lon);
+        // Grid: [sin(lat), cos(lon), sin(lon)]. Error budget: float32 rounding of the angle in
+        // radians (|theta| < pi: 1.2e-7) plus 1.5 ulp of NumPy's float32 sin/cos.
+        for (gi, f) in g.grid_node_features.chunks_exact(3).enumerate() {
+            let (la, lo) = (
+                f64::from(lat[gi / lon.len()]),
+                f64::from(lon[gi % lon.len()]),
+            );
+            let exp = [
+                la.to_radians().sin(),
+                lo.to_radians().cos(),
+                lo.to_radians().sin(),
+            ];
+            for k in 0..3 {
+                assert!(
+                    (f64::from(f[k]) - exp[k]).abs() < 4e-7,
+                    "grid {gi} feature {k}"
+                );
+            }
+        }
+        // Mesh: [z, x/rho, y/rho] of the unit vertex. Error budget: the float32 round trip
+        // vertex -> (atan2, acos) -> degrees -> radians -> (cos, sin), a few float32 ulps of
+        // angles up to 2*pi (2.4e-7 each).
+        for (mi, f) in g.mesh_node_features.chunks_exact(3).enumerate() {
+            let v = mesh_pos[mi];
+            let rho = (v[0] * v[0] + v[1] * v[1]).sqrt();
+            let exp = [v[2], v[0] / rho, v[1] / rho];
+            for k in 0..3 {
+                assert!(
+                    (f64::from(f[k]) - exp[k]).abs() < 1.5e-6,
+                    "mesh {mi} feature {k}"
+                );
+            }
+        }
+        assert_eq!(grid_pos.len(), g.n_grid);
+    }
+}
+
+#[test]
+fn edge_features_match_float64_and_invariants_hold() {
+    for (mesh_size, res) in [(2usize, 10.0), (4, 1.0)] {
+        let (lat, lon) = grid(res);
+        let g = Graphs::build(mesh_size, &lat, &lon, 0.6, 1).unwrap();
+        let (grid_pos, mesh_pos) = positions(&g, &lat, &lon);
+        check_edge_invariants(&g.grid2mesh);
+        check_edge_invariants(&g.mesh2grid);
+
+        let g2m = expected_edge_features(&g.grid2mesh, &grid_pos, &mesh_pos);
+        let m2g = expected_edge_features(&g.mesh2grid, &mesh_pos, &grid_pos);
+        let n_lon = lon.len() as u32;
+        let n_grid = g.n_grid as u32;
+        let grid_pole = |r: u32| r < n_lon || r >= n_grid - n_lon;
+        let e_g2m = max_edge_feature_error(&g.grid2mesh, &g2m, |_| false);
+        let e_m2g = max_edge_feature_error(&g.mesh2grid, &m2g, grid_pole);
+        println!(
+            "mesh {mesh_size}: max |feature - f64| grid2mesh {e_g2m:.2e}, mesh2grid {e_m2g:.2e}"
+        );
+        // Node positions are rebuilt from float32 lat/lon in degrees: the degree value, the
+        // radian angle and NumPy's float32 sin/cos each round (~1e-7 each), so a position can
+        // be off by ~5e-7 and a sender-receiver difference by ~1e-6; the features divide that
+        // by the longest edge (0.19 for mesh 2, 0.05 for mesh 4). Budget: twice that.
+        let longest = if mesh_size == 2 { 0.19 } else { 0.05 };
+        let tol = 2e-6 / longest;
+        assert!(e_g2m < tol, "grid2mesh {e_g2m}");
+        assert!(e_m2g < tol, "mesh2grid {e_m2g}");
+    }
+}
+
+#[test]
+fn pole_receivers_use_their_grid_longitude() {
+    // At lat = ±90 every longitude gives the same point, but the local frame still follows the
+    // grid longitude: a grid node at the north pole with lon = 90 deg has its local "east" axis
+    // along -x. The same mesh sender therefore gets different y/z features per pole longitude.
+    let (lat, lon) = grid(10.0);
+    let g = Graphs::build(2, &lat, &lon, 0.6, 1).unwrap();
+    let n_lon = lon.len();
+    let north0 = (lat.len() - 1) * n_lon;
+    let f0 = &g.mesh2grid.features[4 * 3 * north0..4 * 3 * north0 + 4];
+    let f9 = &g.mesh2grid.features[4 * 3 * (north0 + 9)..4 * 3 * (north0 + 9) + 4];
+    assert_eq!(
+        g.mesh2grid.senders[3 * north0],
+        g.mesh2grid.senders[3 * (north0 + 9)]
+    );
+    // Same distance, frame rotated by 90 degrees about the pole.
+    assert!((f0[0] - f9[0]).abs() < 1e-6 && (f0[1] - f9[1]).abs() < 1e-6);
+    assert!((f0[2] - f9[2]).abs() > 1e-3 || (f0[3] - f9[3]).abs() > 1e-3);
+}

@@ -1,0 +1,69 @@
+//! Kernel timings at the sizes of one "GenCast 1p0deg Mini" transformer layer. Ignored by
+//! default: `cargo test --release -p gencast --test kernels_speed -- --ignored --nocapture`.
+
+use gencast::kernels::{matmul, sparse_attention};
+use std::time::Instant;
+
+fn fill(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        })
+        .collect()
+}
+
+#[test]
+#[ignore]
+fn matmul_and_attention_timing() {
+    let (m, k, n) = (2562, 512, 2048);
+    let a = fill(m * k, 1);
+    let b = fill(k * n, 2);
+    let mut c = vec![0.0f32; m * n];
+    for _ in 0..3 {
+        let t = Instant::now();
+        matmul(&a, &b, &mut c, m, k, n, false);
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "matmul {m}x{k}x{n}: {:.1} ms, {:.1} GFLOP/s",
+            s * 1e3,
+            2.0 * (m * k * n) as f64 / s / 1e9
+        );
+    }
+    // Banded neighbourhoods of ~745 nodes, like k-hop 16 on mesh 4 after RCM ordering.
+    let (nn, d, heads) = (2562usize, 512usize, 4usize);
+    let mut off = vec![0u32];
+    let mut idx = Vec::new();
+    for i in 0..nn {
+        let lo = i.saturating_sub(372);
+        let hi = (lo + 745).min(nn);
+        idx.extend((lo..hi).map(|j| j as u32));
+        off.push(idx.len() as u32);
+    }
+    let qkv = fill(nn * 3 * d, 3);
+    let mut out = vec![0.0f32; nn * d];
+    for _ in 0..3 {
+        let t = Instant::now();
+        sparse_attention(
+            &qkv,
+            &qkv[d..],
+            &qkv[2 * d..],
+            3 * d,
+            heads,
+            d / heads,
+            &off,
+            &idx,
+            &mut out,
+        );
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "attention {nn} nodes x {} nbrs: {:.1} ms, {:.1} GFLOP/s",
+            idx.len() / nn,
+            s * 1e3,
+            4.0 * (idx.len() * d) as f64 / s / 1e9
+        );
+    }
+}
