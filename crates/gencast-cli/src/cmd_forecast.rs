@@ -131,7 +131,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let ds = Dataset::open(&ds_path)?;
     let stats = StatsSet::open_dir(&stats_dir)?;
     let first_frame = first_input_frame(&ds, args.init_time.as_deref())?;
-    let forecaster = Forecaster::new(&ckpt, ds.lat(), ds.lon(), ds.level())?;
+    let forecaster = Forecaster::new(&ckpt, ds.lat(), ds.lon())?;
     let prepared = forecaster.prepare(&ds, &stats, first_frame)?;
     for w in prepared.warnings() {
         tracing::warn!("{w}");

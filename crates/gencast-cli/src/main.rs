@@ -3,6 +3,7 @@
 mod cmd_fields;
 mod cmd_forecast;
 mod cmd_inspect;
+mod cmd_stats;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +24,8 @@ enum Command {
     Fields(cmd_fields::Args),
     /// Run an ensemble forecast and write it to NetCDF.
     Forecast(cmd_forecast::Args),
+    /// Ensemble mean, spread and quantiles of a forecast, and scores (CRPS, RMSE, spread/skill) against a truth.
+    Stats(cmd_stats::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,5 +40,6 @@ fn main() -> anyhow::Result<()> {
         Command::Inspect(args) => cmd_inspect::run(args),
         Command::Fields(args) => cmd_fields::run(args),
         Command::Forecast(args) => cmd_forecast::run(args),
+        Command::Stats(args) => cmd_stats::run(args),
     }
 }

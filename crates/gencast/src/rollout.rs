@@ -58,7 +58,7 @@ impl Denoise for StepDenoiser<'_> {
 
 impl Forecaster {
     /// Builds the graphs for the dataset's grid and loads the network from the checkpoint.
-    pub fn new(ckpt: &Checkpoint, lat: &[f32], lon: &[f32], levels: &[i32]) -> Result<Forecaster> {
+    pub fn new(ckpt: &Checkpoint, lat: &[f32], lon: &[f32]) -> Result<Forecaster> {
         let arch = &ckpt.denoiser_architecture_config;
         let graphs = Graphs::build(
             arch.mesh_size,
@@ -68,7 +68,7 @@ impl Forecaster {
             arch.sparse_transformer_config.attention_k_hop,
         )?;
         let network = Network::load(ckpt, Arc::new(graphs))?;
-        let layout = StackLayout::new(&ckpt.task_config, levels)?;
+        let layout = StackLayout::for_task(&ckpt.task_config)?;
         if layout.cin() != network.cin() || layout.cout() != network.cout() {
             return Err(Error::Shape {
                 what: "stacked channels (task config vs. checkpoint weights)".into(),
@@ -132,6 +132,7 @@ impl Forecaster {
                 };
                 let x = sampler.sample(&mut d, key)?;
                 let fields = step_data.to_physical(&x)?;
+                check_output(&fields, step_data.sst_nan_mask(), first.lat(), first.lon(), member, step)?;
                 on_step(i as usize, step, &fields, d.calls)?;
                 if step + 1 < request.steps {
                     step_data.advance(&fields)?;
@@ -140,6 +141,40 @@ impl Forecaster {
         }
         Ok(())
     }
+}
+
+/// Fails on the first non-finite value of a finished step, except sea surface temperature's NaNs
+/// over the land mask (where an input frame was NaN), naming variable, level, grid point,
+/// member and step.
+pub fn check_output(
+    fields: &[Field],
+    sst_nan_mask: &[bool],
+    lat: &[f32],
+    lon: &[f32],
+    member: u32,
+    step: usize,
+) -> Result<()> {
+    let ng = lat.len() * lon.len();
+    for f in fields {
+        let masked = f.name == crate::data::task::NAN_CLEANED_VAR;
+        let bad = f.data.iter().enumerate().find(|&(i, v)| {
+            !v.is_finite() && !(masked && v.is_nan() && sst_nan_mask.get(i % ng).copied().unwrap_or(false))
+        });
+        if let Some((i, v)) = bad {
+            let (l, g) = (i / ng, i % ng);
+            let level = f.levels.get(l).map(|p| format!(" level {p} hPa,")).unwrap_or_default();
+            return Err(Error::NonFinite {
+                stage: format!("forecast output (member {member}, step {})", step + 1),
+                detail: format!(
+                    "`{}`:{level} lat {} lon {} (grid node {g}) is {v}",
+                    f.name,
+                    lat[g / lon.len()],
+                    lon[g % lon.len()]
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Applies one `key=value` override to a sampler configuration (`--sampler num_noise_levels=20`).

@@ -230,11 +230,20 @@ for path in sys.argv[1:]:
         std::fs::write(&p, sample_archive(force)).unwrap();
         paths.push(p);
     }
-    let out = match std::process::Command::new("python3").arg("-c").arg(script).args(&paths).output() {
+    let out = match std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(&paths)
+        .output()
+    {
         Ok(o) => o,
         Err(_) => return,
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 }
 
@@ -249,11 +258,20 @@ fn numpy_written_archives_stored_and_deflated() {
         assert_eq!(&f8[..2], &[1.5, f64::NEG_INFINITY]);
         assert!(f8[2].is_nan());
         let i8 = a.array("i8").unwrap();
-        assert_eq!((i8.shape.len(), i8.data.clone()), (0, NpyData::I64(vec![-7])));
+        assert_eq!(
+            (i8.shape.len(), i8.data.clone()),
+            (0, NpyData::I64(vec![-7]))
+        );
         assert_eq!(a.array("i4").unwrap().data, NpyData::I32(vec![0, 1, 2, 3]));
         assert_eq!(a.array("i1").unwrap().data, NpyData::I8(vec![-128, 127]));
-        assert_eq!(a.array("u4").unwrap().to_i64_vec().unwrap(), vec![0, 4_294_967_295]);
-        assert_eq!(a.array("b1").unwrap().data, NpyData::Bool(vec![true, false, false, true]));
+        assert_eq!(
+            a.array("u4").unwrap().to_i64_vec().unwrap(),
+            vec![0, 4_294_967_295]
+        );
+        assert_eq!(
+            a.array("b1").unwrap().data,
+            NpyData::Bool(vec![true, false, false, true])
+        );
         let s = a.array("u0d").unwrap();
         assert_eq!(s.dtype, Dtype::Str(7));
         assert_eq!(s.as_strings().unwrap(), ["grüße 😀"]);
@@ -268,7 +286,10 @@ fn numpy_written_archives_stored_and_deflated() {
 #[test]
 fn numpy_special_headers() {
     let a = open("npz-formats/special.npz");
-    assert_eq!(a.array("v2").unwrap().data, NpyData::F32(vec![0.0, 1.0, 2.0]));
+    assert_eq!(
+        a.array("v2").unwrap().data,
+        NpyData::F32(vec![0.0, 1.0, 2.0])
+    );
     assert_eq!(a.array("v3").unwrap().as_strings().unwrap(), ["été"]);
     for (name, needle) in [
         ("fortran", "fortran_order is True"),
@@ -276,6 +297,9 @@ fn numpy_special_headers() {
         ("complex", "unsupported dtype `<c8`"),
     ] {
         let e = a.array(name).unwrap_err().to_string();
-        assert!(e.contains("special.npz") && e.contains(&format!("`{name}`")) && e.contains(needle), "{e}");
+        assert!(
+            e.contains("special.npz") && e.contains(&format!("`{name}`")) && e.contains(needle),
+            "{e}"
+        );
     }
 }

@@ -79,7 +79,7 @@ fn mini_sized_forward_timing() {
         let (lg, lm) = net.grid2mesh.forward(&graphs, &feats, &cvec);
         let t1 = Instant::now();
         let mut x = lm;
-        let xo = net.transformer.forward(&mut x, &cvec, &graphs.attention);
+        let xo = net.transformer.forward(&mut x, &cvec, &net.attention);
         let t2 = Instant::now();
         net.mesh2grid.forward(&graphs, &xo, &lg, &cvec, &mut out);
         let t3 = Instant::now();

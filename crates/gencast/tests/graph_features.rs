@@ -195,3 +195,46 @@ fn pole_receivers_use_their_grid_longitude() {
     assert!((f0[0] - f9[0]).abs() < 1e-6 && (f0[1] - f9[1]).abs() < 1e-6);
     assert!((f0[2] - f9[2]).abs() > 1e-3 || (f0[3] - f9[3]).abs() > 1e-3);
 }
+
+#[test]
+fn mesh_node_features_are_bit_identical_to_the_reference() {
+    use sha2::{Digest, Sha256};
+    // SHA-256 of the reference's float32 mesh node features `[Nm, 3]` (permuted order), from
+    // `get_graph_spatial_features` with NumPy 2.4.6 on an AVX-512 machine.
+    let expected = [
+        (
+            2usize,
+            "83b4ada721f9ddbe2dfb1d28330db16582f852263882aecddad5de4de3640c5b",
+        ),
+        (
+            3,
+            "0c97f7061b1bbc16fd7f5db4bc19f78dc5b22f7eb9e618724a6e4f9640194ea5",
+        ),
+        (
+            4,
+            "f50b628df753a00883630f7be9a374ce9de5f147a8e0d28accfc44f5ce28fcf9",
+        ),
+        (
+            5,
+            "80640e69d7e2dfb65503dfd41dad101e02c00c9cf75460a83539ced45da1dfe1",
+        ),
+        (
+            6,
+            "7b434f82fbd3d53332fd75b0f14552722f47fdd91561fce9d37b379a1541d467",
+        ),
+    ];
+    let (lat, lon) = grid(10.0);
+    for (mesh_size, sha) in expected {
+        let g = Graphs::build(mesh_size, &lat, &lon, 0.6, 0).unwrap();
+        let bytes: Vec<u8> = g
+            .mesh_node_features
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let hex: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hex, sha, "mesh {mesh_size}");
+    }
+}

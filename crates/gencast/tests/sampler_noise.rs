@@ -91,3 +91,41 @@ fn noise_fields_reproduced_from_seed() {
     }
     println!("noise fields: max relative RMS error {worst_rel:.3e}, max abs error {worst_abs:.3e}");
 }
+
+/// Wall time of one full noise draw (the 84 GenCast fields) at a given resolution.
+fn time_draw(res: f64) {
+    let n_lat = (180.0 / res) as usize + 1;
+    let n_lon = 2 * (n_lat - 1);
+    let lat: Vec<f32> = (0..n_lat).map(|j| (-90.0 + res * j as f64) as f32).collect();
+    let lon: Vec<f32> = (0..n_lon).map(|i| (res * i as f64) as f32).collect();
+    let t = std::time::Instant::now();
+    let grid = SphericalGrid::new(&lat, &lon).unwrap();
+    let setup = t.elapsed();
+    let layout = StateLayout::new(n_lat * n_lon, &TARGETS).unwrap();
+    let ckpt = Checkpoint::open_configs(format!("{FIXTURES}/checkpoint.npz")).unwrap();
+    let s = Sampler::new(Schedule::new(&ckpt.sampler_config).unwrap(), grid, layout, PrngMode::Partitionable)
+        .unwrap();
+    let keys = s.draw_keys(step_keys(PrngMode::Partitionable, member_key(0, 0), 1)[0], 0, DrawKind::Initial).unwrap();
+    let mut out = vec![0f32; 84 * n_lat * n_lon];
+    let t = std::time::Instant::now();
+    s.draw_noise(&keys, &mut out).unwrap();
+    println!(
+        "{res}° ({n_lat}x{n_lon}), 84 fields, {} threads: setup {:.3}s, one draw {:.3}s",
+        rayon::current_num_threads(),
+        setup.as_secs_f64(),
+        t.elapsed().as_secs_f64()
+    );
+    let t = std::time::Instant::now();
+    s.grid().synthesize_with(84, |f, l, k| (f + l + k) as f32 * 1e-3, &mut out).unwrap();
+    println!("  synthesis alone (no random draws) {:.3}s", t.elapsed().as_secs_f64());
+    let t = std::time::Instant::now();
+    let n = gencast::sampler::prng::normal(PrngMode::Partitionable, keys[0], 84 * n_lat * n_lat);
+    println!("  {} normals alone {:.3}s", n.len(), t.elapsed().as_secs_f64());
+}
+
+#[test]
+#[ignore = "timing only; run with --ignored --nocapture"]
+fn time_noise_draw() {
+    time_draw(1.0);
+    time_draw(0.25);
+}

@@ -6,6 +6,7 @@ pub mod features;
 pub mod grid2mesh;
 pub mod icosahedral_mesh;
 pub mod mesh2grid;
+pub mod mesh_angles_table;
 pub mod npmath;
 pub mod rcm;
 pub mod spherical;
@@ -154,11 +155,8 @@ impl Graphs {
             mesh2grid::in_mesh_triangle_edges(&mesh.faces, &mesh2grid_face);
 
         let (grid_lat, grid_lon) = spherical::grid_nodes_lat_lon(lat, lon);
-        let (mesh_lat, mesh_lon): (Vec<f32>, Vec<f32>) = mesh
-            .vertices
-            .iter()
-            .map(|&v| spherical::cartesian_to_lat_lon(v))
-            .unzip();
+        let (mesh_lat, mesh_lon) =
+            spherical::mesh_nodes_lat_lon(mesh_size, &mesh.vertices, &mesh_permutation);
 
         let g2m_features = features::edge_features(
             &grid_lat,

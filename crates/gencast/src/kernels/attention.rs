@@ -226,18 +226,31 @@ pub fn sparse_attention(
         });
 }
 
-/// Queries per block of the blocked attention.
-pub const QUERY_BLOCK: usize = 32;
+/// Candidate numbers of queries per block of the blocked attention.
+pub const QUERY_BLOCKS: [usize; 3] = [32, 64, 128];
 
 /// One block of queries with the union of their neighbourhoods.
 #[derive(Clone, Debug)]
 struct AttnBlock {
-    /// Key nodes: the union of the queries' neighbours, ascending.
+    /// Key nodes: the union of the queries' neighbours, ascending; empty when the block uses
+    /// the contiguous range `range` of nodes directly (no gather).
     keys: Vec<u32>,
+    /// First node and number of nodes of the key range covering every neighbour.
+    range: (u32, u32),
     /// `row_off[r]..row_off[r+1]` indexes `pos` for the block's query `r`.
     row_off: Vec<u32>,
     /// Position in `keys` of each neighbour, in the neighbourhood's order.
     pos: Vec<u32>,
+}
+
+impl AttnBlock {
+    fn n_keys(&self) -> usize {
+        if self.keys.is_empty() {
+            self.range.1 as usize
+        } else {
+            self.keys.len()
+        }
+    }
 }
 
 /// Precomputed blocking of a CSR neighbourhood structure for [`AttentionPlan::attend`]: the
@@ -257,11 +270,26 @@ pub struct AttentionPlan {
 
 impl AttentionPlan {
     /// Builds the plan for neighbourhoods `offsets`/`indices` over `n` nodes, with query blocks
-    /// of consecutive nodes.
+    /// of consecutive nodes. The block size is the candidate with the lowest estimated cost:
+    /// dense products grow with the block's key set, per-block overheads (packing, gathers)
+    /// shrink with the number of queries sharing them.
     pub fn new(offsets: &[u32], indices: &[u32], n: usize) -> Result<AttentionPlan> {
         validate_csr(offsets, indices, n)?;
         let order: Vec<u32> = (0..n as u32).collect();
-        Ok(Self::with_order(offsets, indices, order, QUERY_BLOCK))
+        let cost = |p: &AttentionPlan| p.dense_pairs() as f64 * (1.0 + 64.0 / p.block as f64);
+        let mut best: Option<AttentionPlan> = None;
+        for qb in QUERY_BLOCKS {
+            let p = Self::with_order(offsets, indices, order.clone(), qb);
+            if best.as_ref().is_none_or(|b| cost(&p) < cost(b)) {
+                best = Some(p);
+            }
+        }
+        Ok(best.unwrap_or_default())
+    }
+
+    /// Number of queries per block.
+    pub fn block_size(&self) -> usize {
+        self.block
     }
 
     fn with_order(
@@ -287,18 +315,33 @@ impl AttentionPlan {
                     .collect();
                 keys.sort_unstable();
                 keys.dedup();
+                let lo = keys.first().copied().unwrap_or(0);
+                let len = keys.last().map_or(0, |&hi| hi - lo + 1);
+                // A contiguous key range needs no gather: use it unless it is much larger.
+                if (len as usize) * 4 <= keys.len() * 5 {
+                    keys.clear();
+                }
                 let mut row_off = vec![0u32];
                 let mut pos = Vec::new();
                 for &i in qs {
-                    for &j in
-                        &indices[offsets[i as usize] as usize..offsets[i as usize + 1] as usize]
-                    {
-                        // `keys` holds every neighbour, so the search always succeeds.
-                        pos.push(keys.binary_search(&j).unwrap_or(0) as u32);
+                    let nb =
+                        &indices[offsets[i as usize] as usize..offsets[i as usize + 1] as usize];
+                    for &j in nb {
+                        if keys.is_empty() {
+                            pos.push(j - lo);
+                        } else {
+                            // `keys` holds every neighbour, so the search always succeeds.
+                            pos.push(keys.binary_search(&j).unwrap_or(0) as u32);
+                        }
                     }
                     row_off.push(pos.len() as u32);
                 }
-                AttnBlock { keys, row_off, pos }
+                AttnBlock {
+                    keys,
+                    range: (lo, len),
+                    row_off,
+                    pos,
+                }
             })
             .collect();
         AttentionPlan {
@@ -319,7 +362,7 @@ impl AttentionPlan {
     pub fn dense_pairs(&self) -> usize {
         self.blocks
             .iter()
-            .map(|b| b.keys.len() * (b.row_off.len() - 1))
+            .map(|b| b.n_keys() * (b.row_off.len() - 1))
             .sum()
     }
 
@@ -348,6 +391,9 @@ impl AttentionPlan {
             "attention: q/k/v rows"
         );
         assert_eq!(out.len(), n * width, "attention: output rows");
+        if n == 0 {
+            return;
+        }
         let scale = (1.0 / (dh as f64).sqrt()) as f32;
         // Outputs in block order, then scattered back to node order.
         let mut permuted = vec![0.0f32; n * width];
@@ -409,13 +455,20 @@ fn attend_block(
 ) {
     use super::matmul::{gemm_serial, MatRef};
     let width = heads * dh;
-    let (nq, nu) = (qs.len(), blk.keys.len());
+    let (nq, nu) = (qs.len(), blk.n_keys());
     let qb = grow(&mut sc.q, nq * width);
     gather(q, stride, width, qs, qb);
-    let kb = grow(&mut sc.k, nu * width);
-    gather(k, stride, width, &blk.keys, kb);
-    let vb = grow(&mut sc.v, nu * width);
-    gather(v, stride, width, &blk.keys, vb);
+    // Keys and values: a strided view of the inputs over the key range, or gathered rows.
+    let (kb, vb, ks): (&[f32], &[f32], usize) = if blk.keys.is_empty() {
+        let lo = blk.range.0 as usize * stride;
+        (&k[lo..], &v[lo..], stride)
+    } else {
+        let kb = grow(&mut sc.k, nu * width);
+        gather(k, stride, width, &blk.keys, kb);
+        let vb = grow(&mut sc.v, nu * width);
+        gather(v, stride, width, &blk.keys, vb);
+        (&sc.k[..nu * width], &sc.v[..nu * width], width)
+    };
     let s = grow(&mut sc.s, nq * nu);
     for h in 0..heads {
         let c0 = h * dh;
@@ -433,7 +486,7 @@ fn attend_block(
                 rows: dh,
                 cols: nu,
                 rs: 1,
-                cs: width,
+                cs: ks,
             },
             s,
             nu,
@@ -470,7 +523,7 @@ fn attend_block(
                 data: &vb[c0..],
                 rows: nu,
                 cols: dh,
-                rs: width,
+                rs: ks,
                 cs: 1,
             },
             &mut out[c0..],

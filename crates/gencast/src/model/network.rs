@@ -9,6 +9,7 @@ use super::processor::{Transformer, TransformerDims};
 use crate::checkpoint::{Checkpoint, ParamLoader};
 use crate::graph::{EdgeSet, Graphs};
 use crate::kernels::attention::validate_csr;
+use crate::kernels::AttentionPlan;
 use crate::{Error, Result};
 use std::sync::Arc;
 
@@ -24,6 +25,8 @@ pub struct Network {
     pub transformer: Transformer,
     /// Decoder (`mesh2grid_gnn`) and output head.
     pub mesh2grid: Mesh2Grid,
+    /// Blocked form of the attention neighbourhoods.
+    pub attention: AttentionPlan,
     cin: usize,
     cout: usize,
 }
@@ -147,12 +150,18 @@ impl Network {
         l.finish()?;
         grid2mesh.prepare(&graphs, chunks)?;
         mesh2grid.prepare(&graphs, chunks)?;
+        let attention = AttentionPlan::new(
+            &graphs.attention.offsets,
+            &graphs.attention.indices,
+            graphs.n_mesh,
+        )?;
         Ok(Network {
             graphs,
             noise_encoder,
             grid2mesh,
             transformer,
             mesh2grid,
+            attention,
             cin,
             cout,
         })
@@ -204,7 +213,7 @@ impl Network {
         let cvec = self.noise_encoding(noise_level);
         let (latent_grid, latent_mesh) = self.grid2mesh.forward(g, grid_features, &cvec);
         let mut x = latent_mesh;
-        let mesh_out = self.transformer.forward(&mut x, &cvec, &g.attention);
+        let mesh_out = self.transformer.forward(&mut x, &cvec, &self.attention);
         drop(x);
         self.mesh2grid
             .forward(g, &mesh_out, &latent_grid, &cvec, out);

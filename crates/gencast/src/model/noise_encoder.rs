@@ -29,7 +29,11 @@ impl NoiseEncoder {
         num_frequencies: usize,
         output_sizes: &[usize],
     ) -> Result<NoiseEncoder> {
-        if output_sizes.is_empty() || num_frequencies == 0 || base_period.is_nan() || base_period <= 0.0 {
+        if output_sizes.is_empty()
+            || num_frequencies == 0
+            || base_period.is_nan()
+            || base_period <= 0.0
+        {
             return Err(Error::Config {
                 key: "noise_encoder_config".into(),
                 detail: format!(

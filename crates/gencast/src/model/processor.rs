@@ -3,9 +3,8 @@
 
 use super::layers::{sized, Linear, NormConditioning};
 use crate::checkpoint::ParamLoader;
-use crate::graph::Neighbourhoods;
 use crate::kernels::activation::Act;
-use crate::kernels::{bias_act, layer_norm_cond_into, matmul, sparse_attention};
+use crate::kernels::{bias_act, layer_norm_cond_into, matmul, AttentionPlan};
 
 /// One transformer block (`block_%02d`).
 #[derive(Debug, Clone)]
@@ -115,7 +114,7 @@ impl Transformer {
     }
 
     /// Runs every block on `x` `[Nm, D]` and returns the final conditioned layer norm of the result.
-    pub fn forward(&self, x: &mut [f32], cvec: &[f32], nbr: &Neighbourhoods) -> Vec<f32> {
+    pub fn forward(&self, x: &mut [f32], cvec: &[f32], attention: &AttentionPlan) -> Vec<f32> {
         let d = self.d;
         let n = x.len() / d;
         let dh = d / self.heads;
@@ -127,17 +126,7 @@ impl Transformer {
             let qkv_ = sized(&mut qkv, n * 3 * d);
             matmul(h_, &b.w_qkv, qkv_, n, d, 3 * d, false);
             let o_ = sized(&mut o, n * d);
-            sparse_attention(
-                qkv_,
-                &qkv_[d..],
-                &qkv_[2 * d..],
-                3 * d,
-                self.heads,
-                dh,
-                &nbr.offsets,
-                &nbr.indices,
-                o_,
-            );
+            attention.attend(qkv_, &qkv_[d..], &qkv_[2 * d..], 3 * d, self.heads, dh, o_);
             // x += o·W_o + b_o
             let tmp = sized(&mut h, n * d);
             b.mha_final.apply(o_, n, tmp, Act::Identity);

@@ -2,3 +2,4 @@
 
 pub mod netcdf;
 pub mod forecast_nc;
+pub mod stats;

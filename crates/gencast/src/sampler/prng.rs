@@ -27,7 +27,7 @@ const ROTATIONS: [[u32; 4]; 2] = [[13, 15, 26, 6], [17, 29, 16, 24]];
 const KS_PARITY: u32 = 0x1BD1_1BDA;
 
 /// The Threefry-2x32 block function with 20 rounds: encrypts the counter pair `x` under `key`.
-#[inline]
+#[inline(always)]
 pub fn threefry2x32(key: [u32; 2], x: [u32; 2]) -> [u32; 2] {
     let ks = [key[0], key[1], key[0] ^ key[1] ^ KS_PARITY];
     let mut x0 = x[0].wrapping_add(ks[0]);
@@ -100,13 +100,13 @@ pub fn split2(mode: PrngMode, key: Key) -> (Key, Key) {
 }
 
 /// Splits a flat element index into the (high, low) 32-bit counter words.
-#[inline]
+#[inline(always)]
 fn counter_pair(j: u64) -> [u32; 2] {
     [(j >> 32) as u32, j as u32]
 }
 
 /// Element `j` of the 32-bit random bits of an array of `total` elements, partitionable layout.
-#[inline]
+#[inline(always)]
 fn partitionable_bits_at(key: Key, j: u64) -> u32 {
     let y = threefry2x32(key.0, counter_pair(j));
     y[0] ^ y[1]
@@ -114,7 +114,7 @@ fn partitionable_bits_at(key: Key, j: u64) -> u32 {
 
 /// Element `j` of the 32-bit random bits of an array of `total` elements, legacy layout
 /// (counters `0..total`, zero-padded to even length, halves encrypted pairwise).
-#[inline]
+#[inline(always)]
 fn legacy_bits_at(key: Key, j: u64, total: u64) -> u32 {
     let half = total.div_ceil(2);
     if j < half {
@@ -126,7 +126,7 @@ fn legacy_bits_at(key: Key, j: u64, total: u64) -> u32 {
 }
 
 /// Element `j` of the 32-bit random bits of an array of `total` elements drawn with `key`.
-#[inline]
+#[inline(always)]
 pub fn bits_at(mode: PrngMode, key: Key, j: u64, total: u64) -> u32 {
     match mode {
         PrngMode::Partitionable => partitionable_bits_at(key, j),
@@ -164,14 +164,14 @@ pub fn random_bits(mode: PrngMode, key: Key, total: usize) -> Vec<u32> {
 
 /// Maps 32 random bits to a float in `[0, 1)` as JAX does: the top 23 bits become the mantissa
 /// of a float in `[1, 2)`, from which 1 is subtracted.
-#[inline]
+#[inline(always)]
 pub fn bits_to_unit_f32(bits: u32) -> f32 {
     f32::from_bits((bits >> 9) | 0x3F80_0000) - 1.0
 }
 
 /// `jax.random.uniform` for f32: `max(minval, u * (maxval - minval) + minval)`, where XLA on CPU
 /// fuses the multiply-add into one FMA.
-#[inline]
+#[inline(always)]
 pub fn bits_to_uniform_f32(bits: u32, minval: f32, maxval: f32) -> f32 {
     let u = bits_to_unit_f32(bits);
     minval.max(u.mul_add(maxval - minval, minval))
@@ -192,7 +192,7 @@ const NORMAL_LO: f32 = -0.99999994;
 const SQRT_2_F32: f32 = std::f32::consts::SQRT_2;
 
 /// Maps 32 random bits to a standard normal exactly as `jax.random.normal` does for f32 on CPU.
-#[inline]
+#[inline(always)]
 pub fn bits_to_normal_f32(bits: u32) -> f32 {
     let u = bits_to_uniform_f32(bits, NORMAL_LO, 1.0);
     SQRT_2_F32 * erfinv_f32(u)
@@ -205,15 +205,78 @@ pub fn normal_into(mode: PrngMode, key: Key, total: u64, offset: u64, out: &mut 
         .enumerate()
         .for_each(|(c, chunk)| {
             let base = offset + (c * PAR_CHUNK) as u64;
-            for (i, o) in chunk.iter_mut().enumerate() {
-                let j = base + i as u64;
-                let bits = match mode {
-                    PrngMode::Partitionable => partitionable_bits_at(key, j),
-                    PrngMode::Legacy => legacy_bits_at(key, j, total),
-                };
-                *o = bits_to_normal_f32(bits);
-            }
+            normals_strided(mode, key, total, base, 1, chunk);
         });
+}
+
+/// Fills `out[i]` with element `start + i·stride` of `jax.random.normal(key, shape)` for an
+/// f32 array of `total` elements (single-threaded; uses FMA instructions when the CPU has them,
+/// which give the same correctly rounded results as the portable path).
+pub fn normals_strided(
+    mode: PrngMode,
+    key: Key,
+    total: u64,
+    start: u64,
+    stride: u64,
+    out: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2")
+        {
+            // SAFETY: the CPU supports the FMA and AVX2 instructions this variant is compiled for.
+            unsafe { normals_strided_fma(mode, key, total, start, stride, out) };
+            return;
+        }
+    }
+    normals_strided_portable(mode, key, total, start, stride, out);
+}
+
+/// [`normals_strided`] compiled for CPUs with FMA and AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma,avx2")]
+unsafe fn normals_strided_fma(
+    mode: PrngMode,
+    key: Key,
+    total: u64,
+    start: u64,
+    stride: u64,
+    out: &mut [f32],
+) {
+    normals_strided_portable(mode, key, total, start, stride, out);
+}
+
+/// Portable body of [`normals_strided`]: random bits for the whole slice first (a loop free of
+/// calls, which the compiler can vectorise), then the conversion to normals.
+#[inline(always)]
+fn normals_strided_portable(
+    mode: PrngMode,
+    key: Key,
+    total: u64,
+    start: u64,
+    stride: u64,
+    out: &mut [f32],
+) {
+    let mut bits = [0u32; 256];
+    for (b, chunk) in out.chunks_mut(256).enumerate() {
+        let first = start + (b * 256) as u64 * stride;
+        let bits = &mut bits[..chunk.len()];
+        match mode {
+            PrngMode::Partitionable => {
+                for (i, o) in bits.iter_mut().enumerate() {
+                    *o = partitionable_bits_at(key, first + i as u64 * stride);
+                }
+            }
+            PrngMode::Legacy => {
+                for (i, o) in bits.iter_mut().enumerate() {
+                    *o = legacy_bits_at(key, first + i as u64 * stride, total);
+                }
+            }
+        }
+        for (o, &v) in chunk.iter_mut().zip(bits.iter()) {
+            *o = bits_to_normal_f32(v);
+        }
+    }
 }
 
 /// `jax.random.normal(key, shape, float32)` for an array of `total` elements (row-major).
@@ -252,7 +315,7 @@ const ERFINV_LARGE: [f32; 9] = [
 /// The inverse error function in f32 as XLA evaluates it on CPU: `w = -log1p(-x²)`, a degree-8
 /// polynomial in `w - 2.5` or `sqrt(w) - 3` evaluated by Horner's rule with fused multiply-adds,
 /// times `x`; `±inf` at `|x| = 1`.
-#[inline]
+#[inline(always)]
 pub fn erfinv_f32(x: f32) -> f32 {
     let w = -log1p_f32(-(x * x));
     let (w, c) = if w < 5.0 {
@@ -296,7 +359,7 @@ const LOG1P_DEN: [f64; 7] = [
 /// `log1p` in f32 as XLA's CPU backend computes it: for `|x| < sqrt(2) - 1` a Cephes rational
 /// approximation (polynomials by Horner's rule with fused multiply-adds), otherwise the
 /// platform's f32 `log(1 + x)`.
-#[inline]
+#[inline(always)]
 pub fn log1p_f32(x: f32) -> f32 {
     const SMALL: f32 = 0.414_213_57;
     if x.abs() < SMALL {

@@ -1,0 +1,207 @@
+//! Shared helpers of the CLI tests: running `gencast`, comparing forecast files, and writing
+//! modified copies of the fixture dataset.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gencast::data::netcdf_time::format_datetime;
+use gencast::data::Dataset;
+use gencast::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+
+/// Folder of a fixture set (`tiny-mha`, `tiny-triblockdiag`).
+pub fn fixture(set: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../gencast/tests/fixtures").join(set)
+}
+
+/// The example dataset of a fixture set.
+pub fn fixture_dataset(set: &str) -> PathBuf {
+    fixture(set).join("source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc")
+}
+
+/// Runs `gencast` with `args`.
+pub fn gencast(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gencast"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("running gencast")
+}
+
+/// Runs `gencast forecast` on fixture set `set` writing `out`, with extra arguments.
+pub fn forecast(set: &str, out: &Path, extra: &[&str]) -> Output {
+    forecast_on(set, &fixture_dataset(set), out, extra)
+}
+
+/// Runs `gencast forecast` with fixture set `set`'s model and stats on `dataset`.
+pub fn forecast_on(set: &str, dataset: &Path, out: &Path, extra: &[&str]) -> Output {
+    let dir = fixture(set);
+    let ckpt = dir.join("checkpoint.npz");
+    let mut args = vec![
+        "forecast",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--dataset",
+        dataset.to_str().unwrap(),
+        "--stats",
+        dir.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    gencast(&args)
+}
+
+/// Asserts a command succeeded, showing its stderr otherwise.
+pub fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "gencast failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Per-variable comparison of two forecast files: (relative RMS, max abs error, same NaNs).
+/// Relative RMS is the RMS of the difference over the reference's standard deviation, over
+/// points where the reference is not NaN.
+pub fn compare(ours: &Path, reference: &Path) -> Vec<(String, f64, f64, bool)> {
+    let a = Dataset::open_lenient(ours).unwrap();
+    let b = Dataset::open_lenient(reference).unwrap();
+    let mut rows = Vec::new();
+    for v in b.variables() {
+        let x = a.read_all(&v.name).unwrap();
+        let y = b.read_all(&v.name).unwrap();
+        assert_eq!(x.shape, y.shape, "{}: shape", v.name);
+        let same_nans = x.data.iter().zip(&y.data).all(|(p, q)| p.is_nan() == q.is_nan());
+        let pairs: Vec<(f64, f64)> = x
+            .data
+            .iter()
+            .zip(&y.data)
+            .filter(|(_, q)| !q.is_nan())
+            .map(|(&p, &q)| (p as f64, q as f64))
+            .collect();
+        let n = pairs.len() as f64;
+        let mean = pairs.iter().map(|p| p.1).sum::<f64>() / n;
+        let var = pairs.iter().map(|p| (p.1 - mean).powi(2)).sum::<f64>() / n;
+        let mse = pairs.iter().map(|p| (p.0 - p.1).powi(2)).sum::<f64>() / n;
+        let max_abs = pairs.iter().map(|p| (p.0 - p.1).abs()).fold(0.0, f64::max);
+        rows.push((v.name.clone(), (mse / var.max(1e-300)).sqrt(), max_abs, same_nans));
+    }
+    rows
+}
+
+/// How to alter a copy of a dataset.
+#[derive(Default)]
+pub struct Edit<'a> {
+    /// Variables left out.
+    pub drop: &'a [&'a str],
+    /// Keep only these time frames.
+    pub frames: Option<std::ops::Range<usize>>,
+    /// Keep only the first n levels.
+    pub levels: Option<usize>,
+    /// Reverse the latitudes (and the data along them).
+    pub flip_lat: bool,
+    /// Set one value of a variable (flat index into its full array) to this.
+    pub poke: Option<(&'a str, usize, f32)>,
+}
+
+/// Writes a copy of `src` to `dst` (classic NetCDF) with the edits applied.
+pub fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
+    let ds = Dataset::open(src).unwrap();
+    let frames = edit.frames.clone().unwrap_or(0..ds.num_frames());
+    let n_levels = edit.levels.unwrap_or(ds.level().len());
+    let mut h = NcHeader::default();
+    let mut dim_ids = std::collections::HashMap::new();
+    for (name, len) in ds.dims() {
+        let len = match name.as_str() {
+            "time" => frames.len(),
+            "level" => n_levels,
+            _ => *len,
+        };
+        dim_ids.insert(name.clone(), h.add_dim(name, len));
+    }
+    let text = |s: &str| AttrValue::Text(s.to_string());
+    let t0 = ds.datetime()[frames.start];
+    let since = format!("hours since {}", format_datetime(t0));
+    h.add_var("lat", &[dim_ids["lat"]], NcType::Float, vec![]);
+    h.add_var("lon", &[dim_ids["lon"]], NcType::Float, vec![]);
+    h.add_var("level", &[dim_ids["level"]], NcType::Int, vec![]);
+    h.add_var("time", &[dim_ids["time"]], NcType::Double, vec![("units".into(), text("hours"))]);
+    h.add_var(
+        "datetime",
+        &[dim_ids["batch"], dim_ids["time"]],
+        NcType::Double,
+        vec![("units".into(), text(&since)), ("calendar".into(), text("proleptic_gregorian"))],
+    );
+    let mut kept = Vec::new();
+    for v in ds.variables() {
+        if edit.drop.contains(&v.name.as_str()) {
+            continue;
+        }
+        let dims: Vec<usize> = v.dims.iter().map(|d| dim_ids[d]).collect();
+        h.add_var(&v.name, &dims, NcType::Float, vec![]);
+        kept.push(v.clone());
+    }
+    let mut w = NcWriter::create(dst, h).unwrap();
+    let mut lat = ds.lat().to_vec();
+    if edit.flip_lat {
+        lat.reverse();
+    }
+    w.write_f32(0, 0, &lat).unwrap();
+    w.write_f32(1, 0, ds.lon()).unwrap();
+    w.write_i32(2, 0, &ds.level()[..n_levels]).unwrap();
+    let hours: Vec<f64> = frames.clone().map(|t| (ds.time()[t] - ds.time()[frames.start]) as f64 / 3.6e12).collect();
+    w.write_f64(3, 0, &hours).unwrap();
+    let valid: Vec<f64> = frames.clone().map(|t| (ds.datetime()[t] - t0) as f64 / 3.6e12).collect();
+    w.write_f64(4, 0, &valid).unwrap();
+    for (i, v) in kept.iter().enumerate() {
+        let a = ds.read_all(&v.name).unwrap();
+        let mut data = subset(&a.data, &v.dims, &v.shape, &frames, n_levels, edit.flip_lat);
+        if let Some((name, idx, value)) = edit.poke {
+            if name == v.name {
+                data[idx] = value;
+            }
+        }
+        w.write_f32(5 + i, 0, &data).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// Selects time frames and the first levels of a row-major array, optionally flipping `lat`.
+fn subset(
+    data: &[f32],
+    dims: &[String],
+    shape: &[usize],
+    frames: &std::ops::Range<usize>,
+    n_levels: usize,
+    flip_lat: bool,
+) -> Vec<f32> {
+    let total: usize = shape.iter().product();
+    let mut out = Vec::new();
+    let mut idx = vec![0usize; shape.len()];
+    for flat in 0..total {
+        let mut rem = flat;
+        for k in (0..shape.len()).rev() {
+            idx[k] = rem % shape[k];
+            rem /= shape[k];
+        }
+        let keep = dims.iter().zip(&idx).all(|(d, &i)| match d.as_str() {
+            "time" => frames.contains(&i),
+            "level" => i < n_levels,
+            _ => true,
+        });
+        if !keep {
+            continue;
+        }
+        if let Some(k) = dims.iter().position(|d| d == "lat").filter(|_| flip_lat) {
+            let mut j = idx.clone();
+            j[k] = shape[k] - 1 - idx[k];
+            let src = j.iter().zip(shape).fold(0, |acc, (&i, &n)| acc * n + i);
+            out.push(data[src]);
+        } else {
+            out.push(data[flat]);
+        }
+    }
+    out
+}
