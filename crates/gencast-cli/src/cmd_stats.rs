@@ -19,6 +19,8 @@ use gencast::output::stats::{
 };
 use serde_json::{json, Value};
 
+use crate::cmd_inspect::emit;
+
 /// Arguments of `gencast stats`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -536,14 +538,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let with_truth = truth.is_some();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report_json(&args, &fc, &truth, &rows))?
-        );
+        let mut text = serde_json::to_string_pretty(&report_json(&args, &fc, &truth, &rows))?;
+        text.push('\n');
+        emit(&text)
     } else {
-        print!("{}", table(&fc, &rows, with_truth, members));
+        emit(&table(&fc, &rows, with_truth, members))
     }
-    Ok(())
 }
 
 fn lead_hours(fc: &Dataset, lead: usize) -> f64 {

@@ -162,3 +162,14 @@ fn edited_copy_without_edits_forecasts_like_the_original() {
         assert_eq!(read_member(&a, var, 0), read_member(&b, var, 0), "{var}");
     }
 }
+
+#[test]
+fn nan_in_an_input_variable_is_pinpointed() {
+    // 2m_temperature is (batch, time, lat, lon) on a 19×36 grid: frame 1 (the second input
+    // frame, lead 0h), latitude index 5 (−40°), longitude index 7 (70°).
+    let idx = 684 + 5 * 36 + 7;
+    assert_rejected(
+        Edit { poke: Some(("2m_temperature", idx, f32::NAN)), ..Edit::default() },
+        &["2m_temperature[time=0h]", "lat -40", "lon 70", "NaN"],
+    );
+}

@@ -93,8 +93,11 @@ impl Forecaster {
     }
 
     /// Prepares the first step (reads and checks every input before any computation).
+    /// Every input must be finite once sea surface temperature's land NaNs are filled.
     pub fn prepare(&self, ds: &Dataset, stats: &StatsSet, first_input_frame: usize) -> Result<PreparedStep> {
-        PreparedStep::new(ds, stats, &self.layout, first_input_frame)
+        let step = PreparedStep::new(ds, stats, &self.layout, first_input_frame)?;
+        check_inputs(&step, &self.layout, ds)?;
+        Ok(step)
     }
 
     /// Runs the request from the prepared first step. `on_step(member_index, step, fields,
@@ -141,6 +144,32 @@ impl Forecaster {
         }
         Ok(())
     }
+}
+
+/// Fails on the first non-finite stacked input (the normalised inputs and forcings), naming the
+/// channel (variable, frame, level) and the grid point.
+fn check_inputs(step: &PreparedStep, layout: &StackLayout, ds: &Dataset) -> Result<()> {
+    let cin = layout.cin();
+    let mut is_target = vec![false; cin];
+    layout.target_columns().iter().for_each(|&c| is_target[c] = true);
+    let bad = step
+        .grid_features()
+        .iter()
+        .enumerate()
+        .find(|&(i, v)| !v.is_finite() && !is_target[i % cin]);
+    let Some((i, v)) = bad else { return Ok(()) };
+    let (g, c) = (i / cin, i % cin);
+    let names = layout.input_channel_names();
+    let n_lon = step.lon().len();
+    Err(Error::Data {
+        path: ds.path().to_path_buf(),
+        variable: names.get(c).cloned().unwrap_or_else(|| format!("channel {c}")),
+        detail: format!(
+            "value {v} at lat {} lon {} (grid node {g}); only sea_surface_temperature may be NaN, over land",
+            step.lat()[g / n_lon],
+            step.lon()[g % n_lon]
+        ),
+    })
 }
 
 /// Fails on the first non-finite value of a finished step, except sea surface temperature's NaNs

@@ -245,14 +245,13 @@ impl SphericalGrid {
         fields: &[NoiseField],
         out: &mut [f32],
     ) -> Result<()> {
-        let k_count = 2 * self.m_count - 1;
-        let coefficient = |f: usize, l: usize, k: usize| -> f32 {
-            let fd = &fields[f];
-            let j = fd.offset + (l * k_count + k) as u64;
-            let bits = prng::bits_at(mode, fd.key, j, fd.total);
-            prng::bits_to_normal_f32(bits) * self.multiplier[l]
+        let source = RandomCoefficients {
+            mode,
+            fields,
+            k_count: 2 * self.m_count as u64 - 1,
+            multiplier: &self.multiplier,
         };
-        self.synthesize_with(fields.len(), coefficient, out)
+        self.synthesize(fields.len(), &source, out)
     }
 
     /// Synthesises `n_fields` fields from coefficients given by `coefficient(field, l, k)` (already
@@ -261,6 +260,16 @@ impl SphericalGrid {
     where
         C: Fn(usize, usize, usize) -> f32 + Sync,
     {
+        self.synthesize(n_fields, &FnCoefficients(coefficient), out)
+    }
+
+    /// Synthesis from any coefficient source into `[field][lat][lon]`.
+    fn synthesize(
+        &self,
+        n_fields: usize,
+        source: &dyn Coefficients,
+        out: &mut [f32],
+    ) -> Result<()> {
         let plane = self.n_lat * self.n_lon;
         if out.len() != n_fields * plane {
             return Err(Error::Shape {
@@ -278,49 +287,48 @@ impl SphericalGrid {
         // Phase 1: Legendre sums per order m, stored as the complex Fourier coefficient of each
         // (field, row) in slots 2m, 2m+1 of the row.
         let orders: Vec<usize> = (0..self.m_count).collect();
+        let n_lat = self.n_lat;
+        let n_lon = self.n_lon;
         for block in orders.chunks(M_BLOCK) {
             let sums: Vec<OrderSums> = block
                 .par_iter()
-                .map(|&m| self.order_sums(m, n_fields, &coefficient))
+                .map(|&m| self.order_sums(m, n_fields, source))
                 .collect();
-            for s in &sums {
-                let m = s.m;
-                for f in 0..n_fields {
+            // Scatter field by field so that each (field, row) receives the whole block of
+            // orders in one contiguous run.
+            out.par_chunks_mut(plane)
+                .enumerate()
+                .for_each(|(f, field)| {
                     for h in 0..n_half {
-                        let mirror = self.n_lat - 1 - h;
-                        let (cos_e, cos_o) = (
-                            s.even[(f * s.nk) * n_half + h],
-                            s.odd[(f * s.nk) * n_half + h],
-                        );
-                        let (sin_e, sin_o) = if s.nk == 2 {
-                            (
-                                s.even[(f * 2 + 1) * n_half + h],
-                                s.odd[(f * 2 + 1) * n_half + h],
-                            )
-                        } else {
-                            (0.0, 0.0)
-                        };
-                        let rows = [
-                            (h, cos_e + cos_o, sin_e + sin_o),
-                            (mirror, cos_e - cos_o, sin_e - sin_o),
-                        ];
-                        let n_rows = if mirror == h { 1 } else { 2 };
-                        for &(row, gc, gs) in &rows[..n_rows] {
-                            let base = f * plane + row * self.n_lon + 2 * m;
-                            if m == 0 {
-                                out[base] = gc * inv_sqrt_2pi;
-                                out[base + 1] = 0.0;
+                        let mirror = n_lat - 1 - h;
+                        for sm in &sums {
+                            let m = sm.m;
+                            let i_cos = (f * sm.nk) * n_half + h;
+                            let (ce, co) = (sm.even[i_cos], sm.odd[i_cos]);
+                            let (se, so) = if sm.nk == 2 {
+                                (sm.even[i_cos + n_half], sm.odd[i_cos + n_half])
                             } else {
-                                out[base] = gc * inv_sqrt_pi;
-                                out[base + 1] = -gs * inv_sqrt_pi;
+                                (0.0, 0.0)
+                            };
+                            let mut put = |row: usize, gc: f32, gs: f32| {
+                                let base = row * n_lon + 2 * m;
+                                if m == 0 {
+                                    field[base] = gc * inv_sqrt_2pi;
+                                    field[base + 1] = 0.0;
+                                } else {
+                                    field[base] = gc * inv_sqrt_pi;
+                                    field[base + 1] = -gs * inv_sqrt_pi;
+                                }
+                            };
+                            put(h, ce + co, se + so);
+                            if mirror != h {
+                                put(mirror, ce - co, se - so);
                             }
                         }
                     }
-                }
-            }
+                });
         }
         // Phase 2: longitude synthesis, one complex inverse FFT per pair of rows.
-        let n_lon = self.n_lon;
         let m_count = self.m_count;
         let fft = &self.fft;
         out.par_chunks_mut(2 * n_lon).for_each_init(
@@ -361,10 +369,7 @@ impl SphericalGrid {
 
     /// Legendre sums of order `m` for every field: `Σ_l p_l^m(x_j) c[f, l, k]` over even and odd
     /// `l − m` separately, on the southern half rows.
-    fn order_sums<C>(&self, m: usize, n_fields: usize, coefficient: &C) -> OrderSums
-    where
-        C: Fn(usize, usize, usize) -> f32 + Sync,
-    {
+    fn order_sums(&self, m: usize, n_fields: usize, source: &dyn Coefficients) -> OrderSums {
         let n_half = self.x.len();
         let l_count = self.m_count;
         let nk = if m == 0 { 1 } else { 2 };
@@ -406,11 +411,12 @@ impl SphericalGrid {
         let k_of = |s: usize| if m == 0 { 0 } else { 2 * m - 1 + s };
         let mut c_even = vec![0f32; rows * n_even];
         let mut c_odd = vec![0f32; rows * n_odd];
+        let mut column = vec![0f32; n_l];
         for f in 0..n_fields {
             for s in 0..nk {
                 let r = f * nk + s;
-                for i in 0..n_l {
-                    let v = coefficient(f, m + i, k_of(s));
+                source.fill(f, k_of(s), m, &mut column);
+                for (i, &v) in column.iter().enumerate() {
                     if i % 2 == 0 {
                         c_even[r * n_even + i / 2] = v;
                     } else {
@@ -424,6 +430,43 @@ impl SphericalGrid {
         matmul(&c_even, &p_even, &mut even, rows, n_even, n_half, false);
         matmul(&c_odd, &p_odd, &mut odd, rows, n_odd, n_half, false);
         OrderSums { m, nk, even, odd }
+    }
+}
+
+/// A source of (already scaled) spectral coefficients.
+trait Coefficients: Sync {
+    /// Writes `c[field, l, k]` for `l = l0 .. l0 + out.len()` into `out`.
+    fn fill(&self, field: usize, k: usize, l0: usize, out: &mut [f32]);
+}
+
+/// Coefficients given by a closure `(field, l, k) -> value`.
+struct FnCoefficients<C>(C);
+
+impl<C: Fn(usize, usize, usize) -> f32 + Sync> Coefficients for FnCoefficients<C> {
+    fn fill(&self, field: usize, k: usize, l0: usize, out: &mut [f32]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = (self.0)(field, l0 + i, k);
+        }
+    }
+}
+
+/// The reference's random coefficients: standard normals of each field's `normal` call
+/// (flat index `offset + l·(2M − 1) + k`) times the per-`l` scale.
+struct RandomCoefficients<'a> {
+    mode: PrngMode,
+    fields: &'a [NoiseField],
+    k_count: u64,
+    multiplier: &'a [f32],
+}
+
+impl Coefficients for RandomCoefficients<'_> {
+    fn fill(&self, field: usize, k: usize, l0: usize, out: &mut [f32]) {
+        let fd = &self.fields[field];
+        let start = fd.offset + l0 as u64 * self.k_count + k as u64;
+        prng::normals_strided(self.mode, fd.key, fd.total, start, self.k_count, out);
+        for (o, &s) in out.iter_mut().zip(&self.multiplier[l0..]) {
+            *o *= s;
+        }
     }
 }
 
