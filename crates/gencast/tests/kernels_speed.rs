@@ -20,7 +20,11 @@ fn fill(n: usize, seed: u64) -> Vec<f32> {
 #[ignore]
 fn matmul_and_attention_timing() {
     let only_blocked = std::env::var("ONLY_BLOCKED").is_ok();
-    let (m, k, n) = if only_blocked { (1, 1, 1) } else { (2562, 512, 2048) };
+    let (m, k, n) = if only_blocked {
+        (1, 1, 1)
+    } else {
+        (2562, 512, 2048)
+    };
     let a = fill(m * k, 1);
     let b = fill(k * n, 2);
     let mut c = vec![0.0f32; m * n];

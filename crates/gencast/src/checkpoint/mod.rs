@@ -6,6 +6,7 @@
 //! `sampler_config:*`, `noise_config:*` and `noise_encoder_config:*`. Unknown keys are ignored.
 
 pub mod config;
+mod keys;
 pub mod npy;
 pub mod npz;
 pub mod params;
@@ -78,7 +79,7 @@ impl Checkpoint {
     }
 
     fn read(archive: &NpzArchive, with_params: bool) -> Result<Checkpoint> {
-        let r = config::ConfigReader { archive };
+        let r = keys::ConfigReader { archive };
         Ok(Checkpoint {
             path: archive.path().to_path_buf(),
             description: r.str("description")?,

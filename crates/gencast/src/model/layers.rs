@@ -262,3 +262,115 @@ impl CondBlock {
         layer_norm_cond_rows(&mut out[..rows * d], d, &aff.scale, &aff.offset);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::Params;
+
+    fn vals(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+            })
+            .collect()
+    }
+
+    fn naive_linear(x: &[f64], w: &[f32], b: &[f32], din: usize, dout: usize) -> Vec<f64> {
+        let rows = x.len() / din;
+        let mut y = vec![0.0; rows * dout];
+        for r in 0..rows {
+            for j in 0..dout {
+                y[r * dout + j] = b[j] as f64
+                    + (0..din)
+                        .map(|i| x[r * din + i] * w[i * dout + j] as f64)
+                        .sum::<f64>();
+            }
+        }
+        y
+    }
+
+    /// Stores `<module>/~/linear_j` and `<module>_norm_conditioning/linear` for an MLP.
+    fn params(prefix: &str, sizes: &[usize], c: usize) -> Params {
+        let mut p = Params::new();
+        for j in 0..sizes.len() - 1 {
+            let (i, o) = (sizes[j], sizes[j + 1]);
+            let m = format!("{prefix}_mlp/~/linear_{j}");
+            p.insert(&m, "w", vec![i, o], vals(i * o, 10 + j as u64))
+                .unwrap();
+            p.insert(&m, "b", vec![o], vals(o, 20 + j as u64)).unwrap();
+        }
+        let d = *sizes.last().unwrap();
+        let m = format!("{prefix}_norm_conditioning/linear");
+        p.insert(&m, "w", vec![c, 2 * d], vals(c * 2 * d, 30))
+            .unwrap();
+        p.insert(&m, "b", vec![2 * d], vals(2 * d, 31)).unwrap();
+        p
+    }
+
+    #[test]
+    fn cond_block_with_two_hidden_layers_matches_f64() {
+        let (din, d, c, rows) = (7, 12, 3, 9);
+        let p = params("blk", &[din, d, d, d], c);
+        let mut l = ParamLoader::new(&p, "synthetic.npz");
+        let blk = CondBlock::load(&mut l, "blk", din, d, 2, d, c);
+        l.finish().unwrap();
+        let x = vals(rows * din, 1);
+        let cvec = vals(c, 2);
+        let aff = blk.cond.affine(&cvec);
+        let mut out = vec![0.0f32; rows * d];
+        blk.forward(&x, rows, &aff, &mut out, &mut Vec::new(), &mut Vec::new());
+
+        let sw = |v: f64| v / (1.0 + (-v).exp());
+        let mut h: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let mut dins = din;
+        for (j, layer) in blk.mlp.layers.iter().enumerate() {
+            h = naive_linear(&h, &layer.w, layer.b.as_ref().unwrap(), dins, layer.d_out);
+            if j + 1 < blk.mlp.layers.len() {
+                h.iter_mut().for_each(|v| *v = sw(*v));
+            }
+            dins = layer.d_out;
+        }
+        let cw = &blk.cond.linear;
+        let so = naive_linear(
+            &cvec.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+            &cw.w,
+            cw.b.as_ref().unwrap(),
+            c,
+            2 * d,
+        );
+        for r in 0..rows {
+            let row = &h[r * d..(r + 1) * d];
+            let mu = row.iter().sum::<f64>() / d as f64;
+            let var = row.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / d as f64;
+            for j in 0..d {
+                let want = (row[j] - mu) / (var + 1e-5).sqrt() * (1.0 + so[j]) + so[d + j];
+                // f32 round-off of three small layers and the layer norm (values O(1)).
+                assert!(
+                    (out[r * d + j] as f64 - want).abs() < 2e-5,
+                    "row {r} ch {j}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn loader_reports_missing_and_misshaped() {
+        let mut p = params("blk", &[4, 6, 6], 2);
+        p.insert("blk_mlp/~/linear_1", "w", vec![6, 5], vals(30, 3))
+            .unwrap();
+        let mut l = ParamLoader::new(&p, "synthetic.npz");
+        let _ = CondBlock::load(&mut l, "blk", 4, 6, 2, 6, 2);
+        let err = l.finish().unwrap_err().to_string();
+        assert!(err.contains("missing blk_mlp/~/linear_2:w"), "{err}");
+        assert!(
+            err.contains("blk_mlp/~/linear_1:w: expected [6, 6], found [6, 5]"),
+            "{err}"
+        );
+        assert!(err.contains("blk_norm_conditioning/linear:w"), "{err}");
+    }
+}

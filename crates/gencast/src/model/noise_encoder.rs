@@ -86,3 +86,63 @@ impl NoiseEncoder {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::Params;
+
+    #[test]
+    fn features_are_cosines_then_sines_of_log_sigma() {
+        let mut p = Params::new();
+        p.insert(
+            "fourier_features_mlp/~/mlp/~/linear_0",
+            "w",
+            vec![8, 3],
+            vec![0.1; 24],
+        )
+        .unwrap();
+        p.insert(
+            "fourier_features_mlp/~/mlp/~/linear_0",
+            "b",
+            vec![3],
+            vec![0.0; 3],
+        )
+        .unwrap();
+        p.insert(
+            "fourier_features_mlp/~/mlp/~/linear_1",
+            "w",
+            vec![3, 2],
+            vec![1.0; 6],
+        )
+        .unwrap();
+        p.insert(
+            "fourier_features_mlp/~/mlp/~/linear_1",
+            "b",
+            vec![2],
+            vec![0.5, -0.5],
+        )
+        .unwrap();
+        let mut l = ParamLoader::new(&p, "synthetic.npz");
+        let enc = NoiseEncoder::load(&mut l, true, 16.0, 4, &[3, 2]).unwrap();
+        l.finish().unwrap();
+        let sigma = 3.0f32;
+        let f = enc.features(sigma);
+        let u = (sigma as f64).ln();
+        for k in 1..=4 {
+            let z = u * 2.0 * std::f64::consts::PI * k as f64 / 16.0;
+            // f32 rounding of ω_k, u and their product: a few ulp of |z| ≤ 2.
+            assert!((f[k - 1] as f64 - z.cos()).abs() < 1e-6);
+            assert!((f[3 + k] as f64 - z.sin()).abs() < 1e-6);
+        }
+        // gelu(Σ 0.1·f) in each hidden unit, then the sum of the three plus the bias.
+        let s: f64 = f.iter().map(|&v| 0.1 * v as f64).sum();
+        let g = s
+            / (1.0
+                + (-2.0 * (2.0 / std::f64::consts::PI).sqrt() * (s + 0.044715 * s * s * s)).exp());
+        let e = enc.encode(sigma);
+        assert!((e[0] as f64 - (3.0 * g + 0.5)).abs() < 1e-6);
+        assert!((e[1] as f64 - (3.0 * g - 0.5)).abs() < 1e-6);
+        assert!(NoiseEncoder::load(&mut ParamLoader::new(&p, "x"), true, 0.0, 4, &[3, 2]).is_err());
+    }
+}

@@ -384,7 +384,7 @@ impl SphericalGrid {
         let mut prev1: Vec<f64> = self.sectoral[m * n_half..(m + 1) * n_half].to_vec();
         let mut cur = vec![0f64; n_half];
         for (d, v) in prev1.iter().enumerate() {
-            p_even[d] = *v as f32;
+            p_even[d] = to_f32_flushed(*v);
         }
         let m2 = (m * m) as f64;
         for k in 1..n_l {
@@ -402,7 +402,7 @@ impl SphericalGrid {
                 &mut p_odd[(k / 2) * n_half..(k / 2 + 1) * n_half]
             };
             for (d, v) in dst.iter_mut().zip(&cur) {
-                *d = *v as f32;
+                *d = to_f32_flushed(*v);
             }
             std::mem::swap(&mut prev2, &mut prev1);
             std::mem::swap(&mut prev1, &mut cur);
@@ -430,6 +430,18 @@ impl SphericalGrid {
         matmul(&c_even, &p_even, &mut even, rows, n_even, n_half, false);
         matmul(&c_odd, &p_odd, &mut odd, rows, n_odd, n_half, false);
         OrderSums { m, nk, even, odd }
+    }
+}
+
+/// Casts a Legendre value to f32, flushing what would be an f32 subnormal to zero: such values
+/// contribute nothing at f32 precision to O(1) sums, XLA on CPU flushes subnormals too, and
+/// subnormal operands slow the matrix products down by orders of magnitude.
+#[inline]
+fn to_f32_flushed(v: f64) -> f32 {
+    if v.abs() < f64::from(f32::MIN_POSITIVE) {
+        0.0
+    } else {
+        v as f32
     }
 }
 
