@@ -167,8 +167,11 @@ struct Output {
     quantiles: usize,
 }
 
-/// Metrics written per variable when a truth is given, with their `Scores` accessor.
-const METRICS: [(&str, &str, fn(&Scores) -> f64); 5] = [
+/// A score's output name, description and accessor.
+type Metric = (&'static str, &'static str, fn(&Scores) -> f64);
+
+/// Metrics written per variable when a truth is given.
+const METRICS: [Metric; 5] = [
     ("crps", "fair CRPS", |s| s.crps),
     ("rmse", "ensemble-mean RMSE", |s| s.rmse),
     ("rmse_unbiased", "unbiased ensemble-mean RMSE", |s| {

@@ -71,7 +71,10 @@ fn rel(a: f64, b: f64) -> f64 {
 /// weights cos(lat)·sin(5°) with pole rows sin²(2.5°), normalised to mean 1, NaN points dropped;
 /// truth frames 2 and 3 for leads 12h and 24h. Columns: valid points, mean, spread, CRPS, RMSE,
 /// unbiased RMSE, SSR.
-const EXPECTED: [(&str, Option<i64>, f64, usize, [f64; 6]); 4] = [
+/// Variable, level, lead hours, valid points and the six expected values.
+type Expected = (&'static str, Option<i64>, f64, usize, [f64; 6]);
+
+const EXPECTED: [Expected; 4] = [
     (
         "2m_temperature",
         None,

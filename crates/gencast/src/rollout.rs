@@ -186,9 +186,12 @@ pub fn check_output(
     let ng = lat.len() * lon.len();
     for f in fields {
         let masked = f.name == crate::data::task::NAN_CLEANED_VAR;
-        let bad = f.data.iter().enumerate().find(|&(i, v)| {
-            !v.is_finite() && !(masked && v.is_nan() && sst_nan_mask.get(i % ng).copied().unwrap_or(false))
-        });
+        let land = |i: usize| masked && sst_nan_mask.get(i % ng).copied().unwrap_or(false);
+        let bad = f
+            .data
+            .iter()
+            .enumerate()
+            .find(|&(i, v)| !v.is_finite() && !(v.is_nan() && land(i)));
         if let Some((i, v)) = bad {
             let (l, g) = (i / ng, i % ng);
             let level = f.levels.get(l).map(|p| format!(" level {p} hPa,")).unwrap_or_default();

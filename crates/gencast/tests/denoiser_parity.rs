@@ -290,3 +290,34 @@ fn uncached_edge_embeddings_give_identical_output() {
     let b = run(usize::MAX);
     assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
 }
+
+#[test]
+fn repeated_and_concurrent_calls_give_identical_output() {
+    let s = setup("tiny-mha");
+    let net = Network::load(&s.ckpt, s.graphs.clone()).unwrap();
+    let a = stacked("tiny-mha", 0);
+    let b = stacked("tiny-mha", 1);
+    let n = s.graphs.n_grid * net.cout();
+    let call = |st: &Stacked| {
+        let mut out = vec![0.0f32; n];
+        net.forward(&st.features, st.sigma, &mut out).unwrap();
+        out
+    };
+    let first = call(&a);
+    let other = call(&b);
+    let again = call(&a);
+    assert!(first
+        .iter()
+        .zip(&again)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+    // Two calls at once: one uses the shared buffers, the other its own.
+    let (p, q) = rayon::join(|| call(&a), || call(&b));
+    assert!(p
+        .iter()
+        .zip(&first)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+    assert!(q
+        .iter()
+        .zip(&other)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+}

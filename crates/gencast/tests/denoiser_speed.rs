@@ -4,7 +4,7 @@
 
 use gencast::checkpoint::{expected_params_with_output, Checkpoint, Params};
 use gencast::graph::Graphs;
-use gencast::model::Network;
+use gencast::model::{Network, Workspace};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -73,22 +73,15 @@ fn mini_sized_forward_timing() {
     let ng = graphs.n_grid;
     let feats = lcg_fill(99, ng * cin, 1.0);
     let mut out = vec![0.0f32; ng * cout];
-    for rep in 0..2 {
-        let t0 = Instant::now();
-        let cvec = net.noise_encoding(1.5);
-        let (lg, lm) = net.grid2mesh.forward(&graphs, &feats, &cvec);
-        let t1 = Instant::now();
-        let mut x = lm;
-        let xo = net.transformer.forward(&mut x, &cvec, &net.attention);
-        let t2 = Instant::now();
-        net.mesh2grid.forward(&graphs, &xo, &lg, &cvec, &mut out);
-        let t3 = Instant::now();
+    let mut ws = Workspace::default();
+    for rep in 0..3 {
+        let t = net.forward_stages(&feats, 1.5, &mut ws, &mut out);
         println!(
             "call {rep}: encoder {:.3} s, transformer {:.3} s, decoder {:.3} s, total {:.3} s ({} threads)",
-            (t1 - t0).as_secs_f64(),
-            (t2 - t1).as_secs_f64(),
-            (t3 - t2).as_secs_f64(),
-            (t3 - t0).as_secs_f64(),
+            t[0],
+            t[1],
+            t[2],
+            t.iter().sum::<f64>(),
             rayon::current_num_threads()
         );
     }

@@ -89,22 +89,17 @@ fn mini_configuration_counts_and_build_time() {
 
 /// Dense boolean `(A + I)^k` for a small mesh, as reference for the neighbourhoods.
 fn dense_k_hop(n: usize, senders: &[u32], receivers: &[u32], k: usize) -> Vec<Vec<bool>> {
-    let mut a = vec![vec![false; n]; n];
-    for i in 0..n {
-        a[i][i] = true;
-    }
+    let mut a: Vec<Vec<bool>> = (0..n).map(|i| (0..n).map(|j| i == j).collect()).collect();
     for (&s, &r) in senders.iter().zip(receivers) {
         a[s as usize][r as usize] = true;
     }
     let mut m: Vec<Vec<bool>> = (0..n).map(|i| (0..n).map(|j| i == j).collect()).collect();
     for _ in 0..k {
         let mut next = vec![vec![false; n]; n];
-        for i in 0..n {
-            for l in 0..n {
-                if m[i][l] {
-                    for j in 0..n {
-                        next[i][j] |= a[l][j];
-                    }
+        for (next_row, m_row) in next.iter_mut().zip(&m) {
+            for (l, _) in m_row.iter().enumerate().filter(|(_, &b)| b) {
+                for (x, &y) in next_row.iter_mut().zip(&a[l]) {
+                    *x |= y;
                 }
             }
         }

@@ -79,8 +79,8 @@ fn max_edge_feature_error(
         if receiver_is_pole(edges.receivers[e]) {
             continue;
         }
-        for k in 0..4 {
-            max = max.max((f64::from(edges.features[4 * e + k]) - exp[k]).abs());
+        for (&got, &want) in edges.features[4 * e..4 * e + 4].iter().zip(exp) {
+            max = max.max((f64::from(got) - want).abs());
         }
     }
     max
@@ -121,9 +121,9 @@ fn node_features_match_float64() {
                 lo.to_radians().cos(),
                 lo.to_radians().sin(),
             ];
-            for k in 0..3 {
+            for (k, (&got, want)) in f.iter().zip(exp).enumerate() {
                 assert!(
-                    (f64::from(f[k]) - exp[k]).abs() < 4e-7,
+                    (f64::from(got) - want).abs() < 4e-7,
                     "grid {gi} feature {k}"
                 );
             }
@@ -135,9 +135,9 @@ fn node_features_match_float64() {
             let v = mesh_pos[mi];
             let rho = (v[0] * v[0] + v[1] * v[1]).sqrt();
             let exp = [v[2], v[0] / rho, v[1] / rho];
-            for k in 0..3 {
+            for (k, (&got, want)) in f.iter().zip(exp).enumerate() {
                 assert!(
-                    (f64::from(f[k]) - exp[k]).abs() < 1.5e-6,
+                    (f64::from(got) - want).abs() < 1.5e-6,
                     "mesh {mi} feature {k}"
                 );
             }

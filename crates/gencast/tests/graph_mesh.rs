@@ -123,11 +123,8 @@ fn base_icosahedron_matches_the_spec_table() {
         [-0.491_123_44, -0.850_650_8, -0.187_592_46],
     ];
     for (i, e) in [0usize, 1, 2, 9].iter().zip(expected) {
-        for k in 0..3 {
-            assert!(
-                (m.vertices[*i][k] - e[k]).abs() < 5e-8,
-                "vertex {i} comp {k}"
-            );
+        for (k, (got, want)) in m.vertices[*i].iter().zip(e).enumerate() {
+            assert!((got - want).abs() < 5e-8, "vertex {i} comp {k}");
         }
     }
     assert_eq!(m.faces[13], [10, 8, 3]);

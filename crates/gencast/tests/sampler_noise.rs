@@ -96,16 +96,29 @@ fn noise_fields_reproduced_from_seed() {
 fn time_draw(res: f64) {
     let n_lat = (180.0 / res) as usize + 1;
     let n_lon = 2 * (n_lat - 1);
-    let lat: Vec<f32> = (0..n_lat).map(|j| (-90.0 + res * j as f64) as f32).collect();
+    let lat: Vec<f32> = (0..n_lat)
+        .map(|j| (-90.0 + res * j as f64) as f32)
+        .collect();
     let lon: Vec<f32> = (0..n_lon).map(|i| (res * i as f64) as f32).collect();
     let t = std::time::Instant::now();
     let grid = SphericalGrid::new(&lat, &lon).unwrap();
     let setup = t.elapsed();
     let layout = StateLayout::new(n_lat * n_lon, &TARGETS).unwrap();
     let ckpt = Checkpoint::open_configs(format!("{FIXTURES}/checkpoint.npz")).unwrap();
-    let s = Sampler::new(Schedule::new(&ckpt.sampler_config).unwrap(), grid, layout, PrngMode::Partitionable)
+    let s = Sampler::new(
+        Schedule::new(&ckpt.sampler_config).unwrap(),
+        grid,
+        layout,
+        PrngMode::Partitionable,
+    )
+    .unwrap();
+    let keys = s
+        .draw_keys(
+            step_keys(PrngMode::Partitionable, member_key(0, 0), 1)[0],
+            0,
+            DrawKind::Initial,
+        )
         .unwrap();
-    let keys = s.draw_keys(step_keys(PrngMode::Partitionable, member_key(0, 0), 1)[0], 0, DrawKind::Initial).unwrap();
     let mut out = vec![0f32; 84 * n_lat * n_lon];
     let t = std::time::Instant::now();
     s.draw_noise(&keys, &mut out).unwrap();
@@ -116,11 +129,20 @@ fn time_draw(res: f64) {
         t.elapsed().as_secs_f64()
     );
     let t = std::time::Instant::now();
-    s.grid().synthesize_with(84, |f, l, k| (f + l + k) as f32 * 1e-3, &mut out).unwrap();
-    println!("  synthesis alone (no random draws) {:.3}s", t.elapsed().as_secs_f64());
+    s.grid()
+        .synthesize_with(84, |f, l, k| (f + l + k) as f32 * 1e-3, &mut out)
+        .unwrap();
+    println!(
+        "  synthesis alone (no random draws) {:.3}s",
+        t.elapsed().as_secs_f64()
+    );
     let t = std::time::Instant::now();
     let n = gencast::sampler::prng::normal(PrngMode::Partitionable, keys[0], 84 * n_lat * n_lat);
-    println!("  {} normals alone {:.3}s", n.len(), t.elapsed().as_secs_f64());
+    println!(
+        "  {} normals alone {:.3}s",
+        n.len(),
+        t.elapsed().as_secs_f64()
+    );
 }
 
 #[test]
@@ -128,4 +150,43 @@ fn time_draw(res: f64) {
 fn time_noise_draw() {
     time_draw(1.0);
     time_draw(0.25);
+}
+
+#[test]
+fn noise_is_independent_of_thread_count() {
+    let (n_lat, n_lon) = (91usize, 180usize);
+    let lat: Vec<f32> = (0..n_lat).map(|j| -90.0 + 2.0 * j as f32).collect();
+    let lon: Vec<f32> = (0..n_lon).map(|i| 2.0 * i as f32).collect();
+    let grid = SphericalGrid::new(&lat, &lon).unwrap();
+    let layout = StateLayout::new(n_lat * n_lon, &TARGETS).unwrap();
+    let ckpt = Checkpoint::open_configs(format!("{FIXTURES}/checkpoint.npz")).unwrap();
+    let s = Sampler::new(
+        Schedule::new(&ckpt.sampler_config).unwrap(),
+        grid,
+        layout,
+        PrngMode::Partitionable,
+    )
+    .unwrap();
+    let keys = s
+        .draw_keys(
+            step_keys(PrngMode::Partitionable, member_key(0, 1), 1)[0],
+            2,
+            DrawKind::Churn,
+        )
+        .unwrap();
+    let draw = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut out = vec![0f32; 84 * n_lat * n_lon];
+        pool.install(|| s.draw_noise(&keys, &mut out)).unwrap();
+        out
+    };
+    let one = draw(1);
+    let three = draw(3);
+    assert!(one
+        .iter()
+        .zip(&three)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
 }

@@ -383,6 +383,11 @@ fn calibrated_ensemble_scores_match_theory() {
         "MSE {} (se {se_mse})",
         s.mse_unbiased
     );
+    eprintln!(
+        "calibrated M={m}, n_eff {n_eff:.0}: SSR {:.5} (sd {sd_ssr:.5}), CRPS {:.5} vs {inv_sqrt_pi:.5} \
+         (se {se_crps:.5}), unbiased MSE {:.5} (se {se_mse:.5}), biased MSE {:.5}",
+        s.spread_skill, s.crps, s.mse_unbiased, s.mse
+    );
 
     // An under-dispersed ensemble (members with sd 0.5) gives SSR well below 1.
     let (members, truth) = random_ensemble(&mut rng, m, w.len(), 0.5);

@@ -1,5 +1,8 @@
 //! A uniform 3-D cell index over points near the unit sphere, for radius queries.
 
+/// Smallest cell side.
+pub const MIN_CELL: f64 = 1.0 / 64.0;
+
 /// Points bucketed into cubic cells of side `h` covering `[-1-h, 1+h]³`; each cell lists its
 /// points in ascending index order.
 #[derive(Debug, Clone)]
@@ -12,8 +15,10 @@ pub struct CellIndex {
 }
 
 impl CellIndex {
-    /// Buckets `points` (which must lie within distance 1 + h of the origin) into cells of side `h`.
+    /// Buckets `points` into cells of side `h` (at least [`MIN_CELL`], which caps the table at
+    /// about 2.3M cells). Points beyond the covered cube are clamped into its border cells.
     pub fn new(points: &[[f64; 3]], h: f64) -> CellIndex {
+        let h = if h.is_finite() { h.max(MIN_CELL) } else { 2.0 };
         let origin = -1.0 - h;
         let n = ((2.0 + 2.0 * h) / h).ceil() as usize + 1;
         let mut idx = CellIndex {

@@ -1,7 +1,7 @@
 //! The decoder: the mesh2grid GNN (`mesh2grid_gnn`) and the output MLP on the grid nodes.
 
 use super::encoder::GnnDims;
-use super::gnn::{add_into, project, ChunkSizes, EdgeBuffers, EdgeEmbedder, EdgePass};
+use super::gnn::{add_into, project, ChunkSizes, EdgeEmbedder, EdgePass, Workspace};
 use super::layers::{sized, CondBlock, Mlp};
 use crate::checkpoint::ParamLoader;
 use crate::graph::Graphs;
@@ -68,16 +68,9 @@ impl Mesh2Grid {
         Ok(())
     }
 
-    /// Decodes: mesh latents `x_mesh` `[Nm, D]` and the encoder's grid latents `latent_grid`
-    /// `[Ng, D]` to the raw output `out` `[Ng, Cout]`.
-    pub fn forward(
-        &self,
-        graphs: &Graphs,
-        x_mesh: &[f32],
-        latent_grid: &[f32],
-        cvec: &[f32],
-        out: &mut [f32],
-    ) {
+    /// Decodes the processor output (`ws.mesh_out`, `[Nm, D]`) and the encoder's grid latents
+    /// (`ws.latent_grid`, `[Ng, D]`) to the raw output `out` `[Ng, Cout]`.
+    pub fn forward(&self, graphs: &Graphs, cvec: &[f32], ws: &mut Workspace, out: &mut [f32]) {
         let d = self.edge_proc.d_out();
         let (ng, nm) = (graphs.n_grid, graphs.n_mesh);
         let cout = self.head.d_out();
@@ -86,36 +79,45 @@ impl Mesh2Grid {
         let aff_pg = self.grid_proc.cond.affine(cvec);
         let pe_first = &self.edge_proc.mlp.layers[0];
         let dp = pe_first.d_out;
-        let sender_proj = project(x_mesh, nm, d, pe_first.w_rows(d..2 * d), dp, None);
-        let receiver_proj = project(
+        let x_mesh = &ws.mesh_out[..nm * d];
+        let latent_grid = &ws.latent_grid[..ng * d];
+        project(
+            x_mesh,
+            nm,
+            d,
+            pe_first.w_rows(d..2 * d),
+            dp,
+            None,
+            &mut ws.sender_proj,
+        );
+        project(
             latent_grid,
             ng,
             d,
             pe_first.w_rows(2 * d..3 * d),
             dp,
             pe_first.b.as_deref(),
+            &mut ws.receiver_proj,
         );
-        let agg = EdgePass {
+        EdgePass {
             edges: &graphs.mesh2grid,
             plan: &self.plan,
             embed: (&self.edge_embed, &aff_ee),
             proc: (&self.edge_proc, &aff_pe),
-            sender_proj: &sender_proj,
-            receiver_proj: &receiver_proj,
+            sender_proj: &ws.sender_proj[..nm * dp],
+            receiver_proj: &ws.receiver_proj[..ng * dp],
         }
-        .run(&mut EdgeBuffers::default());
-        drop(receiver_proj);
+        .run(&mut ws.edge, &mut ws.agg);
+        let agg = &ws.agg[..ng * d];
 
         // Grid node update on [latent_grid, agg], residual, then the output head.
         let pg_first = &self.grid_proc.mlp.layers[0];
         let dpg = pg_first.d_out;
-        let (mut pre, mut scratch, mut delta, mut g2, mut hpre) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for start in (0..ng).step_by(self.chunks.nodes) {
             let end = (start + self.chunks.nodes).min(ng);
             let rows = end - start;
             let g1 = &latent_grid[start * d..end * d];
-            let p = sized(&mut pre, rows * dpg);
+            let p = sized(&mut ws.pre, rows * dpg);
             matmul(g1, pg_first.w_rows(0..d), p, rows, d, dpg, false);
             matmul(
                 &agg[start * d..end * d],
@@ -127,16 +129,16 @@ impl Mesh2Grid {
                 true,
             );
             bias_act(p, dpg, pg_first.b.as_deref(), Act::Identity);
-            let dc = sized(&mut delta, rows * d);
-            self.grid_proc.tail(p, rows, &aff_pg, dc, &mut scratch);
-            let g2c = sized(&mut g2, rows * d);
+            let dc = sized(&mut ws.tmp_a, rows * d);
+            self.grid_proc.tail(p, rows, &aff_pg, dc, &mut ws.scratch);
+            let g2c = sized(&mut ws.tmp_b, rows * d);
             add_into(g2c, g1, dc);
             self.head.forward(
                 g2c,
                 rows,
                 &mut out[start * cout..end * cout],
-                &mut hpre,
-                &mut scratch,
+                &mut ws.pre,
+                &mut ws.scratch,
             );
         }
     }

@@ -2,7 +2,7 @@
 //! to mesh nodes with embedders for both node sets and the edges.
 
 use super::gnn::{
-    add_into, add_struct_rows, project, ChunkSizes, EdgeBuffers, EdgeEmbedder, EdgePass,
+    add_into, add_struct_rows, project, ChunkSizes, EdgeEmbedder, EdgePass, Workspace,
 };
 use super::layers::{sized, CondBlock};
 use crate::checkpoint::ParamLoader;
@@ -118,9 +118,9 @@ impl Grid2Mesh {
         Ok(())
     }
 
-    /// Runs the encoder on the stacked grid features `x` `[Ng, Cin]` with conditioning `cvec`.
-    /// Returns `(latent_grid [Ng, D], latent_mesh [Nm, D])`.
-    pub fn forward(&self, graphs: &Graphs, x: &[f32], cvec: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    /// Runs the encoder on the stacked grid features `x` `[Ng, Cin]` with conditioning `cvec`,
+    /// leaving `latent_grid` `[Ng, D]` and `latent_mesh` `[Nm, D]` in the workspace.
+    pub fn forward(&self, graphs: &Graphs, x: &[f32], cvec: &[f32], ws: &mut Workspace) {
         let d = self.grid_embed.d_out();
         let cin = self.cin;
         let (ng, nm) = (graphs.n_grid, graphs.n_mesh);
@@ -136,14 +136,12 @@ impl Grid2Mesh {
         // Grid nodes: embedding, sender projection for the edges, and the node update (grid
         // nodes receive no messages here).
         let ge_first = &self.grid_embed.mlp.layers[0];
-        let mut sender_proj = vec![0.0f32; ng * dp];
-        let mut latent_grid = vec![0.0f32; ng * d];
-        let (mut pre, mut scratch, mut g0, mut delta) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let sender_proj = sized(&mut ws.sender_proj, ng * dp);
+        let latent_grid = sized(&mut ws.latent_grid, ng * d);
         for start in (0..ng).step_by(self.chunks.nodes) {
             let end = (start + self.chunks.nodes).min(ng);
             let rows = end - start;
-            let p = sized(&mut pre, rows * ge_first.d_out);
+            let p = sized(&mut ws.pre, rows * ge_first.d_out);
             matmul(
                 &x[start * cin..end * cin],
                 ge_first.w_rows(0..cin),
@@ -160,8 +158,8 @@ impl Grid2Mesh {
                 ge_first.b.as_deref(),
                 ge_first.d_out,
             );
-            let g0c = sized(&mut g0, rows * d);
-            self.grid_embed.tail(p, rows, &aff_ge, g0c, &mut scratch);
+            let g0c = sized(&mut ws.tmp_a, rows * d);
+            self.grid_embed.tail(p, rows, &aff_ge, g0c, &mut ws.scratch);
             matmul(
                 g0c,
                 pe_first.w_rows(d..2 * d),
@@ -171,50 +169,51 @@ impl Grid2Mesh {
                 dp,
                 false,
             );
-            let dc = sized(&mut delta, rows * d);
+            let dc = sized(&mut ws.tmp_b, rows * d);
             self.grid_proc
-                .forward(g0c, rows, &aff_pg, dc, &mut pre, &mut scratch);
+                .forward(g0c, rows, &aff_pg, dc, &mut ws.pre, &mut ws.scratch);
             add_into(&mut latent_grid[start * d..end * d], g0c, dc);
         }
 
         // Mesh nodes: conditioned static embedding and the receiver projection.
-        let mut m0 = vec![0.0f32; nm * d];
-        affine_rows_into(&self.mesh_static, &mut m0, d, &aff_me.scale, &aff_me.offset);
-        let receiver_proj = project(
-            &m0,
+        let m0 = sized(&mut ws.m0, nm * d);
+        affine_rows_into(&self.mesh_static, m0, d, &aff_me.scale, &aff_me.offset);
+        project(
+            m0,
             nm,
             d,
             pe_first.w_rows(2 * d..3 * d),
             dp,
             pe_first.b.as_deref(),
+            &mut ws.receiver_proj,
         );
 
         // Edges: messages summed per mesh node.
-        let mut agg = EdgePass {
+        EdgePass {
             edges: &graphs.grid2mesh,
             plan: &self.plan,
             embed: (&self.edge_embed, &aff_ee),
             proc: (&self.edge_proc, &aff_pe),
-            sender_proj: &sender_proj,
-            receiver_proj: &receiver_proj,
+            sender_proj: &ws.sender_proj[..ng * dp],
+            receiver_proj: &ws.receiver_proj[..nm * dp],
         }
-        .run(&mut EdgeBuffers::default());
-        drop(sender_proj);
+        .run(&mut ws.edge, &mut ws.agg);
+        let agg = &mut ws.agg[..nm * d];
         if let Some(n) = self.aggregate_normalization {
             agg.iter_mut().for_each(|v| *v /= n);
         }
 
         // Mesh node update on [m0, agg].
+        let m0 = &ws.m0[..nm * d];
         let pm_first = &self.mesh_proc.mlp.layers[0];
         let dpm = pm_first.d_out;
-        let p = sized(&mut pre, nm * dpm);
-        matmul(&m0, pm_first.w_rows(0..d), p, nm, d, dpm, false);
-        matmul(&agg, pm_first.w_rows(d..2 * d), p, nm, d, dpm, true);
+        let p = sized(&mut ws.pre, nm * dpm);
+        matmul(m0, pm_first.w_rows(0..d), p, nm, d, dpm, false);
+        matmul(agg, pm_first.w_rows(d..2 * d), p, nm, d, dpm, true);
         crate::kernels::bias_act(p, dpm, pm_first.b.as_deref(), crate::kernels::Act::Identity);
-        let dm = sized(&mut delta, nm * d);
-        self.mesh_proc.tail(p, nm, &aff_pm, dm, &mut scratch);
-        let mut latent_mesh = vec![0.0f32; nm * d];
-        add_into(&mut latent_mesh, &m0, dm);
-        (latent_grid, latent_mesh)
+        let dm = sized(&mut ws.tmp_b, nm * d);
+        self.mesh_proc.tail(p, nm, &aff_pm, dm, &mut ws.scratch);
+        let latent_mesh = sized(&mut ws.latent_mesh, nm * d);
+        add_into(latent_mesh, m0, dm);
     }
 }

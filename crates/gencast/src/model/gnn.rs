@@ -137,7 +137,7 @@ impl EdgeEmbedder {
 }
 
 /// Reusable buffers of the edge update.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct EdgeBuffers {
     e0: Vec<f32>,
     pre: Vec<f32>,
@@ -163,9 +163,9 @@ pub struct EdgePass<'a> {
 }
 
 impl EdgePass<'_> {
-    /// Computes every edge message and returns their per-receiver sums `[n_receivers, D]`
-    /// (summed in edge order).
-    pub fn run(&self, bufs: &mut EdgeBuffers) -> Vec<f32> {
+    /// Computes every edge message and writes their per-receiver sums (in edge order) into
+    /// `agg` `[n_receivers, D]`.
+    pub fn run(&self, bufs: &mut EdgeBuffers, agg: &mut Vec<f32>) {
         let (embedder, aff_e) = self.embed;
         let (proc, aff_p) = self.proc;
         let d = embedder.block.d_out();
@@ -173,7 +173,8 @@ impl EdgePass<'_> {
         let dout = proc.d_out();
         let first = &proc.mlp.layers[0];
         let w_e = first.w_rows(0..d);
-        let mut agg = vec![0.0f32; self.plan.n_receivers() * dout];
+        let agg = sized(agg, self.plan.n_receivers() * dout);
+        agg.fill(0.0);
         for c in 0..self.plan.n_chunks() {
             let range = self.plan.chunk_range(c);
             let rows = range.len();
@@ -202,9 +203,8 @@ impl EdgePass<'_> {
             );
             let msg = sized(&mut bufs.msg, rows * dout);
             proc.tail(pre, rows, aff_p, msg, &mut bufs.scratch);
-            self.plan.accumulate(c, msg, dout, &mut agg, &mut bufs.seg);
+            self.plan.accumulate(c, msg, dout, agg, &mut bufs.seg);
         }
-        agg
     }
 }
 
@@ -219,7 +219,7 @@ pub fn add_into(dst: &mut [f32], a: &[f32], b: &[f32]) {
         });
 }
 
-/// `x·w` for all rows of `x` `[rows, k]` plus an optional bias: a `[rows, n]` table.
+/// `out = x·w (+ bias)` for all rows of `x` `[rows, k]`: a `[rows, n]` table.
 pub fn project(
     x: &[f32],
     rows: usize,
@@ -227,11 +227,45 @@ pub fn project(
     w: &[f32],
     n: usize,
     bias: Option<&[f32]>,
-) -> Vec<f32> {
-    let mut out = vec![0.0f32; rows * n];
-    matmul(x, w, &mut out, rows, k, n, false);
+    out: &mut Vec<f32>,
+) {
+    let out = sized(out, rows * n);
+    matmul(x, w, out, rows, k, n, false);
     if let Some(b) = bias {
-        crate::kernels::bias_act(&mut out, n, Some(b), crate::kernels::Act::Identity);
+        crate::kernels::bias_act(out, n, Some(b), crate::kernels::Act::Identity);
     }
-    out
+}
+
+/// Buffers reused by every call of the network, so that repeated calls do not allocate (and
+/// page-fault) their large intermediate arrays again.
+#[derive(Default, Debug)]
+pub struct Workspace {
+    /// Encoder output: grid latents `[Ng, D]`.
+    pub latent_grid: Vec<f32>,
+    /// Encoder output, then the processor's state: mesh latents `[Nm, D]`.
+    pub latent_mesh: Vec<f32>,
+    /// Processor output `[Nm, D]`.
+    pub mesh_out: Vec<f32>,
+    /// Sender projections of the current edge set.
+    pub sender_proj: Vec<f32>,
+    /// Receiver projections of the current edge set.
+    pub receiver_proj: Vec<f32>,
+    /// Per-receiver message sums.
+    pub agg: Vec<f32>,
+    /// Conditioned mesh embeddings `[Nm, D]`.
+    pub m0: Vec<f32>,
+    /// First-layer pre-activations of a chunk.
+    pub pre: Vec<f32>,
+    /// Hidden activations of a chunk.
+    pub scratch: Vec<f32>,
+    /// Chunk temporary.
+    pub tmp_a: Vec<f32>,
+    /// Chunk temporary.
+    pub tmp_b: Vec<f32>,
+    /// Transformer feed-forward hidden activations `[Nm, F]`.
+    pub ffw: Vec<f32>,
+    /// Transformer q/k/v `[Nm, 3D]`.
+    pub qkv: Vec<f32>,
+    /// Edge-update buffers.
+    pub edge: EdgeBuffers,
 }

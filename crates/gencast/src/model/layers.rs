@@ -371,6 +371,7 @@ mod tests {
             err.contains("blk_mlp/~/linear_1:w: expected [6, 6], found [6, 5]"),
             "{err}"
         );
-        assert!(err.contains("blk_norm_conditioning/linear:w"), "{err}");
+        assert!(err.contains("missing blk_mlp/~/linear_2:b"), "{err}");
+        assert!(err.contains("3 problem(s)"), "{err}");
     }
 }

@@ -10,5 +10,5 @@ pub mod noise_encoder;
 pub mod processor;
 
 pub use denoiser::{preconditioning, Denoiser};
-pub use gnn::ChunkSizes;
+pub use gnn::{ChunkSizes, Workspace};
 pub use network::Network;

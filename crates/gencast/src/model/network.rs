@@ -3,7 +3,7 @@
 
 use super::decoder::Mesh2Grid;
 use super::encoder::{GnnDims, Grid2Mesh};
-use super::gnn::ChunkSizes;
+use super::gnn::{ChunkSizes, Workspace};
 use super::noise_encoder::NoiseEncoder;
 use super::processor::{Transformer, TransformerDims};
 use crate::checkpoint::{Checkpoint, ParamLoader};
@@ -11,7 +11,7 @@ use crate::graph::{EdgeSet, Graphs};
 use crate::kernels::attention::validate_csr;
 use crate::kernels::AttentionPlan;
 use crate::{Error, Result};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The GenCast denoiser network `F(features, σ)` (without preconditioning).
 #[derive(Debug)]
@@ -29,6 +29,7 @@ pub struct Network {
     pub attention: AttentionPlan,
     cin: usize,
     cout: usize,
+    workspace: Mutex<Workspace>,
 }
 
 fn config_err(key: &str, detail: String) -> Error {
@@ -164,6 +165,7 @@ impl Network {
             attention,
             cin,
             cout,
+            workspace: Mutex::new(Workspace::default()),
         })
     }
 
@@ -185,6 +187,31 @@ impl Network {
     /// The conditioning vector (`global_norm_conditioning`) for noise level `sigma`.
     pub fn noise_encoding(&self, sigma: f32) -> Vec<f32> {
         self.noise_encoder.encode(sigma)
+    }
+
+    /// The three stages of [`Network::forward`] without input checks, on caller-owned buffers;
+    /// returns the seconds spent in the encoder, processor and decoder.
+    pub fn forward_stages(
+        &self,
+        grid_features: &[f32],
+        noise_level: f32,
+        ws: &mut Workspace,
+        out: &mut [f32],
+    ) -> [f64; 3] {
+        let g = &*self.graphs;
+        let t0 = std::time::Instant::now();
+        let cvec = self.noise_encoding(noise_level);
+        self.grid2mesh.forward(g, grid_features, &cvec, ws);
+        let t1 = std::time::Instant::now();
+        self.transformer.forward(&cvec, &self.attention, ws);
+        let t2 = std::time::Instant::now();
+        self.mesh2grid.forward(g, &cvec, ws, out);
+        let t3 = std::time::Instant::now();
+        [
+            (t1 - t0).as_secs_f64(),
+            (t2 - t1).as_secs_f64(),
+            (t3 - t2).as_secs_f64(),
+        ]
     }
 
     /// Raw network output `out` `[Ng, Cout]` for stacked grid features `grid_features`
@@ -210,13 +237,14 @@ impl Network {
                 "noise level must be positive and finite, found {noise_level}"
             )));
         }
-        let cvec = self.noise_encoding(noise_level);
-        let (latent_grid, latent_mesh) = self.grid2mesh.forward(g, grid_features, &cvec);
-        let mut x = latent_mesh;
-        let mesh_out = self.transformer.forward(&mut x, &cvec, &self.attention);
-        drop(x);
-        self.mesh2grid
-            .forward(g, &mesh_out, &latent_grid, &cvec, out);
+        // Reuse the shared buffers; a concurrent call works on its own fresh ones.
+        let mut local = None;
+        let mut guard = self.workspace.try_lock().ok();
+        let ws: &mut Workspace = match guard.as_deref_mut() {
+            Some(w) => w,
+            None => local.insert(Workspace::default()),
+        };
+        self.forward_stages(grid_features, noise_level, ws, out);
         if let Some(i) = out.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
                 stage: "denoiser network output".into(),

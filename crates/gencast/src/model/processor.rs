@@ -1,6 +1,7 @@
 //! The processor: a pre-norm sparse transformer on the mesh nodes
 //! (`mesh_transformer/~/<name>`), with noise-conditioned layer norms and k-hop attention.
 
+use super::gnn::Workspace;
 use super::layers::{sized, Linear, NormConditioning};
 use crate::checkpoint::ParamLoader;
 use crate::kernels::activation::Act;
@@ -113,41 +114,44 @@ impl Transformer {
         }
     }
 
-    /// Runs every block on `x` `[Nm, D]` and returns the final conditioned layer norm of the result.
-    pub fn forward(&self, x: &mut [f32], cvec: &[f32], attention: &AttentionPlan) -> Vec<f32> {
+    /// Runs every block on the mesh latents `ws.latent_mesh` `[Nm, D]` (updated in place) and
+    /// writes the final conditioned layer norm of the result to `ws.mesh_out`.
+    pub fn forward(&self, cvec: &[f32], attention: &AttentionPlan, ws: &mut Workspace) {
         let d = self.d;
-        let n = x.len() / d;
+        let n = attention.n();
         let dh = d / self.heads;
-        let (mut h, mut qkv, mut o, mut ff) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let x = &mut ws.latent_mesh[..n * d];
         for b in &self.blocks {
             let aff = b.cond_attn.affine(cvec);
-            let h_ = sized(&mut h, n * d);
-            layer_norm_cond_into(x, h_, d, &aff.scale, &aff.offset);
-            let qkv_ = sized(&mut qkv, n * 3 * d);
-            matmul(h_, &b.w_qkv, qkv_, n, d, 3 * d, false);
-            let o_ = sized(&mut o, n * d);
-            attention.attend(qkv_, &qkv_[d..], &qkv_[2 * d..], 3 * d, self.heads, dh, o_);
+            let h = sized(&mut ws.tmp_a, n * d);
+            layer_norm_cond_into(x, h, d, &aff.scale, &aff.offset);
+            let qkv = sized(&mut ws.qkv, n * 3 * d);
+            matmul(h, &b.w_qkv, qkv, n, d, 3 * d, false);
+            let o = sized(&mut ws.tmp_b, n * d);
+            attention.attend(qkv, &qkv[d..], &qkv[2 * d..], 3 * d, self.heads, dh, o);
             // x += o·W_o + b_o
-            let tmp = sized(&mut h, n * d);
-            b.mha_final.apply(o_, n, tmp, Act::Identity);
-            for (xv, &t) in x.iter_mut().zip(tmp.iter()) {
-                *xv += t;
-            }
+            let t = sized(&mut ws.tmp_a, n * d);
+            b.mha_final.apply(o, n, t, Act::Identity);
+            add_assign(x, t);
             let aff = b.cond_ffw.affine(cvec);
-            let h2 = sized(&mut h, n * d);
+            let h2 = sized(&mut ws.tmp_a, n * d);
             layer_norm_cond_into(x, h2, d, &aff.scale, &aff.offset);
-            let f = sized(&mut ff, n * self.ffw);
+            let f = sized(&mut ws.ffw, n * self.ffw);
             b.ffw_up.apply(h2, n, f, Act::Gelu);
-            let tmp = sized(&mut o, n * d);
-            matmul(f, &b.ffw_down.w, tmp, n, self.ffw, d, false);
-            bias_act(tmp, d, b.ffw_down.b.as_deref(), Act::Identity);
-            for (xv, &t) in x.iter_mut().zip(tmp.iter()) {
-                *xv += t;
-            }
+            let t = sized(&mut ws.tmp_b, n * d);
+            matmul(f, &b.ffw_down.w, t, n, self.ffw, d, false);
+            bias_act(t, d, b.ffw_down.b.as_deref(), Act::Identity);
+            add_assign(x, t);
         }
         let aff = self.final_cond.affine(cvec);
-        let mut out = vec![0.0f32; n * d];
-        layer_norm_cond_into(x, &mut out, d, &aff.scale, &aff.offset);
-        out
+        let out = sized(&mut ws.mesh_out, n * d);
+        layer_norm_cond_into(x, out, d, &aff.scale, &aff.offset);
+    }
+}
+
+/// `x += t` element-wise.
+fn add_assign(x: &mut [f32], t: &[f32]) {
+    for (xv, &tv) in x.iter_mut().zip(t) {
+        *xv += tv;
     }
 }

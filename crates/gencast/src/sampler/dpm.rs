@@ -290,7 +290,7 @@ impl Sampler {
             if i == 0 {
                 self.draw_noise(&keys, &mut noise)?;
                 let s0 = sigma[0];
-                add_transposed(&mut x, &noise, c, ng, |xv, w| xv + s0 * w);
+                add_transposed(&mut x, &noise, c, ng, NoiseUpdate::AddScaled(s0));
             }
             // (b) churn: executed every iteration when S_churn > 0.
             let mut s = sigma[i];
@@ -299,7 +299,7 @@ impl Sampler {
                 let (e, s_hat) = self.churn(i);
                 if e != 0.0 {
                     self.draw_noise(&keys, &mut noise)?;
-                    add_transposed(&mut x, &noise, c, ng, |xv, w| w.mul_add(e, xv));
+                    add_transposed(&mut x, &noise, c, ng, NoiseUpdate::Fused(e));
                 }
                 s = s_hat;
             }
@@ -336,40 +336,116 @@ pub fn churn_variance(arith: ChurnArithmetic, s_hat: f32, s: f32) -> f32 {
 /// Grid nodes per parallel work item in element-wise state updates.
 const NODE_CHUNK: usize = 256;
 
-/// `x[g, c] = f(x[g, c], w[c, g])` for the node-major state and channel-major noise.
-fn add_transposed(
-    x: &mut [f32],
-    w: &[f32],
-    c: usize,
-    ng: usize,
-    f: impl Fn(f32, f32) -> f32 + Sync,
-) {
+/// Whether the CPU has the FMA (and AVX2) instructions the fast kernel variants use.
+#[inline]
+fn has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// How a noise field enters the state.
+#[derive(Clone, Copy)]
+enum NoiseUpdate {
+    /// `x + round(s·w)` (the σ_0-scaled initial noise).
+    AddScaled(f32),
+    /// `fma(w, e, x)` (the churn noise, as XLA on CPU fuses it).
+    Fused(f32),
+}
+
+/// Adds channel-major noise `w` (`[C][Ng]`) to the node-major state `x` (`[Ng, C]`).
+fn add_transposed(x: &mut [f32], w: &[f32], c: usize, ng: usize, update: NoiseUpdate) {
+    let fma = has_fma();
     x.par_chunks_mut(NODE_CHUNK * c)
         .enumerate()
         .for_each(|(b, chunk)| {
             let g0 = b * NODE_CHUNK;
-            for (gi, row) in chunk.chunks_exact_mut(c).enumerate() {
-                let g = g0 + gi;
-                for (ch, xv) in row.iter_mut().enumerate() {
-                    *xv = f(*xv, w[ch * ng + g]);
-                }
+            #[cfg(target_arch = "x86_64")]
+            if fma {
+                // SAFETY: the CPU supports FMA and AVX2 (checked by `has_fma`).
+                unsafe { add_transposed_chunk_fma(chunk, w, c, ng, g0, update) };
+                return;
             }
+            let _ = fma;
+            add_transposed_chunk(chunk, w, c, ng, g0, update);
         });
 }
 
+/// [`add_transposed_chunk`] compiled for CPUs with FMA and AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma,avx2")]
+unsafe fn add_transposed_chunk_fma(
+    chunk: &mut [f32],
+    w: &[f32],
+    c: usize,
+    ng: usize,
+    g0: usize,
+    update: NoiseUpdate,
+) {
+    add_transposed_chunk(chunk, w, c, ng, g0, update);
+}
+
+/// One block of grid nodes of [`add_transposed`].
+#[inline(always)]
+fn add_transposed_chunk(
+    chunk: &mut [f32],
+    w: &[f32],
+    c: usize,
+    ng: usize,
+    g0: usize,
+    update: NoiseUpdate,
+) {
+    for (gi, row) in chunk.chunks_exact_mut(c).enumerate() {
+        let g = g0 + gi;
+        for (ch, xv) in row.iter_mut().enumerate() {
+            let wv = w[ch * ng + g];
+            *xv = match update {
+                NoiseUpdate::AddScaled(s) => *xv + s * wv,
+                NoiseUpdate::Fused(e) => wv.mul_add(e, *xv),
+            };
+        }
+    }
+}
+
+/// Elements per parallel work item of [`convex`].
+const CONVEX_CHUNK: usize = 1 << 14;
+
 /// `out = a·x + (1 − a)·y`, evaluated as `fma(a, x, (1 − a)·y)` like XLA on CPU.
 fn convex(out: &mut [f32], a: f32, x: &[f32], y: &[f32]) {
-    let b = 1.0 - a;
-    out.par_chunks_mut(NODE_CHUNK * 64)
-        .zip(
-            x.par_chunks(NODE_CHUNK * 64)
-                .zip(y.par_chunks(NODE_CHUNK * 64)),
-        )
+    let fma = has_fma();
+    out.par_chunks_mut(CONVEX_CHUNK)
+        .zip(x.par_chunks(CONVEX_CHUNK).zip(y.par_chunks(CONVEX_CHUNK)))
         .for_each(|(o, (xs, ys))| {
-            for ((o, &xv), &yv) in o.iter_mut().zip(xs).zip(ys) {
-                *o = a.mul_add(xv, b * yv);
+            #[cfg(target_arch = "x86_64")]
+            if fma {
+                // SAFETY: the CPU supports FMA and AVX2 (checked by `has_fma`).
+                unsafe { convex_chunk_fma(o, a, xs, ys) };
+                return;
             }
+            let _ = fma;
+            convex_chunk(o, a, xs, ys);
         });
+}
+
+/// [`convex_chunk`] compiled for CPUs with FMA and AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma,avx2")]
+unsafe fn convex_chunk_fma(out: &mut [f32], a: f32, x: &[f32], y: &[f32]) {
+    convex_chunk(out, a, x, y);
+}
+
+/// One block of [`convex`].
+#[inline(always)]
+fn convex_chunk(out: &mut [f32], a: f32, x: &[f32], y: &[f32]) {
+    let b = 1.0 - a;
+    for ((o, &xv), &yv) in out.iter_mut().zip(x).zip(y) {
+        *o = a.mul_add(xv, b * yv);
+    }
 }
 
 /// Fails with [`Error::NonFinite`] naming the first non-finite value.

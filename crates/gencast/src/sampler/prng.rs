@@ -263,8 +263,19 @@ fn normals_strided_portable(
         let bits = &mut bits[..chunk.len()];
         match mode {
             PrngMode::Partitionable => {
-                for (i, o) in bits.iter_mut().enumerate() {
-                    *o = partitionable_bits_at(key, first + i as u64 * stride);
+                let last = first + (bits.len() as u64 - 1) * stride;
+                if first >> 32 == last >> 32 {
+                    // All counters share the high word: 32-bit lanes the compiler vectorises.
+                    let (hi, lo0, st) = ((first >> 32) as u32, first as u32, stride as u32);
+                    for (i, o) in bits.iter_mut().enumerate() {
+                        let lo = lo0.wrapping_add((i as u32).wrapping_mul(st));
+                        let y = threefry2x32(key.0, [hi, lo]);
+                        *o = y[0] ^ y[1];
+                    }
+                } else {
+                    for (i, o) in bits.iter_mut().enumerate() {
+                        *o = partitionable_bits_at(key, first + i as u64 * stride);
+                    }
                 }
             }
             PrngMode::Legacy => {

@@ -433,12 +433,16 @@ impl SphericalGrid {
     }
 }
 
-/// Casts a Legendre value to f32, flushing what would be an f32 subnormal to zero: such values
-/// contribute nothing at f32 precision to O(1) sums, XLA on CPU flushes subnormals too, and
-/// subnormal operands slow the matrix products down by orders of magnitude.
+/// Legendre values below this magnitude are set to zero in the f32 tables.
+const LEGENDRE_FLUSH: f64 = 1e-30;
+
+/// Casts a Legendre value to f32, flushing magnitudes below [`LEGENDRE_FLUSH`] to zero: such
+/// values contribute nothing at f32 precision to sums of O(1) terms, while they (and their
+/// products with the coefficients) would be f32 subnormals, which XLA on CPU flushes as well and
+/// which slow the matrix products down by orders of magnitude.
 #[inline]
 fn to_f32_flushed(v: f64) -> f32 {
-    if v.abs() < f64::from(f32::MIN_POSITIVE) {
+    if v.abs() < LEGENDRE_FLUSH {
         0.0
     } else {
         v as f32
