@@ -6,6 +6,7 @@
 //! [`kernels`] holds the numeric kernels, [`model`] the denoiser network, [`sampler`] the
 //! diffusion sampler and its random streams, and [`output`] the writers.
 
+pub mod bench;
 pub mod checkpoint;
 pub mod data;
 pub mod error;

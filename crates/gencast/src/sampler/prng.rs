@@ -12,7 +12,8 @@ pub enum PrngMode {
     /// `jax_threefry_partitionable = True`: element `j` uses the counter pair `(hi32(j), lo32(j))`.
     #[default]
     Partitionable,
-    /// `jax_threefry_partitionable = False`: counters `0..n` split into two halves.
+    /// `jax_threefry_partitionable = False`: counters `0..n` split into two halves (arrays of
+    /// fewer than 2^32 elements, the only sizes the sampler draws).
     Legacy,
 }
 
@@ -575,6 +576,32 @@ mod tests {
             .fold(0u64, |a, v| a.wrapping_add(u64::from(v.to_bits())));
         assert_eq!(xor, 0x7416_e171);
         assert_eq!(sum, 4_260_516_960_800_743);
+    }
+
+    #[test]
+    fn erfinv_edge_cases_and_values() {
+        // JAX 0.7.2 (CPU, jit): jax.scipy.special.erfinv on f32 inputs, as bit patterns.
+        let cases = [
+            (0x3F7F_FFFE, 0x406F_9C68),
+            (0x0DA2_4260, 0x0D8F_CC6C),
+            (0x3F00_0000, 0x3EF4_30FE),
+            (0xBE99_999A, 0xBE8B_803D),
+            (0x3F33_3333, 0x3F3B_9D4F),
+            (0x3F73_3333, 0x3FB1_654B),
+        ];
+        for (x, y) in cases {
+            assert_eq!(
+                erfinv_f32(f32::from_bits(x)).to_bits(),
+                y,
+                "x = {}",
+                f32::from_bits(x)
+            );
+        }
+        assert_eq!(erfinv_f32(1.0), f32::INFINITY);
+        assert_eq!(erfinv_f32(-1.0), f32::NEG_INFINITY);
+        assert!(erfinv_f32(1.5).is_nan());
+        assert!(erfinv_f32(f32::NAN).is_nan());
+        assert_eq!(erfinv_f32(-0.0).to_bits(), (-0.0f32).to_bits());
     }
 
     #[test]

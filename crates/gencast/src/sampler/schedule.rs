@@ -15,8 +15,10 @@ pub fn rho_inverse_cdf(min_value: f64, max_value: f64, rho: f64, cdf: f64) -> f6
 /// `numpy.linspace(start, stop, num)` (endpoint included) with numpy's rounding:
 /// `i · step + start` with `step = (stop − start) / (num − 1)`, last element set to `stop`.
 pub fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
-    if num == 1 {
-        return vec![start];
+    match num {
+        0 => return Vec::new(),
+        1 => return vec![start],
+        _ => {}
     }
     let step = (stop - start) / (num - 1) as f64;
     let mut y: Vec<f64> = (0..num).map(|i| i as f64 * step + start).collect();
@@ -169,6 +171,7 @@ mod tests {
     fn linspace_like_numpy() {
         assert_eq!(linspace(1.0, 0.0, 5), vec![1.0, 0.75, 0.5, 0.25, 0.0]);
         assert_eq!(linspace(1.0, 0.0, 1), vec![1.0]);
+        assert!(linspace(1.0, 0.0, 0).is_empty());
     }
 
     #[test]

@@ -1,0 +1,57 @@
+//! Process measurements: peak resident memory and the matrix-product rate of this machine.
+
+use std::time::Instant;
+
+use crate::kernels::matmul;
+
+/// Peak resident set size of this process in MiB (`VmHWM` of `/proc/self/status`), if known.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Shape of the product used to measure the GEMM rate: a chunk of rows times a latent-sized
+/// weight, the dominant product shape of the network.
+pub const GEMM_SHAPE: (usize, usize, usize) = (4096, 512, 512);
+
+/// GFLOP/s of [`matmul`] on [`GEMM_SHAPE`] in the current rayon pool: the best of `reps`
+/// timed products after one warm-up.
+pub fn gemm_rate(reps: usize) -> f64 {
+    let (m, k, n) = GEMM_SHAPE;
+    let a: Vec<f32> = (0..m * k).map(|i| ((i % 97) as f32 - 48.0) / 97.0).collect();
+    let b: Vec<f32> = (0..k * n).map(|i| ((i % 89) as f32 - 44.0) / 89.0).collect();
+    let mut c = vec![0.0f32; m * n];
+    matmul(&a, &b, &mut c, m, k, n, false);
+    let mut best = f64::INFINITY;
+    for _ in 0..reps.max(1) {
+        let t = Instant::now();
+        matmul(&a, &b, &mut c, m, k, n, false);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    2.0 * (m * k * n) as f64 / best / 1e9
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_rss_is_positive() {
+        let mb = peak_rss_mb().expect("VmHWM on Linux");
+        assert!(mb > 0.0 && mb.is_finite());
+    }
+
+    #[test]
+    fn gemm_rate_is_positive() {
+        let r = gemm_rate(1);
+        assert!(r > 0.0 && r.is_finite());
+    }
+}
