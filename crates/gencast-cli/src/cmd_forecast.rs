@@ -12,7 +12,10 @@ use gencast::rollout::{override_sampler, ForecastRequest, Forecaster};
 use tracing::info;
 
 /// The bundled demo model and data (a tiny random-weight GenCast in the official formats).
-const DEMO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../gencast/tests/fixtures/tiny-mha");
+const DEMO_DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../gencast/tests/fixtures/tiny-mha"
+);
 
 /// Hours per model step.
 const STEP_HOURS: u64 = 12;
@@ -105,9 +108,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let demo = Path::new(DEMO_DIR);
     if args.checkpoint.is_none() {
-        info!("no --checkpoint: running the bundled demo model in {}", demo.display());
+        info!(
+            "no --checkpoint: running the bundled demo model in {}",
+            demo.display()
+        );
     }
-    let ckpt_path = args.checkpoint.clone().unwrap_or_else(|| demo.join("checkpoint.npz"));
+    let ckpt_path = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| demo.join("checkpoint.npz"));
     let ds_path = args
         .dataset
         .clone()
@@ -152,7 +161,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .input_datetimes()
         .last()
         .context("the prepared step has no input datetimes")?;
-    let units = |name: &str| ds.variables().iter().find(|v| v.name == name).and_then(|v| v.units.clone());
+    let units = |name: &str| {
+        ds.variables()
+            .iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.units.clone())
+    };
     let layout = ForecastLayout {
         variables: forecaster
             .layout()
@@ -167,8 +181,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         levels: forecaster.layout().levels().to_vec(),
         lat: ds.lat().to_vec(),
         lon: ds.lon().to_vec(),
-        members: (0..args.members).map(|i| (args.member_offset + i) as i32).collect(),
-        lead_hours: (1..=steps).map(|s| (s as u64 * STEP_HOURS) as i32).collect(),
+        members: (0..args.members)
+            .map(|i| (args.member_offset + i) as i32)
+            .collect(),
+        lead_hours: (1..=steps)
+            .map(|s| (s as u64 * STEP_HOURS) as i32)
+            .collect(),
         init_time: format_datetime(init_ns),
         history: format!(
             "gencast {} forecast: checkpoint {}, dataset {}, seed {}, sampler {}",

@@ -5,7 +5,9 @@ mod support;
 
 use std::path::Path;
 
-use support::{assert_ok, compare, fixture, fixture_dataset, forecast, forecast_on, write_edited, Edit};
+use support::{
+    assert_ok, compare, fixture, fixture_dataset, forecast, forecast_on, write_edited, Edit,
+};
 
 /// Parity bound on the relative RMS per variable. The network and sampler run in float32 with a
 /// different summation order than XLA; measured errors are ~1e-7 to 1e-6 relative, the bound
@@ -15,13 +17,23 @@ const PARITY_REL_RMS: f64 = 1e-4;
 fn check_parity(set: &str, steps: &str, reference: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("f.nc");
-    assert_ok(&forecast(set, &out, &["--members", "2", "--steps", steps, "--seed", "0"]));
+    assert_ok(&forecast(
+        set,
+        &out,
+        &["--members", "2", "--steps", steps, "--seed", "0"],
+    ));
     let rows = compare(&out, &fixture(set).join(reference));
     assert_eq!(rows.len(), 12, "12 target variables");
     for (name, rel, max_abs, same_nans) in rows {
         eprintln!("{set} {reference} {name}: rel RMS {rel:.2e}, max abs {max_abs:.2e}");
-        assert!(same_nans, "{set} {name}: NaN pattern differs from the reference");
-        assert!(rel <= PARITY_REL_RMS, "{set} {name}: relative RMS {rel:e} > {PARITY_REL_RMS:e}");
+        assert!(
+            same_nans,
+            "{set} {name}: NaN pattern differs from the reference"
+        );
+        assert!(
+            rel <= PARITY_REL_RMS,
+            "{set} {name}: relative RMS {rel:e} > {PARITY_REL_RMS:e}"
+        );
     }
 }
 
@@ -49,24 +61,48 @@ fn read_member(path: &Path, var: &str, member: usize) -> Vec<u32> {
     let ds = gencast::data::Dataset::open_lenient(path).unwrap();
     let a = ds.read_all(var).unwrap();
     let per = a.data.len() / a.shape[0];
-    a.data[member * per..(member + 1) * per].iter().map(|v| v.to_bits()).collect()
+    a.data[member * per..(member + 1) * per]
+        .iter()
+        .map(|v| v.to_bits())
+        .collect()
 }
 
 #[test]
 fn member_is_the_same_alone_or_in_a_batch() {
     let dir = tempfile::tempdir().unwrap();
     let (all, one) = (dir.path().join("all.nc"), dir.path().join("one.nc"));
-    assert_ok(&forecast("tiny-mha", &all, &["--members", "4", "--steps", "2", "--seed", "7"]));
+    assert_ok(&forecast(
+        "tiny-mha",
+        &all,
+        &["--members", "4", "--steps", "2", "--seed", "7"],
+    ));
     assert_ok(&forecast(
         "tiny-mha",
         &one,
-        &["--members", "1", "--member-offset", "3", "--steps", "2", "--seed", "7"],
+        &[
+            "--members",
+            "1",
+            "--member-offset",
+            "3",
+            "--steps",
+            "2",
+            "--seed",
+            "7",
+        ],
     ));
     let ds = gencast::data::Dataset::open_lenient(&one).unwrap();
     assert_eq!(ds.read_i64("sample").unwrap(), vec![3]);
     for var in ["2m_temperature", "geopotential", "sea_surface_temperature"] {
-        assert_eq!(read_member(&all, var, 3), read_member(&one, var, 0), "{var}");
-        assert_ne!(read_member(&all, var, 2), read_member(&one, var, 0), "{var}: members differ");
+        assert_eq!(
+            read_member(&all, var, 3),
+            read_member(&one, var, 0),
+            "{var}"
+        );
+        assert_ne!(
+            read_member(&all, var, 2),
+            read_member(&one, var, 0),
+            "{var}: members differ"
+        );
     }
 }
 
@@ -76,10 +112,17 @@ fn one_and_two_threads_give_identical_files() {
     let mut files = Vec::new();
     for threads in ["1", "2"] {
         let out = dir.path().join(format!("t{threads}.nc"));
-        assert_ok(&forecast("tiny-triblockdiag", &out, &["--members", "2", "--steps", "2", "--threads", threads]));
+        assert_ok(&forecast(
+            "tiny-triblockdiag",
+            &out,
+            &["--members", "2", "--steps", "2", "--threads", threads],
+        ));
         files.push(std::fs::read(&out).unwrap());
     }
-    assert!(files[0] == files[1], "outputs differ between 1 and 2 threads");
+    assert!(
+        files[0] == files[1],
+        "outputs differ between 1 and 2 threads"
+    );
 }
 
 /// No NaN outside the SST land mask with 20 noise levels, whatever the churn: the reference
@@ -98,7 +141,16 @@ fn no_nan_over_a_churn_sweep_at_twenty_noise_levels() {
         assert_ok(&forecast(
             "tiny-mha",
             &out,
-            &["--members", "2", "--steps", "2", "--sampler", &levels, "--sampler", &churn_arg],
+            &[
+                "--members",
+                "2",
+                "--steps",
+                "2",
+                "--sampler",
+                &levels,
+                "--sampler",
+                &churn_arg,
+            ],
         ));
         // The run itself fails on any NaN outside the mask; check the file too.
         let ds = gencast::data::Dataset::open_lenient(&out).unwrap();
@@ -126,28 +178,59 @@ fn assert_rejected(edit: Edit, needles: &[&str]) {
     for n in needles {
         assert!(err.contains(n), "error does not name `{n}`: {err}");
     }
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(left, vec![std::ffi::OsString::from("bad.nc")], "output left behind");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("bad.nc")],
+        "output left behind"
+    );
 }
 
 #[test]
 fn missing_variable_is_rejected_before_computing() {
-    assert_rejected(Edit { drop: &["2m_temperature", "land_sea_mask"], ..Edit::default() }, &["2m_temperature", "land_sea_mask"]);
+    assert_rejected(
+        Edit {
+            drop: &["2m_temperature", "land_sea_mask"],
+            ..Edit::default()
+        },
+        &["2m_temperature", "land_sea_mask"],
+    );
 }
 
 #[test]
 fn wrong_levels_are_rejected() {
-    assert_rejected(Edit { levels: Some(10), ..Edit::default() }, &["level", "850"]);
+    assert_rejected(
+        Edit {
+            levels: Some(10),
+            ..Edit::default()
+        },
+        &["level", "850"],
+    );
 }
 
 #[test]
 fn a_single_input_frame_is_rejected() {
-    assert_rejected(Edit { frames: Some(0..1), ..Edit::default() }, &["frame"]);
+    assert_rejected(
+        Edit {
+            frames: Some(0..1),
+            ..Edit::default()
+        },
+        &["frame"],
+    );
 }
 
 #[test]
 fn descending_latitudes_are_rejected() {
-    assert_rejected(Edit { flip_lat: true, ..Edit::default() }, &["lat", "descending"]);
+    assert_rejected(
+        Edit {
+            flip_lat: true,
+            ..Edit::default()
+        },
+        &["lat", "descending"],
+    );
 }
 
 #[test]
@@ -169,7 +252,10 @@ fn nan_in_an_input_variable_is_pinpointed() {
     // frame, lead 0h), latitude index 5 (−40°), longitude index 7 (70°).
     let idx = 684 + 5 * 36 + 7;
     assert_rejected(
-        Edit { poke: Some(("2m_temperature", idx, f32::NAN)), ..Edit::default() },
+        Edit {
+            poke: Some(("2m_temperature", idx, f32::NAN)),
+            ..Edit::default()
+        },
         &["2m_temperature[time=0h]", "lat -40", "lon 70", "NaN"],
     );
 }

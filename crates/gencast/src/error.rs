@@ -97,7 +97,11 @@ impl Error {
     }
 
     /// Builds a [`Error::Format`] error.
-    pub fn format(path: impl Into<PathBuf>, what: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub fn format(
+        path: impl Into<PathBuf>,
+        what: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
         Error::Format {
             path: path.into(),
             what: what.into(),

@@ -94,7 +94,12 @@ impl Forecaster {
 
     /// Prepares the first step (reads and checks every input before any computation).
     /// Every input must be finite once sea surface temperature's land NaNs are filled.
-    pub fn prepare(&self, ds: &Dataset, stats: &StatsSet, first_input_frame: usize) -> Result<PreparedStep> {
+    pub fn prepare(
+        &self,
+        ds: &Dataset,
+        stats: &StatsSet,
+        first_input_frame: usize,
+    ) -> Result<PreparedStep> {
         let step = PreparedStep::new(ds, stats, &self.layout, first_input_frame)?;
         check_inputs(&step, &self.layout, ds)?;
         Ok(step)
@@ -124,7 +129,11 @@ impl Forecaster {
                 .member_offset
                 .checked_add(i)
                 .ok_or_else(|| Error::Invalid("member number overflows u32".into()))?;
-            let keys = step_keys(PrngMode::Partitionable, member_key(request.seed, member), request.steps);
+            let keys = step_keys(
+                PrngMode::Partitionable,
+                member_key(request.seed, member),
+                request.steps,
+            );
             let mut step_data = first.clone();
             for (step, &key) in keys.iter().enumerate() {
                 let mut d = StepDenoiser {
@@ -135,7 +144,14 @@ impl Forecaster {
                 };
                 let x = sampler.sample(&mut d, key)?;
                 let fields = step_data.to_physical(&x)?;
-                check_output(&fields, step_data.sst_nan_mask(), first.lat(), first.lon(), member, step)?;
+                check_output(
+                    &fields,
+                    step_data.sst_nan_mask(),
+                    first.lat(),
+                    first.lon(),
+                    member,
+                    step,
+                )?;
                 on_step(i as usize, step, &fields, d.calls)?;
                 if step + 1 < request.steps {
                     step_data.advance(&fields)?;
@@ -151,7 +167,10 @@ impl Forecaster {
 fn check_inputs(step: &PreparedStep, layout: &StackLayout, ds: &Dataset) -> Result<()> {
     let cin = layout.cin();
     let mut is_target = vec![false; cin];
-    layout.target_columns().iter().for_each(|&c| is_target[c] = true);
+    layout
+        .target_columns()
+        .iter()
+        .for_each(|&c| is_target[c] = true);
     let bad = step
         .grid_features()
         .iter()
@@ -191,10 +210,14 @@ pub fn check_output(
             .data
             .iter()
             .enumerate()
-            .find(|&(i, v)| !v.is_finite() && !(v.is_nan() && land(i)));
+            .find(|&(i, v)| !(v.is_finite() || (v.is_nan() && land(i))));
         if let Some((i, v)) = bad {
             let (l, g) = (i / ng, i % ng);
-            let level = f.levels.get(l).map(|p| format!(" level {p} hPa,")).unwrap_or_default();
+            let level = f
+                .levels
+                .get(l)
+                .map(|p| format!(" level {p} hPa,"))
+                .unwrap_or_default();
             return Err(Error::NonFinite {
                 stage: format!("forecast output (member {member}, step {})", step + 1),
                 detail: format!(
@@ -211,9 +234,9 @@ pub fn check_output(
 
 /// Applies one `key=value` override to a sampler configuration (`--sampler num_noise_levels=20`).
 pub fn override_sampler(cfg: &mut SamplerConfig, assignment: &str) -> Result<()> {
-    let (key, value) = assignment
-        .split_once('=')
-        .ok_or_else(|| Error::Invalid(format!("sampler override `{assignment}` is not key=value")))?;
+    let (key, value) = assignment.split_once('=').ok_or_else(|| {
+        Error::Invalid(format!("sampler override `{assignment}` is not key=value"))
+    })?;
     let (key, value) = (key.trim(), value.trim());
     let bad = |detail: String| Error::Config {
         key: format!("sampler_config.{key}"),
@@ -242,14 +265,12 @@ pub fn override_sampler(cfg: &mut SamplerConfig, assignment: &str) -> Result<()>
                 .filter(|&n| n > 0)
                 .ok_or_else(|| bad(format!("`{value}` is not a positive integer")))?
         }
-        _ => {
-            return Err(bad(
-                "unknown field; expected one of max_noise_level, min_noise_level, num_noise_levels, \
+        _ => return Err(bad(
+            "unknown field; expected one of max_noise_level, min_noise_level, num_noise_levels, \
                  rho, stochastic_churn_rate, churn_min_noise_level, churn_max_noise_level, \
                  noise_level_inflation_factor"
-                    .into(),
-            ))
-        }
+                .into(),
+        )),
     }
     Ok(())
 }

@@ -12,7 +12,9 @@ use gencast::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
 
 /// Folder of a fixture set (`tiny-mha`, `tiny-triblockdiag`).
 pub fn fixture(set: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../gencast/tests/fixtures").join(set)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../gencast/tests/fixtures")
+        .join(set)
 }
 
 /// The example dataset of a fixture set.
@@ -73,7 +75,11 @@ pub fn compare(ours: &Path, reference: &Path) -> Vec<(String, f64, f64, bool)> {
         let x = a.read_all(&v.name).unwrap();
         let y = b.read_all(&v.name).unwrap();
         assert_eq!(x.shape, y.shape, "{}: shape", v.name);
-        let same_nans = x.data.iter().zip(&y.data).all(|(p, q)| p.is_nan() == q.is_nan());
+        let same_nans = x
+            .data
+            .iter()
+            .zip(&y.data)
+            .all(|(p, q)| p.is_nan() == q.is_nan());
         let pairs: Vec<(f64, f64)> = x
             .data
             .iter()
@@ -86,7 +92,12 @@ pub fn compare(ours: &Path, reference: &Path) -> Vec<(String, f64, f64, bool)> {
         let var = pairs.iter().map(|p| (p.1 - mean).powi(2)).sum::<f64>() / n;
         let mse = pairs.iter().map(|p| (p.0 - p.1).powi(2)).sum::<f64>() / n;
         let max_abs = pairs.iter().map(|p| (p.0 - p.1).abs()).fold(0.0, f64::max);
-        rows.push((v.name.clone(), (mse / var.max(1e-300)).sqrt(), max_abs, same_nans));
+        rows.push((
+            v.name.clone(),
+            (mse / var.max(1e-300)).sqrt(),
+            max_abs,
+            same_nans,
+        ));
     }
     rows
 }
@@ -127,12 +138,20 @@ pub fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
     h.add_var("lat", &[dim_ids["lat"]], NcType::Float, vec![]);
     h.add_var("lon", &[dim_ids["lon"]], NcType::Float, vec![]);
     h.add_var("level", &[dim_ids["level"]], NcType::Int, vec![]);
-    h.add_var("time", &[dim_ids["time"]], NcType::Double, vec![("units".into(), text("hours"))]);
+    h.add_var(
+        "time",
+        &[dim_ids["time"]],
+        NcType::Double,
+        vec![("units".into(), text("hours"))],
+    );
     h.add_var(
         "datetime",
         &[dim_ids["batch"], dim_ids["time"]],
         NcType::Double,
-        vec![("units".into(), text(&since)), ("calendar".into(), text("proleptic_gregorian"))],
+        vec![
+            ("units".into(), text(&since)),
+            ("calendar".into(), text("proleptic_gregorian")),
+        ],
     );
     let mut kept = Vec::new();
     for v in ds.variables() {
@@ -151,9 +170,15 @@ pub fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
     w.write_f32(0, 0, &lat).unwrap();
     w.write_f32(1, 0, ds.lon()).unwrap();
     w.write_i32(2, 0, &ds.level()[..n_levels]).unwrap();
-    let hours: Vec<f64> = frames.clone().map(|t| (ds.time()[t] - ds.time()[frames.start]) as f64 / 3.6e12).collect();
+    let hours: Vec<f64> = frames
+        .clone()
+        .map(|t| (ds.time()[t] - ds.time()[frames.start]) as f64 / 3.6e12)
+        .collect();
     w.write_f64(3, 0, &hours).unwrap();
-    let valid: Vec<f64> = frames.clone().map(|t| (ds.datetime()[t] - t0) as f64 / 3.6e12).collect();
+    let valid: Vec<f64> = frames
+        .clone()
+        .map(|t| (ds.datetime()[t] - t0) as f64 / 3.6e12)
+        .collect();
     w.write_f64(4, 0, &valid).unwrap();
     for (i, v) in kept.iter().enumerate() {
         let a = ds.read_all(&v.name).unwrap();

@@ -50,7 +50,9 @@ fn text(s: &str) -> AttrValue {
 }
 
 fn attrs(list: &[(&str, AttrValue)]) -> Vec<(String, AttrValue)> {
-    list.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 impl ForecastWriter {
@@ -74,29 +76,70 @@ impl ForecastWriter {
             "sample",
             &[d_sample],
             NcType::Int,
-            attrs(&[("long_name", text("ensemble member")), ("standard_name", text("realization"))]),
+            attrs(&[
+                ("long_name", text("ensemble member")),
+                ("standard_name", text("realization")),
+            ]),
         );
         h.add_var(
             "time",
             &[d_time],
             NcType::Int,
-            attrs(&[("long_name", text("lead time")), ("units", text("hours")), ("dtype", text("timedelta64[ns]"))]),
+            attrs(&[
+                ("long_name", text("lead time")),
+                ("units", text("hours")),
+                ("dtype", text("timedelta64[ns]")),
+            ]),
         );
         h.add_var(
             "datetime",
             &[d_batch, d_time],
             NcType::Double,
-            attrs(&[("long_name", text("valid time")), ("standard_name", text("time")), ("units", text(&since)), ("calendar", text("proleptic_gregorian"))]),
+            attrs(&[
+                ("long_name", text("valid time")),
+                ("standard_name", text("time")),
+                ("units", text(&since)),
+                ("calendar", text("proleptic_gregorian")),
+            ]),
         );
         h.add_var(
             "init_time",
             &[d_batch],
             NcType::Double,
-            attrs(&[("long_name", text("initialisation time")), ("standard_name", text("forecast_reference_time")), ("units", text(&since)), ("calendar", text("proleptic_gregorian"))]),
+            attrs(&[
+                ("long_name", text("initialisation time")),
+                ("standard_name", text("forecast_reference_time")),
+                ("units", text(&since)),
+                ("calendar", text("proleptic_gregorian")),
+            ]),
         );
-        h.add_var("level", &[d_level], NcType::Int, attrs(&[("long_name", text("pressure level")), ("units", text("hPa"))]));
-        h.add_var("lat", &[d_lat], NcType::Float, attrs(&[("long_name", text("latitude")), ("units", text("degrees_north"))]));
-        h.add_var("lon", &[d_lon], NcType::Float, attrs(&[("long_name", text("longitude")), ("units", text("degrees_east"))]));
+        h.add_var(
+            "level",
+            &[d_level],
+            NcType::Int,
+            attrs(&[
+                ("long_name", text("pressure level")),
+                ("units", text("hPa")),
+            ]),
+        );
+        h.add_var(
+            "lat",
+            &[d_lat],
+            NcType::Float,
+            attrs(&[
+                ("long_name", text("latitude")),
+                ("units", text("degrees_north")),
+            ]),
+        );
+        h.add_var(
+            "lon",
+            &[d_lon],
+            NcType::Float,
+            attrs(&[
+                ("long_name", text("longitude")),
+                ("units", text("degrees_east")),
+            ]),
+        );
         let mut var_index = Vec::with_capacity(layout.variables.len());
         for v in &layout.variables {
             let mut dims = vec![d_sample, d_batch, d_time];
@@ -122,7 +165,11 @@ impl ForecastWriter {
         nc.write_i32(4, 0, &layout.levels)?;
         nc.write_f32(5, 0, &layout.lat)?;
         nc.write_f32(6, 0, &layout.lon)?;
-        Ok(ForecastWriter { nc, layout, var_index })
+        Ok(ForecastWriter {
+            nc,
+            layout,
+            var_index,
+        })
     }
 
     /// The layout the file was created with.
@@ -131,7 +178,13 @@ impl ForecastWriter {
     }
 
     /// Writes one variable of one member at one step: `field` is `[level,] lat, lon`.
-    pub fn write_field(&mut self, member: usize, step: usize, variable: usize, field: &[f32]) -> Result<()> {
+    pub fn write_field(
+        &mut self,
+        member: usize,
+        step: usize,
+        variable: usize,
+        field: &[f32],
+    ) -> Result<()> {
         let l = &self.layout;
         let v = &l.variables[variable];
         let per_step = l.lat.len() * l.lon.len() * if v.levelled { l.levels.len() } else { 1 };
@@ -160,8 +213,16 @@ mod tests {
     pub(crate) fn small_layout() -> ForecastLayout {
         ForecastLayout {
             variables: vec![
-                OutputVariable { name: "2m_temperature".into(), levelled: false, units: Some("K".into()) },
-                OutputVariable { name: "geopotential".into(), levelled: true, units: None },
+                OutputVariable {
+                    name: "2m_temperature".into(),
+                    levelled: false,
+                    units: Some("K".into()),
+                },
+                OutputVariable {
+                    name: "geopotential".into(),
+                    levelled: true,
+                    units: None,
+                },
             ],
             levels: vec![500, 850],
             lat: vec![-90.0, 0.0, 90.0],
@@ -190,13 +251,28 @@ mod tests {
         assert!(err.contains("geopotential"), "{err}");
         w.finish().unwrap();
         let f = netcdf_reader::NcFile::open(&path).unwrap();
-        let t: Vec<f32> = f.read_variable::<f32>("2m_temperature").unwrap().iter().copied().collect();
+        let t: Vec<f32> = f
+            .read_variable::<f32>("2m_temperature")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
         assert_eq!(t.len(), 2 * 2 * 12);
         // member 1, step 0, point 5 sits at ((1·2 + 0)·12 + 5)
         assert_eq!(t[(2 * 12) + 5], 105.0);
-        let z: Vec<f32> = f.read_variable::<f32>("geopotential").unwrap().iter().copied().collect();
+        let z: Vec<f32> = f
+            .read_variable::<f32>("geopotential")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
         assert_eq!(z[(3 * 24) + 23], -133.0);
-        let sample: Vec<i32> = f.read_variable::<i32>("sample").unwrap().iter().copied().collect();
+        let sample: Vec<i32> = f
+            .read_variable::<i32>("sample")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
         assert_eq!(sample, vec![3, 4]);
     }
 }

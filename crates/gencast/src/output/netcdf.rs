@@ -88,7 +88,13 @@ impl NcHeader {
     }
 
     /// Adds a variable and returns its index.
-    pub fn add_var(&mut self, name: &str, dims: &[usize], ty: NcType, attrs: Vec<(String, AttrValue)>) -> usize {
+    pub fn add_var(
+        &mut self,
+        name: &str,
+        dims: &[usize],
+        ty: NcType,
+        attrs: Vec<(String, AttrValue)>,
+    ) -> usize {
         self.vars.push(VarDecl {
             name: name.to_string(),
             dims: dims.to_vec(),
@@ -100,7 +106,11 @@ impl NcHeader {
 
     /// Number of elements of variable `var`.
     pub fn var_len(&self, var: usize) -> u64 {
-        self.vars[var].dims.iter().map(|&d| self.dims[d].1 as u64).product()
+        self.vars[var]
+            .dims
+            .iter()
+            .map(|&d| self.dims[d].1 as u64)
+            .product()
     }
 }
 
@@ -136,17 +146,20 @@ fn put_attrs(buf: &mut Vec<u8>, attrs: &[(String, AttrValue)]) {
             AttrValue::Double(v) => {
                 put_u32(buf, NcType::Double.code());
                 put_u32(buf, v.len() as u32);
-                v.iter().for_each(|x| buf.extend_from_slice(&x.to_be_bytes()));
+                v.iter()
+                    .for_each(|x| buf.extend_from_slice(&x.to_be_bytes()));
             }
             AttrValue::Float(v) => {
                 put_u32(buf, NcType::Float.code());
                 put_u32(buf, v.len() as u32);
-                v.iter().for_each(|x| buf.extend_from_slice(&x.to_be_bytes()));
+                v.iter()
+                    .for_each(|x| buf.extend_from_slice(&x.to_be_bytes()));
             }
             AttrValue::Int(v) => {
                 put_u32(buf, NcType::Int.code());
                 put_u32(buf, v.len() as u32);
-                v.iter().for_each(|x| buf.extend_from_slice(&x.to_be_bytes()));
+                v.iter()
+                    .for_each(|x| buf.extend_from_slice(&x.to_be_bytes()));
             }
         }
         buf.resize(pad4(buf.len() as u64) as usize, 0);
@@ -202,7 +215,10 @@ impl NcWriter {
     pub fn create(path: &Path, header: NcHeader) -> Result<Self> {
         for (i, v) in header.vars.iter().enumerate() {
             if let Some(&d) = v.dims.iter().find(|&&d| d >= header.dims.len()) {
-                return Err(Error::Invalid(format!("variable `{}` uses undeclared dimension {d}", v.name)));
+                return Err(Error::Invalid(format!(
+                    "variable `{}` uses undeclared dimension {d}",
+                    v.name
+                )));
             }
             let bytes = header.var_len(i) * v.ty.size();
             if bytes >= u32::MAX as u64 && i + 1 != header.vars.len() {
@@ -224,7 +240,8 @@ impl NcWriter {
         let tmp_path = tmp_name(path);
         let io = |e| Error::io(&tmp_path, e);
         let mut file = File::create(&tmp_path).map_err(io)?;
-        file.write_all(&encode_header(&header, &begins)).map_err(io)?;
+        file.write_all(&encode_header(&header, &begins))
+            .map_err(io)?;
         file.set_len(offset).map_err(io)?;
         Ok(NcWriter {
             header,
@@ -241,13 +258,21 @@ impl NcWriter {
             .vars
             .iter()
             .position(|v| v.name == name)
-            .ok_or_else(|| Error::Invalid(format!("{}: no variable `{name}` declared", self.path.display())))
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{}: no variable `{name}` declared",
+                    self.path.display()
+                ))
+            })
     }
 
     fn check_slab(&self, var: usize, start: u64, len: usize, ty: NcType) -> Result<u64> {
         let v = &self.header.vars[var];
         if v.ty != ty {
-            return Err(Error::Invalid(format!("variable `{}` is {:?}, not {ty:?}", v.name, v.ty)));
+            return Err(Error::Invalid(format!(
+                "variable `{}` is {:?}, not {ty:?}",
+                v.name, v.ty
+            )));
         }
         if start + len as u64 > self.header.var_len(var) {
             return Err(Error::Invalid(format!(
@@ -262,7 +287,10 @@ impl NcWriter {
 
     fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
         let io = |e| Error::io(&self.tmp_path, e);
-        let file = self.file.as_mut().ok_or_else(|| Error::Invalid("writer already finished".into()))?;
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| Error::Invalid("writer already finished".into()))?;
         file.seek(SeekFrom::Start(offset)).map_err(io)?;
         file.write_all(bytes).map_err(io)
     }
@@ -321,10 +349,21 @@ mod tests {
         let mut h = NcHeader::default();
         let t = h.add_dim("time", 2);
         let y = h.add_dim("lat", 3);
-        h.attrs.push(("title".into(), AttrValue::Text("test".into())));
-        h.add_var("time", &[t], NcType::Int, vec![("units".into(), AttrValue::Text("hours".into()))]);
+        h.attrs
+            .push(("title".into(), AttrValue::Text("test".into())));
+        h.add_var(
+            "time",
+            &[t],
+            NcType::Int,
+            vec![("units".into(), AttrValue::Text("hours".into()))],
+        );
         h.add_var("lat", &[y], NcType::Double, vec![]);
-        h.add_var("t2m", &[t, y], NcType::Float, vec![("_FillValue".into(), AttrValue::Float(vec![f32::NAN]))]);
+        h.add_var(
+            "t2m",
+            &[t, y],
+            NcType::Float,
+            vec![("_FillValue".into(), AttrValue::Float(vec![f32::NAN]))],
+        );
         h
     }
 
@@ -343,14 +382,29 @@ mod tests {
         assert!(path.exists() && !tmp_name(&path).exists());
 
         let f = netcdf_reader::NcFile::open(&path).unwrap();
-        let t2m: Vec<f32> = f.read_variable::<f32>("t2m").unwrap().iter().copied().collect();
+        let t2m: Vec<f32> = f
+            .read_variable::<f32>("t2m")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
         assert_eq!(&t2m[..3], &[1.0, -2.0, 3.0]);
         assert_eq!(t2m[3], 4.0);
         assert!(t2m[4].is_nan());
         assert_eq!(t2m[5], 6.5);
-        let time: Vec<i32> = f.read_variable::<i32>("time").unwrap().iter().copied().collect();
+        let time: Vec<i32> = f
+            .read_variable::<i32>("time")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
         assert_eq!(time, vec![12, 24]);
-        let lat: Vec<f64> = f.read_variable::<f64>("lat").unwrap().iter().copied().collect();
+        let lat: Vec<f64> = f
+            .read_variable::<f64>("lat")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
         assert_eq!(lat, vec![-90.0, 0.0, 90.0]);
     }
 
