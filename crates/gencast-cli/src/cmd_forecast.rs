@@ -146,6 +146,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tracing::warn!("{w}");
     }
     let g = forecaster.graphs();
+    let (graph_s, load_s) = forecaster.setup_times();
+    info!(
+        "graphs built in {graph_s:.2} s, weights loaded in {load_s:.2} s ({} parameters)",
+        ckpt.params.num_params()
+    );
     info!(
         "model ready in {:.2} s: grid {}x{}, mesh {} nodes, {} grid2mesh and {} mesh2grid edges; {} threads, float32",
         t0.elapsed().as_secs_f64(),

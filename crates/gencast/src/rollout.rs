@@ -37,6 +37,8 @@ pub struct ForecastRequest {
 pub struct Forecaster {
     denoiser: Denoiser,
     layout: StackLayout,
+    graph_build_s: f64,
+    load_s: f64,
 }
 
 /// Wraps the preconditioned denoiser for the sampler: owns the step's stacked features, whose
@@ -60,6 +62,7 @@ impl Forecaster {
     /// Builds the graphs for the dataset's grid and loads the network from the checkpoint.
     pub fn new(ckpt: &Checkpoint, lat: &[f32], lon: &[f32]) -> Result<Forecaster> {
         let arch = &ckpt.denoiser_architecture_config;
+        let t0 = std::time::Instant::now();
         let graphs = Graphs::build(
             arch.mesh_size,
             lat,
@@ -67,7 +70,10 @@ impl Forecaster {
             arch.radius_query_fraction_edge_length,
             arch.sparse_transformer_config.attention_k_hop,
         )?;
+        let graph_build_s = t0.elapsed().as_secs_f64();
+        let t1 = std::time::Instant::now();
         let network = Network::load(ckpt, Arc::new(graphs))?;
+        let load_s = t1.elapsed().as_secs_f64();
         let layout = StackLayout::for_task(&ckpt.task_config)?;
         if layout.cin() != network.cin() || layout.cout() != network.cout() {
             return Err(Error::Shape {
@@ -79,7 +85,14 @@ impl Forecaster {
         Ok(Forecaster {
             denoiser: Denoiser::new(Arc::new(network)),
             layout,
+            graph_build_s,
+            load_s,
         })
+    }
+
+    /// Seconds spent building the graphs and loading the weights.
+    pub fn setup_times(&self) -> (f64, f64) {
+        (self.graph_build_s, self.load_s)
     }
 
     /// The channel layout of inputs and outputs.
