@@ -227,7 +227,7 @@ pub fn sparse_attention(
 }
 
 /// Candidate numbers of queries per block of the blocked attention.
-pub const QUERY_BLOCKS: [usize; 3] = [32, 64, 128];
+pub const QUERY_BLOCKS: [usize; 4] = [32, 64, 128, 256];
 
 /// One block of queries with the union of their neighbourhoods.
 #[derive(Clone, Debug)]

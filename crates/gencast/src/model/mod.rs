@@ -1,4 +1,14 @@
 //! The denoiser network: MLP blocks, norm conditioning, encoder, processor, decoder.
+//!
+//! [`Network`] computes the reference's raw network output `F(features, σ)`; [`Denoiser`] adds
+//! the EDM preconditioning. The math is the reference's; the work is arranged for speed without
+//! changing it: everything that depends only on the graphs and weights is computed once at load
+//! (the receiver plans, `LN(MLP(·))` of the static edge features and of the mesh-node inputs,
+//! the attention blocking), the first layer of each edge processor is split into per-node sender
+//! and receiver projections plus an edge term, the decoder's unused mesh-node update is skipped,
+//! and large buffers are reused between calls. Work is chunked so that no buffer scales with
+//! edges × latent, and every reduction has a fixed order, so results do not depend on the
+//! number of threads.
 
 pub mod decoder;
 pub mod denoiser;

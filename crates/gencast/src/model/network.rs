@@ -14,7 +14,6 @@ use crate::{Error, Result};
 use std::sync::{Arc, Mutex};
 
 /// The GenCast denoiser network `F(features, σ)` (without preconditioning).
-#[derive(Debug)]
 pub struct Network {
     graphs: Arc<Graphs>,
     /// Noise-level encoder (`fourier_features_mlp`).
@@ -30,6 +29,21 @@ pub struct Network {
     cin: usize,
     cout: usize,
     workspace: Mutex<Workspace>,
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network")
+            .field("n_grid", &self.graphs.n_grid)
+            .field("n_mesh", &self.graphs.n_mesh)
+            .field("cin", &self.cin)
+            .field("cout", &self.cout)
+            .field("latent", &self.transformer.d)
+            .field("layers", &self.transformer.blocks.len())
+            .field("heads", &self.transformer.heads)
+            .field("attention_block", &self.attention.block_size())
+            .finish_non_exhaustive()
+    }
 }
 
 fn config_err(key: &str, detail: String) -> Error {
