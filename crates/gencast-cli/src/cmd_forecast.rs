@@ -58,6 +58,10 @@ pub struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Check every stage's output (network modules, sampler iterations) for NaN or infinity and
+    /// stop at the first one, naming stage, node, channel, member and step.
+    #[arg(long)]
+    debug_nans: bool,
     /// Override a sampler setting of the checkpoint, e.g. `num_noise_levels=20` (repeatable).
     #[arg(long = "sampler", value_name = "KEY=VALUE")]
     sampler: Vec<String>,
@@ -141,6 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let stats = StatsSet::open_dir(&stats_dir)?;
     let first_frame = first_input_frame(&ds, args.init_time.as_deref())?;
     let forecaster = Forecaster::new(&ckpt, ds.lat(), ds.lon())?;
+    forecaster.set_debug_nans(args.debug_nans);
     let prepared = forecaster.prepare(&ds, &stats, first_frame)?;
     for w in prepared.warnings() {
         tracing::warn!("{w}");

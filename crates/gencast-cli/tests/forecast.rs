@@ -6,7 +6,8 @@ mod support;
 use std::path::Path;
 
 use support::{
-    assert_ok, compare, fixture, fixture_dataset, forecast, forecast_on, write_edited, Edit,
+    assert_ok, compare, fixture, fixture_dataset, forecast, forecast_on, forecast_with_checkpoint,
+    write_edited, Edit,
 };
 
 /// Parity bound on the relative RMS per variable. The network and sampler run in float32 with a
@@ -257,5 +258,45 @@ fn nan_in_an_input_variable_is_pinpointed() {
             ..Edit::default()
         },
         &["2m_temperature[time=0h]", "lat -40", "lon 70", "NaN"],
+    );
+}
+
+/// A NaN inside the network (here a poisoned attention weight of block 2) is reported by
+/// `--debug-nans` at the first module whose output holds it, with member and step; without the
+/// flag the run still fails, at the network output.
+#[test]
+fn debug_nans_names_the_module_member_and_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("nan.npz");
+    support::write_poked_checkpoint(
+        "tiny-mha",
+        &ckpt,
+        "params:mesh_transformer/~/transformer/block_02/mha_final:w",
+        5,
+        f32::NAN,
+    );
+    let run = |extra: &[&str]| {
+        let out = dir.path().join("out.nc");
+        let mut args = vec!["--member-offset", "5"];
+        args.extend_from_slice(extra);
+        let o = forecast_with_checkpoint("tiny-mha", &ckpt, &out, &args);
+        assert!(!o.status.success());
+        assert!(!out.exists(), "no output after a NaN");
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let err = run(&["--debug-nans"]);
+    for needle in [
+        "mesh_transformer block 02",
+        "mesh node",
+        "member 5",
+        "step 1",
+        "sampler iteration 0",
+    ] {
+        assert!(err.contains(needle), "`{needle}` missing from: {err}");
+    }
+    let err = run(&[]);
+    assert!(
+        err.contains("denoiser network output") && err.contains("member 5"),
+        "{err}"
     );
 }

@@ -55,6 +55,17 @@ impl Denoise for StepDenoiser<'_> {
         self.calls += 1;
         self.denoiser
             .denoise(&mut self.features, self.target_columns, x, sigma, out)
+            .map_err(|e| match e {
+                Error::NonFinite { stage, detail } => Error::NonFinite {
+                    stage,
+                    detail: format!(
+                        "{detail}; denoiser call {} of sampler iteration {}",
+                        self.calls,
+                        (self.calls - 1) / 2
+                    ),
+                },
+                other => other,
+            })
     }
 }
 
@@ -93,6 +104,11 @@ impl Forecaster {
     /// Seconds spent building the graphs and loading the weights.
     pub fn setup_times(&self) -> (f64, f64) {
         (self.graph_build_s, self.load_s)
+    }
+
+    /// Checks every network stage's output for non-finite values (`--debug-nans`).
+    pub fn set_debug_nans(&self, on: bool) {
+        self.denoiser.network().set_debug_nans(on);
     }
 
     /// The channel layout of inputs and outputs.
@@ -155,7 +171,13 @@ impl Forecaster {
                     target_columns: self.layout.target_columns(),
                     calls: 0,
                 };
-                let x = sampler.sample(&mut d, key)?;
+                let x = sampler.sample(&mut d, key).map_err(|e| match e {
+                    Error::NonFinite { stage, detail } => Error::NonFinite {
+                        stage,
+                        detail: format!("{detail}; member {member}, step {}", step + 1),
+                    },
+                    other => other,
+                })?;
                 let fields = step_data.to_physical(&x)?;
                 check_output(
                     &fields,

@@ -38,8 +38,22 @@ pub fn forecast(set: &str, out: &Path, extra: &[&str]) -> Output {
 
 /// Runs `gencast forecast` with fixture set `set`'s model and stats on `dataset`.
 pub fn forecast_on(set: &str, dataset: &Path, out: &Path, extra: &[&str]) -> Output {
+    run_forecast(
+        set,
+        &fixture(set).join("checkpoint.npz"),
+        dataset,
+        out,
+        extra,
+    )
+}
+
+/// Runs `gencast forecast` with `ckpt` and fixture set `set`'s dataset and stats.
+pub fn forecast_with_checkpoint(set: &str, ckpt: &Path, out: &Path, extra: &[&str]) -> Output {
+    run_forecast(set, ckpt, &fixture_dataset(set), out, extra)
+}
+
+fn run_forecast(set: &str, ckpt: &Path, dataset: &Path, out: &Path, extra: &[&str]) -> Output {
     let dir = fixture(set);
-    let ckpt = dir.join("checkpoint.npz");
     let mut args = vec![
         "forecast",
         "--checkpoint",
@@ -229,4 +243,25 @@ fn subset(
         }
     }
     out
+}
+
+/// Writes a copy of fixture set `set`'s checkpoint with element `index` of parameter `key`
+/// (its full `params:...` member name without `.npy`) replaced by `value`.
+pub fn write_poked_checkpoint(set: &str, dst: &Path, key: &str, index: usize, value: f32) {
+    use gencast::checkpoint::{NpyData, NpzArchive, NpzWriter};
+    let src = NpzArchive::open(fixture(set).join("checkpoint.npz")).unwrap();
+    let mut w = NpzWriter::create(dst).unwrap();
+    let names: Vec<String> = src.names().map(str::to_string).collect();
+    assert!(names.iter().any(|n| n == key), "no member {key}");
+    for name in names {
+        let mut a = src.array(&name).unwrap();
+        if name == key {
+            match &mut a.data {
+                NpyData::F32(v) => v[index] = value,
+                other => panic!("{key} is not f32: {other:?}"),
+            }
+        }
+        w.add_array(&name, &a).unwrap();
+    }
+    w.finish().unwrap();
 }

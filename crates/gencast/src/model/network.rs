@@ -11,6 +11,7 @@ use crate::graph::{EdgeSet, Graphs};
 use crate::kernels::attention::validate_csr;
 use crate::kernels::AttentionPlan;
 use crate::{Error, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The GenCast denoiser network `F(features, σ)` (without preconditioning).
@@ -29,6 +30,7 @@ pub struct Network {
     cin: usize,
     cout: usize,
     workspace: Mutex<Workspace>,
+    debug_nans: AtomicBool,
 }
 
 impl std::fmt::Debug for Network {
@@ -180,6 +182,7 @@ impl Network {
             cin,
             cout,
             workspace: Mutex::new(Workspace::default()),
+            debug_nans: AtomicBool::new(false),
         })
     }
 
@@ -203,6 +206,66 @@ impl Network {
         self.noise_encoder.encode(sigma)
     }
 
+    /// Turns the per-stage non-finite checks of [`Network::forward`] on or off (`--debug-nans`).
+    pub fn set_debug_nans(&self, on: bool) {
+        self.debug_nans.store(on, Ordering::Relaxed);
+    }
+
+    /// The stages of [`Network::forward`], each output checked for non-finite values; the first
+    /// one found is reported with the stage (module name), node and channel.
+    fn forward_checked(
+        &self,
+        grid_features: &[f32],
+        noise_level: f32,
+        ws: &mut Workspace,
+        out: &mut [f32],
+    ) -> Result<()> {
+        let g = &*self.graphs;
+        let d = self.transformer.d;
+        let cvec = self.noise_encoding(noise_level);
+        first_non_finite(
+            &cvec,
+            cvec.len(),
+            "fourier_features_mlp",
+            "encoding",
+            noise_level,
+        )?;
+        self.grid2mesh.forward(g, grid_features, &cvec, ws);
+        first_non_finite(
+            &ws.latent_grid[..g.n_grid * d],
+            d,
+            "grid2mesh_gnn",
+            "grid node",
+            noise_level,
+        )?;
+        first_non_finite(
+            &ws.latent_mesh[..g.n_mesh * d],
+            d,
+            "grid2mesh_gnn",
+            "mesh node",
+            noise_level,
+        )?;
+        if let Some((block, p)) = self.transformer.forward(&cvec, &self.attention, ws, true) {
+            return Err(Error::NonFinite {
+                stage: format!("mesh_transformer block {block:02}"),
+                detail: format!(
+                    "mesh node {}, latent channel {} (σ = {noise_level})",
+                    p / d,
+                    p % d
+                ),
+            });
+        }
+        first_non_finite(
+            &ws.mesh_out[..g.n_mesh * d],
+            d,
+            "mesh_transformer final norm",
+            "mesh node",
+            noise_level,
+        )?;
+        self.mesh2grid.forward(g, &cvec, ws, out);
+        first_non_finite(out, self.cout, "mesh2grid_gnn", "grid node", noise_level)
+    }
+
     /// The three stages of [`Network::forward`] without input checks, on caller-owned buffers;
     /// returns the seconds spent in the encoder, processor and decoder.
     pub fn forward_stages(
@@ -217,7 +280,7 @@ impl Network {
         let cvec = self.noise_encoding(noise_level);
         self.grid2mesh.forward(g, grid_features, &cvec, ws);
         let t1 = std::time::Instant::now();
-        self.transformer.forward(&cvec, &self.attention, ws);
+        self.transformer.forward(&cvec, &self.attention, ws, false);
         let t2 = std::time::Instant::now();
         self.mesh2grid.forward(g, &cvec, ws, out);
         let t3 = std::time::Instant::now();
@@ -258,7 +321,11 @@ impl Network {
             Some(w) => w,
             None => local.insert(Workspace::default()),
         };
-        self.forward_stages(grid_features, noise_level, ws, out);
+        if self.debug_nans.load(Ordering::Relaxed) {
+            self.forward_checked(grid_features, noise_level, ws, out)?;
+        } else {
+            self.forward_stages(grid_features, noise_level, ws, out);
+        }
         if let Some(i) = out.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
                 stage: "denoiser network output".into(),
@@ -270,5 +337,21 @@ impl Network {
             });
         }
         Ok(())
+    }
+}
+
+/// Fails with the stage, node and channel of the first non-finite value of `x` `[N, width]`.
+fn first_non_finite(x: &[f32], width: usize, stage: &str, node: &str, sigma: f32) -> Result<()> {
+    match x.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(p) => Err(Error::NonFinite {
+            stage: stage.to_string(),
+            detail: format!(
+                "{node} {}, channel {}: {} (σ = {sigma})",
+                p / width.max(1),
+                p % width.max(1),
+                x[p]
+            ),
+        }),
     }
 }

@@ -116,12 +116,21 @@ impl Transformer {
 
     /// Runs every block on the mesh latents `ws.latent_mesh` `[Nm, D]` (updated in place) and
     /// writes the final conditioned layer norm of the result to `ws.mesh_out`.
-    pub fn forward(&self, cvec: &[f32], attention: &AttentionPlan, ws: &mut Workspace) {
+    ///
+    /// With `check_blocks`, stops after the first block whose output holds a non-finite value and
+    /// returns that block's index and the value's flat position in `[Nm, D]`.
+    pub fn forward(
+        &self,
+        cvec: &[f32],
+        attention: &AttentionPlan,
+        ws: &mut Workspace,
+        check_blocks: bool,
+    ) -> Option<(usize, usize)> {
         let d = self.d;
         let n = attention.n();
         let dh = d / self.heads;
         let x = &mut ws.latent_mesh[..n * d];
-        for b in &self.blocks {
+        for (i, b) in self.blocks.iter().enumerate() {
             let aff = b.cond_attn.affine(cvec);
             let h = sized(&mut ws.tmp_a, n * d);
             layer_norm_cond_into(x, h, d, &aff.scale, &aff.offset);
@@ -142,10 +151,16 @@ impl Transformer {
             matmul(f, &b.ffw_down.w, t, n, self.ffw, d, false);
             bias_act(t, d, b.ffw_down.b.as_deref(), Act::Identity);
             add_assign(x, t);
+            if check_blocks {
+                if let Some(p) = x.iter().position(|v| !v.is_finite()) {
+                    return Some((i, p));
+                }
+            }
         }
         let aff = self.final_cond.affine(cvec);
         let out = sized(&mut ws.mesh_out, n * d);
         layer_norm_cond_into(x, out, d, &aff.scale, &aff.offset);
+        None
     }
 }
 
