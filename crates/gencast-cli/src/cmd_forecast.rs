@@ -1,4 +1,6 @@
-//! `gencast forecast`: an ensemble forecast written to NetCDF, step by step.
+//! `gencast forecast`: an ensemble forecast written to NetCDF or to a Zarr v3 store, step by
+//! step; several processes may write disjoint members of one Zarr store, and `--resume` skips
+//! the (member, step) chunks already there.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -6,8 +8,10 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use gencast::checkpoint::Checkpoint;
 use gencast::data::netcdf_time::format_datetime;
+use gencast::data::task::Field;
 use gencast::data::{Dataset, StatsSet};
 use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter, OutputVariable};
+use gencast::output::zarr::ZarrForecast;
 use gencast::rollout::{override_sampler, ForecastRequest, Forecaster};
 use tracing::info;
 
@@ -52,9 +56,17 @@ pub struct Args {
     /// dataset's second frame.
     #[arg(long)]
     init_time: Option<String>,
-    /// Output file (.nc).
+    /// Output: a NetCDF file (.nc) or a Zarr v3 store (a folder ending in .zarr).
     #[arg(long, short)]
     output: PathBuf,
+    /// Total members of the Zarr store (default: member offset + members). Processes writing
+    /// disjoint --member-offset/--members ranges of one store must all give the same value.
+    #[arg(long)]
+    ensemble_size: Option<u32>,
+    /// Zarr only: skip the (member, step) chunks already in the store, replaying their stored
+    /// predictions as inputs of the later steps.
+    #[arg(long)]
+    resume: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -102,6 +114,15 @@ fn first_input_frame(ds: &Dataset, init_time: Option<&str>) -> anyhow::Result<us
     }
 }
 
+/// Test hook: the process fails after computing this many steps (simulates a killed run).
+const STOP_AFTER_ENV: &str = "GENCAST_STOP_AFTER_STEPS";
+
+/// Whether `path` names a Zarr store.
+fn is_zarr(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zarr"))
+}
+
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(n) = args.threads {
@@ -134,6 +155,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if steps == 0 || args.members == 0 {
         bail!("--steps and --members must be at least 1");
     }
+    let zarr = is_zarr(&args.output);
+    let end = args
+        .member_offset
+        .checked_add(args.members)
+        .context("--member-offset + --members overflows")?;
+    let ensemble_size = args.ensemble_size.unwrap_or(end);
+    if !zarr && (args.resume || args.ensemble_size.is_some()) {
+        bail!(
+            "--resume and --ensemble-size need a Zarr store (--output ending in .zarr); \
+             NetCDF output is written whole under a temporary name, so there is nothing to resume"
+        );
+    }
+    if end > ensemble_size {
+        bail!(
+            "members {}..{end} do not fit in --ensemble-size {ensemble_size}",
+            args.member_offset
+        );
+    }
+    let stop_after: Option<usize> = match std::env::var(STOP_AFTER_ENV) {
+        Ok(v) => Some(v.parse().with_context(|| format!("{STOP_AFTER_ENV}={v}"))?),
+        Err(_) => None,
+    };
 
     let t0 = Instant::now();
     let ckpt = Checkpoint::open(&ckpt_path)?;
@@ -215,11 +258,56 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         first_input_frame: first_frame,
         sampler,
     };
-    let mut writer = ForecastWriter::create(&args.output, layout)?;
+    let (store, mut nc) = if zarr {
+        let store_layout = ForecastLayout {
+            members: (0..ensemble_size as i32).collect(),
+            ..layout
+        };
+        let run = serde_json::json!({"seed": args.seed, "sampler": &request.sampler});
+        let z = ZarrForecast::open_or_create(&args.output, store_layout, &run)?;
+        (Some(z), None)
+    } else {
+        (None, Some(ForecastWriter::create(&args.output, layout)?))
+    };
+    let offset = args.member_offset as usize;
+    let done = |member: usize, step: usize| -> gencast::Result<Option<Vec<Field>>> {
+        let Some(z) = &store else {
+            return Ok(None);
+        };
+        let m = offset + member;
+        if !args.resume || !z.step_complete(m, step) {
+            return Ok(None);
+        }
+        let l = z.layout();
+        let fields = (0..l.variables.len())
+            .map(|v| {
+                let var = &l.variables[v];
+                Ok(Field {
+                    name: var.name.clone(),
+                    levels: if var.levelled {
+                        l.levels.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    data: z.read_field(m, step, v)?,
+                })
+            })
+            .collect::<gencast::Result<Vec<_>>>()?;
+        info!(
+            "member {m} step {}/{steps}: already in the store, skipped",
+            step + 1
+        );
+        Ok(Some(fields))
+    };
     let mut last = Instant::now();
-    forecaster.run(&prepared, &request, |member, step, fields, calls| {
+    let mut computed = 0usize;
+    forecaster.run_resuming(&prepared, &request, done, |member, step, fields, calls| {
         for (v, f) in fields.iter().enumerate() {
-            writer.write_field(member, step, v, &f.data)?;
+            if let Some(z) = &store {
+                z.write_field(offset + member, step, v, &f.data)?;
+            } else if let Some(w) = nc.as_mut() {
+                w.write_field(member, step, v, &f.data)?;
+            }
         }
         info!(
             "member {} step {}/{} (+{}h) done: {} denoiser calls in {:.2} s",
@@ -231,9 +319,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             last.elapsed().as_secs_f64()
         );
         last = Instant::now();
+        computed += 1;
+        if stop_after.is_some_and(|n| computed >= n) {
+            return Err(gencast::Error::Invalid(format!(
+                "stopped after {computed} steps ({STOP_AFTER_ENV})"
+            )));
+        }
         Ok(())
     })?;
-    writer.finish()?;
+    if let Some(w) = nc {
+        w.finish()?;
+    }
     info!(
         "wrote {} in {:.2} s",
         args.output.display(),

@@ -141,6 +141,21 @@ impl Forecaster {
         &self,
         first: &PreparedStep,
         request: &ForecastRequest,
+        on_step: impl FnMut(usize, usize, &[Field], usize) -> Result<()>,
+    ) -> Result<()> {
+        self.run_resuming(first, request, |_, _| Ok(None), on_step)
+    }
+
+    /// Like [`Forecaster::run`], but first asks `done(member_index, step)`, step after step from
+    /// the first, for the fields of steps finished earlier (e.g. read back from a store): while
+    /// it returns them, they are fed back as inputs without sampling (bitwise the same inputs as
+    /// the uninterrupted run, since the per-step random keys are independent) and `on_step` is
+    /// not called; from the first `None` on, steps are computed.
+    pub fn run_resuming(
+        &self,
+        first: &PreparedStep,
+        request: &ForecastRequest,
+        mut done: impl FnMut(usize, usize) -> Result<Option<Vec<Field>>>,
         mut on_step: impl FnMut(usize, usize, &[Field], usize) -> Result<()>,
     ) -> Result<()> {
         let schedule = Schedule::new(&request.sampler)?;
@@ -164,7 +179,17 @@ impl Forecaster {
                 request.steps,
             );
             let mut step_data = first.clone();
+            let mut replaying = true;
             for (step, &key) in keys.iter().enumerate() {
+                if replaying {
+                    if let Some(fields) = done(i as usize, step)? {
+                        if step + 1 < request.steps {
+                            step_data.advance(&fields)?;
+                        }
+                        continue;
+                    }
+                    replaying = false;
+                }
                 let mut d = StepDenoiser {
                     denoiser: &self.denoiser,
                     features: step_data.grid_features().to_vec(),

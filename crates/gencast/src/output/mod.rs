@@ -3,3 +3,4 @@
 pub mod netcdf;
 pub mod forecast_nc;
 pub mod stats;
+pub mod zarr;

@@ -1,0 +1,232 @@
+//! `gencast forecast` into Zarr v3 stores: parity with the NetCDF output, several writers
+//! filling one store concurrently, `--resume` after an interrupted run, and rejection of
+//! writers whose settings disagree with the store's.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use support::{assert_ok, fixture, fixture_dataset, forecast};
+
+const SET: &str = "tiny-mha";
+
+/// Every file of a store, by path relative to its root.
+fn store_files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_path_buf();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// Asserts two stores hold the same files with the same bytes.
+fn assert_same_store(a: &Path, b: &Path) {
+    let (fa, fb) = (store_files(a), store_files(b));
+    assert_eq!(
+        fa.keys().collect::<Vec<_>>(),
+        fb.keys().collect::<Vec<_>>(),
+        "file lists differ"
+    );
+    for (k, v) in &fa {
+        assert!(v == &fb[k], "{} differs", k.display());
+    }
+}
+
+/// A chunk file decoded as little-endian f32 bits.
+fn chunk_bits(path: &Path) -> Vec<u32> {
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// Arguments of a forecast on the fixture set into `out`.
+fn forecast_args(out: &Path, extra: &[&str]) -> Vec<String> {
+    let dir = fixture(SET);
+    let mut args: Vec<String> = vec![
+        "forecast".into(),
+        "--checkpoint".into(),
+        dir.join("checkpoint.npz").to_str().unwrap().into(),
+        "--dataset".into(),
+        fixture_dataset(SET).to_str().unwrap().into(),
+        "--stats".into(),
+        dir.to_str().unwrap().into(),
+        "--output".into(),
+        out.to_str().unwrap().into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+#[test]
+fn zarr_store_equals_netcdf_bitwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let (nc, zarr) = (dir.path().join("f.nc"), dir.path().join("f.zarr"));
+    let args = ["--members", "2", "--steps", "2", "--seed", "3"];
+    assert_ok(&forecast(SET, &nc, &args));
+    assert_ok(&forecast(SET, &zarr, &args));
+    let ds = gencast::data::Dataset::open_lenient(&nc).unwrap();
+    let mut checked = 0;
+    for v in ds.variables() {
+        let a = ds.read_all(&v.name).unwrap();
+        let levelled = v.dims.iter().any(|d| d == "level");
+        let per = a.data.len() / 4;
+        for m in 0..2 {
+            for s in 0..2 {
+                let key = if levelled {
+                    format!("{m}/0/{s}/0/0/0")
+                } else {
+                    format!("{m}/0/{s}/0/0")
+                };
+                let got = chunk_bits(&zarr.join(&v.name).join("c").join(key));
+                let start = (m * 2 + s) * per;
+                let want: Vec<u32> = a.data[start..start + per]
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect();
+                assert_eq!(got, want, "{} member {m} step {s}", v.name);
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 12 * 4, "12 variables × 2 members × 2 steps");
+    let meta = std::fs::read_to_string(zarr.join("geopotential/zarr.json")).unwrap();
+    assert!(
+        meta.contains(
+            "\"dimension_names\":[\"sample\",\"batch\",\"time\",\"level\",\"lat\",\"lon\"]"
+        ),
+        "{meta}"
+    );
+}
+
+#[test]
+fn two_concurrent_writers_fill_one_store_like_a_single_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (single, shared) = (
+        dir.path().join("single.zarr"),
+        dir.path().join("shared.zarr"),
+    );
+    assert_ok(&forecast(
+        SET,
+        &single,
+        &["--members", "4", "--steps", "2", "--seed", "5"],
+    ));
+    let children: Vec<_> = ["0", "2"]
+        .iter()
+        .map(|offset| {
+            Command::new(env!("CARGO_BIN_EXE_gencast"))
+                .args(forecast_args(
+                    &shared,
+                    &[
+                        "--members",
+                        "2",
+                        "--member-offset",
+                        offset,
+                        "--ensemble-size",
+                        "4",
+                        "--steps",
+                        "2",
+                        "--seed",
+                        "5",
+                        "--threads",
+                        "1",
+                    ],
+                ))
+                .env("RUST_LOG", "warn")
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        assert_ok(&c.wait_with_output().unwrap());
+    }
+    assert_same_store(&single, &shared);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 2, "no temporary folder left behind");
+}
+
+#[test]
+fn resume_after_an_interrupted_run_equals_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, part) = (dir.path().join("full.zarr"), dir.path().join("part.zarr"));
+    let args = ["--members", "2", "--steps", "3", "--seed", "11"];
+    assert_ok(&forecast(SET, &full, &args));
+    // Killed after member 0's first step.
+    let out = Command::new(env!("CARGO_BIN_EXE_gencast"))
+        .args(forecast_args(&part, &args))
+        .env("RUST_LOG", "warn")
+        .env("GENCAST_STOP_AFTER_STEPS", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the stop hook did not stop the run");
+    assert!(part.join("geopotential/c/0/0/0/0/0/0").is_file());
+    assert!(!part.join("geopotential/c/0/0/1").exists());
+    let mut resumed = args.to_vec();
+    resumed.push("--resume");
+    assert_ok(&forecast(SET, &part, &resumed));
+    assert_same_store(&full, &part);
+
+    // Steps 2 and 3 of member 0 lost: resume recomputes them from step 1's stored fields.
+    for name in ["geopotential", "2m_temperature"] {
+        for s in ["1", "2"] {
+            std::fs::remove_dir_all(part.join(name).join("c/0/0").join(s)).unwrap();
+        }
+    }
+    assert_ok(&forecast(SET, &part, &resumed));
+    assert_same_store(&full, &part);
+}
+
+#[test]
+fn mismatched_writers_are_rejected_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("f.zarr");
+    let base = ["--members", "1", "--ensemble-size", "2", "--steps", "1"];
+    assert_ok(&forecast(SET, &store, &base));
+    for (extra, needle) in [
+        (
+            vec!["--ensemble-size", "3", "--steps", "1"],
+            "ensemble_size",
+        ),
+        (vec!["--ensemble-size", "2", "--steps", "2"], "lead_hours"),
+        (
+            vec!["--ensemble-size", "2", "--steps", "1", "--seed", "9"],
+            "`run`",
+        ),
+    ] {
+        let mut args = vec!["--members", "1", "--member-offset", "1"];
+        args.extend(extra);
+        let out = forecast(SET, &store, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{needle}: accepted");
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    // Members past the ensemble size and --resume on NetCDF are refused up front.
+    let out = forecast(
+        SET,
+        &store,
+        &[
+            "--members",
+            "2",
+            "--member-offset",
+            "1",
+            "--ensemble-size",
+            "2",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ensemble-size 2"));
+    let out = forecast(SET, &dir.path().join("f.nc"), &["--resume"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Zarr"));
+}

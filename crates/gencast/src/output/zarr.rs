@@ -1,0 +1,515 @@
+//! The forecast as a Zarr v3 store: one array per predicted variable, shaped
+//! `(sample, batch, time[, level], lat, lon)` and chunked so that each (member, step) of a
+//! variable is its own uncompressed little-endian chunk file.
+//!
+//! Several processes may write disjoint members of one store at once: the first creates the
+//! metadata (built in a temporary folder and renamed into place), later ones check that the
+//! existing metadata matches theirs, and every chunk is written under a temporary name and
+//! renamed, so a chunk file is either absent or complete.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{json, Value};
+
+use super::forecast_nc::ForecastLayout;
+use crate::{Error, Result};
+
+/// Counter making temporary names unique within a process.
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A Zarr v3 forecast store open for writing and reading chunks.
+pub struct ZarrForecast {
+    root: PathBuf,
+    layout: ForecastLayout,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |e| Error::io(path, e)
+}
+
+/// A sibling temporary name of `path`, unique across processes and calls.
+fn tmp_sibling(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_sibling(path);
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// Array metadata (`zarr.json`) of an uncompressed little-endian array stored as one chunk per
+/// `chunk` block.
+fn array_meta(
+    shape: &[usize],
+    chunk: &[usize],
+    dtype: &str,
+    fill: Value,
+    dims: &[&str],
+    attributes: Value,
+) -> Value {
+    json!({
+        "zarr_format": 3,
+        "node_type": "array",
+        "shape": shape,
+        "data_type": dtype,
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": chunk}},
+        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+        "fill_value": fill,
+        "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+        "attributes": attributes,
+        "dimension_names": dims,
+    })
+}
+
+fn le_bytes<T: Copy, const N: usize>(values: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
+    values.iter().flat_map(|&v| f(v)).collect()
+}
+
+impl ZarrForecast {
+    /// The store-wide description every writer must agree on (checked field by field).
+    fn identity(layout: &ForecastLayout, run: &Value) -> Value {
+        json!({
+            "ensemble_size": layout.members.len(),
+            "lead_hours": layout.lead_hours,
+            "variables": layout.variables.iter().map(|v| &v.name).collect::<Vec<_>>(),
+            "levelled": layout.variables.iter().map(|v| v.levelled).collect::<Vec<_>>(),
+            "levels": layout.levels,
+            "lat": layout.lat,
+            "lon": layout.lon,
+            "init_time": layout.init_time,
+            "run": run,
+        })
+    }
+
+    /// Opens the store at `path`, creating it (metadata and coordinates) when absent.
+    /// `layout.members` must be the whole ensemble `0..ensemble_size`; `run` holds the settings
+    /// that must agree between writers (seed, sampler). An existing store whose metadata differs
+    /// is rejected, naming the first differing field.
+    pub fn open_or_create(path: &Path, layout: ForecastLayout, run: &Value) -> Result<Self> {
+        let ident = Self::identity(&layout, run);
+        let store = ZarrForecast {
+            root: path.to_path_buf(),
+            layout,
+        };
+        if !path.join("zarr.json").exists() {
+            let tmp = tmp_sibling(path);
+            let built = store.build(&tmp, &ident);
+            if let Err(e) = built {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+            if std::fs::rename(&tmp, path).is_err() {
+                // Another writer created the store first (or the folder is not empty): use theirs.
+                let _ = std::fs::remove_dir_all(&tmp);
+                if !path.join("zarr.json").exists() {
+                    return Err(Error::Format {
+                        path: path.to_path_buf(),
+                        what: "output".into(),
+                        detail: "exists and is not a Zarr store (no zarr.json)".into(),
+                    });
+                }
+            }
+        }
+        store.validate(&ident)?;
+        Ok(store)
+    }
+
+    /// Checks the existing root metadata against this run's.
+    fn validate(&self, ident: &Value) -> Result<()> {
+        let meta_path = self.root.join("zarr.json");
+        let text = std::fs::read_to_string(&meta_path).map_err(io(&meta_path))?;
+        let meta: Value = serde_json::from_str(&text).map_err(|e| Error::Format {
+            path: meta_path.clone(),
+            what: "zarr.json".into(),
+            detail: e.to_string(),
+        })?;
+        let theirs = meta
+            .pointer("/attributes/gencast")
+            .ok_or_else(|| Error::Missing {
+                path: meta_path.clone(),
+                what: "store attribute",
+                key: "gencast".into(),
+            })?;
+        let Value::Object(ours) = ident else {
+            return Ok(());
+        };
+        for (key, value) in ours {
+            let found = theirs.get(key).unwrap_or(&Value::Null);
+            if found != value {
+                let short = |v: &Value| {
+                    let s = v.to_string();
+                    if s.len() > 120 {
+                        format!("{}…", &s[..s.floor_char_boundary_compat(120)])
+                    } else {
+                        s
+                    }
+                };
+                return Err(Error::Format {
+                    path: self.root.clone(),
+                    what: format!("existing store's `{key}`"),
+                    detail: format!(
+                        "this run has {}, the store has {}; use another --output or matching settings",
+                        short(value),
+                        short(found)
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the metadata and coordinate arrays into the folder `dir`.
+    fn build(&self, dir: &Path, ident: &Value) -> Result<()> {
+        let l = &self.layout;
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut root_meta = json!({
+            "zarr_format": 3,
+            "node_type": "group",
+            "attributes": {
+                "Conventions": "CF-1.8",
+                "title": "GenCast ensemble forecast",
+                "history": l.history,
+                "gencast": ident,
+            },
+        });
+        let since = format!("hours since {}", l.init_time);
+        let (n_s, n_t, n_l) = (l.members.len(), l.lead_hours.len(), l.levels.len());
+        let valid: Vec<f64> = l.lead_hours.iter().map(|&h| h as f64).collect();
+        let coords: Vec<(&str, Value, Vec<u8>)> = vec![
+            (
+                "sample",
+                array_meta(
+                    &[n_s],
+                    &[n_s.max(1)],
+                    "int32",
+                    json!(0),
+                    &["sample"],
+                    json!({"long_name": "ensemble member", "standard_name": "realization"}),
+                ),
+                le_bytes(&l.members, i32::to_le_bytes),
+            ),
+            (
+                "time",
+                array_meta(
+                    &[n_t],
+                    &[n_t.max(1)],
+                    "int32",
+                    json!(0),
+                    &["time"],
+                    json!({"long_name": "lead time", "units": "hours", "dtype": "timedelta64[ns]"}),
+                ),
+                le_bytes(&l.lead_hours, i32::to_le_bytes),
+            ),
+            (
+                "datetime",
+                array_meta(
+                    &[1, n_t],
+                    &[1, n_t.max(1)],
+                    "float64",
+                    json!(0.0),
+                    &["batch", "time"],
+                    json!({"long_name": "valid time", "standard_name": "time", "units": since,
+                           "calendar": "proleptic_gregorian"}),
+                ),
+                le_bytes(&valid, f64::to_le_bytes),
+            ),
+            (
+                "init_time",
+                array_meta(
+                    &[1],
+                    &[1],
+                    "float64",
+                    json!(0.0),
+                    &["batch"],
+                    json!({"long_name": "initialisation time",
+                           "standard_name": "forecast_reference_time", "units": since,
+                           "calendar": "proleptic_gregorian"}),
+                ),
+                le_bytes(&[0.0f64], f64::to_le_bytes),
+            ),
+            (
+                "level",
+                array_meta(
+                    &[n_l],
+                    &[n_l.max(1)],
+                    "int32",
+                    json!(0),
+                    &["level"],
+                    json!({"long_name": "pressure level", "units": "hPa"}),
+                ),
+                le_bytes(&l.levels, i32::to_le_bytes),
+            ),
+            (
+                "lat",
+                array_meta(
+                    &[l.lat.len()],
+                    &[l.lat.len().max(1)],
+                    "float32",
+                    json!(0.0),
+                    &["lat"],
+                    json!({"long_name": "latitude", "units": "degrees_north"}),
+                ),
+                le_bytes(&l.lat, f32::to_le_bytes),
+            ),
+            (
+                "lon",
+                array_meta(
+                    &[l.lon.len()],
+                    &[l.lon.len().max(1)],
+                    "float32",
+                    json!(0.0),
+                    &["lon"],
+                    json!({"long_name": "longitude", "units": "degrees_east"}),
+                ),
+                le_bytes(&l.lon, f32::to_le_bytes),
+            ),
+        ];
+        let write = |p: PathBuf, bytes: &[u8]| std::fs::write(&p, bytes).map_err(io(&p));
+        let mut consolidated = serde_json::Map::new();
+        for (name, meta, bytes) in coords {
+            let a = dir.join(name);
+            std::fs::create_dir_all(a.join("c")).map_err(io(&a))?;
+            write(a.join("zarr.json"), meta.to_string().as_bytes())?;
+            let n_dims = meta["shape"].as_array().map_or(1, Vec::len);
+            let key = vec!["0"; n_dims].join("/");
+            if !bytes.is_empty() {
+                let chunk = a.join("c").join(key);
+                if let Some(parent) = chunk.parent() {
+                    std::fs::create_dir_all(parent).map_err(io(parent))?;
+                }
+                write(chunk, &bytes)?;
+            }
+            consolidated.insert(name.to_string(), meta);
+        }
+        for v in &l.variables {
+            let mut shape = vec![n_s, 1, n_t];
+            let mut chunk = vec![1, 1, 1];
+            let mut dims = vec!["sample", "batch", "time"];
+            if v.levelled {
+                shape.push(n_l);
+                chunk.push(n_l.max(1));
+                dims.push("level");
+            }
+            shape.extend([l.lat.len(), l.lon.len()]);
+            chunk.extend([l.lat.len().max(1), l.lon.len().max(1)]);
+            dims.extend(["lat", "lon"]);
+            let mut attrs = json!({"coordinates": "datetime init_time"});
+            if let Some(u) = &v.units {
+                attrs["units"] = json!(u);
+            }
+            let meta = array_meta(&shape, &chunk, "float32", json!("NaN"), &dims, attrs);
+            let a = dir.join(&v.name);
+            std::fs::create_dir_all(&a).map_err(io(&a))?;
+            write(a.join("zarr.json"), meta.to_string().as_bytes())?;
+            consolidated.insert(v.name.clone(), meta);
+        }
+        // Array metadata never changes after creation (chunks are the only later writes), so it
+        // is consolidated into the root once, letting readers open the store with one read.
+        root_meta["consolidated_metadata"] = json!({
+            "kind": "inline",
+            "must_understand": false,
+            "metadata": consolidated,
+        });
+        write(dir.join("zarr.json"), root_meta.to_string().as_bytes())?;
+        Ok(())
+    }
+
+    /// The store's layout (members are the whole ensemble).
+    pub fn layout(&self) -> &ForecastLayout {
+        &self.layout
+    }
+
+    /// The chunk file of `variable` for ensemble member `member` (store-wide number) at `step`.
+    pub fn chunk_path(&self, variable: usize, member: usize, step: usize) -> Result<PathBuf> {
+        let v = self.layout.variables.get(variable).ok_or_else(|| {
+            Error::Invalid(format!("the store has no variable number {variable}"))
+        })?;
+        let mut key = vec![member.to_string(), "0".into(), step.to_string(), "0".into()];
+        if v.levelled {
+            key.push("0".into());
+        }
+        key.push("0".into());
+        let mut p = self.root.join(&v.name).join("c");
+        p.extend(key);
+        Ok(p)
+    }
+
+    fn field_len(&self, variable: usize) -> usize {
+        let l = &self.layout;
+        let levelled = l.variables.get(variable).is_some_and(|v| v.levelled);
+        l.lat.len() * l.lon.len() * if levelled { l.levels.len() } else { 1 }
+    }
+
+    /// Writes one variable of one member (store-wide number) at one step: `field` is
+    /// `[level,] lat, lon`. The chunk appears complete or not at all.
+    pub fn write_field(
+        &self,
+        member: usize,
+        step: usize,
+        variable: usize,
+        field: &[f32],
+    ) -> Result<()> {
+        let n = self.field_len(variable);
+        let l = &self.layout;
+        if field.len() != n || member >= l.members.len() || step >= l.lead_hours.len() {
+            let name = l.variables.get(variable).map_or("?", |v| v.name.as_str());
+            return Err(Error::Shape {
+                what: format!("Zarr field `{name}` (member {member}, step {step})"),
+                expected: vec![l.members.len(), l.lead_hours.len(), n],
+                found: vec![member, step, field.len()],
+            });
+        }
+        let path = self.chunk_path(variable, member, step)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        write_atomic(&path, &le_bytes(field, f32::to_le_bytes))
+    }
+
+    /// Whether every variable's chunk of `member` at `step` exists.
+    pub fn step_complete(&self, member: usize, step: usize) -> bool {
+        (0..self.layout.variables.len())
+            .all(|v| self.chunk_path(v, member, step).is_ok_and(|p| p.is_file()))
+    }
+
+    /// Reads back one variable of one member at one step.
+    pub fn read_field(&self, member: usize, step: usize, variable: usize) -> Result<Vec<f32>> {
+        let path = self.chunk_path(variable, member, step)?;
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let n = self.field_len(variable);
+        if bytes.len() != 4 * n {
+            return Err(Error::Format {
+                path,
+                what: "chunk".into(),
+                detail: format!("{} bytes, expected {}", bytes.len(), 4 * n),
+            });
+        }
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+}
+
+/// Byte index at or below `i` on a character boundary.
+trait FloorBoundary {
+    fn floor_char_boundary_compat(&self, i: usize) -> usize;
+}
+
+impl FloorBoundary for str {
+    fn floor_char_boundary_compat(&self, i: usize) -> usize {
+        (0..=i.min(self.len()))
+            .rev()
+            .find(|&k| self.is_char_boundary(k))
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::forecast_nc::OutputVariable;
+
+    fn layout(members: usize) -> ForecastLayout {
+        ForecastLayout {
+            variables: vec![
+                OutputVariable {
+                    name: "2m_temperature".into(),
+                    levelled: false,
+                    units: Some("K".into()),
+                },
+                OutputVariable {
+                    name: "geopotential".into(),
+                    levelled: true,
+                    units: None,
+                },
+            ],
+            levels: vec![500, 850],
+            lat: vec![-90.0, 0.1, 90.0],
+            lon: vec![0.0, 90.0, 180.0, 270.0],
+            members: (0..members as i32).collect(),
+            lead_hours: vec![12, 24],
+            init_time: "2019-03-30T00:00:00".into(),
+            history: "test".into(),
+        }
+    }
+
+    #[test]
+    fn chunks_round_trip_and_complete_steps_are_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.zarr");
+        let run = json!({"seed": 1});
+        let z = ZarrForecast::open_or_create(&path, layout(2), &run).unwrap();
+        let t: Vec<f32> = (0..12).map(|i| i as f32 + 0.5).collect();
+        let g: Vec<f32> = (0..24).map(|i| -(i as f32)).collect();
+        z.write_field(1, 1, 0, &t).unwrap();
+        assert!(!z.step_complete(1, 1));
+        z.write_field(1, 1, 1, &g).unwrap();
+        assert!(z.step_complete(1, 1));
+        assert!(!z.step_complete(0, 1));
+        assert_eq!(z.read_field(1, 1, 1).unwrap(), g);
+        assert!(path.join("geopotential/c/1/0/1/0/0/0").is_file());
+        assert!(path.join("2m_temperature/c/1/0/1/0/0").is_file());
+        let root: Value =
+            serde_json::from_str(&std::fs::read_to_string(path.join("zarr.json")).unwrap())
+                .unwrap();
+        let dims = &root["consolidated_metadata"]["metadata"]["geopotential"]["dimension_names"];
+        assert_eq!(
+            dims,
+            &json!(["sample", "batch", "time", "level", "lat", "lon"])
+        );
+        assert_eq!(
+            root["consolidated_metadata"]["metadata"]["sample"]["shape"],
+            json!([2])
+        );
+        let err = z.write_field(0, 0, 1, &t).unwrap_err().to_string();
+        assert!(err.contains("geopotential"), "{err}");
+        // A second writer with the same settings opens the same store.
+        ZarrForecast::open_or_create(&path, layout(2), &run).unwrap();
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary folder left behind");
+        let other = dir.path().join("other.zarr");
+        std::fs::create_dir_all(other.join("junk")).unwrap();
+        let err = ZarrForecast::open_or_create(&other, layout(2), &run)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("not a Zarr store"), "{err}");
+    }
+
+    #[test]
+    fn mismatched_writers_are_rejected_naming_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.zarr");
+        let run = json!({"seed": 1});
+        ZarrForecast::open_or_create(&path, layout(2), &run).unwrap();
+        let err = ZarrForecast::open_or_create(&path, layout(3), &run)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("ensemble_size"), "{err}");
+        let mut l = layout(2);
+        l.lead_hours.push(36);
+        let err = ZarrForecast::open_or_create(&path, l, &run)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("lead_hours"), "{err}");
+        let err = ZarrForecast::open_or_create(&path, layout(2), &json!({"seed": 2}))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("`run`"), "{err}");
+    }
+}
