@@ -300,6 +300,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Ok(Some(fields))
     };
     let mut last = Instant::now();
+    let compute_start = last;
     let mut computed = 0usize;
     forecaster.run_resuming(&prepared, &request, done, |member, step, fields, calls| {
         for (v, f) in fields.iter().enumerate() {
@@ -309,17 +310,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 w.write_field(member, step, v, &f.data)?;
             }
         }
+        computed += 1;
+        let finished = member * steps + step + 1;
+        let remaining = args.members as usize * steps - finished;
+        let per_step = compute_start.elapsed().as_secs_f64() / computed as f64;
         info!(
-            "member {} step {}/{} (+{}h) done: {} denoiser calls in {:.2} s",
+            "member {} step {}/{} (+{}h) done: {} denoiser calls in {:.2} s; {finished}/{} steps, ETA {:.0} s",
             args.member_offset as usize + member,
             step + 1,
             steps,
             (step as u64 + 1) * STEP_HOURS,
             calls,
-            last.elapsed().as_secs_f64()
+            last.elapsed().as_secs_f64(),
+            args.members as usize * steps,
+            per_step * remaining as f64
         );
         last = Instant::now();
-        computed += 1;
         if stop_after.is_some_and(|n| computed >= n) {
             return Err(gencast::Error::Invalid(format!(
                 "stopped after {computed} steps ({STOP_AFTER_ENV})"

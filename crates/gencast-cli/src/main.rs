@@ -4,6 +4,8 @@ mod cmd_fields;
 mod cmd_forecast;
 mod cmd_inspect;
 mod cmd_stats;
+mod cmd_bench;
+mod cmd_plot;
 
 use clap::{Parser, Subcommand};
 
@@ -11,6 +13,9 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "gencast", version, about)]
 struct Cli {
+    /// Log only warnings and errors (for batch jobs); `RUST_LOG` overrides.
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,20 +31,28 @@ enum Command {
     Forecast(cmd_forecast::Args),
     /// Ensemble mean, spread and quantiles of a forecast, and scores (CRPS, RMSE, spread/skill) against a truth.
     Stats(cmd_stats::Args),
+    /// Time a random-weight model of a published configuration (per stage, per call, per step).
+    Bench(cmd_bench::Args),
+    /// Draw one field of a forecast or dataset as a PNG map (colour bar, coastlines, valid time).
+    Plot(cmd_plot::Args),
 }
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let level = if cli.quiet { "warn" } else { "info" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Inspect(args) => cmd_inspect::run(args),
         Command::Fields(args) => cmd_fields::run(args),
         Command::Forecast(args) => cmd_forecast::run(args),
         Command::Stats(args) => cmd_stats::run(args),
+        Command::Bench(args) => cmd_bench::run(args),
+        Command::Plot(args) => cmd_plot::run(args),
     }
 }
