@@ -3,10 +3,12 @@
 
 use std::path::PathBuf;
 
+use rayon::prelude::*;
+
 use super::Preset;
 use crate::checkpoint::{
-    Checkpoint, DenoiserArchitectureConfig, NoiseConfig, NoiseEncoderConfig, Params,
-    SamplerConfig, SparseTransformerConfig, TaskConfig,
+    Checkpoint, DenoiserArchitectureConfig, NoiseConfig, NoiseEncoderConfig, Params, SamplerConfig,
+    SparseTransformerConfig, TaskConfig,
 };
 use crate::Result;
 
@@ -67,7 +69,9 @@ pub fn grid_coordinates(resolution_deg: f64) -> (Vec<f32>, Vec<f32>) {
     let lat = (0..n_lat)
         .map(|i| (-90.0 + i as f64 * resolution_deg) as f32)
         .collect();
-    let lon = (0..n_lon).map(|i| (i as f64 * resolution_deg) as f32).collect();
+    let lon = (0..n_lon)
+        .map(|i| (i as f64 * resolution_deg) as f32)
+        .collect();
     (lat, lon)
 }
 
@@ -130,21 +134,26 @@ pub fn random_checkpoint(preset: Preset, seed: u64) -> Result<Checkpoint> {
     let noise_encoder = NoiseEncoderConfig::default();
     let cin = task.gencast_input_channels()?;
     let cout = task.node_output_size();
-    let expected =
-        crate::checkpoint::expected_params_with_output(&arch, &noise_encoder, cin, cout);
-    let mut params = Params::new();
-    for (i, (module, name, shape)) in expected.into_iter().enumerate() {
-        let len: usize = shape.iter().product();
-        let scale = init_scale(&module, &name, &shape);
-        let data = if scale == 0.0 {
-            vec![0.0f32; len]
-        } else {
+    let expected = crate::checkpoint::expected_params_with_output(&arch, &noise_encoder, cin, cout);
+    // Each tensor has its own stream, so drawing them in parallel is deterministic.
+    let data: Vec<Vec<f32>> = expected
+        .par_iter()
+        .enumerate()
+        .map(|(i, (module, name, shape))| {
+            let len: usize = shape.iter().product();
+            let scale = init_scale(module, name, shape);
+            if scale == 0.0 {
+                return vec![0.0f32; len];
+            }
             let mut rng = XorShift::new(seed ^ ((i as u64 + 1) << 32));
             (0..len)
                 .map(|_| (rng.truncated_normal() * scale) as f32)
                 .collect()
-        };
-        params.insert(&module, &name, shape, data)?;
+        })
+        .collect();
+    let mut params = Params::new();
+    for ((module, name, shape), values) in expected.into_iter().zip(data) {
+        params.insert(&module, &name, shape, values)?;
     }
     Ok(Checkpoint {
         path: PathBuf::from(format!("<random {} weights>", preset.name())),
@@ -185,7 +194,10 @@ mod tests {
     fn grid_coordinates_of_one_degree() {
         let (lat, lon) = grid_coordinates(1.0);
         assert_eq!((lat.len(), lon.len()), (181, 360));
-        assert_eq!((lat[0], lat[180], lon[0], lon[359]), (-90.0, 90.0, 0.0, 359.0));
+        assert_eq!(
+            (lat[0], lat[180], lon[0], lon[359]),
+            (-90.0, 90.0, 0.0, 359.0)
+        );
         let (lat, lon) = grid_coordinates(0.25);
         assert_eq!(lat.len() * lon.len(), 1_038_240);
     }

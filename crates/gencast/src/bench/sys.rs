@@ -6,10 +6,20 @@ use crate::kernels::matmul;
 
 /// Peak resident set size of this process in MiB (`VmHWM` of `/proc/self/status`), if known.
 pub fn peak_rss_mb() -> Option<f64> {
+    status_mb("VmHWM:")
+}
+
+/// Current resident set size of this process in MiB (`VmRSS`), if known.
+pub fn rss_mb() -> Option<f64> {
+    status_mb("VmRSS:")
+}
+
+/// A `kB` field of `/proc/self/status`, in MiB.
+fn status_mb(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line
-        .trim_start_matches("VmHWM:")
+        .trim_start_matches(field)
         .trim()
         .trim_end_matches("kB")
         .trim()
@@ -26,8 +36,12 @@ pub const GEMM_SHAPE: (usize, usize, usize) = (4096, 512, 512);
 /// timed products after one warm-up.
 pub fn gemm_rate(reps: usize) -> f64 {
     let (m, k, n) = GEMM_SHAPE;
-    let a: Vec<f32> = (0..m * k).map(|i| ((i % 97) as f32 - 48.0) / 97.0).collect();
-    let b: Vec<f32> = (0..k * n).map(|i| ((i % 89) as f32 - 44.0) / 89.0).collect();
+    let a: Vec<f32> = (0..m * k)
+        .map(|i| ((i % 97) as f32 - 48.0) / 97.0)
+        .collect();
+    let b: Vec<f32> = (0..k * n)
+        .map(|i| ((i % 89) as f32 - 44.0) / 89.0)
+        .collect();
     let mut c = vec![0.0f32; m * n];
     matmul(&a, &b, &mut c, m, k, n, false);
     let mut best = f64::INFINITY;
@@ -47,6 +61,9 @@ mod tests {
     fn peak_rss_is_positive() {
         let mb = peak_rss_mb().expect("VmHWM on Linux");
         assert!(mb > 0.0 && mb.is_finite());
+        let now = rss_mb().expect("VmRSS on Linux");
+        // The peak can never be below the current value.
+        assert!(now > 0.0 && now <= mb);
     }
 
     #[test]

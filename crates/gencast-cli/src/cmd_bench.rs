@@ -1,0 +1,97 @@
+//! `gencast bench`: throughput of a random-weight GenCast of a published configuration.
+
+use anyhow::Context;
+use gencast::bench::{self, BenchOptions, BenchReport, Preset};
+use tracing::info;
+
+/// Arguments of `gencast bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Configuration: `mini` (1° grid, mesh 4), `1p0` (1°, mesh 5) or `0p25` (0.25°, mesh 6),
+    /// all with latent 512, 16 layers, 4 heads, k-hop 16, feed-forward 2048.
+    #[arg(long, default_value = "mini", value_parser = ["mini", "1p0", "0p25", "tiny"],
+          hide_possible_values = true)]
+    preset: String,
+    /// Timed denoiser calls (after one warm-up call); the median is reported.
+    #[arg(long, default_value_t = 3)]
+    calls: usize,
+    /// Full 12 h sampler steps to time (39 denoiser calls each with 20 noise levels).
+    #[arg(long, default_value_t = 0)]
+    steps: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Seed of the random weights and inputs.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object instead of the summary table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let opts = BenchOptions {
+        preset: Preset::parse(&args.preset)?,
+        calls: args.calls,
+        steps: args.steps,
+        threads: args.threads,
+        seed: args.seed,
+    };
+    let report = bench::run(&opts, &mut |line: &str| info!("{line}")).context("benchmark")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_summary(&report);
+    }
+    Ok(())
+}
+
+/// The human-readable summary.
+fn print_summary(r: &BenchReport) {
+    let s = &r.shape;
+    println!(
+        "preset {}: {}° grid ({} nodes), mesh {} ({} nodes), latent {}, {} layers, {} threads",
+        r.preset, s.resolution_deg, r.n_grid, s.mesh_size, r.n_mesh, s.latent, s.layers, r.threads
+    );
+    println!(
+        "edges: {} grid2mesh, {} mesh2grid; attention pairs {} ({} computed densely)",
+        r.grid2mesh_edges, r.mesh2grid_edges, r.attention_pairs, r.attention_dense_pairs
+    );
+    println!("graph build        {:>9.3} s", r.graph_build_s);
+    println!("network load       {:>9.3} s", r.network_load_s);
+    println!("start-up           {:>9.3} s", r.startup_s);
+    println!("first call         {:>9.3} s", r.first_call_s);
+    println!(
+        "denoiser call      {:>9.3} s  (median of {}, min {:.3}, max {:.3})",
+        r.denoiser_call_s, r.calls, r.call_min_s, r.call_max_s
+    );
+    println!("  encoder          {:>9.3} s", r.encoder_s);
+    println!("  transformer      {:>9.3} s", r.transformer_s);
+    println!("  decoder          {:>9.3} s", r.decoder_s);
+    if let (Some(step), Some(calls), Some(over)) =
+        (r.step_s, r.calls_per_step, r.sampler_overhead_s)
+    {
+        println!("12 h step          {step:>9.2} s  ({calls} calls, {over:.3} s sampler overhead)");
+    }
+    println!(
+        "actual work        {:>9.1} GFLOP/call, {:.1} GFLOP/s ({:.0} % of GEMM)",
+        r.flop_actual.total() / 1e9,
+        r.actual_gflops,
+        100.0 * r.actual_fraction_of_gemm
+    );
+    println!(
+        "reference-equiv.   {:>9.1} GFLOP/call, {:.1} GFLOP/s ({:.0} % of GEMM)",
+        r.reference_equivalent_flop / 1e9,
+        r.reference_equivalent_gflops,
+        100.0 * r.reference_equivalent_fraction_of_gemm
+    );
+    println!(
+        "GEMM {}x{}x{}    {:>9.1} GFLOP/s",
+        r.gemm_shape[0], r.gemm_shape[1], r.gemm_shape[2], r.gemm_gflops
+    );
+    println!(
+        "peak RSS           {:>9.0} MiB  ({:.0} after load, {:.0} after the calls)",
+        r.peak_rss_mb, r.rss_after_load_mb, r.rss_after_calls_mb
+    );
+}
