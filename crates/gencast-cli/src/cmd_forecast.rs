@@ -187,6 +187,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let ds = Dataset::open(&ds_path)?;
     let stats = StatsSet::open_dir(&stats_dir)?;
     let first_frame = first_input_frame(&ds, args.init_time.as_deref())?;
+    let report = gencast::data::checks::check_inputs(&ds, &ckpt.task_config, first_frame)?;
+    if !report.is_ok() {
+        bail!("input checks failed for {}: {report}", ds_path.display());
+    }
     let forecaster = Forecaster::new(&ckpt, ds.lat(), ds.lon())?;
     forecaster.set_debug_nans(args.debug_nans);
     let prepared = forecaster.prepare(&ds, &stats, first_frame)?;

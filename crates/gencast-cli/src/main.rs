@@ -6,6 +6,7 @@ mod cmd_inspect;
 mod cmd_stats;
 mod cmd_bench;
 mod cmd_plot;
+mod cmd_check;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +36,8 @@ enum Command {
     Bench(cmd_bench::Args),
     /// Draw one field of a forecast or dataset as a PNG map (colour bar, coastlines, valid time).
     Plot(cmd_plot::Args),
+    /// Check an input dataset against a checkpoint's task (variables, frames, grid, levels, NaNs, ranges).
+    Check(cmd_check::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,5 +57,6 @@ fn main() -> anyhow::Result<()> {
         Command::Stats(args) => cmd_stats::run(args),
         Command::Bench(args) => cmd_bench::run(args),
         Command::Plot(args) => cmd_plot::run(args),
+        Command::Check(args) => cmd_check::run(args),
     }
 }

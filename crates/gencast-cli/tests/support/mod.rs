@@ -129,6 +129,8 @@ pub struct Edit<'a> {
     pub flip_lat: bool,
     /// Set one value of a variable (flat index into its full array) to this.
     pub poke: Option<(&'a str, usize, f32)>,
+    /// Replace every NaN of a variable with this value (e.g. SST over land).
+    pub fill_nan: Option<(&'a str, f32)>,
 }
 
 /// Writes a copy of `src` to `dst` (classic NetCDF) with the edits applied.
@@ -200,6 +202,13 @@ pub fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
         if let Some((name, idx, value)) = edit.poke {
             if name == v.name {
                 data[idx] = value;
+            }
+        }
+        if let Some((name, value)) = edit.fill_nan {
+            if name == v.name {
+                data.iter_mut()
+                    .filter(|x| x.is_nan())
+                    .for_each(|x| *x = value);
             }
         }
         w.write_f32(5 + i, 0, &data).unwrap();

@@ -10,3 +10,4 @@ pub use stats::{NormStats, StatsSet};
 pub mod stacking;
 pub mod normalization;
 pub mod task;
+pub mod checks;

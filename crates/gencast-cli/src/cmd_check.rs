@@ -1,0 +1,112 @@
+//! `gencast check`: checks an input dataset against a checkpoint's task before any computation
+//! and prints a variable × frame table of the problems (non-zero exit status when any).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use gencast::checkpoint::Checkpoint;
+use gencast::data::checks::{check_inputs, CheckReport};
+use gencast::data::netcdf_time::{format_datetime, parse_datetime};
+use gencast::data::Dataset;
+
+/// The bundled demo checkpoint.
+const DEMO_CHECKPOINT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../gencast/tests/fixtures/tiny-mha/checkpoint.npz"
+);
+
+/// Arguments of `gencast check`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The input dataset (NetCDF).
+    #[arg(long)]
+    dataset: PathBuf,
+    /// The checkpoint whose task the inputs must satisfy. Defaults to the bundled demo model.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Initialisation time (the second input frame), e.g. `2019-03-29T12:00`. Defaults to the
+    /// dataset's second frame.
+    #[arg(long)]
+    init_time: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the checks; fails when any problem is found.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let ckpt_path = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEMO_CHECKPOINT));
+    let task = Checkpoint::open_configs(&ckpt_path)
+        .with_context(|| format!("reading the configs of {}", ckpt_path.display()))?
+        .task_config;
+    let report = report_for(&args.dataset, &task, args.init_time.as_deref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}: {report}", args.dataset.display());
+    }
+    if !report.is_ok() {
+        bail!(
+            "{} problem(s) in the inputs of {}",
+            report.rows.len(),
+            args.dataset.display()
+        );
+    }
+    Ok(())
+}
+
+/// The report for `path`; a file that cannot be opened because of its grid gives a one-row report.
+fn report_for(
+    path: &Path,
+    task: &gencast::checkpoint::TaskConfig,
+    init_time: Option<&str>,
+) -> anyhow::Result<CheckReport> {
+    let ds = match Dataset::open(path) {
+        Ok(ds) => ds,
+        Err(gencast::Error::Data {
+            variable, detail, ..
+        }) => return Ok(CheckReport::single(&variable, None, detail)),
+        Err(gencast::Error::Missing { what, key, .. }) => {
+            return Ok(CheckReport::single(&key, None, format!("missing {what}")))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let first = match init_time {
+        None => 0,
+        Some(text) => {
+            let ns = parse_datetime(text)
+                .with_context(|| format!("--init-time `{text}`: expected YYYY-MM-DDTHH:MM"))?;
+            match ds.datetime().iter().position(|&t| t == ns) {
+                Some(i) if i >= 1 => i - 1,
+                Some(_) => {
+                    return Ok(CheckReport::single(
+                        "time",
+                        Some(format!(
+                            "{} (-12h)",
+                            format_datetime(ns - 12 * 3_600_000_000_000)
+                        )),
+                        format!("missing input frame: {text} is the dataset's first frame"),
+                    ))
+                }
+                None => {
+                    return Ok(CheckReport::single(
+                        "time",
+                        Some(format!("{text} (0h)")),
+                        format!(
+                            "missing input frame: {text} is not a time of the dataset (it has {})",
+                            ds.datetime()
+                                .iter()
+                                .map(|&t| format_datetime(t))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
+    };
+    Ok(check_inputs(&ds, task, first)?)
+}

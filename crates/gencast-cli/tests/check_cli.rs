@@ -1,0 +1,199 @@
+//! `gencast check` on the fixture dataset and on a catalogue of broken copies of it, and
+//! `gencast forecast` refusing a broken copy before computing anything.
+
+mod support;
+
+use support::{fixture_dataset, forecast_on, gencast, write_edited, Edit};
+
+/// Points per level of the 10° fixture grid (19 latitudes × 36 longitudes).
+const GRID: usize = 19 * 36;
+/// Values per frame of an atmospheric variable (13 levels).
+const ATMOS_FRAME: usize = 13 * GRID;
+/// Labels of the two input frames of the fixture (init time 2019-03-29T12:00... minus 12 h).
+const FRAME0: &str = "(-12h)";
+const FRAME1: &str = "(0h)";
+
+/// Writes an edited copy of the fixture and runs `gencast check` on it: (success, stdout+stderr).
+fn check(edit: Edit) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.nc");
+    write_edited(&fixture_dataset("tiny-mha"), &bad, &edit);
+    let out = gencast(&["check", "--dataset", bad.to_str().unwrap()]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Asserts `gencast check` rejects the edit and that one table line holds every needle.
+fn assert_rejected(edit: Edit, needles: &[&str]) {
+    let (ok, text) = check(edit);
+    assert!(!ok, "accepted a bad dataset: {text}");
+    assert!(
+        text.lines().any(|l| needles.iter().all(|n| l.contains(n))),
+        "no table row holds all of {needles:?}:\n{text}"
+    );
+}
+
+#[test]
+fn the_fixture_passes() {
+    let ds = fixture_dataset("tiny-mha");
+    let out = gencast(&["check", "--dataset", ds.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("checks passed (13 variables, 2 frames, 13 levels)"),
+        "{text}"
+    );
+    // An unedited rewrite passes too (the catalogue below differs from it by one edit each).
+    let (ok, text) = check(Edit::default());
+    assert!(ok, "{text}");
+}
+
+#[test]
+fn json_report_of_the_fixture_has_no_rows() {
+    let ds = fixture_dataset("tiny-mha");
+    let out = gencast(&["check", "--dataset", ds.to_str().unwrap(), "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rows"].as_array().unwrap().len(), 0);
+    assert_eq!(v["frames"], 2);
+    assert_eq!(v["variables"], 13);
+}
+
+#[test]
+fn missing_variable() {
+    assert_rejected(
+        Edit {
+            drop: &["2m_temperature"],
+            ..Edit::default()
+        },
+        &["2m_temperature", "missing variable"],
+    );
+}
+
+#[test]
+fn single_frame() {
+    assert_rejected(
+        Edit {
+            frames: Some(0..1),
+            ..Edit::default()
+        },
+        &["time", "missing input frames", "1 frame"],
+    );
+}
+
+#[test]
+fn missing_levels() {
+    assert_rejected(
+        Edit {
+            levels: Some(10),
+            ..Edit::default()
+        },
+        &["level", "850, 925, 1000"],
+    );
+}
+
+#[test]
+fn descending_latitudes() {
+    assert_rejected(
+        Edit {
+            flip_lat: true,
+            ..Edit::default()
+        },
+        &["lat", "descending"],
+    );
+}
+
+#[test]
+fn nan_in_temperature_at_one_level_and_frame() {
+    // Frame 1 (the init time), level index 3 (200 hPa), latitude index 5 (−40°), longitude 7 (70°).
+    let idx = ATMOS_FRAME + 3 * GRID + 5 * 36 + 7;
+    let (ok, text) = check(Edit {
+        poke: Some(("temperature", idx, f32::NAN)),
+        ..Edit::default()
+    });
+    assert!(!ok);
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains("NaN")).collect();
+    assert_eq!(rows.len(), 1, "exactly one slice has a NaN:\n{text}");
+    for needle in [
+        "temperature",
+        FRAME1,
+        " 200 ",
+        "1 NaN value",
+        "lat -40 lon 70",
+        "temperature[time=0h,level=200]",
+    ] {
+        assert!(rows[0].contains(needle), "`{needle}` missing: {}", rows[0]);
+    }
+}
+
+#[test]
+fn sst_finite_over_land() {
+    let (ok, text) = check(Edit {
+        fill_nan: Some(("sea_surface_temperature", 290.0)),
+        ..Edit::default()
+    });
+    assert!(!ok);
+    for frame in [FRAME0, FRAME1] {
+        assert!(
+            text.lines().any(|l| l.contains("sea_surface_temperature")
+                && l.contains(frame)
+                && l.contains("land cell(s)")
+                && l.contains("set SST to NaN over land")),
+            "no land SST row for frame {frame}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn out_of_range_value() {
+    // 2m_temperature is (batch, time, lat, lon): frame 0, latitude index 2 (−70°), longitude 0.
+    let idx = 2 * 36;
+    assert_rejected(
+        Edit {
+            poke: Some(("2m_temperature", idx, 500.0)),
+            ..Edit::default()
+        },
+        &[
+            "2m_temperature",
+            FRAME0,
+            "1 value(s) outside the physical range [150, 350]",
+            "= 500 at lat -70 lon 0",
+        ],
+    );
+}
+
+#[test]
+fn forecast_refuses_a_bad_dataset_with_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.nc");
+    write_edited(
+        &fixture_dataset("tiny-mha"),
+        &bad,
+        &Edit {
+            fill_nan: Some(("sea_surface_temperature", 290.0)),
+            ..Edit::default()
+        },
+    );
+    let out_path = dir.path().join("out.nc");
+    let out = forecast_on("tiny-mha", &bad, &out_path, &["--steps", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "accepted a bad dataset");
+    assert!(err.contains("input checks failed"), "{err}");
+    assert!(
+        err.contains("variable") && err.contains("frame") && err.contains("problem"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sea_surface_temperature") && err.contains(FRAME1),
+        "{err}"
+    );
+    assert!(!out_path.exists(), "output written for a bad dataset");
+}
