@@ -1,12 +1,12 @@
 //! The `gencast` command-line tool.
 
+mod cmd_bench;
+mod cmd_check;
 mod cmd_fields;
 mod cmd_forecast;
 mod cmd_inspect;
-mod cmd_stats;
-mod cmd_bench;
 mod cmd_plot;
-mod cmd_check;
+mod cmd_stats;
 
 use clap::{Parser, Subcommand};
 
