@@ -339,22 +339,9 @@ pub fn override_sampler(cfg: &mut SamplerConfig, assignment: &str) -> Result<()>
 mod tests {
     use super::*;
 
-    fn cfg() -> SamplerConfig {
-        SamplerConfig {
-            max_noise_level: 80.0,
-            min_noise_level: 0.03,
-            num_noise_levels: 20,
-            rho: 7.0,
-            stochastic_churn_rate: 2.5,
-            churn_min_noise_level: 0.75,
-            churn_max_noise_level: f64::INFINITY,
-            noise_level_inflation_factor: 1.05,
-        }
-    }
-
     #[test]
     fn overrides_set_the_named_field_only() {
-        let mut c = cfg();
+        let mut c = SamplerConfig::default();
         override_sampler(&mut c, "num_noise_levels=6").unwrap();
         override_sampler(&mut c, "stochastic_churn_rate = 0").unwrap();
         override_sampler(&mut c, "churn_max_noise_level=inf").unwrap();
@@ -366,7 +353,7 @@ mod tests {
 
     #[test]
     fn bad_overrides_name_the_field() {
-        let mut c = cfg();
+        let mut c = SamplerConfig::default();
         for (arg, needle) in [
             ("rho", "key=value"),
             ("rho=abc", "sampler_config.rho"),

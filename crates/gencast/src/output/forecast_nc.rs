@@ -206,7 +206,7 @@ impl ForecastWriter {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A two-member, two-step layout on a 3×4 grid with two levels.

@@ -419,30 +419,12 @@ impl FloorBoundary for str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::forecast_nc::OutputVariable;
 
     fn layout(members: usize) -> ForecastLayout {
-        ForecastLayout {
-            variables: vec![
-                OutputVariable {
-                    name: "2m_temperature".into(),
-                    levelled: false,
-                    units: Some("K".into()),
-                },
-                OutputVariable {
-                    name: "geopotential".into(),
-                    levelled: true,
-                    units: None,
-                },
-            ],
-            levels: vec![500, 850],
-            lat: vec![-90.0, 0.1, 90.0],
-            lon: vec![0.0, 90.0, 180.0, 270.0],
-            members: (0..members as i32).collect(),
-            lead_hours: vec![12, 24],
-            init_time: "2019-03-30T00:00:00".into(),
-            history: "test".into(),
-        }
+        let mut l = crate::output::forecast_nc::tests::small_layout();
+        l.lat[1] = 0.1;
+        l.members = (0..members as i32).collect();
+        l
     }
 
     #[test]
