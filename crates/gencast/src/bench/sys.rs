@@ -59,11 +59,12 @@ mod tests {
 
     #[test]
     fn peak_rss_is_positive() {
+        // Current first, peak second: other tests of this process allocate concurrently, and a
+        // peak read later can never be below a current value read earlier.
+        let now = rss_mb().expect("VmRSS on Linux");
         let mb = peak_rss_mb().expect("VmHWM on Linux");
         assert!(mb > 0.0 && mb.is_finite());
-        let now = rss_mb().expect("VmRSS on Linux");
-        // The peak can never be below the current value.
-        assert!(now > 0.0 && now <= mb);
+        assert!(now > 0.0 && now <= mb, "current {now} MiB > peak {mb} MiB");
     }
 
     #[test]
