@@ -21,7 +21,7 @@ fn lcg_fill(seed: u64, n: usize, scale: f32) -> Vec<f32> {
 }
 
 #[test]
-#[ignore]
+#[ignore = "timing run at Mini size, no assertion on time; run with: cargo test --release -p gencast --test denoiser_speed -- --ignored --nocapture"]
 fn mini_sized_forward_timing() {
     let mut ckpt = Checkpoint::open(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -17,7 +17,7 @@ fn fill(n: usize, seed: u64) -> Vec<f32> {
 }
 
 #[test]
-#[ignore]
+#[ignore = "timing run at Mini size, no assertion on time; run with: cargo test --release -p gencast --test kernels_speed -- --ignored --nocapture"]
 fn matmul_and_attention_timing() {
     let only_blocked = std::env::var("ONLY_BLOCKED").is_ok();
     let (m, k, n) = if only_blocked {
