@@ -300,3 +300,42 @@ fn debug_nans_names_the_module_member_and_step() {
         "{err}"
     );
 }
+
+/// `--init-time` picks the second input frame: naming the default one changes nothing, a later
+/// one moves the forecast, and a time the dataset lacks (or its first frame) is refused.
+#[test]
+fn init_time_selects_the_input_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, init: Option<&str>| {
+        let out = dir.path().join(name);
+        let mut args = vec!["--steps", "1"];
+        if let Some(t) = init {
+            args.extend(["--init-time", t]);
+        }
+        (forecast("tiny-mha", &out, &args), out)
+    };
+    let (o, default) = run("default.nc", None);
+    assert_ok(&o);
+    let (o, same) = run("same.nc", Some("2019-03-29T12:00"));
+    assert_ok(&o);
+    assert_eq!(
+        std::fs::read(&default).unwrap(),
+        std::fs::read(&same).unwrap()
+    );
+    let (o, later) = run("later.nc", Some("2019-03-30T00:00"));
+    assert_ok(&o);
+    let ds = gencast::data::Dataset::open_lenient(&later).unwrap();
+    // The valid time of the first step is the init time + 12 h.
+    let valid = gencast::data::netcdf_time::format_datetime(ds.datetime()[0]);
+    assert!(valid.starts_with("2019-03-30T12:00"), "{valid}");
+    assert_ne!(
+        read_member(&default, "2m_temperature", 0),
+        read_member(&later, "2m_temperature", 0)
+    );
+    for bad in ["2019-03-29T00:00", "2019-04-01T00:00"] {
+        let (o, out) = run("bad.nc", Some(bad));
+        assert!(!o.status.success(), "{bad} accepted");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--init-time"));
+        assert!(!out.exists());
+    }
+}
