@@ -1,6 +1,8 @@
 //! `gencast inspect` and `gencast fields` on the fixture checkpoints.
 
-use std::process::Command;
+mod support;
+
+use support::{json, run};
 
 const MHA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -10,24 +12,6 @@ const TRI: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../gencast/tests/fixtures/tiny-triblockdiag/checkpoint.npz"
 );
-
-fn gencast(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gencast"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let (ok, stdout, stderr) = gencast(args);
-    assert!(ok, "{stderr}");
-    serde_json::from_str(&stdout).unwrap()
-}
 
 #[test]
 fn inspect_json_reports_configs_as_stored() {
@@ -97,7 +81,7 @@ fn inspect_json_reports_configs_as_stored() {
 
 #[test]
 fn inspect_text_lists_configs_and_table() {
-    let (ok, out, err) = gencast(&["inspect", MHA]);
+    let (ok, out, err) = run(&["inspect", MHA]);
     assert!(ok, "{err}");
     for needle in [
         "description: Synthetic GenCast fixture checkpoint (tiny-mha)",
@@ -114,7 +98,7 @@ fn inspect_text_lists_configs_and_table() {
 
 #[test]
 fn inspect_reports_a_missing_file() {
-    let (ok, _, err) = gencast(&["inspect", "/nonexistent/ckpt.npz"]);
+    let (ok, _, err) = run(&["inspect", "/nonexistent/ckpt.npz"]);
     assert!(!ok);
     assert!(err.contains("/nonexistent/ckpt.npz"), "{err}");
 }
@@ -158,7 +142,7 @@ fn fields_from_checkpoint_matches_default_and_text_mentions_frames() {
     let a = json(&["fields", "--json"]);
     let b = json(&["fields", "--json", "--checkpoint", MHA]);
     assert_eq!(a["variables"], b["variables"]);
-    let (ok, out, err) = gencast(&["fields", "--checkpoint", TRI]);
+    let (ok, out, err) = run(&["fields", "--checkpoint", TRI]);
     assert!(ok, "{err}");
     assert!(out.contains("2 input frames (t-12h, t)"), "{out}");
     assert!(out.contains("geopotential_at_surface"), "{out}");

@@ -1,6 +1,8 @@
 //! `gencast stats` on the reference's 2-step, 2-member rollout with the example dataset as truth.
 
-use std::process::Command;
+mod support;
+
+use support::{json, run};
 
 use gencast::data::Dataset;
 use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter, OutputVariable};
@@ -29,24 +31,6 @@ const VARIABLES: [&str; 12] = [
 
 fn fixture(name: &str) -> String {
     format!("{DIR}{name}")
-}
-
-fn gencast(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gencast"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let (ok, stdout, stderr) = gencast(args);
-    assert!(ok, "{stderr}");
-    serde_json::from_str(&stdout).unwrap()
 }
 
 fn row<'a>(
@@ -159,7 +143,7 @@ fn check_expected(v: &serde_json::Value) {
 #[test]
 fn table_names_every_variable_and_json_is_finite_and_matches_numpy() {
     let (forecast, truth) = (fixture(ROLLOUT), fixture(TRUTH));
-    let (ok, table, stderr) = gencast(&["stats", "--forecast", &forecast, "--truth", &truth]);
+    let (ok, table, stderr) = run(&["stats", "--forecast", &forecast, "--truth", &truth]);
     assert!(ok, "{stderr}");
     assert!(table.contains("crps") && table.contains("ssr"), "{table}");
     let fc = Dataset::open(&forecast).unwrap();
@@ -362,7 +346,7 @@ fn valid_times_select_truth_frames() {
 #[test]
 fn bad_requests_are_clear_errors() {
     let (forecast, truth) = (fixture(ROLLOUT), fixture(TRUTH));
-    let (ok, _, err) = gencast(&[
+    let (ok, _, err) = run(&[
         "stats",
         "--forecast",
         &forecast,
@@ -372,7 +356,7 @@ fn bad_requests_are_clear_errors() {
         "9",
     ]);
     assert!(!ok && err.contains("init frame 9"), "{err}");
-    let (ok, _, err) = gencast(&[
+    let (ok, _, err) = run(&[
         "stats",
         "--forecast",
         &forecast,
@@ -382,15 +366,15 @@ fn bad_requests_are_clear_errors() {
         "3",
     ]);
     assert!(!ok && err.contains("no frame matches"), "{err}");
-    let (ok, _, err) = gencast(&["stats", "--forecast", &truth]);
+    let (ok, _, err) = run(&["stats", "--forecast", &truth]);
     assert!(!ok && err.contains("is this a forecast file"), "{err}");
-    let (ok, _, err) = gencast(&["stats", "--forecast", &forecast, "--variables", "nope"]);
+    let (ok, _, err) = run(&["stats", "--forecast", &forecast, "--variables", "nope"]);
     assert!(!ok && err.contains("nope"), "{err}");
-    let (ok, _, err) = gencast(&["stats", "--forecast", &forecast, "--quantiles", "1.5"]);
+    let (ok, _, err) = run(&["stats", "--forecast", &forecast, "--quantiles", "1.5"]);
     assert!(!ok && err.contains("1.5"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("s.nc");
-    let (ok, _, err) = gencast(&[
+    let (ok, _, err) = run(&[
         "stats",
         "--forecast",
         &forecast,

@@ -31,6 +31,26 @@ pub fn gencast(args: &[&str]) -> Output {
         .expect("running gencast")
 }
 
+/// Runs `gencast` with `args` as given (no log filter): (success, stdout, stderr).
+pub fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gencast"))
+        .args(args)
+        .output()
+        .expect("running gencast");
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Runs `gencast` with `args`, asserts success and parses stdout as JSON.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    let (ok, stdout, stderr) = run(args);
+    assert!(ok, "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
 /// Runs `gencast forecast` on fixture set `set` writing `out`, with extra arguments.
 pub fn forecast(set: &str, out: &Path, extra: &[&str]) -> Output {
     forecast_on(set, &fixture_dataset(set), out, extra)
