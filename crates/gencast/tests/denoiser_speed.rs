@@ -9,14 +9,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 fn lcg_fill(seed: u64, n: usize, scale: f32) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0) * scale
-        })
+    gencast::bench::random::lcg_unit(seed, n)
+        .into_iter()
+        .map(|u| (u * 2.0 - 1.0) * scale)
         .collect()
 }
 

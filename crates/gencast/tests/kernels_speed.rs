@@ -5,14 +5,9 @@ use gencast::kernels::{matmul, sparse_attention, AttentionPlan};
 use std::time::Instant;
 
 fn fill(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-        })
+    gencast::bench::random::lcg_unit(seed, n)
+        .into_iter()
+        .map(|u| u - 0.5)
         .collect()
 }
 

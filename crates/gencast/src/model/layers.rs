@@ -269,14 +269,9 @@ mod tests {
     use crate::checkpoint::Params;
 
     fn vals(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-            })
+        crate::bench::random::lcg_unit(seed, n)
+            .into_iter()
+            .map(|u| u - 0.5)
             .collect()
     }
 
