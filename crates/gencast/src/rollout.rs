@@ -55,16 +55,15 @@ impl Denoise for StepDenoiser<'_> {
         self.calls += 1;
         self.denoiser
             .denoise(&mut self.features, self.target_columns, x, sigma, out)
-            .map_err(|e| match e {
-                Error::NonFinite { stage, detail } => Error::NonFinite {
-                    stage,
-                    detail: format!(
-                        "{detail}; denoiser call {} of sampler iteration {}",
-                        self.calls,
-                        (self.calls - 1) / 2
+            .map_err(|e| {
+                let iteration = (self.calls - 1) / 2;
+                with_location(
+                    e,
+                    format!(
+                        "denoiser call {} of sampler iteration {iteration}",
+                        self.calls
                     ),
-                },
-                other => other,
+                )
             })
     }
 }
@@ -196,13 +195,9 @@ impl Forecaster {
                     target_columns: self.layout.target_columns(),
                     calls: 0,
                 };
-                let x = sampler.sample(&mut d, key).map_err(|e| match e {
-                    Error::NonFinite { stage, detail } => Error::NonFinite {
-                        stage,
-                        detail: format!("{detail}; member {member}, step {}", step + 1),
-                    },
-                    other => other,
-                })?;
+                let x = sampler
+                    .sample(&mut d, key)
+                    .map_err(|e| with_location(e, format!("member {member}, step {}", step + 1)))?;
                 let fields = step_data.to_physical(&x)?;
                 check_output(
                     &fields,
@@ -219,6 +214,17 @@ impl Forecaster {
             }
         }
         Ok(())
+    }
+}
+
+/// Appends where it happened to a non-finite-value error; other errors pass unchanged.
+fn with_location(e: Error, location: String) -> Error {
+    match e {
+        Error::NonFinite { stage, detail } => Error::NonFinite {
+            stage,
+            detail: format!("{detail}; {location}"),
+        },
+        other => other,
     }
 }
 
