@@ -2,18 +2,23 @@
 //! present, the grid and pressure levels match, there are no NaNs except sea-surface temperature
 //! over land, land cells of sea-surface temperature are NaN, and values lie in physical ranges.
 //! Problems are collected into a [`CheckReport`] (a variable × frame table) instead of failing
-//! at the first one.
+//! at the first one. The rules themselves live in [`rules`], shared with the dataset reader and
+//! the step preparation.
 
-use std::fmt;
+mod ranges;
+mod report;
+pub mod rules;
 
-use serde::Serialize;
+pub use ranges::{physical_range, PHYSICAL_RANGES};
+pub use report::{CheckReport, CheckRow};
 
 use super::dataset::{Array, Dataset, TIME_DIM};
-use super::forcings::ProgressFeature;
 use super::netcdf_time::format_datetime;
-use crate::checkpoint::config::{is_atmospheric, is_static};
+use super::stacking::TIMESTEP_HOURS;
+use crate::checkpoint::config::is_atmospheric;
 use crate::checkpoint::TaskConfig;
 use crate::Result;
+use rules::{Source, NS_PER_HOUR};
 
 /// Number of input frames the model reads (the init time and 12 h before).
 pub const NUM_INPUT_FRAMES: usize = 2;
@@ -28,230 +33,6 @@ pub const LAND_SEA_MASK: &str = "land_sea_mask";
 /// ERA5 sea-surface temperature is undefined where land_sea_mask >= 0.5).
 pub const LAND_THRESHOLD: f32 = 0.5;
 
-/// Physical bounds `(variable, min, max, reason)`. They are deliberately generous: their job is
-/// to catch wrong units, wrong variables and fill values (e.g. 9.97e36, -32767), not to judge
-/// the weather. Unlisted variables get no range check.
-pub const PHYSICAL_RANGES: &[(&str, f64, f64, &str)] = &[
-    // Record lows are ~180 K (mesosphere-free stratosphere at 1 hPa ~ 190-280 K), highs ~330 K.
-    (
-        "temperature",
-        150.0,
-        350.0,
-        "K; atmospheric record lows ~180 K, highs ~330 K",
-    ),
-    // Surface air: record -89.2 °C (184 K, Vostok) and 56.7 °C (330 K, Death Valley).
-    (
-        "2m_temperature",
-        150.0,
-        350.0,
-        "K; surface records 184 K (Vostok) to 330 K",
-    ),
-    // Sea-level pressure records: 870 hPa (Typhoon Tip) and 1084 hPa (Siberian high).
-    (
-        "mean_sea_level_pressure",
-        80000.0,
-        110000.0,
-        "Pa; records 870 hPa to 1084 hPa",
-    ),
-    // Saturation at 35 °C near 1000 hPa is ~0.037 kg/kg; small negatives come from ERA5 packing.
-    (
-        "specific_humidity",
-        -1e-4,
-        0.1,
-        "kg/kg; saturation at 35 °C is ~0.037",
-    ),
-    // Surface geopotential: Dead Sea shore (-430 m) to Everest (8849 m) times g = 9.81.
-    (
-        "geopotential_at_surface",
-        -5e4,
-        1e5,
-        "m²/s²; -430 m to 8849 m times g",
-    ),
-    // A fraction.
-    ("land_sea_mask", 0.0, 1.0, "fraction of land"),
-    // Jet-stream cores reach ~110 m/s; ±150 m/s still leaves a wide margin.
-    (
-        "u_component_of_wind",
-        -150.0,
-        150.0,
-        "m/s; jet cores reach ~110 m/s",
-    ),
-    (
-        "v_component_of_wind",
-        -150.0,
-        150.0,
-        "m/s; jet cores reach ~110 m/s",
-    ),
-    (
-        "10m_u_component_of_wind",
-        -150.0,
-        150.0,
-        "m/s; 10 m winds stay far below jet speeds",
-    ),
-    (
-        "10m_v_component_of_wind",
-        -150.0,
-        150.0,
-        "m/s; 10 m winds stay far below jet speeds",
-    ),
-    // Omega in strong convection is a few Pa/s; ±30 Pa/s catches unit or sign-scale errors.
-    (
-        "vertical_velocity",
-        -30.0,
-        30.0,
-        "Pa/s; strong convection gives a few Pa/s",
-    ),
-    // Metres of water per 12 h: the 12 h rainfall record is ~1.14 m (Réunion); small negatives
-    // come from ERA5 accumulation differences.
-    (
-        "total_precipitation_12hr",
-        -1e-3,
-        1.0,
-        "m per 12 h; record ~1.14 m in 12 h",
-    ),
-    // Sea water freezes near 271 K; the warmest seas reach ~308 K.
-    (
-        "sea_surface_temperature",
-        250.0,
-        320.0,
-        "K; sea ice edge ~271 K, warmest seas ~308 K",
-    ),
-    // Geopotential from below sea level at 1000 hPa to the 1 hPa surface (~48 km, ~4.7e5).
-    (
-        "geopotential",
-        -1e4,
-        6e5,
-        "m²/s²; 1000 hPa below sea level to ~48 km at 1 hPa",
-    ),
-];
-
-/// The bounds of a variable, if it has a range check.
-pub fn physical_range(var: &str) -> Option<(f64, f64)> {
-    PHYSICAL_RANGES
-        .iter()
-        .find(|r| r.0 == var)
-        .map(|r| (r.1, r.2))
-}
-
-/// One problem: a variable (or coordinate), optionally at a frame and level.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CheckRow {
-    /// Variable or coordinate name (`lat`, `lon`, `level`, `time`).
-    pub variable: String,
-    /// The frame, e.g. `2019-03-29T12:00 (-12h)`; `None` for static variables and coordinates.
-    pub frame: Option<String>,
-    /// The pressure level in hPa, for atmospheric variables.
-    pub level: Option<i32>,
-    /// What is wrong.
-    pub problem: String,
-}
-
-/// The result of [`check_inputs`]: the problems found and what was checked.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CheckReport {
-    /// One row per problem; empty when the inputs are fine.
-    pub rows: Vec<CheckRow>,
-    /// Number of checks run (each variable × frame × level slice counts once per check kind).
-    pub checks: usize,
-    /// Number of input variables read from the file.
-    pub variables: usize,
-    /// Number of input frames checked.
-    pub frames: usize,
-    /// Number of pressure levels checked.
-    pub levels: usize,
-}
-
-impl CheckReport {
-    /// Whether no problem was found.
-    pub fn is_ok(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// A report with a single problem (used when the file cannot even be opened).
-    pub fn single(variable: &str, frame: Option<String>, problem: String) -> CheckReport {
-        CheckReport {
-            rows: vec![CheckRow {
-                variable: variable.to_string(),
-                frame,
-                level: None,
-                problem,
-            }],
-            checks: 1,
-            ..CheckReport::default()
-        }
-    }
-
-    fn push(&mut self, variable: &str, frame: Option<&str>, level: Option<i32>, problem: String) {
-        self.rows.push(CheckRow {
-            variable: variable.to_string(),
-            frame: frame.map(str::to_string),
-            level,
-            problem,
-        });
-    }
-}
-
-impl fmt::Display for CheckReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_ok() {
-            return write!(
-                f,
-                "all {} checks passed ({} variables, {} frames, {} levels)",
-                self.checks, self.variables, self.frames, self.levels
-            );
-        }
-        let cells: Vec<[String; 4]> = self
-            .rows
-            .iter()
-            .map(|r| {
-                [
-                    r.variable.clone(),
-                    r.frame.clone().unwrap_or_else(|| "-".into()),
-                    r.level.map_or_else(|| "-".into(), |l| l.to_string()),
-                    r.problem.clone(),
-                ]
-            })
-            .collect();
-        let header = ["variable", "frame", "level", "problem"];
-        let mut width = header.map(|h| h.chars().count());
-        for row in &cells {
-            for (w, c) in width.iter_mut().zip(row) {
-                *w = (*w).max(c.chars().count());
-            }
-        }
-        let line = |f: &mut fmt::Formatter<'_>, row: [&str; 4]| -> fmt::Result {
-            writeln!(
-                f,
-                "{:<w0$}  {:<w1$}  {:>w2$}  {}",
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                w0 = width[0],
-                w1 = width[1],
-                w2 = width[2]
-            )
-        };
-        writeln!(
-            f,
-            "{} problem(s) in {} checks:",
-            self.rows.len(),
-            self.checks
-        )?;
-        line(f, header)?;
-        let rule = width.map(|w| "-".repeat(w));
-        line(f, [&rule[0], &rule[1], &rule[2], &"-".repeat(7)])?;
-        for row in &cells {
-            line(f, [&row[0], &row[1], &row[2], &row[3]])?;
-        }
-        Ok(())
-    }
-}
-
-/// Tolerance, in degrees, for grid coordinates (f32 storage of the published grids is exact;
-/// this allows for files written from rounded values).
-const DEG_TOL: f32 = 1e-3;
-
 /// Checks the inputs the task needs at frames `first_input_frame` and the next one (the init
 /// time). Only I/O failures are errors; every problem of the data is a row of the report.
 pub fn check_inputs(
@@ -264,22 +45,7 @@ pub fn check_inputs(
     let levels = check_levels(ds, task, &mut report);
     report.levels = levels.len();
 
-    let frames: Vec<usize> = (first_input_frame..first_input_frame + NUM_INPUT_FRAMES).collect();
-    let n_frames = ds.num_frames();
-    report.checks += 1;
-    let available: Vec<usize> = frames.iter().copied().filter(|&t| t < n_frames).collect();
-    if available.len() < frames.len() {
-        report.push(
-            TIME_DIM,
-            None,
-            None,
-            format!(
-                "missing input frames: {} input frames are needed from frame {first_input_frame}, \
-                 the dataset has {n_frames} frame(s)",
-                NUM_INPUT_FRAMES
-            ),
-        );
-    }
+    let available = check_frames(ds, first_input_frame, &mut report);
     report.frames = available.len();
     let init = first_input_frame + NUM_INPUT_FRAMES - 1;
     let labels: Vec<String> = available
@@ -289,17 +55,23 @@ pub fn check_inputs(
     let leads: Vec<String> = available.iter().map(|&t| lead_hours(ds, t, init)).collect();
 
     let land = land_mask(ds, &mut report)?;
+    let missing = rules::missing_variables(ds, task.input_variables.iter().map(String::as_str));
     for var in &task.input_variables {
-        if ProgressFeature::from_name(var).is_some() {
+        let source = Source::of(var);
+        if !source.from_file() {
             continue;
         }
         report.checks += 1;
-        if !ds.has(var) {
+        if missing.contains(&var.as_str()) {
             report.push(var, None, None, "missing variable".into());
             continue;
         }
         report.variables += 1;
-        let a = if is_static(var) {
+        if let Some(problem) = rules::dims_problem(ds, var) {
+            report.push(var, None, None, problem);
+            continue;
+        }
+        let a = if source == Source::Static {
             ds.read(var, None)?
         } else {
             match (available.first(), available.last()) {
@@ -307,20 +79,10 @@ pub fn check_inputs(
                 _ => continue,
             }
         };
-        let Some(layout) = SliceLayout::new(&a, ds) else {
-            report.push(
-                var,
-                None,
-                None,
-                format!("unexpected dims {:?} shape {:?}; expected (time, [level,] lat, lon) on the dataset grid", a.dims, a.shape),
-            );
+        let Some(layout) = on_grid(ds, var, &a, &mut report) else {
             continue;
         };
         let var_levels: Vec<(Option<i32>, Option<usize>)> = if is_atmospheric(var) {
-            if layout.level.is_none() {
-                report.push(var, None, None, "has no level dimension".into());
-                continue;
-            }
             levels.iter().map(|&(l, i)| (Some(l), Some(i))).collect()
         } else {
             vec![(None, None)]
@@ -465,29 +227,18 @@ struct SliceLayout {
 }
 
 impl SliceLayout {
-    /// The layout of `a`, or `None` when it has other dims or a grid other than the dataset's.
-    fn new(a: &Array, ds: &Dataset) -> Option<SliceLayout> {
+    /// The layout of `a`, or `None` when it lacks a `lat` or `lon` dim.
+    fn new(a: &Array) -> Option<SliceLayout> {
         let mut strides = vec![1usize; a.shape.len()];
         for k in (0..a.shape.len().saturating_sub(1)).rev() {
             strides[k] = strides[k + 1] * a.shape[k + 1];
         }
         let find = |name: &str| a.dim_index(name).map(|k| (k, strides[k]));
-        if a.dims
-            .iter()
-            .any(|d| !matches!(d.as_str(), "time" | "level" | "lat" | "lon"))
-        {
-            return None;
-        }
-        let lat = find("lat")?;
-        let lon = find("lon")?;
-        if a.shape[lat.0] != ds.lat().len() || a.shape[lon.0] != ds.lon().len() {
-            return None;
-        }
         Some(SliceLayout {
             time: find(TIME_DIM),
             level: find("level"),
-            lat,
-            lon,
+            lat: find("lat")?,
+            lon: find("lon")?,
         })
     }
 
@@ -512,123 +263,76 @@ impl SliceLayout {
     }
 }
 
+/// The slicing layout of `a` (variable `var`) when it lies on the dataset's grid and levels;
+/// otherwise a row for the problem.
+fn on_grid(ds: &Dataset, var: &str, a: &Array, report: &mut CheckReport) -> Option<SliceLayout> {
+    let layout = SliceLayout::new(a);
+    let problem = match &layout {
+        Some(_) => rules::shape_problem(ds, a),
+        None => Some(format!("dims {:?} lack `lat` or `lon`", a.dims)),
+    };
+    if let Some(problem) = problem {
+        report.push(var, None, None, problem);
+        return None;
+    }
+    layout
+}
+
 /// Land cells (lat-major) from `land_sea_mask`, if present and on the grid.
 fn land_mask(ds: &Dataset, report: &mut CheckReport) -> Result<Option<Vec<bool>>> {
     if !ds.has(LAND_SEA_MASK) {
         return Ok(None);
     }
+    if let Some(problem) = rules::dims_problem(ds, LAND_SEA_MASK) {
+        report.push(LAND_SEA_MASK, None, None, problem);
+        return Ok(None);
+    }
     let a = ds.read(LAND_SEA_MASK, None)?;
-    let Some(layout) = SliceLayout::new(&a, ds) else {
-        report.push(
-            LAND_SEA_MASK,
-            None,
-            None,
-            format!(
-                "unexpected dims {:?} shape {:?}; expected (lat, lon)",
-                a.dims, a.shape
-            ),
-        );
+    let Some(layout) = on_grid(ds, LAND_SEA_MASK, &a, report) else {
         return Ok(None);
     };
-    let t = layout.time.map(|_| 0);
-    let values = layout.slice(&a, t, None);
+    let values = layout.slice(&a, None, None);
     Ok(Some(values.iter().map(|&x| x >= LAND_THRESHOLD).collect()))
 }
 
-/// Latitudes ascending from -90 to 90 with uniform spacing; longitudes from 0, uniform.
+/// The grid rules of [`rules::lat_problem`] and [`rules::lon_problem`].
 fn check_grid(ds: &Dataset, report: &mut CheckReport) {
     report.checks += 2;
-    let lat = ds.lat();
-    if let Some(problem) = lat_problem(lat) {
+    if let Some(problem) = rules::lat_problem(ds.lat()) {
         report.push("lat", None, None, problem);
     }
-    if let Some(problem) = lon_problem(ds.lon()) {
+    if let Some(problem) = rules::lon_problem(ds.lon()) {
         report.push("lon", None, None, problem);
     }
 }
 
-fn lat_problem(lat: &[f32]) -> Option<String> {
-    let (Some(&first), Some(&last)) = (lat.first(), lat.last()) else {
-        return Some("missing latitude coordinate".into());
-    };
-    if lat.len() < 2 {
-        return Some(format!("need at least 2 latitudes, found {}", lat.len()));
-    }
-    if lat.windows(2).any(|w| w[1] <= w[0]) {
-        return Some(format!(
-            "latitudes are not ascending ({first} .. {last}); expected -90 .. 90 (south to north)"
-        ));
-    }
-    if (first + 90.0).abs() > DEG_TOL || (last - 90.0).abs() > DEG_TOL {
-        return Some(format!(
-            "latitudes span {first} .. {last}; expected -90 .. 90"
-        ));
-    }
-    non_uniform(lat).map(|p| format!("latitudes: {p}"))
-}
-
-fn lon_problem(lon: &[f32]) -> Option<String> {
-    let Some(&first) = lon.first() else {
-        return Some("missing longitude coordinate".into());
-    };
-    if lon.len() < 2 {
-        return Some(format!("need at least 2 longitudes, found {}", lon.len()));
-    }
-    if first.abs() > DEG_TOL {
-        return Some(format!("longitudes start at {first}; expected 0"));
-    }
-    if lon.windows(2).any(|w| w[1] <= w[0]) {
-        return Some("longitudes are not ascending".into());
-    }
-    non_uniform(lon).map(|p| format!("longitudes: {p}"))
-}
-
-fn non_uniform(values: &[f32]) -> Option<String> {
-    let step = values.get(1)? - values.first()?;
-    values
-        .windows(2)
-        .position(|w| ((w[1] - w[0]) - step).abs() > DEG_TOL)
-        .map(|i| {
-            format!(
-                "spacing is not uniform at index {} ({} -> {}, expected step {step})",
-                i + 1,
-                values[i],
-                values[i + 1]
-            )
-        })
-}
-
 /// The task's pressure levels found in the file, as (level, index); a row for the missing ones.
 fn check_levels(ds: &Dataset, task: &TaskConfig, report: &mut CheckReport) -> Vec<(i32, usize)> {
-    let needs_levels = task.input_variables.iter().any(|v| is_atmospheric(v));
-    if !needs_levels {
+    if !rules::needs_levels(task.input_variables.iter().map(String::as_str)) {
         return Vec::new();
     }
     report.checks += 1;
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    for &l in &task.pressure_levels {
-        match i32::try_from(l)
-            .ok()
-            .and_then(|l32| ds.level_index(l32).map(|i| (l32, i)))
-        {
-            Some(x) => found.push(x),
-            None => missing.push(l.to_string()),
+    let matched = rules::match_levels(ds, task.pressure_levels.iter().copied());
+    if let Some(problem) = matched.problem {
+        report.push("level", None, None, problem);
+    }
+    matched.found
+}
+
+/// The input frames present in the file; a row when some are missing or their valid times are
+/// not one time step apart.
+fn check_frames(ds: &Dataset, first: usize, report: &mut CheckReport) -> Vec<usize> {
+    report.checks += 1;
+    let frames = first..first + NUM_INPUT_FRAMES;
+    let available: Vec<usize> = frames.clone().filter(|&t| t < ds.num_frames()).collect();
+    if let Some(problem) = rules::frames_problem(ds, first, NUM_INPUT_FRAMES) {
+        report.push(TIME_DIM, None, None, problem);
+    } else if let Some(times) = ds.datetime().get(frames) {
+        if let Some(problem) = rules::spacing_problem(times, TIMESTEP_HOURS) {
+            report.push("datetime", None, None, problem);
         }
     }
-    if !missing.is_empty() {
-        report.push(
-            "level",
-            None,
-            None,
-            format!(
-                "missing pressure level(s) {} hPa needed by the model (the file has {:?})",
-                missing.join(", "),
-                ds.level()
-            ),
-        );
-    }
-    found
+    available
 }
 
 /// `2019-03-29T12:00 (-12h)`: the frame's valid time and its offset from the init time.
@@ -640,54 +344,12 @@ fn frame_label(ds: &Dataset, t: usize, init: usize) -> String {
     }
 }
 
-/// Offset of frame `t` from the init frame, e.g. `-12h` (12 h per frame when times are absent).
+/// Offset of frame `t` from the init frame, e.g. `-12h` (one time step per frame when times are
+/// absent).
 fn lead_hours(ds: &Dataset, t: usize, init: usize) -> String {
     let hours = match (ds.time().get(t), ds.time().get(init)) {
-        (Some(&a), Some(&b)) => (a - b) as f64 / 3.6e12,
-        _ => (t as f64 - init as f64) * 12.0,
+        (Some(&a), Some(&b)) => (a - b) as f64 / NS_PER_HOUR as f64,
+        _ => (t as f64 - init as f64) * TIMESTEP_HOURS as f64,
     };
     format!("{hours}h")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grid_problems_are_named() {
-        let lat: Vec<f32> = (0..19).map(|i| -90.0 + 10.0 * i as f32).collect();
-        assert_eq!(lat_problem(&lat), None);
-        let mut rev = lat.clone();
-        rev.reverse();
-        assert!(lat_problem(&rev).unwrap().contains("not ascending"));
-        let lon: Vec<f32> = (0..36).map(|i| 10.0 * i as f32).collect();
-        assert_eq!(lon_problem(&lon), None);
-        let shifted: Vec<f32> = lon.iter().map(|x| x - 180.0).collect();
-        assert!(lon_problem(&shifted).unwrap().contains("start at -180"));
-        let mut gap = lon.clone();
-        gap[5] = 52.0;
-        assert!(lon_problem(&gap)
-            .unwrap()
-            .contains("not uniform at index 5"));
-    }
-
-    #[test]
-    fn table_is_aligned() {
-        let mut r = CheckReport::single(
-            "temperature",
-            Some("2019-03-29T12:00 (-12h)".into()),
-            "x".into(),
-        );
-        r.push("lat", None, None, "y".into());
-        let text = r.to_string();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 5);
-        let col = lines[1].find("frame").unwrap();
-        assert_eq!(lines[3].find("2019").unwrap(), col);
-        assert_eq!(&lines[4][col..col + 1], "-");
-        assert!(!r.is_ok());
-        assert!(CheckReport::default()
-            .to_string()
-            .starts_with("all 0 checks passed"));
-    }
 }

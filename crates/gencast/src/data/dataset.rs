@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use netcdf_reader::{NcFile, NcSliceInfo, NcSliceInfoElem, NcVariable};
 
+use super::checks::rules;
 use super::netcdf_io::{self, AttrValue};
 use super::netcdf_time;
 use crate::{Error, Result};
@@ -398,121 +399,20 @@ fn coord_err(path: &Path, variable: &str, detail: String) -> Error {
     }
 }
 
-/// Tolerance, in degrees, for grid coordinates: f32 storage of multiples of 0.25° is exact,
-/// and 1e-3° still separates every grid in use; allows for files written from rounded values.
-const DEG_TOL: f32 = 1e-3;
-
-/// Checks that spacing is uniform; returns the step.
-fn uniform_step(path: &Path, name: &str, values: &[f32]) -> Result<f32> {
-    let step = values[1] - values[0];
-    for (i, w) in values.windows(2).enumerate() {
-        if ((w[1] - w[0]) - step).abs() > DEG_TOL {
-            return Err(coord_err(
-                path,
-                name,
-                format!(
-                    "spacing is not uniform: step {} between indices {i} and {} ({} -> {}), expected {step}",
-                    w[1] - w[0],
-                    i + 1,
-                    w[0],
-                    w[1]
-                ),
-            ));
-        }
-    }
-    Ok(step)
-}
-
-/// Latitudes must ascend from -90 to 90 (both poles included) with uniform spacing.
+/// Applies the latitude rule of [`rules::lat_problem`].
 fn check_lat(path: &Path, lat: &[f32]) -> Result<()> {
-    if lat.len() < 2 {
-        return Err(coord_err(
-            path,
-            "lat",
-            format!("need at least 2 latitudes, found {}", lat.len()),
-        ));
+    match rules::lat_problem(lat) {
+        Some(problem) => Err(coord_err(path, "lat", problem)),
+        None => Ok(()),
     }
-    if lat.iter().any(|x| !x.is_finite()) {
-        return Err(coord_err(path, "lat", "contains non-finite values".into()));
-    }
-    let (first, last) = (lat[0], lat[lat.len() - 1]);
-    if lat.windows(2).all(|w| w[1] < w[0]) {
-        return Err(coord_err(
-            path,
-            "lat",
-            format!(
-                "latitudes are descending ({first} .. {last}, north to south); expected ascending \
-                 from -90 to 90 (south to north): reverse the lat axis of the file"
-            ),
-        ));
-    }
-    if let Some(i) = lat.windows(2).position(|w| w[1] <= w[0]) {
-        return Err(coord_err(
-            path,
-            "lat",
-            format!(
-                "not strictly ascending at index {} ({} -> {})",
-                i + 1,
-                lat[i],
-                lat[i + 1]
-            ),
-        ));
-    }
-    if (first + 90.0).abs() > DEG_TOL || (last - 90.0).abs() > DEG_TOL {
-        return Err(coord_err(
-            path,
-            "lat",
-            format!("latitudes run from {first} to {last}; expected -90 to 90 (grid including both poles)"),
-        ));
-    }
-    uniform_step(path, "lat", lat)?;
-    Ok(())
 }
 
-/// Longitudes must ascend from 0 with uniform spacing and cover 360° without repeating 0.
+/// Applies the longitude rule of [`rules::lon_problem`].
 fn check_lon(path: &Path, lon: &[f32]) -> Result<()> {
-    if lon.len() < 2 {
-        return Err(coord_err(
-            path,
-            "lon",
-            format!("need at least 2 longitudes, found {}", lon.len()),
-        ));
+    match rules::lon_problem(lon) {
+        Some(problem) => Err(coord_err(path, "lon", problem)),
+        None => Ok(()),
     }
-    if lon.iter().any(|x| !x.is_finite()) {
-        return Err(coord_err(path, "lon", "contains non-finite values".into()));
-    }
-    if let Some(i) = lon.windows(2).position(|w| w[1] <= w[0]) {
-        return Err(coord_err(
-            path,
-            "lon",
-            format!(
-                "not strictly ascending at index {} ({} -> {}); expected 0 .. 360-resolution",
-                i + 1,
-                lon[i],
-                lon[i + 1]
-            ),
-        ));
-    }
-    if lon[0].abs() > DEG_TOL {
-        return Err(coord_err(
-            path,
-            "lon",
-            format!("longitudes start at {}; expected 0 .. 360-resolution (roll the file so it starts at 0)", lon[0]),
-        ));
-    }
-    let step = uniform_step(path, "lon", lon)?;
-    let span = step * lon.len() as f32;
-    if (span - 360.0).abs() > DEG_TOL * lon.len() as f32 {
-        return Err(coord_err(
-            path,
-            "lon",
-            format!(
-                "{} longitudes with step {step} cover {span} degrees; expected a global grid (360)",
-                lon.len()
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Reads the `level` coordinate: whole, positive, distinct values (hPa).
