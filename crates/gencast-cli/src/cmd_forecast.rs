@@ -1,7 +1,9 @@
 //! `gencast forecast`: an ensemble forecast written to NetCDF or to a Zarr v3 store, step by
 //! step; several processes may write disjoint members of one Zarr store, and `--resume` skips
-//! the (member, step) chunks already there.
+//! the (member, step) chunks already there (or recorded in an unfinished NetCDF file).
 
+use std::cell::RefCell;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -14,6 +16,8 @@ use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter, OutputVariabl
 use gencast::output::zarr::ZarrForecast;
 use gencast::rollout::{override_sampler, ForecastRequest, Forecaster};
 use tracing::info;
+
+use crate::progress::ProgressLine;
 
 /// The bundled demo model and data (a tiny random-weight GenCast in the official formats).
 const DEMO_DIR: &str = concat!(
@@ -63,8 +67,9 @@ pub struct Args {
     /// disjoint --member-offset/--members ranges of one store must all give the same value.
     #[arg(long)]
     ensemble_size: Option<u32>,
-    /// Zarr only: skip the (member, step) chunks already in the store, replaying their stored
-    /// predictions as inputs of the later steps.
+    /// Skip the (member, step) chunks already in the Zarr store, or recorded in the unfinished
+    /// NetCDF file an interrupted run left (OUT.nc.tmp), replaying their stored predictions as
+    /// inputs of the later steps. The settings must be the same as the interrupted run's.
     #[arg(long)]
     resume: bool,
     /// Worker threads (default: all cores).
@@ -92,7 +97,7 @@ fn lead_time_steps(text: &str) -> anyhow::Result<usize> {
         .parse::<u64>()
         .with_context(|| format!("--lead-time `{text}`: expected e.g. 360h or 15d"))?
         * mult;
-    if hours == 0 || hours % STEP_HOURS != 0 {
+    if hours == 0 || !hours.is_multiple_of(STEP_HOURS) {
         bail!("--lead-time `{text}` must be a positive multiple of {STEP_HOURS}h");
     }
     Ok((hours / STEP_HOURS) as usize)
@@ -161,10 +166,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .checked_add(args.members)
         .context("--member-offset + --members overflows")?;
     let ensemble_size = args.ensemble_size.unwrap_or(end);
-    if !zarr && (args.resume || args.ensemble_size.is_some()) {
+    if !zarr && args.ensemble_size.is_some() {
         bail!(
-            "--resume and --ensemble-size need a Zarr store (--output ending in .zarr); \
-             NetCDF output is written whole under a temporary name, so there is nothing to resume"
+            "--ensemble-size needs a Zarr store (--output ending in .zarr); a NetCDF file holds \
+             exactly the members of one run"
         );
     }
     if end > ensemble_size {
@@ -262,73 +267,84 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         first_input_frame: first_frame,
         sampler,
     };
-    let (store, mut nc) = if zarr {
+    let run_settings = serde_json::json!({"seed": args.seed, "sampler": &request.sampler});
+    let output = if zarr {
         let store_layout = ForecastLayout {
             members: (0..ensemble_size as i32).collect(),
             ..layout
         };
-        let run = serde_json::json!({"seed": args.seed, "sampler": &request.sampler});
-        let z = ZarrForecast::open_or_create(&args.output, store_layout, &run)?;
-        (Some(z), None)
+        let z = ZarrForecast::open_or_create(&args.output, store_layout, &run_settings)?;
+        Output::Zarr {
+            store: Box::new(z),
+            offset: args.member_offset as usize,
+            resume: args.resume,
+        }
     } else {
-        (None, Some(ForecastWriter::create(&args.output, layout)?))
+        let w = ForecastWriter::open_resumable(&args.output, layout, &run_settings, args.resume)?;
+        let tmp = gencast::output::forecast_nc::tmp_name(&args.output);
+        match w.resumed() {
+            Some(n) => info!(
+                "resuming {}: {n} of {} (member, step) chunks already written",
+                tmp.display(),
+                args.members as usize * steps
+            ),
+            None if args.resume => info!(
+                "--resume: no unfinished {} to continue; starting from the first step",
+                tmp.display()
+            ),
+            None => {}
+        }
+        Output::NetCdf(Box::new(w))
     };
-    let offset = args.member_offset as usize;
+    let (members, total_steps) = (args.members as usize, args.members as usize * steps);
+    // Steps to compute: all but each member's leading run of completed steps (those replayed).
+    let to_compute: usize = (0..members)
+        .map(|m| {
+            steps
+                - (0..steps)
+                    .take_while(|&s| output.step_complete(m, s))
+                    .count()
+        })
+        .sum();
+    let output = RefCell::new(output);
+    let show_bar = std::io::stderr().is_terminal()
+        && tracing::level_filters::LevelFilter::current() >= tracing::Level::INFO;
+    let bar = RefCell::new(ProgressLine::new(show_bar, members, steps, to_compute));
     let done = |member: usize, step: usize| -> gencast::Result<Option<Vec<Field>>> {
-        let Some(z) = &store else {
-            return Ok(None);
-        };
-        let m = offset + member;
-        if !args.resume || !z.step_complete(m, step) {
+        let out = output.borrow();
+        if !out.step_complete(member, step) {
             return Ok(None);
         }
-        let l = z.layout();
-        let fields = (0..l.variables.len())
-            .map(|v| {
-                let var = &l.variables[v];
-                Ok(Field {
-                    name: var.name.clone(),
-                    levels: if var.levelled {
-                        l.levels.clone()
-                    } else {
-                        Vec::new()
-                    },
-                    data: z.read_field(m, step, v)?,
-                })
-            })
-            .collect::<gencast::Result<Vec<_>>>()?;
+        let fields = out.read_fields(member, step)?;
+        bar.borrow_mut().clear();
         info!(
-            "member {m} step {}/{steps}: already in the store, skipped",
-            step + 1
+            "member {} step {}/{steps}: already written, skipped",
+            args.member_offset as usize + member,
+            step + 1,
         );
         Ok(Some(fields))
     };
     let mut last = Instant::now();
     let compute_start = last;
     let mut computed = 0usize;
-    forecaster.run_resuming(&prepared, &request, done, |member, step, fields, calls| {
-        for (v, f) in fields.iter().enumerate() {
-            if let Some(z) = &store {
-                z.write_field(offset + member, step, v, &f.data)?;
-            } else if let Some(w) = nc.as_mut() {
-                w.write_field(member, step, v, &f.data)?;
-            }
-        }
+    let on_step = |member: usize, step: usize, fields: &[Field], calls: usize| {
+        output.borrow_mut().write_step(member, step, fields)?;
         computed += 1;
         let finished = member * steps + step + 1;
-        let remaining = args.members as usize * steps - finished;
         let per_step = compute_start.elapsed().as_secs_f64() / computed as f64;
+        let mut bar = bar.borrow_mut();
+        bar.clear();
         info!(
-            "member {} step {}/{} (+{}h) done: {} denoiser calls in {:.2} s; {finished}/{} steps, ETA {:.0} s",
+            "member {} step {}/{} (+{}h) done: {} denoiser calls in {:.2} s; {finished}/{total_steps} steps, ETA {:.0} s",
             args.member_offset as usize + member,
             step + 1,
             steps,
             (step as u64 + 1) * STEP_HOURS,
             calls,
             last.elapsed().as_secs_f64(),
-            args.members as usize * steps,
-            per_step * remaining as f64
+            per_step * to_compute.saturating_sub(computed) as f64
         );
+        bar.on_step(member, step);
         last = Instant::now();
         if stop_after.is_some_and(|n| computed >= n) {
             return Err(gencast::Error::Invalid(format!(
@@ -336,16 +352,105 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             )));
         }
         Ok(())
+    };
+    forecaster.run_with_progress(&prepared, &request, done, on_step, &mut |p| {
+        bar.borrow_mut().on_call(p)
     })?;
-    if let Some(w) = nc {
-        w.finish()?;
-    }
+    bar.borrow_mut().clear();
+    output.into_inner().finish()?;
     info!(
         "wrote {} in {:.2} s",
         args.output.display(),
         t0.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Where the forecast goes: a Zarr store (shared by the whole ensemble) or a NetCDF file (this
+/// run's members only).
+enum Output {
+    /// A Zarr store; member index `i` of this run is store member `offset + i`.
+    Zarr {
+        store: Box<ZarrForecast>,
+        offset: usize,
+        resume: bool,
+    },
+    /// A resumable NetCDF file.
+    NetCdf(Box<ForecastWriter>),
+}
+
+impl Output {
+    /// Whether (member index, step) is already written and may be skipped.
+    fn step_complete(&self, member: usize, step: usize) -> bool {
+        match self {
+            Output::Zarr {
+                store,
+                offset,
+                resume,
+            } => *resume && store.step_complete(offset + member, step),
+            Output::NetCdf(w) => w.step_complete(member, step),
+        }
+    }
+
+    /// The layout of the file or store.
+    fn layout(&self) -> &ForecastLayout {
+        match self {
+            Output::Zarr { store, .. } => store.layout(),
+            Output::NetCdf(w) => w.layout(),
+        }
+    }
+
+    /// Reads back the fields of a completed step, in output order, to feed the next step.
+    fn read_fields(&self, member: usize, step: usize) -> gencast::Result<Vec<Field>> {
+        let l = self.layout();
+        l.variables
+            .iter()
+            .enumerate()
+            .map(|(v, var)| {
+                let data = match self {
+                    Output::Zarr { store, offset, .. } => {
+                        store.read_field(offset + member, step, v)?
+                    }
+                    Output::NetCdf(w) => w.read_field(member, step, v)?,
+                };
+                Ok(Field {
+                    name: var.name.clone(),
+                    levels: if var.levelled {
+                        l.levels.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    data,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes every variable of a finished step and records the step as complete.
+    fn write_step(&mut self, member: usize, step: usize, fields: &[Field]) -> gencast::Result<()> {
+        match self {
+            Output::Zarr { store, offset, .. } => {
+                for (v, f) in fields.iter().enumerate() {
+                    store.write_field(*offset + member, step, v, &f.data)?;
+                }
+                Ok(())
+            }
+            Output::NetCdf(w) => {
+                for (v, f) in fields.iter().enumerate() {
+                    w.write_field(member, step, v, &f.data)?;
+                }
+                w.complete_step(member, step)
+            }
+        }
+    }
+
+    /// Completes the output (a NetCDF file gets its final name).
+    fn finish(self) -> gencast::Result<()> {
+        match self {
+            Output::Zarr { .. } => Ok(()),
+            Output::NetCdf(w) => w.finish(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -213,7 +213,7 @@ fn mismatched_writers_are_rejected_naming_the_field() {
         assert!(!out.status.success(), "{needle}: accepted");
         assert!(err.contains(needle), "{needle}: {err}");
     }
-    // Members past the ensemble size and --resume on NetCDF are refused up front.
+    // Members past the ensemble size and --ensemble-size on NetCDF are refused up front.
     let out = forecast(
         SET,
         &store,
@@ -227,6 +227,6 @@ fn mismatched_writers_are_rejected_naming_the_field() {
         ],
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ensemble-size 2"));
-    let out = forecast(SET, &dir.path().join("f.nc"), &["--resume"]);
+    let out = forecast(SET, &dir.path().join("f.nc"), &["--ensemble-size", "1"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("Zarr"));
 }

@@ -41,6 +41,19 @@ pub struct Forecaster {
     load_s: f64,
 }
 
+/// Where a forecast stands after one finished denoiser call (for progress displays).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallProgress {
+    /// Index of the member within the request (0 .. members).
+    pub member: usize,
+    /// Step index (0 .. steps).
+    pub step: usize,
+    /// Denoiser calls finished in this step.
+    pub calls: usize,
+    /// Denoiser calls one step makes (2·N − 1 for N noise levels).
+    pub calls_per_step: usize,
+}
+
 /// Wraps the preconditioned denoiser for the sampler: owns the step's stacked features, whose
 /// target columns it overwrites at every call.
 struct StepDenoiser<'a> {
@@ -48,6 +61,7 @@ struct StepDenoiser<'a> {
     features: Vec<f32>,
     target_columns: &'a [usize],
     calls: usize,
+    on_call: &'a mut dyn FnMut(usize),
 }
 
 impl Denoise for StepDenoiser<'_> {
@@ -64,7 +78,9 @@ impl Denoise for StepDenoiser<'_> {
                         self.calls
                     ),
                 )
-            })
+            })?;
+        (self.on_call)(self.calls);
+        Ok(())
     }
 }
 
@@ -154,8 +170,21 @@ impl Forecaster {
         &self,
         first: &PreparedStep,
         request: &ForecastRequest,
+        done: impl FnMut(usize, usize) -> Result<Option<Vec<Field>>>,
+        on_step: impl FnMut(usize, usize, &[Field], usize) -> Result<()>,
+    ) -> Result<()> {
+        self.run_with_progress(first, request, done, on_step, &mut |_| {})
+    }
+
+    /// Like [`Forecaster::run_resuming`], and `on_call` hears of every finished denoiser call
+    /// of the computed steps (it cannot change the results).
+    pub fn run_with_progress(
+        &self,
+        first: &PreparedStep,
+        request: &ForecastRequest,
         mut done: impl FnMut(usize, usize) -> Result<Option<Vec<Field>>>,
         mut on_step: impl FnMut(usize, usize, &[Field], usize) -> Result<()>,
+        on_call: &mut dyn FnMut(CallProgress),
     ) -> Result<()> {
         let schedule = Schedule::new(&request.sampler)?;
         let grid = SphericalGrid::new(first.lat(), first.lon())?;
@@ -167,6 +196,7 @@ impl Forecaster {
             .collect();
         let state = StateLayout::new(first.n_grid(), &vars)?;
         let sampler = Sampler::new(schedule, grid, state, PrngMode::Partitionable)?;
+        let calls_per_step = sampler.schedule().num_denoiser_calls();
         for i in 0..request.members {
             let member = request
                 .member_offset
@@ -194,6 +224,14 @@ impl Forecaster {
                     features: step_data.grid_features().to_vec(),
                     target_columns: self.layout.target_columns(),
                     calls: 0,
+                    on_call: &mut |calls| {
+                        on_call(CallProgress {
+                            member: i as usize,
+                            step,
+                            calls,
+                            calls_per_step,
+                        })
+                    },
                 };
                 let x = sampler
                     .sample(&mut d, key)

@@ -1,10 +1,26 @@
 //! The forecast file: predictions laid out like the reference's rollout output,
 //! `(sample, batch, time[, level], lat, lon)`, written member by member and step by step.
+//!
+//! A resumable file ([`ForecastWriter::open_resumable`]) is written under its temporary name
+//! (`NAME.nc.tmp`, see [`tmp_name`]) with a progress record next to it (`NAME.nc.tmp.progress`,
+//! see [`progress_name`]): a small JSON file holding the run's identity (members, lead times,
+//! variables, levels, grid, initialisation time, seed, sampler settings, history) and the
+//! (member, step) pairs whose data are on disk. A step is recorded only after its data are
+//! synced, and the record is replaced atomically (written aside, synced, renamed), so a killed
+//! run loses at most the step in flight. On success the file is renamed to its final name and
+//! the record removed.
 
 use std::path::Path;
 
+use serde_json::Value;
+
+mod progress;
+
+pub use super::netcdf::tmp_name;
 use super::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
-use crate::Result;
+use crate::{Error, Result};
+pub use progress::progress_name;
+use progress::{identity, Progress};
 
 /// One predicted variable.
 #[derive(Clone, Debug)]
@@ -40,9 +56,11 @@ pub struct ForecastLayout {
 
 /// A forecast file being written.
 pub struct ForecastWriter {
-    nc: NcWriter,
+    nc: Option<NcWriter>,
     layout: ForecastLayout,
     var_index: Vec<usize>,
+    progress: Option<Progress>,
+    resumed: Option<usize>,
 }
 
 fn text(s: &str) -> AttrValue {
@@ -55,121 +73,268 @@ fn attrs(list: &[(&str, AttrValue)]) -> Vec<(String, AttrValue)> {
         .collect()
 }
 
+/// The file's header for `layout` and the index of each predicted variable in it.
+fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
+    let mut h = NcHeader::default();
+    let d_sample = h.add_dim("sample", layout.members.len());
+    let d_batch = h.add_dim("batch", 1);
+    let d_time = h.add_dim("time", layout.lead_hours.len());
+    let d_level = h.add_dim("level", layout.levels.len());
+    let d_lat = h.add_dim("lat", layout.lat.len());
+    let d_lon = h.add_dim("lon", layout.lon.len());
+    h.attrs = attrs(&[
+        ("Conventions", text("CF-1.8")),
+        ("title", text("GenCast ensemble forecast")),
+        ("history", text(&layout.history)),
+    ]);
+    let since = format!("hours since {}", layout.init_time);
+    h.add_var(
+        "sample",
+        &[d_sample],
+        NcType::Int,
+        attrs(&[
+            ("long_name", text("ensemble member")),
+            ("standard_name", text("realization")),
+        ]),
+    );
+    h.add_var(
+        "time",
+        &[d_time],
+        NcType::Int,
+        attrs(&[
+            ("long_name", text("lead time")),
+            ("units", text("hours")),
+            ("dtype", text("timedelta64[ns]")),
+        ]),
+    );
+    h.add_var(
+        "datetime",
+        &[d_batch, d_time],
+        NcType::Double,
+        attrs(&[
+            ("long_name", text("valid time")),
+            ("standard_name", text("time")),
+            ("units", text(&since)),
+            ("calendar", text("proleptic_gregorian")),
+        ]),
+    );
+    h.add_var(
+        "init_time",
+        &[d_batch],
+        NcType::Double,
+        attrs(&[
+            ("long_name", text("initialisation time")),
+            ("standard_name", text("forecast_reference_time")),
+            ("units", text(&since)),
+            ("calendar", text("proleptic_gregorian")),
+        ]),
+    );
+    h.add_var(
+        "level",
+        &[d_level],
+        NcType::Int,
+        attrs(&[
+            ("long_name", text("pressure level")),
+            ("units", text("hPa")),
+        ]),
+    );
+    h.add_var(
+        "lat",
+        &[d_lat],
+        NcType::Float,
+        attrs(&[
+            ("long_name", text("latitude")),
+            ("units", text("degrees_north")),
+        ]),
+    );
+    h.add_var(
+        "lon",
+        &[d_lon],
+        NcType::Float,
+        attrs(&[
+            ("long_name", text("longitude")),
+            ("units", text("degrees_east")),
+        ]),
+    );
+    let mut var_index = Vec::with_capacity(layout.variables.len());
+    for v in &layout.variables {
+        let mut dims = vec![d_sample, d_batch, d_time];
+        if v.levelled {
+            dims.push(d_level);
+        }
+        dims.extend([d_lat, d_lon]);
+        let mut a = vec![
+            ("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN])),
+            ("coordinates".to_string(), text("datetime init_time")),
+        ];
+        if let Some(u) = &v.units {
+            a.push(("units".to_string(), text(u)));
+        }
+        var_index.push(h.add_var(&v.name, &dims, NcType::Float, a));
+    }
+    (h, var_index)
+}
+
+/// Writes the coordinate variables.
+fn write_coordinates(nc: &mut NcWriter, layout: &ForecastLayout) -> Result<()> {
+    nc.write_i32(0, 0, &layout.members)?;
+    nc.write_i32(1, 0, &layout.lead_hours)?;
+    let valid: Vec<f64> = layout.lead_hours.iter().map(|&h| h as f64).collect();
+    nc.write_f64(2, 0, &valid)?;
+    nc.write_f64(3, 0, &[0.0])?;
+    nc.write_i32(4, 0, &layout.levels)?;
+    nc.write_f32(5, 0, &layout.lat)?;
+    nc.write_f32(6, 0, &layout.lon)
+}
+
 impl ForecastWriter {
     /// Creates the file (under a temporary name until [`ForecastWriter::finish`]) and writes its
-    /// coordinates.
+    /// coordinates. Dropped unfinished, it leaves nothing behind.
     pub fn create(path: &Path, layout: ForecastLayout) -> Result<Self> {
-        let mut h = NcHeader::default();
-        let d_sample = h.add_dim("sample", layout.members.len());
-        let d_batch = h.add_dim("batch", 1);
-        let d_time = h.add_dim("time", layout.lead_hours.len());
-        let d_level = h.add_dim("level", layout.levels.len());
-        let d_lat = h.add_dim("lat", layout.lat.len());
-        let d_lon = h.add_dim("lon", layout.lon.len());
-        h.attrs = attrs(&[
-            ("Conventions", text("CF-1.8")),
-            ("title", text("GenCast ensemble forecast")),
-            ("history", text(&layout.history)),
-        ]);
-        let since = format!("hours since {}", layout.init_time);
-        h.add_var(
-            "sample",
-            &[d_sample],
-            NcType::Int,
-            attrs(&[
-                ("long_name", text("ensemble member")),
-                ("standard_name", text("realization")),
-            ]),
-        );
-        h.add_var(
-            "time",
-            &[d_time],
-            NcType::Int,
-            attrs(&[
-                ("long_name", text("lead time")),
-                ("units", text("hours")),
-                ("dtype", text("timedelta64[ns]")),
-            ]),
-        );
-        h.add_var(
-            "datetime",
-            &[d_batch, d_time],
-            NcType::Double,
-            attrs(&[
-                ("long_name", text("valid time")),
-                ("standard_name", text("time")),
-                ("units", text(&since)),
-                ("calendar", text("proleptic_gregorian")),
-            ]),
-        );
-        h.add_var(
-            "init_time",
-            &[d_batch],
-            NcType::Double,
-            attrs(&[
-                ("long_name", text("initialisation time")),
-                ("standard_name", text("forecast_reference_time")),
-                ("units", text(&since)),
-                ("calendar", text("proleptic_gregorian")),
-            ]),
-        );
-        h.add_var(
-            "level",
-            &[d_level],
-            NcType::Int,
-            attrs(&[
-                ("long_name", text("pressure level")),
-                ("units", text("hPa")),
-            ]),
-        );
-        h.add_var(
-            "lat",
-            &[d_lat],
-            NcType::Float,
-            attrs(&[
-                ("long_name", text("latitude")),
-                ("units", text("degrees_north")),
-            ]),
-        );
-        h.add_var(
-            "lon",
-            &[d_lon],
-            NcType::Float,
-            attrs(&[
-                ("long_name", text("longitude")),
-                ("units", text("degrees_east")),
-            ]),
-        );
-        let mut var_index = Vec::with_capacity(layout.variables.len());
-        for v in &layout.variables {
-            let mut dims = vec![d_sample, d_batch, d_time];
-            if v.levelled {
-                dims.push(d_level);
-            }
-            dims.extend([d_lat, d_lon]);
-            let mut a = vec![
-                ("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN])),
-                ("coordinates".to_string(), text("datetime init_time")),
-            ];
-            if let Some(u) = &v.units {
-                a.push(("units".to_string(), text(u)));
-            }
-            var_index.push(h.add_var(&v.name, &dims, NcType::Float, a));
-        }
+        let (h, var_index) = build_header(&layout);
         let mut nc = NcWriter::create(path, h)?;
-        nc.write_i32(0, 0, &layout.members)?;
-        nc.write_i32(1, 0, &layout.lead_hours)?;
-        let valid: Vec<f64> = layout.lead_hours.iter().map(|&h| h as f64).collect();
-        nc.write_f64(2, 0, &valid)?;
-        nc.write_f64(3, 0, &[0.0])?;
-        nc.write_i32(4, 0, &layout.levels)?;
-        nc.write_f32(5, 0, &layout.lat)?;
-        nc.write_f32(6, 0, &layout.lon)?;
+        write_coordinates(&mut nc, &layout)?;
         Ok(ForecastWriter {
-            nc,
+            nc: Some(nc),
             layout,
             var_index,
+            progress: None,
+            resumed: None,
         })
+    }
+
+    /// Opens a resumable file: with `resume`, an unfinished file of an earlier run of `path`
+    /// (its temporary file and progress record) is continued when it has exactly this layout,
+    /// `run` settings (e.g. seed and sampler) and header; a mismatch is an error naming the first
+    /// differing setting, and the partial file is left as it was. Otherwise (or when there is
+    /// nothing to continue) a new file is started, replacing any stale one. Dropped unfinished
+    /// after [`ForecastWriter::complete_step`], the temporary file and record stay for a later
+    /// resume.
+    pub fn open_resumable(
+        path: &Path,
+        layout: ForecastLayout,
+        run: &Value,
+        resume: bool,
+    ) -> Result<Self> {
+        let (h, var_index) = build_header(&layout);
+        let ident = identity(&layout, run);
+        let record = progress_name(path);
+        if resume && tmp_name(path).is_file() && record.is_file() {
+            let progress = Progress::load(&record, ident, &layout)?;
+            let mut nc = NcWriter::open_partial(path, h)?;
+            nc.set_keep_on_drop(progress.any_completed());
+            let done = progress.count_completed();
+            return Ok(ForecastWriter {
+                nc: Some(nc),
+                layout,
+                var_index,
+                progress: Some(progress),
+                resumed: Some(done),
+            });
+        }
+        match std::fs::remove_file(&record) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(&record, e))
+            }
+            _ => {}
+        }
+        let mut nc = NcWriter::create(path, h)?;
+        write_coordinates(&mut nc, &layout)?;
+        nc.sync()?;
+        let progress = Progress {
+            path: record,
+            identity: ident,
+            completed: vec![vec![false; layout.lead_hours.len()]; layout.members.len()],
+        };
+        progress.save()?;
+        Ok(ForecastWriter {
+            nc: Some(nc),
+            layout,
+            var_index,
+            progress: Some(progress),
+            resumed: None,
+        })
+    }
+
+    /// When the file continues an earlier run's: how many (member, step) pairs were complete.
+    pub fn resumed(&self) -> Option<usize> {
+        self.resumed
+    }
+
+    /// Whether (member index, step) is recorded as complete.
+    pub fn step_complete(&self, member: usize, step: usize) -> bool {
+        self.progress
+            .as_ref()
+            .and_then(|p| p.completed.get(member)?.get(step).copied())
+            .unwrap_or(false)
+    }
+
+    /// Records (member index, step) as complete, once all its variables are written: the data
+    /// are synced to the disk first, then the progress record is replaced.
+    pub fn complete_step(&mut self, member: usize, step: usize) -> Result<()> {
+        let Some(p) = self.progress.as_mut() else {
+            return Ok(());
+        };
+        let nc = self
+            .nc
+            .as_mut()
+            .ok_or_else(|| Error::Invalid("forecast writer already finished".into()))?;
+        let slot = p
+            .completed
+            .get_mut(member)
+            .and_then(|m| m.get_mut(step))
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "member {member}, step {step} is outside the forecast file"
+                ))
+            })?;
+        nc.sync()?;
+        *slot = true;
+        p.save()?;
+        nc.set_keep_on_drop(true);
+        Ok(())
+    }
+
+    /// Reads back one variable of one member at one step (`[level,] lat, lon`).
+    pub fn read_field(&self, member: usize, step: usize, variable: usize) -> Result<Vec<f32>> {
+        let (start, len) = self.slab(member, step, variable, None)?;
+        self.nc
+            .as_ref()
+            .ok_or_else(|| Error::Invalid("forecast writer already finished".into()))?
+            .read_f32(self.var_index[variable], start, len)
+    }
+
+    /// Start and length of one (member, step) of a variable, checking the indices (and the
+    /// length of a field to be written).
+    fn slab(
+        &self,
+        member: usize,
+        step: usize,
+        variable: usize,
+        field_len: Option<usize>,
+    ) -> Result<(u64, usize)> {
+        let l = &self.layout;
+        let v = l.variables.get(variable).ok_or_else(|| {
+            Error::Invalid(format!(
+                "variable index {variable} outside the forecast file's {}",
+                l.variables.len()
+            ))
+        })?;
+        let per_step = l.lat.len() * l.lon.len() * if v.levelled { l.levels.len() } else { 1 };
+        if field_len.is_some_and(|n| n != per_step)
+            || member >= l.members.len()
+            || step >= l.lead_hours.len()
+        {
+            return Err(Error::Shape {
+                what: format!("forecast field `{}` (member {member}, step {step})", v.name),
+                expected: vec![per_step],
+                found: vec![field_len.unwrap_or(per_step)],
+            });
+        }
+        Ok((
+            ((member * l.lead_hours.len() + step) * per_step) as u64,
+            per_step,
+        ))
     }
 
     /// The layout the file was created with.
@@ -185,23 +350,39 @@ impl ForecastWriter {
         variable: usize,
         field: &[f32],
     ) -> Result<()> {
-        let l = &self.layout;
-        let v = &l.variables[variable];
-        let per_step = l.lat.len() * l.lon.len() * if v.levelled { l.levels.len() } else { 1 };
-        if field.len() != per_step || member >= l.members.len() || step >= l.lead_hours.len() {
-            return Err(crate::Error::Shape {
-                what: format!("forecast field `{}` (member {member}, step {step})", v.name),
-                expected: vec![per_step],
-                found: vec![field.len()],
-            });
-        }
-        let start = ((member * l.lead_hours.len() + step) * per_step) as u64;
-        self.nc.write_f32(self.var_index[variable], start, field)
+        let (start, _) = self.slab(member, step, variable, Some(field.len()))?;
+        self.nc
+            .as_mut()
+            .ok_or_else(|| Error::Invalid("forecast writer already finished".into()))?
+            .write_f32(self.var_index[variable], start, field)
     }
 
-    /// Flushes the file and gives it its final name.
-    pub fn finish(self) -> Result<()> {
-        self.nc.finish()
+    /// Flushes the file, gives it its final name and removes the progress record.
+    pub fn finish(mut self) -> Result<()> {
+        if let Some(nc) = self.nc.take() {
+            nc.finish()?;
+        }
+        if let Some(p) = self.progress.take() {
+            match std::fs::remove_file(&p.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(&p.path, e))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ForecastWriter {
+    /// Unfinished with no step recorded, the file leaves nothing behind (the temporary file goes
+    /// with the [`NcWriter`]); with completed steps, both stay for a resume.
+    fn drop(&mut self) {
+        if let (Some(_), Some(p)) = (&self.nc, &self.progress) {
+            if !p.any_completed() {
+                let _ = std::fs::remove_file(&p.path);
+            }
+        }
     }
 }
 
@@ -274,5 +455,128 @@ pub(crate) mod tests {
             .copied()
             .collect();
         assert_eq!(sample, vec![3, 4]);
+    }
+}
+
+#[cfg(test)]
+mod resume_tests {
+    use super::tests::small_layout;
+    use super::*;
+    use serde_json::json;
+    use std::path::PathBuf;
+
+    /// The fields of (member, step): 2m_temperature then geopotential, distinct per pair.
+    fn fields(m: usize, s: usize) -> [Vec<f32>; 2] {
+        let base = (100 * m + 10 * s) as f32;
+        [
+            (0..12).map(|i| base + i as f32 + 0.25).collect(),
+            (0..24).map(|i| -(base + i as f32)).collect(),
+        ]
+    }
+
+    fn write_step(w: &mut ForecastWriter, m: usize, s: usize) {
+        for (v, f) in fields(m, s).iter().enumerate() {
+            w.write_field(m, s, v, f).unwrap();
+        }
+        w.complete_step(m, s).unwrap();
+    }
+
+    #[test]
+    fn resumed_file_equals_one_written_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = json!({"seed": 1, "sampler": {"rho": 7.0}});
+        let whole = dir.path().join("whole.nc");
+        let mut w = ForecastWriter::open_resumable(&whole, small_layout(), &run, false).unwrap();
+        for (m, s) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            write_step(&mut w, m, s);
+        }
+        w.finish().unwrap();
+        assert!(!tmp_name(&whole).exists() && !progress_name(&whole).exists());
+
+        let part = dir.path().join("part.nc");
+        let mut w = ForecastWriter::open_resumable(&part, small_layout(), &run, true).unwrap();
+        assert_eq!(w.resumed(), None, "nothing to resume yet");
+        write_step(&mut w, 0, 0);
+        // Written but not recorded: lost, like a step in flight when the process is killed.
+        w.write_field(0, 1, 0, &fields(0, 1)[0]).unwrap();
+        drop(w);
+        assert!(!part.exists());
+        assert!(tmp_name(&part).is_file() && progress_name(&part).is_file());
+
+        let mut w = ForecastWriter::open_resumable(&part, small_layout(), &run, true).unwrap();
+        assert_eq!(w.resumed(), Some(1));
+        assert!(w.step_complete(0, 0) && !w.step_complete(0, 1) && !w.step_complete(1, 0));
+        for (v, f) in fields(0, 0).iter().enumerate() {
+            let back = w.read_field(0, 0, v).unwrap();
+            assert_eq!(
+                back.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                f.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            );
+        }
+        for (m, s) in [(0, 1), (1, 0), (1, 1)] {
+            write_step(&mut w, m, s);
+        }
+        w.finish().unwrap();
+        assert!(!tmp_name(&part).exists() && !progress_name(&part).exists());
+        assert_eq!(
+            std::fs::read(&whole).unwrap(),
+            std::fs::read(&part).unwrap()
+        );
+    }
+
+    #[test]
+    fn mismatched_resume_is_refused_and_keeps_the_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.nc");
+        let run = json!({"seed": 1, "sampler": {"rho": 7.0}});
+        let mut w = ForecastWriter::open_resumable(&path, small_layout(), &run, false).unwrap();
+        write_step(&mut w, 0, 0);
+        drop(w);
+        let record = std::fs::read(progress_name(&path)).unwrap();
+
+        let other_seed = json!({"seed": 2, "sampler": {"rho": 7.0}});
+        let mut fewer = small_layout();
+        fewer.members = vec![3];
+        let mut moved = small_layout();
+        moved.lon[1] = 91.0;
+        for (layout, run, needle) in [
+            (small_layout(), &other_seed, "`seed`"),
+            (fewer, &run, "`members`"),
+            (moved, &run, "`lon`"),
+        ] {
+            let err = ForecastWriter::open_resumable(&path, layout, run, true)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains(needle), "{needle}: {err}");
+            assert!(tmp_name(&path).is_file() && !path.exists());
+            assert_eq!(std::fs::read(progress_name(&path)).unwrap(), record);
+        }
+        // Without --resume the stale file is replaced by a fresh one.
+        let w = ForecastWriter::open_resumable(&path, small_layout(), &other_seed, false).unwrap();
+        assert_eq!(w.resumed(), None);
+        assert!(!w.step_complete(0, 0));
+        drop(w);
+        assert!(!tmp_name(&path).exists() && !progress_name(&path).exists());
+    }
+
+    #[test]
+    fn a_partial_file_with_another_header_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.nc");
+        let run = json!({"seed": 1});
+        let mut w = ForecastWriter::open_resumable(&path, small_layout(), &run, false).unwrap();
+        write_step(&mut w, 0, 0);
+        drop(w);
+        // Same settings recorded, but one header byte changed on disk.
+        let tmp = tmp_name(&path);
+        let mut bytes = std::fs::read(&tmp).unwrap();
+        bytes[40] ^= 1;
+        std::fs::write(&tmp, &bytes).unwrap();
+        let err = ForecastWriter::open_resumable(&path, small_layout(), &run, true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("header differs"), "{err}");
     }
 }

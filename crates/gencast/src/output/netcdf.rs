@@ -4,9 +4,11 @@
 //! sized once, and data are then written slab by slab at their final offsets, so each finished
 //! forecast step can go to disk before the next one starts. The file is written under a temporary
 //! name and renamed on [`NcWriter::finish`], so a half-written file never carries the final name.
+//! A writer may keep its temporary file when dropped unfinished, and [`NcWriter::open_partial`]
+//! continues such a file when its header is exactly the one this writer would write.
 
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
@@ -208,48 +210,77 @@ pub struct NcWriter {
     file: Option<File>,
     tmp_path: PathBuf,
     path: PathBuf,
+    keep_on_drop: bool,
 }
 
 impl NcWriter {
     /// Lays out `header`, creates `path` + `.tmp` and sizes it for all the data.
     pub fn create(path: &Path, header: NcHeader) -> Result<Self> {
-        for (i, v) in header.vars.iter().enumerate() {
-            if let Some(&d) = v.dims.iter().find(|&&d| d >= header.dims.len()) {
-                return Err(Error::Invalid(format!(
-                    "variable `{}` uses undeclared dimension {d}",
-                    v.name
-                )));
-            }
-            let bytes = header.var_len(i) * v.ty.size();
-            if bytes >= u32::MAX as u64 && i + 1 != header.vars.len() {
-                return Err(Error::Invalid(format!(
-                    "{}: variable `{}` needs {bytes} bytes, more than classic NetCDF allows (4 GiB); use Zarr output",
-                    path.display(),
-                    v.name
-                )));
-            }
-        }
-        // The header size does not depend on the offsets' values, so encode once with zeros.
-        let header_len = encode_header(&header, &vec![0; header.vars.len()]).len() as u64;
-        let mut begins = Vec::with_capacity(header.vars.len());
-        let mut offset = header_len;
-        for (i, v) in header.vars.iter().enumerate() {
-            begins.push(offset);
-            offset += pad4(header.var_len(i) * v.ty.size());
-        }
+        let (bytes, begins, total) = lay_out(path, &header)?;
         let tmp_path = tmp_name(path);
         let io = |e| Error::io(&tmp_path, e);
         let mut file = File::create(&tmp_path).map_err(io)?;
-        file.write_all(&encode_header(&header, &begins))
-            .map_err(io)?;
-        file.set_len(offset).map_err(io)?;
+        file.write_all(&bytes).map_err(io)?;
+        file.set_len(total).map_err(io)?;
         Ok(NcWriter {
             header,
             begins,
             file: Some(file),
             tmp_path,
             path: path.to_path_buf(),
+            keep_on_drop: false,
         })
+    }
+
+    /// Reopens the temporary file of an unfinished writer of `path` to go on writing it. Its
+    /// size and header must be exactly those [`NcWriter::create`] would lay out for `header`;
+    /// the data already written are kept.
+    pub fn open_partial(path: &Path, header: NcHeader) -> Result<Self> {
+        let (bytes, begins, total) = lay_out(path, &header)?;
+        let tmp_path = tmp_name(path);
+        let io = |e| Error::io(&tmp_path, e);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&tmp_path)
+            .map_err(io)?;
+        let mismatch = |detail: String| Error::Format {
+            path: tmp_path.clone(),
+            what: "partial NetCDF file".into(),
+            detail,
+        };
+        let len = file.metadata().map_err(io)?.len();
+        if len != total {
+            return Err(mismatch(format!(
+                "is {len} bytes, this run's file has {total}"
+            )));
+        }
+        let mut found = vec![0u8; bytes.len()];
+        file.read_exact(&mut found).map_err(io)?;
+        if let Some(at) = found.iter().zip(&bytes).position(|(a, b)| a != b) {
+            return Err(mismatch(format!(
+                "its header differs from this run's at byte {at} (dimensions, attributes or variables)"
+            )));
+        }
+        Ok(NcWriter {
+            header,
+            begins,
+            file: Some(file),
+            tmp_path,
+            path: path.to_path_buf(),
+            keep_on_drop: false,
+        })
+    }
+
+    /// Whether a writer dropped before [`NcWriter::finish`] leaves its temporary file in place
+    /// (to be continued with [`NcWriter::open_partial`]) instead of removing it.
+    pub fn set_keep_on_drop(&mut self, keep: bool) {
+        self.keep_on_drop = keep;
+    }
+
+    /// The temporary name the file is written under until [`NcWriter::finish`].
+    pub fn tmp_path(&self) -> &Path {
+        &self.tmp_path
     }
 
     /// Index of the variable called `name`.
@@ -302,6 +333,32 @@ impl NcWriter {
         self.write_at(offset, &bytes)
     }
 
+    /// Reads `len` elements of float variable `var` from flat element `start` back from the
+    /// temporary file.
+    pub fn read_f32(&self, var: usize, start: u64, len: usize) -> Result<Vec<f32>> {
+        let offset = self.check_slab(var, start, len, NcType::Float)?;
+        let io = |e| Error::io(&self.tmp_path, e);
+        let mut file: &File = self
+            .file
+            .as_ref()
+            .ok_or_else(|| Error::Invalid("writer already finished".into()))?;
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        let mut bytes = vec![0u8; len * 4];
+        file.read_exact(&mut bytes).map_err(io)?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+
+    /// Flushes everything written so far to the disk (the file keeps its temporary name).
+    pub fn sync(&self) -> Result<()> {
+        match &self.file {
+            Some(f) => f.sync_data().map_err(|e| Error::io(&self.tmp_path, e)),
+            None => Ok(()),
+        }
+    }
+
     /// Writes `data` into double variable `var` starting at flat element `start`.
     pub fn write_f64(&mut self, var: usize, start: u64, data: &[f64]) -> Result<()> {
         let offset = self.check_slab(var, start, data.len(), NcType::Double)?;
@@ -326,12 +383,43 @@ impl NcWriter {
 }
 
 impl Drop for NcWriter {
-    /// A writer dropped before [`NcWriter::finish`] removes its temporary file.
+    /// A writer dropped before [`NcWriter::finish`] removes its temporary file, unless told to
+    /// keep it.
     fn drop(&mut self) {
-        if self.file.take().is_some() {
+        if self.file.take().is_some() && !self.keep_on_drop {
             let _ = std::fs::remove_file(&self.tmp_path);
         }
     }
+}
+
+/// Checks `header` and lays it out: the encoded header, each variable's start offset and the
+/// file's total size.
+fn lay_out(path: &Path, header: &NcHeader) -> Result<(Vec<u8>, Vec<u64>, u64)> {
+    for (i, v) in header.vars.iter().enumerate() {
+        if let Some(&d) = v.dims.iter().find(|&&d| d >= header.dims.len()) {
+            return Err(Error::Invalid(format!(
+                "variable `{}` uses undeclared dimension {d}",
+                v.name
+            )));
+        }
+        let bytes = header.var_len(i) * v.ty.size();
+        if bytes >= u32::MAX as u64 && i + 1 != header.vars.len() {
+            return Err(Error::Invalid(format!(
+                "{}: variable `{}` needs {bytes} bytes, more than classic NetCDF allows (4 GiB); use Zarr output",
+                path.display(),
+                v.name
+            )));
+        }
+    }
+    // The header size does not depend on the offsets' values, so encode once with zeros.
+    let header_len = encode_header(header, &vec![0; header.vars.len()]).len() as u64;
+    let mut begins = Vec::with_capacity(header.vars.len());
+    let mut offset = header_len;
+    for (i, v) in header.vars.iter().enumerate() {
+        begins.push(offset);
+        offset += pad4(header.var_len(i) * v.ty.size());
+    }
+    Ok((encode_header(header, &begins), begins, offset))
 }
 
 /// The temporary name a file is written under before [`NcWriter::finish`] renames it.
@@ -421,5 +509,42 @@ mod tests {
         assert!(w.var_index("nope").is_err());
         drop(w);
         assert!(!path.exists() && !tmp_name(&path).exists());
+    }
+
+    #[test]
+    fn a_kept_partial_file_reopens_with_its_data_and_rejects_another_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.nc");
+        let mut w = NcWriter::create(&path, header()).unwrap();
+        let v = w.var_index("t2m").unwrap();
+        w.write_f32(v, 3, &[4.0, f32::NAN, 6.5]).unwrap();
+        w.sync().unwrap();
+        w.set_keep_on_drop(true);
+        drop(w);
+        assert!(tmp_name(&path).is_file() && !path.exists());
+
+        let mut longer = header();
+        longer.dims[0].1 = 3;
+        let err = NcWriter::open_partial(&path, longer)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("bytes"), "{err}");
+        let mut renamed = header();
+        renamed.attrs[0].1 = AttrValue::Text("tesT".into());
+        let err = NcWriter::open_partial(&path, renamed)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("header differs"), "{err}");
+
+        let mut w = NcWriter::open_partial(&path, header()).unwrap();
+        let back = w.read_f32(v, 3, 3).unwrap();
+        assert_eq!((back[0], back[2]), (4.0, 6.5));
+        assert!(back[1].is_nan());
+        w.write_f32(v, 0, &[1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(w.read_f32(v, 0, 6).unwrap()[..3], [1.0, 2.0, 3.0]);
+        w.finish().unwrap();
+        assert!(path.is_file() && !tmp_name(&path).exists());
     }
 }
