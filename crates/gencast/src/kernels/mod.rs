@@ -8,11 +8,13 @@ pub mod activation;
 pub mod attention;
 pub mod matmul;
 pub mod norm;
+pub mod packed;
 pub mod segment;
 
 pub use activation::{bias_act, exp_f32, gelu_tanh, sigmoid, swish, Act};
 pub use attention::{sparse_attention, AttentionPlan};
 pub use matmul::{gemm_serial, matmul, MatRef};
+pub use packed::{matmul_packed, PackedMat, PackedRef};
 pub use norm::{
     affine_rows_into, layer_norm_cond_into, layer_norm_cond_rows, layer_norm_rows, LN_EPS,
 };

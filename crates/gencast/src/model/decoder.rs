@@ -1,13 +1,14 @@
 //! The decoder: the mesh2grid GNN (`mesh2grid_gnn`) and the output MLP on the grid nodes.
 
 use super::encoder::GnnDims;
-use super::gnn::{add_into, project, ChunkSizes, EdgeEmbedder, EdgePass, Workspace};
+use super::gnn::{add_into, project, ChunkSizes, EdgeEmbedder, Workspace};
 use super::layers::{sized, CondBlock, Mlp};
 use crate::checkpoint::ParamLoader;
 use crate::graph::Graphs;
 use crate::kernels::activation::Act;
-use crate::kernels::{bias_act, matmul, SegmentPlan};
-use crate::Result;
+use crate::kernels::{gather_add_rows, matmul_packed};
+use crate::{Error, Result};
+use rayon::prelude::*;
 
 /// Module path prefix of the decoder's MLPs.
 pub const MESH2GRID_PREFIX: &str = "mesh2grid_gnn/~_networks_builder/";
@@ -25,7 +26,8 @@ pub struct Mesh2Grid {
     pub mesh_proc: CondBlock,
     /// `decoder_nodes_grid_nodes`: plain MLP, no norm or conditioning.
     pub head: Mlp,
-    plan: SegmentPlan,
+    /// `edge_start[g]..edge_start[g + 1]` are the edges received by grid node `g`.
+    edge_start: Vec<u32>,
     chunks: ChunkSizes,
 }
 
@@ -52,16 +54,16 @@ impl Mesh2Grid {
             grid_proc,
             mesh_proc,
             head,
-            plan: SegmentPlan::default(),
+            edge_start: Vec::new(),
             chunks: ChunkSizes::default(),
         }
     }
 
-    /// Precomputes the receiver plan and (within the cache budget) the static edge embeddings.
+    /// Precomputes where each grid node's edges start and (within the cache budget) the static edge embeddings.
     pub fn prepare(&mut self, graphs: &Graphs, chunks: ChunkSizes) -> Result<()> {
         let d = self.edge_proc.d_out();
         let edges = &graphs.mesh2grid;
-        self.plan = SegmentPlan::new(&edges.receivers, graphs.n_grid, chunks.edges)?;
+        self.edge_start = edge_starts(&edges.receivers, graphs.n_grid)?;
         let cache = edges.len() * d * 4 <= chunks.cache_bytes;
         self.edge_embed.prepare(edges, cache, chunks.edges);
         self.chunks = chunks;
@@ -84,51 +86,85 @@ impl Mesh2Grid {
         project(
             x_mesh,
             nm,
-            d,
             pe_first.w_rows(d..2 * d),
-            dp,
             None,
             &mut ws.sender_proj,
         );
-        project(
-            latent_grid,
-            ng,
-            d,
-            pe_first.w_rows(2 * d..3 * d),
-            dp,
-            pe_first.b.as_deref(),
-            &mut ws.receiver_proj,
-        );
-        EdgePass {
-            edges: &graphs.mesh2grid,
-            plan: &self.plan,
-            embed: (&self.edge_embed, &aff_ee),
-            proc: (&self.edge_proc, &aff_pe),
-            sender_proj: &ws.sender_proj[..nm * dp],
-            receiver_proj: &ws.receiver_proj[..ng * dp],
-        }
-        .run(&mut ws.edge, &mut ws.agg);
-        let agg = &ws.agg[..ng * d];
-
-        // Grid node update on [latent_grid, agg], residual, then the output head.
+        let sender_proj = &ws.sender_proj[..nm * dp];
+        let dout = self.edge_proc.d_out();
         let pg_first = &self.grid_proc.mlp.layers[0];
         let dpg = pg_first.d_out;
+        let edges = &graphs.mesh2grid;
+        let bufs = &mut ws.edge;
+
+        // Grid nodes in chunks: each chunk's incoming edges are contiguous (receivers ascend),
+        // so its messages, their sums and the node update never need a grid-sized buffer.
         for start in (0..ng).step_by(self.chunks.nodes) {
             let end = (start + self.chunks.nodes).min(ng);
             let rows = end - start;
             let g1 = &latent_grid[start * d..end * d];
-            let p = sized(&mut ws.pre, rows * dpg);
-            matmul(g1, pg_first.w_rows(0..d), p, rows, d, dpg, false);
-            matmul(
-                &agg[start * d..end * d],
-                pg_first.w_rows(d..2 * d),
-                p,
-                rows,
-                d,
-                dpg,
-                true,
+            let (e_lo, e_hi) = (
+                self.edge_start[start] as usize,
+                self.edge_start[end] as usize,
             );
-            bias_act(p, dpg, pg_first.b.as_deref(), Act::Identity);
+            let ne = e_hi - e_lo;
+
+            // Edge messages: embedding·W_e + sender and receiver projections, MLP tail.
+            let recv_proj = sized(&mut ws.receiver_proj, rows * dp);
+            let bias = Some((pe_first.b.as_deref(), Act::Identity));
+            matmul_packed(
+                g1,
+                pe_first.w_rows(2 * d..3 * d),
+                recv_proj,
+                rows,
+                false,
+                bias,
+            );
+            let e0 = sized(&mut bufs.e0, ne * d);
+            self.edge_embed.embed(
+                edges,
+                e_lo..e_hi,
+                &aff_ee,
+                e0,
+                &mut bufs.pre,
+                &mut bufs.scratch,
+            );
+            let pre = sized(&mut bufs.pre, ne * dp);
+            matmul_packed(e0, pe_first.w_rows(0..d), pre, ne, false, None);
+            gather_add_rows(pre, sender_proj, &edges.senders[e_lo..e_hi], dp);
+            let local = &mut bufs.local;
+            local.clear();
+            local.extend(
+                edges.receivers[e_lo..e_hi]
+                    .iter()
+                    .map(|&r| r - start as u32),
+            );
+            gather_add_rows(pre, recv_proj, local, dp);
+            let msg = sized(&mut bufs.msg, ne * dout);
+            self.edge_proc
+                .tail(pre, ne, &aff_pe, msg, &mut bufs.scratch);
+
+            // Per-node sums in edge order.
+            let agg = sized(&mut ws.agg, rows * dout);
+            let starts = &self.edge_start[start..=end];
+            agg.par_chunks_mut(dout)
+                .with_min_len(64)
+                .enumerate()
+                .for_each(|(i, row)| {
+                    row.fill(0.0);
+                    for e in starts[i] as usize..starts[i + 1] as usize {
+                        let m = &msg[(e - e_lo) * dout..(e - e_lo + 1) * dout];
+                        for (o, &v) in row.iter_mut().zip(m) {
+                            *o += v;
+                        }
+                    }
+                });
+
+            // Grid node update on [latent_grid, agg], residual, then the output head.
+            let p = sized(&mut ws.pre, rows * dpg);
+            matmul_packed(g1, pg_first.w_rows(0..d), p, rows, false, None);
+            let bias = Some((pg_first.b.as_deref(), Act::Identity));
+            matmul_packed(agg, pg_first.w_rows(d..2 * d), p, rows, true, bias);
             let dc = sized(&mut ws.tmp_a, rows * d);
             self.grid_proc.tail(p, rows, &aff_pg, dc, &mut ws.scratch);
             let g2c = sized(&mut ws.tmp_b, rows * d);
@@ -141,5 +177,39 @@ impl Mesh2Grid {
                 &mut ws.scratch,
             );
         }
+    }
+}
+
+/// Offsets of each receiver's edges, `[n + 1]`, for edges sorted by receiver.
+fn edge_starts(receivers: &[u32], n: usize) -> Result<Vec<u32>> {
+    if let Some(e) = receivers.windows(2).position(|w| w[0] > w[1]) {
+        return Err(Error::Invalid(format!(
+            "mesh2grid edges must be sorted by grid node; edge {} goes to {} after {}",
+            e + 1,
+            receivers[e + 1],
+            receivers[e]
+        )));
+    }
+    if let Some(&r) = receivers.last().filter(|&&r| r as usize >= n) {
+        return Err(Error::Invalid(format!(
+            "mesh2grid edge receiver {r} is not one of the {n} grid nodes"
+        )));
+    }
+    Ok((0..=n)
+        .map(|g| receivers.partition_point(|&r| (r as usize) < g) as u32)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edge_starts_delimit_each_receivers_edges() {
+        let s = edge_starts(&[0, 0, 2, 2, 2, 3], 5).unwrap();
+        assert_eq!(s, vec![0, 2, 2, 5, 6, 6]);
+        let err = edge_starts(&[1, 0], 2).unwrap_err().to_string();
+        assert!(err.contains("edge 1 goes to 0 after 1"), "{err}");
+        assert!(edge_starts(&[0, 7], 3).is_err());
     }
 }

@@ -7,7 +7,7 @@ use super::gnn::{
 use super::layers::{sized, CondBlock};
 use crate::checkpoint::ParamLoader;
 use crate::graph::Graphs;
-use crate::kernels::{affine_rows_into, layer_norm_rows, matmul, SegmentPlan};
+use crate::kernels::{affine_rows_into, layer_norm_rows, matmul_packed, SegmentPlan};
 use crate::Result;
 
 /// Module path prefix of the encoder's MLPs.
@@ -104,7 +104,7 @@ impl Grid2Mesh {
         add_struct_rows(
             &mut pre,
             &graphs.mesh_node_features,
-            first.w_rows(cin..cin + 3),
+            &first.w.unpack_rows(cin..cin + 3),
             first.b.as_deref(),
             first.d_out,
         );
@@ -142,32 +142,30 @@ impl Grid2Mesh {
             let end = (start + self.chunks.nodes).min(ng);
             let rows = end - start;
             let p = sized(&mut ws.pre, rows * ge_first.d_out);
-            matmul(
+            matmul_packed(
                 &x[start * cin..end * cin],
                 ge_first.w_rows(0..cin),
                 p,
                 rows,
-                cin,
-                ge_first.d_out,
                 false,
+                None,
             );
             add_struct_rows(
                 p,
                 &graphs.grid_node_features[start * 3..end * 3],
-                ge_first.w_rows(cin..cin + 3),
+                &ge_first.w.unpack_rows(cin..cin + 3),
                 ge_first.b.as_deref(),
                 ge_first.d_out,
             );
             let g0c = sized(&mut ws.tmp_a, rows * d);
             self.grid_embed.tail(p, rows, &aff_ge, g0c, &mut ws.scratch);
-            matmul(
+            matmul_packed(
                 g0c,
                 pe_first.w_rows(d..2 * d),
                 &mut sender_proj[start * dp..end * dp],
                 rows,
-                d,
-                dp,
                 false,
+                None,
             );
             let dc = sized(&mut ws.tmp_b, rows * d);
             self.grid_proc
@@ -181,9 +179,7 @@ impl Grid2Mesh {
         project(
             m0,
             nm,
-            d,
             pe_first.w_rows(2 * d..3 * d),
-            dp,
             pe_first.b.as_deref(),
             &mut ws.receiver_proj,
         );
@@ -208,9 +204,9 @@ impl Grid2Mesh {
         let pm_first = &self.mesh_proc.mlp.layers[0];
         let dpm = pm_first.d_out;
         let p = sized(&mut ws.pre, nm * dpm);
-        matmul(m0, pm_first.w_rows(0..d), p, nm, d, dpm, false);
-        matmul(agg, pm_first.w_rows(d..2 * d), p, nm, d, dpm, true);
-        crate::kernels::bias_act(p, dpm, pm_first.b.as_deref(), crate::kernels::Act::Identity);
+        matmul_packed(m0, pm_first.w_rows(0..d), p, nm, false, None);
+        let bias = Some((pm_first.b.as_deref(), crate::kernels::Act::Identity));
+        matmul_packed(agg, pm_first.w_rows(d..2 * d), p, nm, true, bias);
         let dm = sized(&mut ws.tmp_b, nm * d);
         self.mesh_proc.tail(p, nm, &aff_pm, dm, &mut ws.scratch);
         let latent_mesh = sized(&mut ws.latent_mesh, nm * d);

@@ -7,7 +7,9 @@
 
 use super::layers::{sized, CondAffine, CondBlock};
 use crate::graph::EdgeSet;
-use crate::kernels::{affine_rows_into, gather_add_rows, layer_norm_rows, matmul, SegmentPlan};
+use crate::kernels::{
+    affine_rows_into, gather_add_rows, layer_norm_rows, matmul_packed, Act, PackedRef, SegmentPlan,
+};
 use rayon::prelude::*;
 
 /// Sizes of the work chunks and the memory allowed for cached static embeddings.
@@ -139,11 +141,13 @@ impl EdgeEmbedder {
 /// Reusable buffers of the edge update.
 #[derive(Default, Debug)]
 pub struct EdgeBuffers {
-    e0: Vec<f32>,
-    pre: Vec<f32>,
-    scratch: Vec<f32>,
-    msg: Vec<f32>,
-    seg: Vec<f32>,
+    pub(super) e0: Vec<f32>,
+    pub(super) pre: Vec<f32>,
+    pub(super) scratch: Vec<f32>,
+    pub(super) msg: Vec<f32>,
+    pub(super) seg: Vec<f32>,
+    /// Chunk-local receiver indices.
+    pub(super) local: Vec<u32>,
 }
 
 /// Everything the chunked edge update needs.
@@ -188,7 +192,7 @@ impl EdgePass<'_> {
                 &mut bufs.scratch,
             );
             let pre = sized(&mut bufs.pre, rows * dp);
-            matmul(e0, w_e, pre, rows, d, dp, false);
+            matmul_packed(e0, w_e, pre, rows, false, None);
             gather_add_rows(
                 pre,
                 self.sender_proj,
@@ -219,21 +223,10 @@ pub fn add_into(dst: &mut [f32], a: &[f32], b: &[f32]) {
         });
 }
 
-/// `out = x·w (+ bias)` for all rows of `x` `[rows, k]`: a `[rows, n]` table.
-pub fn project(
-    x: &[f32],
-    rows: usize,
-    k: usize,
-    w: &[f32],
-    n: usize,
-    bias: Option<&[f32]>,
-    out: &mut Vec<f32>,
-) {
-    let out = sized(out, rows * n);
-    matmul(x, w, out, rows, k, n, false);
-    if let Some(b) = bias {
-        crate::kernels::bias_act(out, n, Some(b), crate::kernels::Act::Identity);
-    }
+/// `out = x·w (+ bias)` for all rows of `x` `[rows, w.k()]`: a `[rows, w.n()]` table.
+pub fn project(x: &[f32], rows: usize, w: PackedRef<'_>, bias: Option<&[f32]>, out: &mut Vec<f32>) {
+    let out = sized(out, rows * w.n());
+    matmul_packed(x, w, out, rows, false, Some((bias, Act::Identity)));
 }
 
 /// Buffers reused by every call of the network, so that repeated calls do not allocate (and

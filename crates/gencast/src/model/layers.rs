@@ -2,7 +2,9 @@
 //! block, each loaded from the checkpoint by its haiku module path.
 
 use crate::checkpoint::ParamLoader;
-use crate::kernels::{activation::Act, bias_act, layer_norm_cond_rows, matmul};
+use crate::kernels::{
+    activation::Act, bias_act, layer_norm_cond_rows, matmul_packed, PackedMat, PackedRef,
+};
 
 /// Returns `&mut v[..n]`, growing `v` (never shrinking) so buffers are reused across calls.
 pub fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
@@ -15,8 +17,8 @@ pub fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
 /// A dense layer `y = x·w + b` with haiku's `[in, out]` weight layout.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    /// Weights `[d_in, d_out]`, row-major.
-    pub w: Vec<f32>,
+    /// Weights `[d_in, d_out]`, packed for the matrix-product kernel.
+    pub w: PackedMat,
     /// Bias `[d_out]`, if the layer has one.
     pub b: Option<Vec<f32>>,
     /// Input width.
@@ -34,26 +36,21 @@ impl Linear {
         d_out: usize,
         bias: bool,
     ) -> Linear {
-        let w = l.take(module, "w", &[d_in, d_out]);
+        let w = PackedMat::pack(&l.take(module, "w", &[d_in, d_out]), d_in, d_out);
         let b = bias.then(|| l.take(module, "b", &[d_out]));
         Linear { w, b, d_in, d_out }
     }
 
     /// The weight rows `r` (a `[r.len(), d_out]` block) — the part of the layer that multiplies
     /// input columns `r`.
-    pub fn w_rows(&self, r: std::ops::Range<usize>) -> &[f32] {
-        &self.w[r.start * self.d_out..r.end * self.d_out]
+    pub fn w_rows(&self, r: std::ops::Range<usize>) -> PackedRef<'_> {
+        self.w.rows(r)
     }
 
     /// `out[rows, d_out] = act(x[rows, d_in]·w + b)`.
     pub fn apply(&self, x: &[f32], rows: usize, out: &mut [f32], act: Act) {
-        matmul(x, &self.w, out, rows, self.d_in, self.d_out, false);
-        bias_act(
-            &mut out[..rows * self.d_out],
-            self.d_out,
-            self.b.as_deref(),
-            act,
-        );
+        let epilogue = Some((self.b.as_deref(), act));
+        matmul_packed(x, self.w.view(), out, rows, false, epilogue);
     }
 }
 
@@ -181,15 +178,9 @@ impl NormConditioning {
 
     /// Scale and offset for the conditioning vector `cvec` (`[c]`).
     pub fn affine(&self, cvec: &[f32]) -> CondAffine {
-        let (c, d2) = (self.linear.d_in, self.linear.d_out);
+        let d2 = self.linear.d_out;
         let mut so = vec![0.0f32; d2];
-        for (j, v) in so.iter_mut().enumerate() {
-            let mut acc = 0.0f32;
-            for (i, &x) in cvec.iter().enumerate().take(c) {
-                acc += x * self.linear.w[i * d2 + j];
-            }
-            *v = acc + self.linear.b.as_ref().map_or(0.0, |b| b[j]);
-        }
+        self.linear.apply(cvec, 1, &mut so, Act::Identity);
         let d = d2 / 2;
         CondAffine {
             scale: so[..d].iter().map(|&s| s + 1.0).collect(),
@@ -324,7 +315,13 @@ mod tests {
         let mut h: Vec<f64> = x.iter().map(|&v| v as f64).collect();
         let mut dins = din;
         for (j, layer) in blk.mlp.layers.iter().enumerate() {
-            h = naive_linear(&h, &layer.w, layer.b.as_ref().unwrap(), dins, layer.d_out);
+            h = naive_linear(
+                &h,
+                &layer.w.unpack(),
+                layer.b.as_ref().unwrap(),
+                dins,
+                layer.d_out,
+            );
             if j + 1 < blk.mlp.layers.len() {
                 h.iter_mut().for_each(|v| *v = sw(*v));
             }
@@ -333,7 +330,7 @@ mod tests {
         let cw = &blk.cond.linear;
         let so = naive_linear(
             &cvec.iter().map(|&v| v as f64).collect::<Vec<_>>(),
-            &cw.w,
+            &cw.w.unpack(),
             cw.b.as_ref().unwrap(),
             c,
             2 * d,

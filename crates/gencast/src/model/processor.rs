@@ -5,7 +5,7 @@ use super::gnn::Workspace;
 use super::layers::{sized, Linear, NormConditioning};
 use crate::checkpoint::ParamLoader;
 use crate::kernels::activation::Act;
-use crate::kernels::{bias_act, layer_norm_cond_into, matmul, AttentionPlan};
+use crate::kernels::{layer_norm_cond_into, matmul_packed, AttentionPlan, PackedMat};
 
 /// One transformer block (`block_%02d`).
 #[derive(Debug, Clone)]
@@ -15,7 +15,7 @@ pub struct TransformerBlock {
     /// `block_ll_norm_conditioning_1` (before the feed-forward part).
     pub cond_ffw: NormConditioning,
     /// `mha_proj_q | mha_proj_k | mha_proj_v` side by side: `[D, 3·H·dh]`.
-    pub w_qkv: Vec<f32>,
+    pub w_qkv: PackedMat,
     /// `mha_final` `[H·dh, D]` with bias.
     pub mha_final: Linear,
     /// `ffw_up` `[D, F]`.
@@ -83,12 +83,13 @@ impl Transformer {
                 let q = l.take(&format!("{b}/mha_proj_q"), "w", &[d, d]);
                 let k = l.take(&format!("{b}/mha_proj_k"), "w", &[d, d]);
                 let v = l.take(&format!("{b}/mha_proj_v"), "w", &[d, d]);
-                let mut w_qkv = Vec::with_capacity(3 * d * d);
+                let mut w = Vec::with_capacity(3 * d * d);
                 for r in 0..d {
                     for m in [&q, &k, &v] {
-                        w_qkv.extend_from_slice(&m[r * d..(r + 1) * d]);
+                        w.extend_from_slice(&m[r * d..(r + 1) * d]);
                     }
                 }
+                let w_qkv = PackedMat::pack(&w, d, 3 * d);
                 TransformerBlock {
                     cond_attn,
                     cond_ffw,
@@ -135,7 +136,7 @@ impl Transformer {
             let h = sized(&mut ws.tmp_a, n * d);
             layer_norm_cond_into(x, h, d, &aff.scale, &aff.offset);
             let qkv = sized(&mut ws.qkv, n * 3 * d);
-            matmul(h, &b.w_qkv, qkv, n, d, 3 * d, false);
+            matmul_packed(h, b.w_qkv.view(), qkv, n, false, None);
             let o = sized(&mut ws.tmp_b, n * d);
             attention.attend(qkv, &qkv[d..], &qkv[2 * d..], 3 * d, self.heads, dh, o);
             // x += o·W_o + b_o
@@ -148,8 +149,7 @@ impl Transformer {
             let f = sized(&mut ws.ffw, n * self.ffw);
             b.ffw_up.apply(h2, n, f, Act::Gelu);
             let t = sized(&mut ws.tmp_b, n * d);
-            matmul(f, &b.ffw_down.w, t, n, self.ffw, d, false);
-            bias_act(t, d, b.ffw_down.b.as_deref(), Act::Identity);
+            b.ffw_down.apply(f, n, t, Act::Identity);
             add_assign(x, t);
             if check_blocks {
                 if let Some(p) = x.iter().position(|v| !v.is_finite()) {
