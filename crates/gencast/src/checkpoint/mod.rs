@@ -139,7 +139,7 @@ impl Checkpoint {
                 ),
             });
         }
-        if st.num_heads == 0 || st.d_model % st.num_heads != 0 {
+        if st.num_heads == 0 || !st.d_model.is_multiple_of(st.num_heads) {
             return Err(crate::Error::Config {
                 key: "denoiser_architecture_config:sparse_transformer_config:num_heads".into(),
                 detail: format!("{} does not divide d_model {}", st.num_heads, st.d_model),

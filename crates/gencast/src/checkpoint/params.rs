@@ -194,7 +194,7 @@ fn load_param(archive: &NpzArchive, full: &str) -> Result<Param> {
             )
         })?;
     let base: &[u8] = archive.shared_bytes();
-    let aligned = (body.as_ptr() as usize) % std::mem::align_of::<f32>() == 0;
+    let aligned = (body.as_ptr() as usize).is_multiple_of(std::mem::align_of::<f32>());
     if let (Cow::Borrowed(_), true, true) = (&data, aligned, cfg!(target_endian = "little")) {
         let offset = body.as_ptr() as usize - base.as_ptr() as usize;
         return Ok(Param {

@@ -111,7 +111,7 @@ impl Network {
                 format!("must equal latent_size {d} (> 0), found {}", st.d_model),
             ));
         }
-        if st.num_heads == 0 || d % st.num_heads != 0 {
+        if st.num_heads == 0 || !d.is_multiple_of(st.num_heads) {
             return Err(config_err(
                 "sparse_transformer_config:num_heads",
                 format!("{} does not divide d_model {d}", st.num_heads),

@@ -463,7 +463,6 @@ mod resume_tests {
     use super::tests::small_layout;
     use super::*;
     use serde_json::json;
-    use std::path::PathBuf;
 
     /// The fields of (member, step): 2m_temperature then geopotential, distinct per pair.
     fn fields(m: usize, s: usize) -> [Vec<f32>; 2] {

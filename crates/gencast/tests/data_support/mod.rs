@@ -53,7 +53,7 @@ pub fn t2m_value(t: usize, i: usize, j: usize) -> f32 {
 
 /// Stored (packed) `mean_sea_level_pressure` at a flat (time, lat, lon) index; every 5th is missing.
 pub fn msl_packed(k: usize) -> i16 {
-    if k % 5 == 0 {
+    if k.is_multiple_of(5) {
         PACKED_FILL
     } else {
         (k as i16) * 7 - 300

@@ -193,7 +193,7 @@ impl PreparedStep {
         for (name, data) in self.frames.iter_mut() {
             let f = find_field(prediction, name, &self.path)?;
             let per_frame = data.len() / n_frames;
-            if f.data.len() != per_frame || per_frame % ng.max(1) != 0 {
+            if f.data.len() != per_frame || !per_frame.is_multiple_of(ng.max(1)) {
                 return Err(Error::Shape {
                     what: format!("predicted field `{name}`"),
                     expected: vec![per_frame],
