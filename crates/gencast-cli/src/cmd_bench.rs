@@ -1,6 +1,7 @@
 //! `gencast bench`: throughput of a random-weight GenCast of a published configuration.
 
 use anyhow::Context;
+use gencast::bench::kernels::{KernelBenchOptions, KernelReport, KernelSizes};
 use gencast::bench::{self, BenchOptions, BenchReport, Preset};
 use tracing::info;
 
@@ -27,10 +28,23 @@ pub struct Args {
     /// Print one JSON object instead of the summary table.
     #[arg(long)]
     json: bool,
+    /// Time each kernel alone (matrix products, attention, layer norm, activations, gathers and
+    /// segment sums) at Mini sizes instead of the whole model.
+    #[arg(long)]
+    kernels: bool,
+    /// With `--kernels`: timed repetitions per kernel (the fastest is reported).
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// With `--kernels`: small sizes (for tests).
+    #[arg(long, hide = true)]
+    small: bool,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.kernels {
+        return run_kernels(&args);
+    }
     let opts = BenchOptions {
         preset: Preset::parse(&args.preset)?,
         calls: args.calls,
@@ -93,5 +107,60 @@ fn print_summary(r: &BenchReport) {
     println!(
         "peak RSS           {:>9.0} MiB  ({:.0} after load, {:.0} after the calls)",
         r.peak_rss_mb, r.rss_after_load_mb, r.rss_after_calls_mb
+    );
+}
+
+/// `gencast bench --kernels`: per-kernel timings.
+fn run_kernels(args: &Args) -> anyhow::Result<()> {
+    let opts = KernelBenchOptions {
+        sizes: if args.small {
+            KernelSizes::small()
+        } else {
+            KernelSizes::mini()
+        },
+        reps: args.reps,
+        threads: args.threads,
+    };
+    let report = bench::kernels::run(&opts, &mut |line: &str| info!("{line}"))
+        .context("kernel benchmark")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_kernels(&report);
+    }
+    Ok(())
+}
+
+/// One line per kernel, then the GEMM rate of the same run.
+fn print_kernels(r: &KernelReport) {
+    println!(
+        "kernels at {} sizes, {} threads, best of {}",
+        if r.sizes == KernelSizes::mini() {
+            "Mini"
+        } else {
+            "small"
+        },
+        r.threads,
+        r.reps
+    );
+    for k in &r.kernels {
+        println!(
+            "{:<16} {:>10.3} ms  {:>8.1} {:<8} {}",
+            k.name,
+            k.seconds * 1e3,
+            k.rate,
+            k.unit,
+            k.shape
+        );
+    }
+    println!(
+        "{:<16} {:>13} {:>8.1} {:<8} {}x{}x{} (same run)",
+        "gemm_rate",
+        "",
+        r.gemm_gflops,
+        "GFLOP/s",
+        r.gemm_shape[0],
+        r.gemm_shape[1],
+        r.gemm_shape[2]
     );
 }

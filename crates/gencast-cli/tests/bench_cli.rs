@@ -63,3 +63,64 @@ fn bench_rejects_unknown_presets_and_zero_calls() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least one timed call"));
 }
+
+#[test]
+fn kernel_bench_reports_every_kernel_as_json() {
+    let out = gencast(&[
+        "bench",
+        "--kernels",
+        "--small",
+        "--reps",
+        "1",
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    assert_ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let gemm = v["gemm_gflops"].as_f64().expect("gemm_gflops");
+    assert!(gemm > 0.0 && gemm.is_finite(), "gemm_gflops = {gemm}");
+    assert_eq!(v["threads"], 1);
+    let kernels = v["kernels"].as_array().expect("a `kernels` list");
+    let names: Vec<&str> = kernels.iter().filter_map(|k| k["name"].as_str()).collect();
+    for want in [
+        "matmul",
+        "matmul_packed",
+        "attention",
+        "layer_norm_cond",
+        "bias_swish",
+        "bias_gelu",
+        "segment_sum",
+        "gather_add",
+    ] {
+        assert!(names.contains(&want), "`{want}` missing from {names:?}");
+    }
+    for k in kernels {
+        for field in ["seconds", "rate"] {
+            let x = k[field]
+                .as_f64()
+                .unwrap_or_else(|| panic!("`{field}` missing in {k}"));
+            assert!(x > 0.0 && x.is_finite(), "{field} = {x} in {k}");
+        }
+        assert!(
+            ["GFLOP/s", "GB/s"].contains(&k["unit"].as_str().unwrap_or("")),
+            "{k}"
+        );
+        assert!(!k["shape"].as_str().unwrap_or("").is_empty(), "{k}");
+    }
+}
+
+#[test]
+fn kernel_bench_prints_one_line_per_kernel() {
+    let out = gencast(&["bench", "--kernels", "--small", "--reps", "1"]);
+    assert_ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    // A header, 18 kernels (5 product shapes with plain and packed weights, attention, layer
+    // norm, two activations, and a segment sum and a gather per edge set), then the GEMM rate.
+    assert_eq!(text.lines().count(), 20, "{text}");
+    assert!(text.lines().any(|l| l.starts_with("attention")), "{text}");
+    assert!(
+        text.lines().last().unwrap_or("").starts_with("gemm_rate"),
+        "{text}"
+    );
+}

@@ -29,7 +29,11 @@ const ROUND_MAGIC: f32 = 12_582_912.0;
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
+    // `t` holds the integer `n = round(x·log2 e)` in its low mantissa bits; reading them as
+    // integer bits (instead of a float-to-int cast, which compiles to scalar code) keeps the
+    // whole function vectorisable.
+    let t = x * LOG2E + ROUND_MAGIC;
+    let n = t - ROUND_MAGIC;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let mut p = 1.987_569_1e-4_f32;
     p = p * r + 1.398_2e-3;
@@ -38,7 +42,12 @@ pub fn exp_f32(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 0.5;
     let e = p * (r * r) + r + 1.0;
-    let bits = ((n as i32 + 127) as u32) << 23;
+    // 2^n: the biased exponent `n + 127` (in 1..=254 after the clamp) moved into place.
+    let bits = t
+        .to_bits()
+        .wrapping_sub(ROUND_MAGIC.to_bits())
+        .wrapping_add(127)
+        << 23;
     e * f32::from_bits(bits)
 }
 
@@ -118,7 +127,7 @@ const ROWS_PER_TASK: usize = 64;
 /// If `x.len()` is not a multiple of `d` or the bias length is not `d`.
 pub fn bias_act(x: &mut [f32], d: usize, bias: Option<&[f32]>, act: Act) {
     assert!(
-        d > 0 && x.len() % d == 0,
+        x.len().checked_rem(d) == Some(0),
         "bias_act: {} values not rows of {d}",
         x.len()
     );
@@ -147,6 +156,34 @@ mod tests {
             assert!(((e - r) / r).abs() < 3e-7, "exp({x}) = {e} vs {r}");
         }
         assert!(exp_f32(-1000.0) > 0.0 && exp_f32(1000.0).is_finite());
+    }
+
+    #[test]
+    fn exp_exponent_bits_equal_the_integer_cast() {
+        // The scale 2^n is built from the rounding constant's bits; the result must equal the
+        // construction through an `n as i32` cast bit for bit, across the clamped range and
+        // beyond it.
+        let with_cast = |x: f32| {
+            let x = x.clamp(-87.0, 88.0);
+            let n = (x * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
+            let r = (x - n * LN2_HI) - n * LN2_LO;
+            let mut p = 1.987_569_1e-4_f32;
+            p = p * r + 1.398_2e-3;
+            p = p * r + 8.333_452e-3;
+            p = p * r + 4.166_579_6e-2;
+            p = p * r + 1.666_666_5e-1;
+            p = p * r + 0.5;
+            let e = p * (r * r) + r + 1.0;
+            e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+        };
+        let mut x = -100.0f32;
+        while x < 100.0 {
+            assert_eq!(exp_f32(x).to_bits(), with_cast(x).to_bits(), "exp({x})");
+            x += 0.0013;
+        }
+        for x in [-87.0f32, 88.0, -86.64, 87.34, f32::MIN, f32::MAX] {
+            assert_eq!(exp_f32(x).to_bits(), with_cast(x).to_bits(), "exp({x})");
+        }
     }
 
     #[test]

@@ -100,12 +100,8 @@ fn nodes_generic(
         }
         for h in 0..dm.heads {
             let l = &mut logits[h * n..(h + 1) * n];
-            let mx = l.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-            let mut sum = 0.0f32;
-            for x in l.iter_mut() {
-                *x = exp_f32(*x - mx);
-                sum += *x;
-            }
+            let mx = max_lanes(l);
+            let sum = exp_shift_sum(l, mx);
             for x in l.iter_mut() {
                 *x /= sum;
             }
@@ -266,6 +262,8 @@ pub struct AttentionPlan {
     inv: Vec<u32>,
     block: usize,
     blocks: Vec<AttnBlock>,
+    /// Whether `order` is `0, 1, …, n−1`.
+    identity: bool,
 }
 
 impl AttentionPlan {
@@ -344,12 +342,14 @@ impl AttentionPlan {
                 }
             })
             .collect();
+        let identity = order.iter().enumerate().all(|(t, &i)| i as usize == t);
         AttentionPlan {
             n,
             order,
             inv,
             block,
             blocks,
+            identity,
         }
     }
 
@@ -395,6 +395,16 @@ impl AttentionPlan {
             return;
         }
         let scale = (1.0 / (dh as f64).sqrt()) as f32;
+        if self.identity {
+            // Blocks of consecutive nodes write their rows of `out` directly.
+            out.par_chunks_mut(self.block * width)
+                .zip(self.blocks.par_iter())
+                .zip(self.order.par_chunks(self.block))
+                .for_each_init(BlockScratch::default, |sc, ((ob, blk), qs)| {
+                    attend_block(q, k, v, stride, heads, dh, scale, qs, blk, ob, sc);
+                });
+            return;
+        }
         // Outputs in block order, then scattered back to node order.
         let mut permuted = vec![0.0f32; n * width];
         permuted
@@ -412,6 +422,146 @@ impl AttentionPlan {
                 row.copy_from_slice(&permuted[t * width..(t + 1) * width]);
             });
     }
+}
+
+/// Lanes of the vectorised reductions (one AVX-512 register of `f32`).
+const LANES: usize = 16;
+
+/// Sums 16 lane accumulators in a fixed pairwise tree.
+#[inline(always)]
+fn lane_tree_sum(acc: [f32; LANES]) -> f32 {
+    let mut s8 = [0.0f32; 8];
+    for l in 0..8 {
+        s8[l] = acc[l] + acc[l + 8];
+    }
+    let s4 = [s8[0] + s8[4], s8[1] + s8[5], s8[2] + s8[6], s8[3] + s8[7]];
+    (s4[0] + s4[2]) + (s4[1] + s4[3])
+}
+
+/// Largest value of `x` (`-inf` when empty), through 16 lane maxima.
+#[inline(always)]
+fn max_lanes(x: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..LANES {
+            acc[l] = if c[l] > acc[l] { c[l] } else { acc[l] };
+        }
+    }
+    let mut m = f32::NEG_INFINITY;
+    for &v in acc.iter().chain(tail) {
+        m = if v > m { v } else { m };
+    }
+    m
+}
+
+/// `x[i] = e^(x[i] − mx)` for every `i`, returning their sum: 16 lane sums (lane `l` adds the
+/// elements `i ≡ l mod 16` in order), combined in a fixed tree, then the tail in order.
+#[inline(always)]
+fn exp_shift_sum(x: &mut [f32], mx: f32) -> f32 {
+    for v in x.iter_mut() {
+        *v = exp_f32(*v - mx);
+    }
+    let mut acc = [0.0f32; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..LANES {
+            acc[l] += c[l];
+        }
+    }
+    let mut sum = lane_tree_sum(acc);
+    for &v in tail {
+        sum += v;
+    }
+    sum
+}
+
+/// Replaces each row `r` of the `[rows, nu]` score matrix `s` by its softmax over the columns
+/// `pos[row_off[r]..row_off[r+1]]` of the scaled scores `s·scale`; the other columns become 0.
+#[inline(always)]
+fn softmax_rows_generic(
+    s: &mut [f32],
+    nu: usize,
+    row_off: &[u32],
+    pos: &[u32],
+    scale: f32,
+    vals: &mut Vec<f32>,
+) {
+    for (r, srow) in s.chunks_exact_mut(nu).enumerate() {
+        let sel = &pos[row_off[r] as usize..row_off[r + 1] as usize];
+        // One vectorised check makes the unchecked (vectorisable) gather below sound.
+        assert!(
+            sel.iter().fold(0, |m, &p| m.max(p)) < nu as u32,
+            "attention: key position out of range"
+        );
+        let v = grow(vals, sel.len());
+        for (x, &p) in v.iter_mut().zip(sel) {
+            // SAFETY: every position is < nu = srow.len() (asserted above).
+            *x = unsafe { *srow.get_unchecked(p as usize) } * scale;
+        }
+        let mx = max_lanes(v);
+        let sum = exp_shift_sum(v, mx);
+        for x in v.iter_mut() {
+            *x /= sum;
+        }
+        srow.fill(0.0);
+        for (&x, &p) in v.iter().zip(sel) {
+            // SAFETY: as above.
+            unsafe { *srow.get_unchecked_mut(p as usize) = x };
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn softmax_rows_avx512(
+    s: &mut [f32],
+    nu: usize,
+    row_off: &[u32],
+    pos: &[u32],
+    scale: f32,
+    vals: &mut Vec<f32>,
+) {
+    softmax_rows_generic(s, nu, row_off, pos, scale, vals)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn softmax_rows_avx2(
+    s: &mut [f32],
+    nu: usize,
+    row_off: &[u32],
+    pos: &[u32],
+    scale: f32,
+    vals: &mut Vec<f32>,
+) {
+    softmax_rows_generic(s, nu, row_off, pos, scale, vals)
+}
+
+/// [`softmax_rows_generic`] compiled for the best instruction set of the CPU; all variants
+/// return the same bits (the lane structure is explicit and no multiply-add is fused).
+fn softmax_rows(
+    s: &mut [f32],
+    nu: usize,
+    row_off: &[u32],
+    pos: &[u32],
+    scale: f32,
+    vals: &mut Vec<f32>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features this variant was compiled for.
+            return unsafe { softmax_rows_avx512(s, nu, row_off, pos, scale, vals) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { softmax_rows_avx2(s, nu, row_off, pos, scale, vals) };
+        }
+    }
+    softmax_rows_generic(s, nu, row_off, pos, scale, vals)
 }
 
 /// Per-thread buffers of the blocked attention.
@@ -493,23 +643,7 @@ fn attend_block(
             false,
         );
         // Softmax over each query's own neighbours; every other weight is exactly zero.
-        for (r, srow) in s.chunks_mut(nu).enumerate() {
-            let sel = &blk.pos[blk.row_off[r] as usize..blk.row_off[r + 1] as usize];
-            let vals = grow(&mut sc.row, sel.len());
-            for (x, &p) in vals.iter_mut().zip(sel) {
-                *x = srow[p as usize] * scale;
-            }
-            let mx = vals.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-            let mut sum = 0.0f32;
-            for x in vals.iter_mut() {
-                *x = exp_f32(*x - mx);
-                sum += *x;
-            }
-            srow.fill(0.0);
-            for (&x, &p) in vals.iter().zip(sel) {
-                srow[p as usize] = x / sum;
-            }
-        }
+        softmax_rows(s, nu, &blk.row_off, &blk.pos, scale, &mut sc.row);
         // O_h = P · V_h
         gemm_serial(
             MatRef {
@@ -694,6 +828,115 @@ mod tests {
         let (p1, p2) = (run(1), run(2));
         assert!(p1.iter().zip(&p2).all(|(x, y)| x.to_bits() == y.to_bits()));
         assert!(p1.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+
+    #[test]
+    #[ignore = "timing of block choices on mesh 4, k-hop 16; run with --release -- --ignored --nocapture"]
+    fn block_choice_experiment() {
+        let lat: Vec<f32> = (0..19).map(|i| -90.0 + 10.0 * i as f32).collect();
+        let lon: Vec<f32> = (0..36).map(|i| 10.0 * i as f32).collect();
+        let g = crate::graph::Graphs::build(4, &lat, &lon, 0.6, 16).unwrap();
+        let (off, idx, n) = (&g.attention.offsets, &g.attention.indices, g.n_mesh);
+        let nnz = idx.len();
+        let (d, heads) = (512, 4);
+        let qkv = vals(n * 3 * d, 3);
+        let mut out = vec![0.0f32; n * d];
+        let threads: usize = std::env::var("T")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(2);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut plans = Vec::new();
+        for qb in QUERY_BLOCKS.into_iter().chain([192, 321, 427]) {
+            let t = std::time::Instant::now();
+            let p = AttentionPlan::with_order(off, idx, (0..n as u32).collect(), qb);
+            let build = t.elapsed().as_secs_f64();
+            plans.push((qb, p, build, f64::INFINITY));
+        }
+        for _ in 0..7 {
+            for (_, p, _, best) in plans.iter_mut() {
+                let t = std::time::Instant::now();
+                pool.install(|| {
+                    p.attend(
+                        &qkv,
+                        &qkv[d..],
+                        &qkv[2 * d..],
+                        3 * d,
+                        heads,
+                        d / heads,
+                        &mut out,
+                    )
+                });
+                *best = best.min(t.elapsed().as_secs_f64());
+            }
+        }
+        for (qb, p, build, best) in &plans {
+            println!(
+                "block {qb:3}: dense/nnz {:.2}, build {:.1} ms, attend {:.1} ms",
+                p.dense_pairs() as f64 / nnz as f64,
+                build * 1e3,
+                best * 1e3
+            );
+        }
+    }
+
+    #[test]
+    fn softmax_rows_match_f64_and_every_variant() {
+        // Rows of 200 scores; selections of 1 to 183 sorted columns (with and without a tail
+        // beyond the 16 lanes).
+        let nu = 200;
+        let lens = [1usize, 5, 16, 17, 32, 45, 128, 183];
+        let mut row_off = vec![0u32];
+        let mut pos = Vec::new();
+        for (r, &len) in lens.iter().enumerate() {
+            let mut cols: Vec<u32> = (0..len).map(|i| ((i * 7 + r * 3) % nu) as u32).collect();
+            cols.sort_unstable();
+            cols.dedup();
+            pos.extend(cols);
+            row_off.push(pos.len() as u32);
+        }
+        let scores: Vec<f32> = vals(lens.len() * nu, 11).iter().map(|v| v * 20.0).collect();
+        let scale = 0.088_388_35f32;
+        let mut got = scores.clone();
+        let mut scratch = Vec::new();
+        softmax_rows(&mut got, nu, &row_off, &pos, scale, &mut scratch);
+        let mut generic = scores.clone();
+        softmax_rows_generic(&mut generic, nu, &row_off, &pos, scale, &mut scratch);
+        assert!(got
+            .iter()
+            .zip(&generic)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        for r in 0..lens.len() {
+            let sel = &pos[row_off[r] as usize..row_off[r + 1] as usize];
+            let s: Vec<f64> = sel
+                .iter()
+                .map(|&p| (scores[r * nu + p as usize] * scale) as f64)
+                .collect();
+            let mx = s.iter().cloned().fold(f64::MIN, f64::max);
+            let z: f64 = s.iter().map(|x| (x - mx).exp()).sum();
+            let mut want = vec![0.0f64; nu];
+            for (&p, x) in sel.iter().zip(&s) {
+                want[p as usize] = (x - mx).exp() / z;
+            }
+            for c in 0..nu {
+                let g = got[r * nu + c] as f64;
+                // exp_f32 (a few ulp), an f32 sum of ≤ 183 positive terms in 16 lanes (relative
+                // error ≤ ~12 ulp) and one division: well within 2e-6 relative.
+                assert!(
+                    (g - want[c]).abs() <= 2e-6 * want[c],
+                    "row {r} col {c}: {g} vs {}",
+                    want[c]
+                );
+            }
+        }
+        assert_eq!(max_lanes(&[]), f32::NEG_INFINITY);
+        assert_eq!(
+            max_lanes(&vals(37, 2)),
+            vals(37, 2).into_iter().fold(f32::MIN, f32::max)
+        );
     }
 
     #[test]

@@ -94,14 +94,15 @@ impl SegmentPlan {
     }
 
     /// Adds the rows of `msg` (`[chunk edges, d]`, the messages of chunk `c`) onto their receivers'
-    /// rows of `agg` (`[n_receivers, d]`), in edge order. `scratch` is reused between calls.
+    /// rows of `agg` (`[n_receivers, d]`), in edge order. The receivers' rows are updated in
+    /// place, in parallel; `_scratch` is not used any more (kept so callers need not change).
     pub fn accumulate(
         &self,
         c: usize,
         msg: &[f32],
         d: usize,
         agg: &mut [f32],
-        scratch: &mut Vec<f32>,
+        _scratch: &mut Vec<f32>,
     ) {
         let ch = &self.chunks[c];
         assert_eq!(msg.len(), ch.range.len() * d, "segment sum: message rows");
@@ -110,16 +111,17 @@ impl SegmentPlan {
             self.n_receivers * d,
             "segment sum: receiver rows"
         );
-        scratch.clear();
-        scratch.resize(ch.receivers.len() * d, 0.0);
-        let agg_ro: &[f32] = agg;
-        scratch
-            .par_chunks_mut(d)
-            .with_min_len(16)
+        let rows = AggRows(agg.as_mut_ptr());
+        ch.receivers
+            .par_iter()
             .enumerate()
-            .for_each(|(u, out)| {
-                let r = ch.receivers[u] as usize;
-                out.copy_from_slice(&agg_ro[r * d..(r + 1) * d]);
+            .with_min_len(16)
+            .for_each(|(u, &r)| {
+                // SAFETY: `r < n_receivers` (checked when the plan was built) and `agg` holds
+                // `n_receivers` rows of `d`, so the row is in bounds; the receivers of a chunk
+                // are distinct, so no two tasks touch the same row, and `agg` stays mutably
+                // borrowed (unused otherwise) for the whole loop.
+                let out = unsafe { std::slice::from_raw_parts_mut(rows.row(r as usize, d), d) };
                 let group = &ch.edges[ch.offsets[u] as usize..ch.offsets[u + 1] as usize];
                 for &e in group {
                     let m = &msg[e as usize * d..(e as usize + 1) * d];
@@ -128,10 +130,25 @@ impl SegmentPlan {
                     }
                 }
             });
-        for (u, &r) in ch.receivers.iter().enumerate() {
-            let r = r as usize;
-            agg[r * d..(r + 1) * d].copy_from_slice(&scratch[u * d..(u + 1) * d]);
-        }
+    }
+}
+
+/// The base pointer of the receiver rows, shared by the tasks of one chunk.
+#[derive(Clone, Copy)]
+struct AggRows(*mut f32);
+
+// SAFETY: the tasks sharing it write disjoint rows (distinct receivers), see `accumulate`.
+unsafe impl Send for AggRows {}
+// SAFETY: as above.
+unsafe impl Sync for AggRows {}
+
+impl AggRows {
+    /// Pointer to row `r` of width `d`.
+    ///
+    /// # Safety
+    /// Row `r` must lie inside the buffer the pointer came from.
+    unsafe fn row(self, r: usize, d: usize) -> *mut f32 {
+        self.0.add(r * d)
     }
 }
 
