@@ -27,8 +27,8 @@ pub struct ChunkSizes {
 impl Default for ChunkSizes {
     fn default() -> Self {
         ChunkSizes {
-            edges: 8192,
-            nodes: 4096,
+            edges: 4096,
+            nodes: 2048,
             cache_bytes: 3 << 30,
         }
     }
