@@ -268,14 +268,7 @@ pub fn run(opts: &BenchOptions, progress: &mut (dyn FnMut(&str) + Send)) -> Resu
     if opts.calls == 0 {
         return Err(Error::Invalid("bench needs at least one timed call".into()));
     }
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(t) = opts.threads {
-        builder = builder.num_threads(t);
-    }
-    let pool = builder
-        .build()
-        .map_err(|e| Error::Invalid(format!("starting the worker threads: {e}")))?;
-    pool.install(|| run_in_pool(opts, progress))
+    sys::in_pool(opts.threads, || run_in_pool(opts, progress))
 }
 
 fn run_in_pool(

@@ -53,6 +53,21 @@ pub fn gemm_rate(reps: usize) -> f64 {
     2.0 * (m * k * n) as f64 / best / 1e9
 }
 
+/// Runs `f` in a rayon pool of `threads` workers (all cores when `None`).
+pub fn in_pool<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> crate::Result<T> + Send,
+) -> crate::Result<T> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        builder = builder.num_threads(t);
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| crate::Error::Invalid(format!("starting the worker threads: {e}")))?;
+    pool.install(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -161,26 +161,7 @@ pub fn gemm_serial(a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], ldc: usize, accu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lcg(seed: u64, n: usize) -> Vec<f32> {
-        crate::bench::random::lcg_unit(seed, n)
-            .into_iter()
-            .map(|u| u * 2.0 - 1.0)
-            .collect()
-    }
-
-    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f64> {
-        let mut c = vec![0.0f64; m * n];
-        for i in 0..m {
-            for p in 0..k {
-                let x = a[i * k + p] as f64;
-                for j in 0..n {
-                    c[i * n + j] += x * b[p * n + j] as f64;
-                }
-            }
-        }
-        c
-    }
+    use crate::kernels::testing::{naive_matmul as naive, signed_values as lcg};
 
     #[test]
     fn matches_f64_reference() {

@@ -10,12 +10,14 @@ pub mod matmul;
 pub mod norm;
 pub mod packed;
 pub mod segment;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use activation::{bias_act, exp_f32, gelu_tanh, sigmoid, swish, Act};
 pub use attention::{sparse_attention, AttentionPlan};
 pub use matmul::{gemm_serial, matmul, MatRef};
-pub use packed::{matmul_packed, PackedMat, PackedRef};
 pub use norm::{
     affine_rows_into, layer_norm_cond_into, layer_norm_cond_rows, layer_norm_rows, LN_EPS,
 };
+pub use packed::{matmul_packed, PackedMat, PackedRef};
 pub use segment::{gather_add_rows, SegmentPlan};

@@ -368,26 +368,7 @@ mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lcg(seed: u64, n: usize) -> Vec<f32> {
-        crate::bench::random::lcg_unit(seed, n)
-            .into_iter()
-            .map(|u| u * 2.0 - 1.0)
-            .collect()
-    }
-
-    fn naive(a: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> Vec<f64> {
-        let mut c = vec![0.0f64; m * n];
-        for i in 0..m {
-            for p in 0..k {
-                let x = a[i * k + p] as f64;
-                for j in 0..n {
-                    c[i * n + j] += x * w[p * n + j] as f64;
-                }
-            }
-        }
-        c
-    }
+    use crate::kernels::testing::{naive_matmul as naive, signed_values as lcg};
 
     const SHAPES: [(usize, usize, usize); 7] = [
         (1, 1, 1),
