@@ -270,7 +270,6 @@ fn run_in_pool(
         let seg = SegmentPlan::new(&edges.receivers, n_recv, CHUNK_EDGES)?;
         let msg = fill(ne * d, 7);
         let mut agg = vec![0.0f32; n_recv * d];
-        let mut scratch = Vec::new();
         rec.time(
             "segment_sum",
             format!("{name}: {ne} edges -> {n_recv} x {d}"),
@@ -280,7 +279,7 @@ fn run_in_pool(
                 agg.fill(0.0);
                 for c in 0..seg.n_chunks() {
                     let r = seg.chunk_range(c);
-                    seg.accumulate(c, &msg[r.start * d..r.end * d], d, &mut agg, &mut scratch);
+                    seg.accumulate(c, &msg[r.start * d..r.end * d], d, &mut agg);
                 }
             },
         );

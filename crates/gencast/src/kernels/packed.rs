@@ -14,6 +14,11 @@ use std::ops::Range;
 pub const NR: usize = 32;
 /// Rows per register block.
 pub const MR: usize = 14;
+thread_local! {
+    /// Per-thread copy of the current slice of `a` (see `LDP`), reused across products.
+    static APACK: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Rows per parallel task: a multiple of [`MR`], sized so a task's rows of `a` stay in L2.
 const ROWS_PER_TASK: usize = 8 * MR;
 /// Input columns per pass: a tile of packed rows (MR·KC values, 14 KiB) stays in L1.
@@ -269,50 +274,55 @@ mod avx512 {
         let (k, n) = (b.k, b.n);
         debug_assert!(a.len() >= rows * k && c.len() >= rows * n);
         let cp = c.as_mut_ptr();
-        let mut apack_buf = vec![0.0f32; rows * LDP];
-        // The product runs over slices of KC input columns; tiles reload their partial sums,
-        // so each output is still one multiply-add chain over p = 0..k in order.
-        let mut p0 = 0;
-        while p0 < k.max(1) {
-            let kc = KC.min(k - p0);
-            let acc_in = accumulate || p0 > 0;
-            // Copy the task's columns p0..p0+kc of `a` with a row stride of LDP: rows that are
-            // a power of two apart in `a` would share L1 sets and evict each other.
-            for r in 0..rows {
-                apack_buf[r * LDP..r * LDP + kc].copy_from_slice(&a[r * k + p0..r * k + p0 + kc]);
+        super::APACK.with_borrow_mut(|apack_buf| {
+            if apack_buf.len() < rows * LDP {
+                apack_buf.resize(rows * LDP, 0.0);
             }
-            let tiles = rows.div_ceil(MR);
-            let ap = apack_buf.as_ptr();
-            // Each packed row tile (at most MR·KC values) stays in L1 while it passes over
-            // every panel.
-            for t in 0..tiles {
-                let i = t * MR;
-                let ai = ap.add(i * LDP);
-                for jp in 0..n.div_ceil(NR) {
-                    let j0 = jp * NR;
-                    let (m0, m1) = lane_masks(NR.min(n - j0));
-                    let bp = b.data.as_ptr().add(b.panel_start(jp) + p0 * NR);
-                    let ci = cp.add(i * n + j0);
-                    match MR.min(rows - i) {
-                        MR => tile::<MR>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        1 => tile::<1>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        2 => tile::<2>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        3 => tile::<3>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        4 => tile::<4>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        5 => tile::<5>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        6 => tile::<6>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        7 => tile::<7>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        8 => tile::<8>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        9 => tile::<9>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        10 => tile::<10>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        11 => tile::<11>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        12 => tile::<12>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        _ => tile::<13>(ai, kc, bp, ci, n, m0, m1, acc_in),
+            // The product runs over slices of KC input columns; tiles reload their partial sums,
+            // so each output is still one multiply-add chain over p = 0..k in order.
+            let mut p0 = 0;
+            while p0 < k.max(1) {
+                let kc = KC.min(k - p0);
+                let acc_in = accumulate || p0 > 0;
+                // Copy the task's columns p0..p0+kc of `a` with a row stride of LDP: rows that are
+                // a power of two apart in `a` would share L1 sets and evict each other.
+                for r in 0..rows {
+                    apack_buf[r * LDP..r * LDP + kc]
+                        .copy_from_slice(&a[r * k + p0..r * k + p0 + kc]);
+                }
+                let tiles = rows.div_ceil(MR);
+                let ap = apack_buf.as_ptr();
+                // Each packed row tile (at most MR·KC values) stays in L1 while it passes over
+                // every panel.
+                for t in 0..tiles {
+                    let i = t * MR;
+                    let ai = ap.add(i * LDP);
+                    for jp in 0..n.div_ceil(NR) {
+                        let j0 = jp * NR;
+                        let (m0, m1) = lane_masks(NR.min(n - j0));
+                        let bp = b.data.as_ptr().add(b.panel_start(jp) + p0 * NR);
+                        let ci = cp.add(i * n + j0);
+                        match MR.min(rows - i) {
+                            MR => tile::<MR>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            1 => tile::<1>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            2 => tile::<2>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            3 => tile::<3>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            4 => tile::<4>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            5 => tile::<5>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            6 => tile::<6>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            7 => tile::<7>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            8 => tile::<8>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            9 => tile::<9>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            10 => tile::<10>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            11 => tile::<11>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            12 => tile::<12>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                            _ => tile::<13>(ai, kc, bp, ci, n, m0, m1, acc_in),
+                        }
                     }
                 }
+                p0 += KC;
             }
-            p0 += KC;
-        }
+        });
     }
 
     /// Masks of the lanes of a panel's two vectors that hold real columns (`width` of 32).

@@ -95,15 +95,8 @@ impl SegmentPlan {
 
     /// Adds the rows of `msg` (`[chunk edges, d]`, the messages of chunk `c`) onto their receivers'
     /// rows of `agg` (`[n_receivers, d]`), in edge order. The receivers' rows are updated in
-    /// place, in parallel; `_scratch` is not used any more (kept so callers need not change).
-    pub fn accumulate(
-        &self,
-        c: usize,
-        msg: &[f32],
-        d: usize,
-        agg: &mut [f32],
-        _scratch: &mut Vec<f32>,
-    ) {
+    /// place, in parallel.
+    pub fn accumulate(&self, c: usize, msg: &[f32], d: usize, agg: &mut [f32]) {
         let ch = &self.chunks[c];
         assert_eq!(msg.len(), ch.range.len() * d, "segment sum: message rows");
         assert_eq!(
@@ -178,10 +171,9 @@ mod tests {
 
     fn sum_all(plan: &SegmentPlan, msg: &[f32], d: usize) -> Vec<f32> {
         let mut agg = vec![0.0f32; plan.n_receivers() * d];
-        let mut scratch = Vec::new();
         for c in 0..plan.n_chunks() {
             let r = plan.chunk_range(c);
-            plan.accumulate(c, &msg[r.start * d..r.end * d], d, &mut agg, &mut scratch);
+            plan.accumulate(c, &msg[r.start * d..r.end * d], d, &mut agg);
         }
         agg
     }

@@ -145,7 +145,6 @@ pub struct EdgeBuffers {
     pub(super) pre: Vec<f32>,
     pub(super) scratch: Vec<f32>,
     pub(super) msg: Vec<f32>,
-    pub(super) seg: Vec<f32>,
     /// Chunk-local receiver indices.
     pub(super) local: Vec<u32>,
 }
@@ -207,7 +206,7 @@ impl EdgePass<'_> {
             );
             let msg = sized(&mut bufs.msg, rows * dout);
             proc.tail(pre, rows, aff_p, msg, &mut bufs.scratch);
-            self.plan.accumulate(c, msg, dout, agg, &mut bufs.seg);
+            self.plan.accumulate(c, msg, dout, agg);
         }
     }
 }
