@@ -161,38 +161,20 @@ pub fn gemm_serial(a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], ldc: usize, accu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::testing::{naive_matmul as naive, signed_values as lcg};
+    use crate::kernels::testing::{check_against_f64, signed_values as lcg};
 
     #[test]
     fn matches_f64_reference() {
-        for &(m, k, n) in &[
+        let shapes = [
             (1, 1, 1),
             (3, 5, 7),
             (130, 67, 33),
             (300, 512, 96),
             (257, 4, 512),
-        ] {
-            let a = lcg(1 + m as u64, m * k);
-            let b = lcg(2 + n as u64, k * n);
-            let mut c = lcg(3, m * n);
-            let c0 = c.clone();
-            matmul(&a, &b, &mut c, m, k, n, false);
-            let r = naive(&a, &b, m, k, n);
-            // Inputs lie in [-1, 1]: each product is exact in f64, and f32 accumulation of k
-            // terms errs by at most about k * 2^-24 * sum|terms|; 2e-6 * k bounds that.
-            let tol = 2e-6 * k as f64;
-            for (x, y) in c.iter().zip(&r) {
-                assert!((*x as f64 - y).abs() <= tol, "{m}x{k}x{n}: {x} vs {y}");
-            }
-            let mut c2 = c0.clone();
-            matmul(&a, &b, &mut c2, m, k, n, true);
-            for ((x, y), z) in c2.iter().zip(&r).zip(&c0) {
-                assert!(
-                    (*x as f64 - (y + *z as f64)).abs() <= tol + 1e-6,
-                    "accumulate"
-                );
-            }
-        }
+        ];
+        check_against_f64(&shapes, |a, b, c, m, k, n, acc| {
+            matmul(a, b, c, m, k, n, acc)
+        });
     }
 
     #[test]

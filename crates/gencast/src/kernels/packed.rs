@@ -378,7 +378,7 @@ mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::testing::{naive_matmul as naive, signed_values as lcg};
+    use crate::kernels::testing::{check_against_f64, naive_matmul as naive, signed_values as lcg};
 
     const SHAPES: [(usize, usize, usize); 7] = [
         (1, 1, 1),
@@ -400,29 +400,9 @@ mod tests {
 
     #[test]
     fn matches_f64_reference_plain_and_accumulating() {
-        for &(m, k, n) in &SHAPES {
-            let a = lcg(1 + m as u64, m * k);
-            let w = lcg(2 + n as u64, k * n);
-            let b = PackedMat::pack(&w, k, n);
-            let r = naive(&a, &w, m, k, n);
-            // Inputs lie in [-1, 1]: each product is exact in f64 and an f32 chain of k fused
-            // multiply-adds errs by at most about k·2^-24·Σ|terms|; 2e-6·k bounds that.
-            let tol = 2e-6 * k as f64;
-            let mut c = vec![f32::NAN; m * n];
-            matmul_packed(&a, b.view(), &mut c, m, false, None);
-            for (x, y) in c.iter().zip(&r) {
-                assert!((*x as f64 - y).abs() <= tol, "{m}x{k}x{n}: {x} vs {y}");
-            }
-            let c0 = lcg(3, m * n);
-            let mut c2 = c0.clone();
-            matmul_packed(&a, b.view(), &mut c2, m, true, None);
-            for ((x, y), z) in c2.iter().zip(&r).zip(&c0) {
-                assert!(
-                    (*x as f64 - (y + *z as f64)).abs() <= tol + 1e-6,
-                    "accumulate"
-                );
-            }
-        }
+        check_against_f64(&SHAPES, |a, w, c, m, k, n, acc| {
+            matmul_packed(a, PackedMat::pack(w, k, n).view(), c, m, acc, None)
+        });
     }
 
     #[test]
