@@ -1,9 +1,10 @@
 //! Element-wise activations (`swish`, tanh-approximate `gelu`) and fused bias + activation.
 //!
 //! The exponential is a branch-free polynomial that the compiler vectorises. The slice kernels
-//! are compiled for AVX-512 and AVX2 as well and picked at run time; the code never fuses
-//! multiplies and adds, so every variant returns the same bits.
+//! are compiled for each instruction set (see [`super::isa`]); the code never fuses multiplies
+//! and adds, so every variant returns the same bits.
 
+use super::isa::{active, multiversion};
 use rayon::prelude::*;
 
 /// Activation applied after a dense layer.
@@ -89,32 +90,14 @@ fn bias_act_generic(x: &mut [f32], bias: Option<&[f32]>, act: Act) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn bias_act_avx512(x: &mut [f32], bias: Option<&[f32]>, act: Act) {
-    bias_act_generic(x, bias, act)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn bias_act_avx2(x: &mut [f32], bias: Option<&[f32]>, act: Act) {
-    bias_act_generic(x, bias, act)
+multiversion! {
+    /// [`bias_act_serial`] compiled for `isa`; every variant returns the same bits.
+    pub(crate) fn bias_act_with(x: &mut [f32], bias: Option<&[f32]>, act: Act) = bias_act_generic;
 }
 
 /// Adds `bias` to every row (if given) and applies `act`, on one thread.
 pub fn bias_act_serial(x: &mut [f32], bias: Option<&[f32]>, act: Act) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features this variant was compiled for.
-            return unsafe { bias_act_avx512(x, bias, act) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            return unsafe { bias_act_avx2(x, bias, act) };
-        }
-    }
-    bias_act_generic(x, bias, act)
+    bias_act_with(active(), x, bias, act)
 }
 
 /// Rows per parallel task in the element-wise kernels.
@@ -249,10 +232,15 @@ mod tests {
                 };
                 assert_eq!(v.to_bits(), want.to_bits());
             }
-            // The runtime-dispatched slice path equals the scalar functions exactly.
-            let mut s = x.clone();
-            bias_act_generic(&mut s, Some(&b), act);
-            assert!(s.iter().zip(&y1).all(|(p, q)| p.to_bits() == q.to_bits()));
+            // Every instruction-set variant equals the scalar functions exactly.
+            for isa in crate::kernels::isa::Isa::supported() {
+                let mut s = x.clone();
+                bias_act_with(isa, &mut s, Some(&b), act);
+                assert!(
+                    s.iter().zip(&y1).all(|(p, q)| p.to_bits() == q.to_bits()),
+                    "{isa}"
+                );
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod activation;
 pub mod attention;
+pub mod isa;
 pub mod matmul;
 pub mod norm;
 pub mod packed;
@@ -15,6 +16,7 @@ pub(crate) mod testing;
 
 pub use activation::{bias_act, exp_f32, gelu_tanh, sigmoid, swish, Act};
 pub use attention::{sparse_attention, AttentionPlan};
+pub use isa::Isa;
 pub use matmul::{gemm_serial, matmul, MatRef};
 pub use norm::{
     affine_rows_into, layer_norm_cond_into, layer_norm_cond_rows, layer_norm_rows, LN_EPS,

@@ -2,6 +2,7 @@
 //! `LayerNorm(create_scale=False, create_offset=False)`), optionally followed by a per-channel
 //! affine map (the norm-conditioning layer's `scale` and `offset`).
 
+use super::isa::{active, multiversion};
 use rayon::prelude::*;
 
 /// The epsilon added to the variance (haiku's default).
@@ -88,87 +89,17 @@ fn norm_rows_into_generic(x: &[f32], out: &mut [f32], d: usize, cond: Option<(&[
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn norm_rows_inplace_avx512(x: &mut [f32], d: usize, cond: Option<(&[f32], &[f32])>) {
-    norm_rows_inplace_generic(x, d, cond)
+multiversion! {
+    /// In-place layer norm (+ affine) of the rows of `x`, on one thread, compiled for `isa`.
+    /// Every variant returns the same bits: the lane structure is explicit and nothing is fused.
+    fn norm_rows_inplace(x: &mut [f32], d: usize, cond: Option<(&[f32], &[f32])>) =
+        norm_rows_inplace_generic;
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn norm_rows_inplace_avx2(x: &mut [f32], d: usize, cond: Option<(&[f32], &[f32])>) {
-    norm_rows_inplace_generic(x, d, cond)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn norm_rows_into_avx512(
-    x: &[f32],
-    out: &mut [f32],
-    d: usize,
-    cond: Option<(&[f32], &[f32])>,
-) {
-    norm_rows_into_generic(x, out, d, cond)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn norm_rows_into_avx2(
-    x: &[f32],
-    out: &mut [f32],
-    d: usize,
-    cond: Option<(&[f32], &[f32])>,
-) {
-    norm_rows_into_generic(x, out, d, cond)
-}
-
-/// Instruction set of the compiled variant to use: 2 = AVX-512F, 1 = AVX2, 0 = baseline.
-/// Every variant returns the same bits: the lane structure is explicit and nothing is fused.
-fn isa_level() -> u8 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return 2;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return 1;
-        }
-    }
-    0
-}
-
-/// In-place layer norm (+ affine) of the rows of `x`, on one thread.
-fn norm_rows_inplace(x: &mut [f32], d: usize, cond: Option<(&[f32], &[f32])>, level: u8) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if level == 2 {
-            // SAFETY: the CPU supports the features this variant was compiled for.
-            return unsafe { norm_rows_inplace_avx512(x, d, cond) };
-        }
-        if level == 1 {
-            // SAFETY: as above.
-            return unsafe { norm_rows_inplace_avx2(x, d, cond) };
-        }
-    }
-    let _ = level;
-    norm_rows_inplace_generic(x, d, cond)
-}
-
-/// Layer norm (+ affine) of the rows of `x` into `out`, on one thread.
-fn norm_rows_into(x: &[f32], out: &mut [f32], d: usize, cond: Option<(&[f32], &[f32])>, level: u8) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if level == 2 {
-            // SAFETY: the CPU supports the features this variant was compiled for.
-            return unsafe { norm_rows_into_avx512(x, out, d, cond) };
-        }
-        if level == 1 {
-            // SAFETY: as above.
-            return unsafe { norm_rows_into_avx2(x, out, d, cond) };
-        }
-    }
-    let _ = level;
-    norm_rows_into_generic(x, out, d, cond)
+multiversion! {
+    /// Layer norm (+ affine) of the rows of `x` into `out`, on one thread, compiled for `isa`.
+    fn norm_rows_into(x: &[f32], out: &mut [f32], d: usize, cond: Option<(&[f32], &[f32])>) =
+        norm_rows_into_generic;
 }
 
 fn check(len: usize, d: usize, cond: Option<(&[f32], &[f32])>) {
@@ -187,27 +118,27 @@ fn check(len: usize, d: usize, cond: Option<(&[f32], &[f32])>) {
 /// Layer-normalises each row of the `[rows, d]` buffer `x` in place.
 pub fn layer_norm_rows(x: &mut [f32], d: usize) {
     check(x.len(), d, None);
-    let level = isa_level();
+    let isa = active();
     x.par_chunks_mut(d * ROWS_PER_TASK)
-        .for_each(|blk| norm_rows_inplace(blk, d, None, level));
+        .for_each(|blk| norm_rows_inplace(isa, blk, d, None));
 }
 
 /// Layer-normalises each row of `x` in place and applies `x·scale + offset` (per channel).
 pub fn layer_norm_cond_rows(x: &mut [f32], d: usize, scale: &[f32], offset: &[f32]) {
     check(x.len(), d, Some((scale, offset)));
-    let level = isa_level();
+    let isa = active();
     x.par_chunks_mut(d * ROWS_PER_TASK)
-        .for_each(|blk| norm_rows_inplace(blk, d, Some((scale, offset)), level));
+        .for_each(|blk| norm_rows_inplace(isa, blk, d, Some((scale, offset))));
 }
 
 /// Writes `LN(x)·scale + offset` for every row of `x` into `out` (same shape).
 pub fn layer_norm_cond_into(x: &[f32], out: &mut [f32], d: usize, scale: &[f32], offset: &[f32]) {
     check(x.len(), d, Some((scale, offset)));
     assert_eq!(x.len(), out.len(), "layer norm: output length");
-    let level = isa_level();
+    let isa = active();
     out.par_chunks_mut(d * ROWS_PER_TASK)
         .zip(x.par_chunks(d * ROWS_PER_TASK))
-        .for_each(|(ob, xb)| norm_rows_into(xb, ob, d, Some((scale, offset)), level));
+        .for_each(|(ob, xb)| norm_rows_into(isa, xb, ob, d, Some((scale, offset))));
 }
 
 /// Applies `y = x·scale + offset` per channel to every row of `x`, writing into `out`.
@@ -274,14 +205,18 @@ mod tests {
             let offset: Vec<f32> = (0..d).map(|i| (i % 5) as f32 * 0.1 - 0.2).collect();
             let cond = Some((&scale[..], &offset[..]));
             let mut dispatched = vec![0.0f32; x.len()];
-            norm_rows_into(&x, &mut dispatched, d, cond, isa_level());
+            norm_rows_into(active(), &x, &mut dispatched, d, cond);
             let mut generic = vec![0.0f32; x.len()];
             norm_rows_into_generic(&x, &mut generic, d, cond);
-            let mut inplace = x.clone();
-            norm_rows_inplace_generic(&mut inplace, d, cond);
-            for ((a, b), c) in dispatched.iter().zip(&generic).zip(&inplace) {
-                assert_eq!(a.to_bits(), b.to_bits());
-                assert_eq!(a.to_bits(), c.to_bits());
+            for isa in crate::kernels::isa::Isa::supported() {
+                let mut into = vec![0.0f32; x.len()];
+                norm_rows_into(isa, &x, &mut into, d, cond);
+                let mut inplace = x.clone();
+                norm_rows_inplace(isa, &mut inplace, d, cond);
+                for ((a, b), c) in generic.iter().zip(&into).zip(&inplace) {
+                    assert_eq!(a.to_bits(), b.to_bits(), "{isa}");
+                    assert_eq!(a.to_bits(), c.to_bits(), "{isa}");
+                }
             }
             for r in 0..rows {
                 let row: Vec<f64> = x[r * d..(r + 1) * d].iter().map(|&v| v as f64).collect();
