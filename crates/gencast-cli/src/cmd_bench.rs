@@ -3,7 +3,26 @@
 use anyhow::Context;
 use gencast::bench::kernels::{KernelBenchOptions, KernelReport, KernelSizes};
 use gencast::bench::{self, BenchOptions, BenchReport, Preset};
+use gencast::kernels::isa::{self, Isa, Kind};
 use tracing::info;
+
+/// The paths named by `--isa` (`all`, or a comma-separated list), the first fixed as the
+/// process's; without `--isa`, the process's path (from `GENCAST_ISA`, or detected).
+fn parse_isas(arg: Option<&str>) -> anyhow::Result<Vec<Isa>> {
+    let isas = match arg.map(str::trim) {
+        None => vec![isa::init(None)?],
+        Some("all") => Isa::supported(),
+        Some(list) => list
+            .split(',')
+            .map(|name| Ok(Isa::new(Kind::parse(name)?)?))
+            .collect::<anyhow::Result<Vec<_>>>()?,
+    };
+    if isas.is_empty() {
+        anyhow::bail!("--isa: no kernel path named");
+    }
+    isa::init(Some(isas[0].kind())).context("--isa")?;
+    Ok(isas)
+}
 
 /// Arguments of `gencast bench`.
 #[derive(clap::Args)]
@@ -35,6 +54,11 @@ pub struct Args {
     /// With `--kernels`: timed repetitions per kernel (the fastest is reported).
     #[arg(long, default_value_t = 3)]
     reps: usize,
+    /// Kernel paths: `avx512`, `avx2`, `neon`, `portable`, a comma-separated list of them, or
+    /// `all` (every path this CPU supports). Several paths are timed alternately in one run and
+    /// compared (default: `GENCAST_ISA`, else the best the CPU supports).
+    #[arg(long)]
+    isa: Option<String>,
     /// With `--kernels`: small sizes (for tests).
     #[arg(long, hide = true)]
     small: bool,
@@ -42,8 +66,9 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let isas = parse_isas(args.isa.as_deref())?;
     if args.kernels {
-        return run_kernels(&args);
+        return run_kernels(&args, isas);
     }
     let opts = BenchOptions {
         preset: Preset::parse(&args.preset)?,
@@ -51,6 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         steps: args.steps,
         threads: args.threads,
         seed: args.seed,
+        isas,
     };
     let report = bench::run(&opts, &mut |line: &str| info!("{line}")).context("benchmark")?;
     if args.json {
@@ -68,8 +94,25 @@ fn print_summary(r: &BenchReport) {
         "preset {}: {}° grid ({} nodes), mesh {} ({} nodes), latent {}, {} layers, {} threads",
         r.preset, s.resolution_deg, r.n_grid, s.mesh_size, r.n_mesh, s.latent, s.layers, r.threads
     );
+    println!("kernels            {}", r.isa);
+    if r.isa_comparison.len() > 1 {
+        for c in &r.isa_comparison {
+            println!(
+                "  {:<16} {:>9.3} s per call ({:.2}x; encoder {:.3}, transformer {:.3}, decoder {:.3})",
+                c.isa, c.denoiser_call_s, c.ratio_to_first, c.stages_s[0], c.stages_s[1], c.stages_s[2]
+            );
+        }
+        println!(
+            "  outputs          {}",
+            if r.isa_outputs_identical {
+                "bitwise identical on every path"
+            } else {
+                "DIFFER between paths"
+            }
+        );
+    }
     println!(
-        "edges: {} grid2mesh, {} mesh2grid; attention pairs {} ({} computed densely)",
+        "edges: {} grid2mesh, {} mesh2grid; attention pairs {} ({} computed)",
         r.grid2mesh_edges, r.mesh2grid_edges, r.attention_pairs, r.attention_dense_pairs
     );
     println!("graph build        {:>9.3} s", r.graph_build_s);
@@ -111,7 +154,7 @@ fn print_summary(r: &BenchReport) {
 }
 
 /// `gencast bench --kernels`: per-kernel timings.
-fn run_kernels(args: &Args) -> anyhow::Result<()> {
+fn run_kernels(args: &Args, isas: Vec<Isa>) -> anyhow::Result<()> {
     let opts = KernelBenchOptions {
         sizes: if args.small {
             KernelSizes::small()
@@ -120,6 +163,7 @@ fn run_kernels(args: &Args) -> anyhow::Result<()> {
         },
         reps: args.reps,
         threads: args.threads,
+        isas,
     };
     let report = bench::kernels::run(&opts, &mut |line: &str| info!("{line}"))
         .context("kernel benchmark")?;
@@ -145,8 +189,9 @@ fn print_kernels(r: &KernelReport) {
     );
     for k in &r.kernels {
         println!(
-            "{:<16} {:>10.3} ms  {:>8.1} {:<8} {}",
+            "{:<16} {:<9} {:>10.3} ms  {:>8.1} {:<8} {}",
             k.name,
+            k.isa,
             k.seconds * 1e3,
             k.rate,
             k.unit,
@@ -154,8 +199,9 @@ fn print_kernels(r: &KernelReport) {
         );
     }
     println!(
-        "{:<16} {:>13} {:>8.1} {:<8} {}x{}x{} (same run)",
+        "{:<16} {:<9} {:>13} {:>8.1} {:<8} {}x{}x{} (same run)",
         "gemm_rate",
+        "gemm",
         "",
         r.gemm_gflops,
         "GFLOP/s",

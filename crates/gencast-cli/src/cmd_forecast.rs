@@ -209,14 +209,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ckpt.params.num_params()
     );
     info!(
-        "model ready in {:.2} s: grid {}x{}, mesh {} nodes, {} grid2mesh and {} mesh2grid edges; {} threads, float32",
+        "model ready in {:.2} s: grid {}x{}, mesh {} nodes, {} grid2mesh and {} mesh2grid edges; {} threads, {} kernels, float32",
         t0.elapsed().as_secs_f64(),
         ds.lat().len(),
         ds.lon().len(),
         g.n_mesh,
         g.grid2mesh.len(),
         g.mesh2grid.len(),
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        gencast::kernels::isa::active()
     );
 
     let init_ns = *prepared

@@ -51,6 +51,10 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // A bad `GENCAST_ISA` is refused before anything runs; `bench --isa` chooses its own.
+    if !matches!(cli.command, Command::Bench(_)) {
+        gencast::kernels::isa::init(None)?;
+    }
     match cli.command {
         Command::Inspect(args) => cmd_inspect::run(args),
         Command::Fields(args) => cmd_fields::run(args),

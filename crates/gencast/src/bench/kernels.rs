@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{random, sys};
 use crate::graph::Graphs;
+use crate::kernels::isa::{self, Isa};
 use crate::kernels::{
     bias_act, gather_add_rows, layer_norm_cond_into, matmul, matmul_packed, Act, AttentionPlan,
     PackedMat, SegmentPlan,
@@ -72,6 +73,8 @@ pub struct KernelBenchOptions {
     pub reps: usize,
     /// Worker threads (default: all cores).
     pub threads: Option<usize>,
+    /// Kernel paths to time, repetitions alternating between them (empty: the path in use).
+    pub isas: Vec<Isa>,
 }
 
 /// One kernel's timing.
@@ -79,6 +82,8 @@ pub struct KernelBenchOptions {
 pub struct KernelTiming {
     /// Kernel name.
     pub name: String,
+    /// The kernel path it ran on (`gemm` for the general product, which picks its own).
+    pub isa: String,
     /// The sizes it ran at, in words.
     pub shape: String,
     /// Fastest timed run, seconds.
@@ -94,6 +99,8 @@ pub struct KernelTiming {
 pub struct KernelReport {
     /// The sizes used.
     pub sizes: KernelSizes,
+    /// The kernel paths timed, in order.
+    pub isas: Vec<String>,
     /// Worker threads.
     pub threads: usize,
     /// Repetitions per kernel.
@@ -114,14 +121,26 @@ fn fill(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Fastest of `reps` timed runs of `f`, after one warm-up run.
-fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut best = f64::INFINITY;
-    for _ in 0..reps.max(1) {
-        let t = Instant::now();
+/// Fastest of `reps` timed runs of `f` on each path (`None`: the general product, which picks
+/// its own), after one warm-up run each; the repetitions alternate between the paths.
+fn best_of(reps: usize, paths: &[Option<Isa>], mut f: impl FnMut()) -> Vec<f64> {
+    let set = |p: &Option<Isa>| {
+        if let Some(i) = p {
+            isa::switch(*i)
+        }
+    };
+    for p in paths {
+        set(p);
         f();
-        best = best.min(t.elapsed().as_secs_f64());
+    }
+    let mut best = vec![f64::INFINITY; paths.len()];
+    for _ in 0..reps.max(1) {
+        for (b, p) in best.iter_mut().zip(paths) {
+            set(p);
+            let t = Instant::now();
+            f();
+            *b = b.min(t.elapsed().as_secs_f64());
+        }
     }
     best
 }
@@ -129,26 +148,52 @@ fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
 /// Collects the timings.
 struct Recorder<'a> {
     reps: usize,
+    paths: Vec<Isa>,
     kernels: Vec<KernelTiming>,
     progress: &'a mut (dyn FnMut(&str) + Send),
 }
 
 impl Recorder<'_> {
-    /// Times `f`; `work` is the FLOP (unit `GFLOP/s`) or bytes (unit `GB/s`) of one run.
+    /// Times `f` on every path; `work` is the FLOP (unit `GFLOP/s`) or bytes (unit `GB/s`) of one
+    /// run.
     fn time(&mut self, name: &str, shape: String, work: f64, unit: &str, f: impl FnMut()) {
-        let seconds = best_of(self.reps, f);
-        let rate = work / seconds / 1e9;
-        (self.progress)(&format!(
-            "{name} {shape}: {:.3} ms, {rate:.1} {unit}",
-            seconds * 1e3
-        ));
-        self.kernels.push(KernelTiming {
-            name: name.into(),
-            shape,
-            seconds,
-            rate,
-            unit: unit.into(),
-        });
+        let paths: Vec<Option<Isa>> = self.paths.iter().copied().map(Some).collect();
+        self.record(name, shape, work, unit, &paths, f);
+    }
+
+    /// Times `f` once, for a kernel that picks its own instructions.
+    fn time_own(&mut self, name: &str, shape: String, work: f64, unit: &str, f: impl FnMut()) {
+        self.record(name, shape, work, unit, &[None], f);
+    }
+
+    fn record(
+        &mut self,
+        name: &str,
+        shape: String,
+        work: f64,
+        unit: &str,
+        paths: &[Option<Isa>],
+        f: impl FnMut(),
+    ) {
+        for (seconds, p) in best_of(self.reps, paths, f).into_iter().zip(paths) {
+            let rate = work / seconds / 1e9;
+            let isa = p.map_or("gemm", |i| i.name());
+            (self.progress)(&format!(
+                "{name} ({isa}) {shape}: {:.3} ms, {rate:.1} {unit}",
+                seconds * 1e3
+            ));
+            self.kernels.push(KernelTiming {
+                name: name.into(),
+                isa: isa.into(),
+                shape: shape.clone(),
+                seconds,
+                rate,
+                unit: unit.into(),
+            });
+        }
+        if let Some(&first) = self.paths.first() {
+            isa::switch(first);
+        }
     }
 }
 
@@ -177,8 +222,14 @@ fn run_in_pool(
     let (lat, lon) = random::grid_coordinates(s.resolution_deg);
     let g = Graphs::build(s.mesh_size, &lat, &lon, 0.6, s.k_hop)?;
     let (ng, nm) = (g.n_grid, g.n_mesh);
+    let paths = if opts.isas.is_empty() {
+        vec![isa::active()]
+    } else {
+        opts.isas.clone()
+    };
     let mut rec = Recorder {
         reps: opts.reps,
+        paths: paths.clone(),
         kernels: Vec::new(),
         progress,
     };
@@ -196,7 +247,7 @@ fn run_in_pool(
         let b = fill(k * n, 2);
         let mut c = vec![0.0f32; m * n];
         let flop = 2.0 * (m * k * n) as f64;
-        rec.time("matmul", format!("{m}x{k}x{n}"), flop, "GFLOP/s", || {
+        rec.time_own("matmul", format!("{m}x{k}x{n}"), flop, "GFLOP/s", || {
             matmul(&a, &b, &mut c, m, k, n, false)
         });
         // The weights' form used by the network: packed once (at load), outside the timing.
@@ -298,6 +349,7 @@ fn run_in_pool(
     let (m, k, n) = sys::GEMM_SHAPE;
     Ok(KernelReport {
         sizes: s,
+        isas: paths.iter().map(|i| i.name().to_string()).collect(),
         threads: rayon::current_num_threads(),
         reps: opts.reps,
         gemm_shape: [m, k, n],
@@ -316,8 +368,18 @@ mod tests {
             sizes: KernelSizes::small(),
             reps: 1,
             threads: Some(1),
+            isas: Isa::supported(),
         };
         let r = run(&opts, &mut |_| {}).unwrap();
+        // Every kernel but the general product runs once per path.
+        for path in Isa::supported() {
+            let n = r.kernels.iter().filter(|k| k.isa == path.name()).count();
+            assert_eq!(
+                n,
+                r.kernels.iter().filter(|k| k.isa != "gemm").count() / r.isas.len()
+            );
+            assert!(n >= 10, "{path}: {n} kernels");
+        }
         let names: Vec<&str> = r.kernels.iter().map(|k| k.name.as_str()).collect();
         for want in [
             "matmul",

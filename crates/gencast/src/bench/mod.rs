@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::checkpoint::SamplerConfig;
 use crate::data::stacking::StackLayout;
 use crate::graph::Graphs;
+use crate::kernels::isa::{self, Isa};
 use crate::model::{preconditioning, Network, Workspace};
 use crate::sampler::dpm::{member_key, step_keys, Denoise, Sampler, StateLayout};
 use crate::sampler::prng::PrngMode;
@@ -126,6 +127,22 @@ pub struct BenchOptions {
     pub threads: Option<usize>,
     /// Seed of the random weights and inputs.
     pub seed: u64,
+    /// Kernel paths to time, alternating call by call (empty: the path in use). The main
+    /// figures are those of the first; the others are compared with it in `isa_comparison`.
+    pub isas: Vec<Isa>,
+}
+
+/// The denoiser call on one kernel path, timed in the same run as the others.
+#[derive(Debug, Clone, Serialize)]
+pub struct IsaCall {
+    /// The path (`avx512`, `avx2`, `neon`, `portable`).
+    pub isa: String,
+    /// Median seconds per call.
+    pub denoiser_call_s: f64,
+    /// Median encoder, transformer and decoder seconds.
+    pub stages_s: [f64; 3],
+    /// `denoiser_call_s` over the first path's.
+    pub ratio_to_first: f64,
 }
 
 /// Measured figures. Times are seconds; per-stage and per-call times are medians.
@@ -137,6 +154,12 @@ pub struct BenchReport {
     pub shape: PresetShape,
     /// Worker threads used.
     pub threads: usize,
+    /// The kernel path of the main figures.
+    pub isa: String,
+    /// Every timed path, alternating call by call (one entry when a single path ran).
+    pub isa_comparison: Vec<IsaCall>,
+    /// Whether every path returned the same bits for each timed call.
+    pub isa_outputs_identical: bool,
     /// Grid nodes.
     pub n_grid: usize,
     /// Mesh nodes.
@@ -349,23 +372,61 @@ fn run_in_pool(
     let x: Vec<f32> = (0..ng * cout).map(|_| rng.normal() as f32).collect();
     let mut out = vec![0.0f32; ng * cout];
     let levels = &schedule.noise_levels;
+    let paths = if opts.isas.is_empty() {
+        vec![isa::active()]
+    } else {
+        opts.isas.clone()
+    };
+    isa::switch(paths[0]);
     den.denoise(&x, levels[0], &mut out)?;
     let first_call_s = den.times[0][0];
-    progress(&format!("warm-up call: {first_call_s:.2} s"));
-    den.times.clear();
+    progress(&format!("warm-up call ({}): {first_call_s:.2} s", paths[0]));
+    // Timed calls alternate over the paths, so that a noisy machine affects all alike.
+    let mut per_path: Vec<Vec<[f64; 4]>> = vec![Vec::new(); paths.len()];
+    let mut identical = true;
+    let mut first_out = vec![0.0f32; out.len()];
     for i in 0..opts.calls {
-        den.denoise(&x, levels[i % (levels.len() - 1)], &mut out)?;
-        let [c, e, p, d] = den.times[i];
-        progress(&format!(
-            "call {}/{}: {c:.3} s (encoder {e:.3}, transformer {p:.3}, decoder {d:.3})",
-            i + 1,
-            opts.calls
-        ));
+        for (pi, &path) in paths.iter().enumerate() {
+            isa::switch(path);
+            den.times.clear();
+            den.denoise(&x, levels[i % (levels.len() - 1)], &mut out)?;
+            if pi == 0 {
+                first_out.copy_from_slice(&out);
+            } else {
+                identical &= first_out
+                    .iter()
+                    .zip(&out)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+            }
+            let [c, e, p, d] = den.times[0];
+            per_path[pi].push(den.times[0]);
+            progress(&format!(
+                "call {}/{} ({path}): {c:.3} s (encoder {e:.3}, transformer {p:.3}, decoder {d:.3})",
+                i + 1,
+                opts.calls
+            ));
+        }
     }
-    let column = |j: usize| median(&den.times.iter().map(|t| t[j]).collect::<Vec<_>>());
-    let call_times: Vec<f64> = den.times.iter().map(|t| t[0]).collect();
+    isa::switch(paths[0]);
+    let med =
+        |times: &[[f64; 4]], j: usize| median(&times.iter().map(|t| t[j]).collect::<Vec<_>>());
+    let call_times: Vec<f64> = per_path[0].iter().map(|t| t[0]).collect();
     let denoiser_call_s = median(&call_times);
-    let (encoder_s, transformer_s, decoder_s) = (column(1), column(2), column(3));
+    let (encoder_s, transformer_s, decoder_s) = (
+        med(&per_path[0], 1),
+        med(&per_path[0], 2),
+        med(&per_path[0], 3),
+    );
+    let isa_comparison: Vec<IsaCall> = paths
+        .iter()
+        .zip(&per_path)
+        .map(|(path, times)| IsaCall {
+            isa: path.name().into(),
+            denoiser_call_s: med(times, 0),
+            stages_s: [med(times, 1), med(times, 2), med(times, 3)],
+            ratio_to_first: med(times, 0) / denoiser_call_s,
+        })
+        .collect();
     let rss_after_calls_mb = sys::rss_mb().unwrap_or(f64::NAN);
     let call_min_s = call_times.iter().copied().fold(f64::INFINITY, f64::min);
     let call_max_s = call_times.iter().copied().fold(0.0, f64::max);
@@ -412,6 +473,9 @@ fn run_in_pool(
         preset: preset.name().into(),
         shape,
         threads,
+        isa: paths[0].name().into(),
+        isa_comparison,
+        isa_outputs_identical: identical,
         n_grid: ng,
         n_mesh: g.n_mesh,
         grid2mesh_edges: g.grid2mesh.len(),
@@ -523,9 +587,17 @@ mod tests {
             steps: 0,
             threads: Some(1),
             seed: 3,
+            isas: Isa::supported(),
         };
         let r = run(&opts, &mut |_| {}).unwrap();
         assert_eq!((r.n_grid, r.n_mesh, r.threads), (19 * 36, 162, 1));
+        // Every path ran, alternating, and returned the same bits as the first.
+        let names: Vec<&str> = r.isa_comparison.iter().map(|c| c.isa.as_str()).collect();
+        let want: Vec<&str> = Isa::supported().iter().map(|i| i.name()).collect();
+        assert_eq!(names, want);
+        assert!(r.isa_outputs_identical);
+        assert_eq!(r.isa, want[0]);
+        assert_eq!(r.isa_comparison[0].ratio_to_first, 1.0);
         for v in [
             r.denoiser_call_s,
             r.actual_gflops,

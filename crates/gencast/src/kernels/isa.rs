@@ -7,7 +7,7 @@
 //! the same fixed reduction trees, so a forecast is bitwise identical whichever path runs.
 
 use crate::{Error, Result};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// The environment variable that overrides the detected instruction set.
 pub const ENV_VAR: &str = "GENCAST_ISA";
@@ -154,7 +154,19 @@ impl Isa {
     }
 }
 
-static ACTIVE: OnceLock<Isa> = OnceLock::new();
+/// The path in use: 0 until fixed, else `1 + index in Kind::ALL`.
+static ACTIVE: AtomicU8 = AtomicU8::new(0);
+
+fn encode(isa: Isa) -> u8 {
+    1 + Kind::ALL.iter().position(|&k| k == isa.0).unwrap_or(3) as u8
+}
+
+fn decode(v: u8) -> Option<Isa> {
+    // Only values made by `encode` from a supported `Isa` are ever stored.
+    Kind::ALL
+        .get(usize::from(v).checked_sub(1)?)
+        .map(|&k| Isa(k))
+}
 
 /// The path named by `GENCAST_ISA`, or the detected one when it is unset or empty.
 fn from_env() -> Result<Isa> {
@@ -175,25 +187,29 @@ pub fn init(requested: Option<Kind>) -> Result<Isa> {
         Some(k) => Isa::new(k)?,
         None => from_env()?,
     };
-    let got = *ACTIVE.get_or_init(|| want);
-    if got != want {
-        return Err(Error::Config {
-            key: ENV_VAR.to_string(),
-            detail: format!(
-                "the `{}` kernels are already in use; `{}` must be chosen before the first computation",
-                got.name(),
-                want.name()
-            ),
-        });
+    match ACTIVE.compare_exchange(0, encode(want), Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => Ok(want),
+        Err(v) => match decode(v) {
+            Some(got) if got == want => Ok(got),
+            Some(got) => Err(Error::Config {
+                key: ENV_VAR.to_string(),
+                detail: format!(
+                    "the `{}` kernels are already in use; `{}` must be chosen before the first \
+                     computation",
+                    got.name(),
+                    want.name()
+                ),
+            }),
+            None => Ok(want),
+        },
     }
-    Ok(got)
 }
 
 /// Checks that `GENCAST_ISA` (if set) names a path this CPU supports, and fixes the path.
 /// Model loading calls this, so a bad setting stops a run before any computation.
 pub fn ensure() -> Result<Isa> {
-    match ACTIVE.get() {
-        Some(&isa) => Ok(isa),
+    match decode(ACTIVE.load(Ordering::Relaxed)) {
+        Some(isa) => Ok(isa),
         None => init(None),
     }
 }
@@ -202,7 +218,21 @@ pub fn ensure() -> Result<Isa> {
 /// `GENCAST_ISA` is reported by [`ensure`], which model loading runs before any kernel.
 #[inline]
 pub fn active() -> Isa {
-    *ACTIVE.get_or_init(|| from_env().unwrap_or_else(|_| Isa::detect()))
+    if let Some(isa) = decode(ACTIVE.load(Ordering::Relaxed)) {
+        return isa;
+    }
+    let isa = from_env().unwrap_or_else(|_| Isa::detect());
+    match ACTIVE.compare_exchange(0, encode(isa), Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => isa,
+        Err(v) => decode(v).unwrap_or(isa),
+    }
+}
+
+/// Switches the path for the computations that start after this call. Benchmarks use it to
+/// alternate paths within one run; since every path gives the same bits, a switch never
+/// changes a result.
+pub fn switch(isa: Isa) {
+    ACTIVE.store(encode(isa), Ordering::Relaxed);
 }
 
 /// Defines `fn $name(isa: Isa, args…)` that runs the `#[inline(always)]` function `$body`

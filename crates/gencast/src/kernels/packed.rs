@@ -7,6 +7,7 @@
 //! blocking or the thread count, so results are bitwise identical on any number of threads.
 
 use super::activation::{bias_act_serial, Act};
+use super::isa::{active, multiversion, Isa, Kind};
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -201,9 +202,10 @@ pub fn matmul_packed(
     }
     let a = &a[..m * k];
     let c = &mut c[..m * n];
+    let isa = active();
     let task = |ab: &[f32], cb: &mut [f32]| {
         let rows = cb.len() / n;
-        block(ab, b, cb, rows, accumulate);
+        block(isa, ab, b, cb, rows, accumulate);
         if let Some((bias, act)) = epilogue {
             if bias.is_some() || act != Act::Identity {
                 bias_act_serial(cb, bias, act);
@@ -219,51 +221,205 @@ pub fn matmul_packed(
         .for_each(|(cb, ab)| task(ab, cb));
 }
 
-/// One task: `rows` rows of `a` against every panel of `b`, on the calling thread.
-fn block(a: &[f32], b: PackedRef<'_>, c: &mut [f32], rows: usize, accumulate: bool) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F; the buffers' sizes were checked by the caller.
-            unsafe { avx512::block(a, b, c, rows, accumulate) };
-            return;
-        }
+/// One task: `rows` rows of `a` against every panel of `b`, on the calling thread, with the
+/// micro-kernels of `isa`. Every path computes each output as the same fused multiply-add chain
+/// over `p = 0..k` in order, so all return the same bits.
+fn block(isa: Isa, a: &[f32], b: PackedRef<'_>, c: &mut [f32], rows: usize, accumulate: bool) {
+    assert!(
+        a.len() >= rows * b.k && c.len() >= rows * b.n,
+        "packed block sizes"
+    );
+    match isa.kind() {
+        // SAFETY: an `Isa` of this kind exists only on CPUs with these instructions; the buffer
+        // sizes were checked above.
+        #[cfg(target_arch = "x86_64")]
+        Kind::Avx512 => unsafe { avx512::block(a, b, c, rows, accumulate) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Kind::Avx2 => unsafe { avx2::block(a, b, c, rows, accumulate) },
+        _ => block_portable(isa, a, b, c, rows, accumulate),
     }
-    block_portable(a, b, c, rows, accumulate);
 }
 
-/// Portable version of [`block`]: the same fused multiply-add chain per output element.
-fn block_portable(a: &[f32], b: PackedRef<'_>, c: &mut [f32], rows: usize, accumulate: bool) {
+/// A path's micro-kernel: `rows` (at most [`Tile::MR`]) copied rows of `a` against one panel.
+trait Tile {
+    /// Most rows per tile.
+    const MR: usize;
+    /// `c[r, 0..width] (+)= Σ_p a[r, p]·panel[p, 0..width]` for `r < rows`.
+    ///
+    /// # Safety
+    /// `a` holds `rows × kc` values (row stride LDP), `panel` `kc × NR`, `c` `rows × width`
+    /// (row stride `ldc`); the CPU supports the path's instructions.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(
+        rows: usize,
+        a: *const f32,
+        kc: usize,
+        panel: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        width: usize,
+        accumulate: bool,
+    );
+}
+
+/// The loop nest shared by every path: the task's rows of `a` are copied KC columns at a time
+/// (row stride LDP), then each tile of at most `T::MR` copied rows passes over every panel.
+/// Tiles reload their partial sums between KC slices, so each output stays one multiply-add
+/// chain over `p = 0..k`.
+///
+/// # Safety
+/// `a` holds `rows·k` values and `c` `rows·n`; the CPU supports `T`'s instructions.
+#[inline(always)]
+unsafe fn drive<T: Tile>(
+    a: &[f32],
+    b: PackedRef<'_>,
+    c: &mut [f32],
+    rows: usize,
+    accumulate: bool,
+) {
+    let mr = T::MR;
     let (k, n) = (b.k, b.n);
-    for jp in 0..n.div_ceil(NR) {
-        let j0 = jp * NR;
-        let width = NR.min(n - j0);
-        let panel = &b.data[b.panel_start(jp)..];
-        for i in 0..rows {
-            let arow = &a[i * k..(i + 1) * k];
-            let mut acc = [0.0f32; NR];
-            let crow = &mut c[i * n + j0..i * n + j0 + width];
-            if accumulate {
-                acc[..width].copy_from_slice(crow);
+    let cp = c.as_mut_ptr();
+    // The buffer is taken out of the thread-local rather than used inside a `with` closure: a
+    // closure is compiled apart from the caller's target features, so the portable tiles would
+    // lose FMA there.
+    let mut apack = APACK.take();
+    {
+        let apack_buf = &mut apack;
+        if apack_buf.len() < rows * LDP {
+            apack_buf.resize(rows * LDP, 0.0);
+        }
+        let mut p0 = 0;
+        while p0 < k.max(1) {
+            let kc = KC.min(k - p0);
+            let acc_in = accumulate || p0 > 0;
+            // Copy the task's columns p0..p0+kc of `a` with a row stride of LDP: rows that are a
+            // power of two apart in `a` would share L1 sets and evict each other.
+            for r in 0..rows {
+                apack_buf[r * LDP..r * LDP + kc].copy_from_slice(&a[r * k + p0..r * k + p0 + kc]);
             }
-            for (p, &x) in arow.iter().enumerate() {
-                let bp = &panel[p * NR..p * NR + NR];
-                for (s, &y) in acc.iter_mut().zip(bp) {
-                    *s = x.mul_add(y, *s);
+            let ap = apack_buf.as_ptr();
+            // Each copied row tile (at most mr·KC values) stays in L1 while it passes over every
+            // panel.
+            for i in (0..rows).step_by(mr) {
+                let ai = ap.add(i * LDP);
+                for jp in 0..n.div_ceil(NR) {
+                    let j0 = jp * NR;
+                    let bp = b.data.as_ptr().add(b.panel_start(jp) + p0 * NR);
+                    let ci = cp.add(i * n + j0);
+                    T::tile(mr.min(rows - i), ai, kc, bp, ci, n, NR.min(n - j0), acc_in);
                 }
             }
-            crow.copy_from_slice(&acc[..width]);
+            p0 += KC;
         }
     }
+    APACK.set(apack);
+}
+
+/// `R` copied rows × `W` columns of a panel (`W` ≤ 16, the first `width` real), as plain Rust
+/// fused multiply-adds that the compiler vectorises.
+///
+/// # Safety
+/// As for the `tile` argument of [`drive`], for columns `0..width` of one half panel.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_portable<const R: usize>(
+    a: *const f32,
+    kc: usize,
+    panel: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    width: usize,
+    accumulate: bool,
+) {
+    const W: usize = NR / 2;
+    // The ragged copies go through `edge`, so that `acc` is only ever copied whole and the
+    // compiler keeps it in vector registers.
+    let mut edge = [[0.0f32; W]; R];
+    if accumulate {
+        for (r, row) in edge.iter_mut().enumerate() {
+            std::ptr::copy_nonoverlapping(c.add(r * ldc), row.as_mut_ptr(), width);
+        }
+    }
+    let mut acc = edge;
+    for p in 0..kc {
+        let bp = *panel.add(p * NR).cast::<[f32; W]>();
+        for (r, row) in acc.iter_mut().enumerate() {
+            let x = *a.add(r * LDP + p);
+            for l in 0..W {
+                row[l] = x.mul_add(bp[l], row[l]);
+            }
+        }
+    }
+    edge = acc;
+    for (r, row) in edge.iter().enumerate() {
+        std::ptr::copy_nonoverlapping(row.as_ptr(), c.add(r * ldc), width);
+    }
+}
+
+/// Body of the portable path (see [`block`]).
+#[inline(always)]
+fn block_portable_generic(
+    a: &[f32],
+    b: PackedRef<'_>,
+    c: &mut [f32],
+    rows: usize,
+    accumulate: bool,
+) {
+    // SAFETY: `block` checked the buffer sizes; plain Rust runs on every CPU.
+    unsafe { drive::<Portable>(a, b, c, rows, accumulate) }
+}
+
+/// The portable micro-kernel.
+struct Portable;
+
+impl Tile for Portable {
+    /// 4 rows × 16 columns is 8 AVX or 16 NEON registers of accumulators.
+    const MR: usize = 4;
+
+    #[inline(always)]
+    unsafe fn tile(
+        rows: usize,
+        a: *const f32,
+        kc: usize,
+        panel: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        width: usize,
+        acc: bool,
+    ) {
+        for (h, w) in [
+            (0, width.min(NR / 2)),
+            (NR / 2, width.saturating_sub(NR / 2)),
+        ] {
+            if w == 0 {
+                continue;
+            }
+            let (bh, ch) = (panel.add(h), c.add(h));
+            match rows {
+                4 => tile_portable::<4>(a, kc, bh, ch, ldc, w, acc),
+                3 => tile_portable::<3>(a, kc, bh, ch, ldc, w, acc),
+                2 => tile_portable::<2>(a, kc, bh, ch, ldc, w, acc),
+                _ => tile_portable::<1>(a, kc, bh, ch, ldc, w, acc),
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// The portable path, compiled with FMA where the CPU has it (never a software `fmaf`).
+    fn block_portable(a: &[f32], b: PackedRef<'_>, c: &mut [f32], rows: usize, accumulate: bool) =
+        block_portable_generic;
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{PackedRef, KC, LDP, MR, NR};
+    use super::{drive, PackedRef, Tile, LDP, MR, NR};
     use std::arch::x86_64::*;
 
     /// See [`super::block`].
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn block(
         a: &[f32],
         b: PackedRef<'_>,
@@ -271,58 +427,43 @@ mod avx512 {
         rows: usize,
         accumulate: bool,
     ) {
-        let (k, n) = (b.k, b.n);
-        debug_assert!(a.len() >= rows * k && c.len() >= rows * n);
-        let cp = c.as_mut_ptr();
-        super::APACK.with_borrow_mut(|apack_buf| {
-            if apack_buf.len() < rows * LDP {
-                apack_buf.resize(rows * LDP, 0.0);
+        drive::<Avx512>(a, b, c, rows, accumulate)
+    }
+
+    struct Avx512;
+
+    impl Tile for Avx512 {
+        const MR: usize = MR;
+
+        #[inline(always)]
+        unsafe fn tile(
+            r: usize,
+            ai: *const f32,
+            kc: usize,
+            bp: *const f32,
+            ci: *mut f32,
+            ldc: usize,
+            width: usize,
+            acc: bool,
+        ) {
+            let (m0, m1) = lane_masks(width);
+            match r {
+                MR => tile::<MR>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                1 => tile::<1>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                2 => tile::<2>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                3 => tile::<3>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                4 => tile::<4>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                5 => tile::<5>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                6 => tile::<6>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                7 => tile::<7>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                8 => tile::<8>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                9 => tile::<9>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                10 => tile::<10>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                11 => tile::<11>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                12 => tile::<12>(ai, kc, bp, ci, ldc, m0, m1, acc),
+                _ => tile::<13>(ai, kc, bp, ci, ldc, m0, m1, acc),
             }
-            // The product runs over slices of KC input columns; tiles reload their partial sums,
-            // so each output is still one multiply-add chain over p = 0..k in order.
-            let mut p0 = 0;
-            while p0 < k.max(1) {
-                let kc = KC.min(k - p0);
-                let acc_in = accumulate || p0 > 0;
-                // Copy the task's columns p0..p0+kc of `a` with a row stride of LDP: rows that are
-                // a power of two apart in `a` would share L1 sets and evict each other.
-                for r in 0..rows {
-                    apack_buf[r * LDP..r * LDP + kc]
-                        .copy_from_slice(&a[r * k + p0..r * k + p0 + kc]);
-                }
-                let tiles = rows.div_ceil(MR);
-                let ap = apack_buf.as_ptr();
-                // Each packed row tile (at most MR·KC values) stays in L1 while it passes over
-                // every panel.
-                for t in 0..tiles {
-                    let i = t * MR;
-                    let ai = ap.add(i * LDP);
-                    for jp in 0..n.div_ceil(NR) {
-                        let j0 = jp * NR;
-                        let (m0, m1) = lane_masks(NR.min(n - j0));
-                        let bp = b.data.as_ptr().add(b.panel_start(jp) + p0 * NR);
-                        let ci = cp.add(i * n + j0);
-                        match MR.min(rows - i) {
-                            MR => tile::<MR>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            1 => tile::<1>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            2 => tile::<2>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            3 => tile::<3>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            4 => tile::<4>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            5 => tile::<5>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            6 => tile::<6>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            7 => tile::<7>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            8 => tile::<8>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            9 => tile::<9>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            10 => tile::<10>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            11 => tile::<11>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            12 => tile::<12>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                            _ => tile::<13>(ai, kc, bp, ci, n, m0, m1, acc_in),
-                        }
-                    }
-                }
-                p0 += KC;
-            }
-        });
+        }
     }
 
     /// Masks of the lanes of a panel's two vectors that hold real columns (`width` of 32).
@@ -371,6 +512,131 @@ mod avx512 {
         for r in 0..R {
             _mm512_mask_storeu_ps(c.add(r * ldc), m0, acc0[r]);
             _mm512_mask_storeu_ps(c.add(r * ldc + 16), m1, acc1[r]);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{drive, PackedRef, Tile, LDP, NR};
+    use std::arch::x86_64::*;
+
+    /// Rows per tile: 6 rows × 16 columns is 12 of the 16 AVX registers as accumulators, plus two
+    /// for the panel row and one for the broadcast.
+    const MR: usize = 6;
+
+    /// See [`super::block`].
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn block(
+        a: &[f32],
+        b: PackedRef<'_>,
+        c: &mut [f32],
+        rows: usize,
+        accumulate: bool,
+    ) {
+        drive::<Avx2>(a, b, c, rows, accumulate)
+    }
+
+    struct Avx2;
+
+    impl Tile for Avx2 {
+        const MR: usize = MR;
+
+        #[inline(always)]
+        unsafe fn tile(
+            r: usize,
+            ai: *const f32,
+            kc: usize,
+            bp: *const f32,
+            ci: *mut f32,
+            ldc: usize,
+            width: usize,
+            acc: bool,
+        ) {
+            // A 32-column panel as two halves of 16 columns.
+            for h in [0, 16] {
+                if width <= h {
+                    break;
+                }
+                let (m0, m1) = lane_masks(width - h);
+                let (bh, ch) = (bp.add(h), ci.add(h));
+                match r {
+                    MR => tile::<MR>(ai, kc, bh, ch, ldc, m0, m1, acc),
+                    1 => tile::<1>(ai, kc, bh, ch, ldc, m0, m1, acc),
+                    2 => tile::<2>(ai, kc, bh, ch, ldc, m0, m1, acc),
+                    3 => tile::<3>(ai, kc, bh, ch, ldc, m0, m1, acc),
+                    4 => tile::<4>(ai, kc, bh, ch, ldc, m0, m1, acc),
+                    _ => tile::<5>(ai, kc, bh, ch, ldc, m0, m1, acc),
+                }
+            }
+        }
+    }
+
+    /// Lane masks (all bits set in a lane = store it) of the two 8-lane halves of `width`
+    /// columns, or `None` when all 16 lanes hold real columns.
+    #[target_feature(enable = "avx2")]
+    fn lane_masks(width: usize) -> (Option<__m256i>, Option<__m256i>) {
+        if width >= 16 {
+            return (None, None);
+        }
+        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(width as i32), lanes);
+        let hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(width as i32 - 8), lanes);
+        (Some(lo), Some(hi))
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn load(p: *const f32, m: Option<__m256i>) -> __m256 {
+        match m {
+            None => _mm256_loadu_ps(p),
+            Some(m) => _mm256_maskload_ps(p, m),
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn store(p: *mut f32, m: Option<__m256i>, v: __m256) {
+        match m {
+            None => _mm256_storeu_ps(p, v),
+            Some(m) => _mm256_maskstore_ps(p, m, v),
+        }
+    }
+
+    /// `R` rows × 16 columns of a panel: `c[r, 0..16] (+)= Σ_p a[r, p]·panel[p, 0..16]`.
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    unsafe fn tile<const R: usize>(
+        a: *const f32,
+        kc: usize,
+        panel: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        m0: Option<__m256i>,
+        m1: Option<__m256i>,
+        accumulate: bool,
+    ) {
+        let mut acc0 = [_mm256_setzero_ps(); R];
+        let mut acc1 = [_mm256_setzero_ps(); R];
+        if accumulate {
+            for r in 0..R {
+                acc0[r] = load(c.add(r * ldc), m0);
+                acc1[r] = load(c.add(r * ldc + 8), m1);
+            }
+        }
+        for p in 0..kc {
+            let b0 = _mm256_loadu_ps(panel.add(p * NR));
+            let b1 = _mm256_loadu_ps(panel.add(p * NR + 8));
+            for r in 0..R {
+                let x = _mm256_broadcast_ss(&*a.add(r * LDP + p));
+                acc0[r] = _mm256_fmadd_ps(x, b0, acc0[r]);
+                acc1[r] = _mm256_fmadd_ps(x, b1, acc1[r]);
+            }
+        }
+        for r in 0..R {
+            store(c.add(r * ldc), m0, acc0[r]);
+            store(c.add(r * ldc + 8), m1, acc1[r]);
         }
     }
 }
@@ -447,21 +713,49 @@ mod tests {
         assert_eq!(plain, fused);
     }
 
+    /// Ragged shapes: rows not a multiple of any path's tile rows, columns not a multiple of 8,
+    /// 16 or 32, inner sizes below, at and above one KC slice.
+    const RAGGED: [(usize, usize, usize); 8] = [
+        (1, 1, 1),
+        (5, 3, 7),
+        (7, 255, 9),
+        (13, 256, 15),
+        (29, 257, 31),
+        (43, 600, 33),
+        (113, 41, 47),
+        (226, 515, 70),
+    ];
+
     #[test]
-    fn simd_and_portable_paths_give_identical_bits() {
-        for &(m, k, n) in &SHAPES {
+    fn every_path_matches_f64_and_gives_identical_bits() {
+        let paths = crate::kernels::isa::Isa::supported();
+        for isa in &paths {
+            check_against_f64(&RAGGED, |a, w, c, m, k, n, acc| {
+                block(*isa, a, PackedMat::pack(w, k, n).view(), c, m, acc)
+            });
+        }
+        for &(m, k, n) in SHAPES.iter().chain(&RAGGED) {
             let a = lcg(31, m * k);
             let w = lcg(32, k * n);
             let b = PackedMat::pack(&w, k, n);
-            let mut c1 = lcg(33, m * n);
-            let mut c2 = c1.clone();
-            block(&a, b.view(), &mut c1, m, true);
-            block_portable(&a, b.view(), &mut c2, m, true);
-            // Both evaluate the same fused multiply-add chain per element.
-            assert!(
-                c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()),
-                "{m}x{k}x{n}"
-            );
+            let c0 = lcg(33, m * n);
+            let run = |isa: Isa| {
+                let mut c = c0.clone();
+                block(isa, &a, b.view(), &mut c, m, true);
+                c
+            };
+            let first = run(paths[0]);
+            for isa in &paths[1..] {
+                // Every path evaluates the same fused multiply-add chain per element.
+                assert!(
+                    first
+                        .iter()
+                        .zip(&run(*isa))
+                        .all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{m}x{k}x{n}: {} vs {isa}",
+                    paths[0]
+                );
+            }
         }
     }
 

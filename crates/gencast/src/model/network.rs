@@ -102,6 +102,8 @@ impl Network {
         graphs: Arc<Graphs>,
         chunks: ChunkSizes,
     ) -> Result<Network> {
+        // A bad `GENCAST_ISA` stops the run here, before any computation.
+        crate::kernels::isa::ensure()?;
         let cfg = &ckpt.denoiser_architecture_config;
         let st = &cfg.sparse_transformer_config;
         let d = cfg.latent_size;
