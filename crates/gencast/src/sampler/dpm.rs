@@ -14,6 +14,8 @@
 
 use rayon::prelude::*;
 
+use crate::kernels::isa::{active, multiversion};
+
 use crate::sampler::prng::{self, Key, KeyChain, PrngMode};
 use crate::sampler::schedule::Schedule;
 use crate::sampler::spherical::{NoiseField, SphericalGrid};
@@ -336,19 +338,6 @@ pub fn churn_variance(arith: ChurnArithmetic, s_hat: f32, s: f32) -> f32 {
 /// Grid nodes per parallel work item in element-wise state updates.
 const NODE_CHUNK: usize = 256;
 
-/// Whether the CPU has the FMA (and AVX2) instructions the fast kernel variants use.
-#[inline]
-fn has_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// How a noise field enters the state.
 #[derive(Clone, Copy)]
 enum NoiseUpdate {
@@ -360,34 +349,24 @@ enum NoiseUpdate {
 
 /// Adds channel-major noise `w` (`[C][Ng]`) to the node-major state `x` (`[Ng, C]`).
 fn add_transposed(x: &mut [f32], w: &[f32], c: usize, ng: usize, update: NoiseUpdate) {
-    let fma = has_fma();
+    let isa = active();
     x.par_chunks_mut(NODE_CHUNK * c)
         .enumerate()
         .for_each(|(b, chunk)| {
-            let g0 = b * NODE_CHUNK;
-            #[cfg(target_arch = "x86_64")]
-            if fma {
-                // SAFETY: the CPU supports FMA and AVX2 (checked by `has_fma`).
-                unsafe { add_transposed_chunk_fma(chunk, w, c, ng, g0, update) };
-                return;
-            }
-            let _ = fma;
-            add_transposed_chunk(chunk, w, c, ng, g0, update);
+            add_transposed_chunk_with(isa, chunk, w, c, ng, b * NODE_CHUNK, update)
         });
 }
 
-/// [`add_transposed_chunk`] compiled for CPUs with FMA and AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma,avx2")]
-unsafe fn add_transposed_chunk_fma(
-    chunk: &mut [f32],
-    w: &[f32],
-    c: usize,
-    ng: usize,
-    g0: usize,
-    update: NoiseUpdate,
-) {
-    add_transposed_chunk(chunk, w, c, ng, g0, update);
+multiversion! {
+    /// [`add_transposed_chunk`] compiled for `isa` (hardware FMA on every x86 path that has it).
+    fn add_transposed_chunk_with(
+        chunk: &mut [f32],
+        w: &[f32],
+        c: usize,
+        ng: usize,
+        g0: usize,
+        update: NoiseUpdate,
+    ) = add_transposed_chunk;
 }
 
 /// One block of grid nodes of [`add_transposed`].
@@ -417,26 +396,15 @@ const CONVEX_CHUNK: usize = 1 << 14;
 
 /// `out = a·x + (1 − a)·y`, evaluated as `fma(a, x, (1 − a)·y)` like XLA on CPU.
 fn convex(out: &mut [f32], a: f32, x: &[f32], y: &[f32]) {
-    let fma = has_fma();
+    let isa = active();
     out.par_chunks_mut(CONVEX_CHUNK)
         .zip(x.par_chunks(CONVEX_CHUNK).zip(y.par_chunks(CONVEX_CHUNK)))
-        .for_each(|(o, (xs, ys))| {
-            #[cfg(target_arch = "x86_64")]
-            if fma {
-                // SAFETY: the CPU supports FMA and AVX2 (checked by `has_fma`).
-                unsafe { convex_chunk_fma(o, a, xs, ys) };
-                return;
-            }
-            let _ = fma;
-            convex_chunk(o, a, xs, ys);
-        });
+        .for_each(|(o, (xs, ys))| convex_chunk_with(isa, o, a, xs, ys));
 }
 
-/// [`convex_chunk`] compiled for CPUs with FMA and AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma,avx2")]
-unsafe fn convex_chunk_fma(out: &mut [f32], a: f32, x: &[f32], y: &[f32]) {
-    convex_chunk(out, a, x, y);
+multiversion! {
+    /// [`convex_chunk`] compiled for `isa`.
+    fn convex_chunk_with(out: &mut [f32], a: f32, x: &[f32], y: &[f32]) = convex_chunk;
 }
 
 /// One block of [`convex`].

@@ -6,6 +6,8 @@
 
 use rayon::prelude::*;
 
+use crate::kernels::isa::{active, multiversion};
+
 /// Which of JAX's two threefry counter layouts to reproduce.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PrngMode {
@@ -221,30 +223,20 @@ pub fn normals_strided(
     stride: u64,
     out: &mut [f32],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2")
-        {
-            // SAFETY: the CPU supports the FMA and AVX2 instructions this variant is compiled for.
-            unsafe { normals_strided_fma(mode, key, total, start, stride, out) };
-            return;
-        }
-    }
-    normals_strided_portable(mode, key, total, start, stride, out);
+    normals_strided_with(active(), mode, key, total, start, stride, out);
 }
 
-/// [`normals_strided`] compiled for CPUs with FMA and AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma,avx2")]
-unsafe fn normals_strided_fma(
-    mode: PrngMode,
-    key: Key,
-    total: u64,
-    start: u64,
-    stride: u64,
-    out: &mut [f32],
-) {
-    normals_strided_portable(mode, key, total, start, stride, out);
+multiversion! {
+    /// [`normals_strided`] compiled for `isa` (hardware FMA wherever the CPU has it; the results
+    /// are correctly rounded on every path).
+    fn normals_strided_with(
+        mode: PrngMode,
+        key: Key,
+        total: u64,
+        start: u64,
+        stride: u64,
+        out: &mut [f32],
+    ) = normals_strided_portable;
 }
 
 /// Portable body of [`normals_strided`]: random bits for the whole slice first (a loop free of
