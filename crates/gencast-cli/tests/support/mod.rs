@@ -294,3 +294,82 @@ pub fn write_poked_checkpoint(set: &str, dst: &Path, key: &str, index: usize, va
     }
     w.finish().unwrap();
 }
+
+/// An NPY v1 header (magic, version, padded dict) for a little-endian float32 array.
+pub fn npy_header(shape: &[usize]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out
+}
+
+/// A one-member zip archive whose member `name` is the deflated `body`, with the sizes and CRC
+/// written as given (so they can lie about the content).
+pub fn zip_one_deflated(name: &str, body: &[u8], declared_size: u32) -> Vec<u8> {
+    let packed = miniz_oxide::deflate::compress_to_vec(body, 1);
+    let crc = crc32(body);
+    let mut out = Vec::new();
+    let put16 = |o: &mut Vec<u8>, v: u16| o.extend_from_slice(&v.to_le_bytes());
+    let put32 = |o: &mut Vec<u8>, v: u32| o.extend_from_slice(&v.to_le_bytes());
+    put32(&mut out, 0x0403_4b50);
+    for v in [20u16, 0, 8, 0, 0] {
+        put16(&mut out, v);
+    }
+    put32(&mut out, crc);
+    put32(&mut out, packed.len() as u32);
+    put32(&mut out, declared_size);
+    put16(&mut out, name.len() as u16);
+    put16(&mut out, 0);
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(&packed);
+    let cd = out.len() as u32;
+    put32(&mut out, 0x0201_4b50);
+    for v in [20u16, 20, 0, 8, 0, 0] {
+        put16(&mut out, v);
+    }
+    put32(&mut out, crc);
+    put32(&mut out, packed.len() as u32);
+    put32(&mut out, declared_size);
+    for v in [name.len() as u16, 0, 0, 0, 0] {
+        put16(&mut out, v);
+    }
+    put32(&mut out, 0);
+    put32(&mut out, 0);
+    out.extend_from_slice(name.as_bytes());
+    let cd_len = out.len() as u32 - cd;
+    put32(&mut out, 0x0605_4b50);
+    for v in [0u16, 0, 1, 1] {
+        put16(&mut out, v);
+    }
+    put32(&mut out, cd_len);
+    put32(&mut out, cd);
+    put16(&mut out, 0);
+    out
+}
+
+/// CRC-32 (IEEE) of `data`, bit by bit.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
