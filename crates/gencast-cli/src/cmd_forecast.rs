@@ -48,19 +48,19 @@ pub struct Args {
     #[arg(long)]
     stats: Option<PathBuf>,
     /// Number of ensemble members.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = crate::numbers::whole::<u32>)]
     members: u32,
     /// Number of the first member (members are numbered offset .. offset + members).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = crate::numbers::whole::<u32>)]
     member_offset: u32,
     /// Number of 12 h steps.
-    #[arg(long, conflicts_with = "lead_time")]
+    #[arg(long, conflicts_with = "lead_time", allow_negative_numbers = true, value_parser = crate::numbers::whole::<usize>)]
     steps: Option<usize>,
     /// Lead time, a multiple of 12 h: e.g. `360h` or `15d`.
     #[arg(long)]
     lead_time: Option<String>,
     /// Random seed: member m uses fold_in(PRNGKey(seed), m), as the reference does.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: i64,
     /// Initialisation time (the second input frame), e.g. `2019-03-29T12:00`. Defaults to the
     /// dataset's second frame.
@@ -71,7 +71,7 @@ pub struct Args {
     output: PathBuf,
     /// Total members of the Zarr store (default: member offset + members). Processes writing
     /// disjoint --member-offset/--members ranges of one store must all give the same value.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::numbers::whole::<u32>)]
     ensemble_size: Option<u32>,
     /// Skip the (member, step) chunks already in the Zarr store, or recorded in the unfinished
     /// NetCDF file an interrupted run left (OUT.nc.tmp), replaying their stored predictions as
@@ -86,7 +86,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Worker threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::numbers::whole::<usize>)]
     threads: Option<usize>,
     /// Check every stage's output (network modules, sampler iterations) for NaN or infinity and
     /// stop at the first one, naming stage, node, channel, member and step.
@@ -122,6 +122,9 @@ const MAX_STEPS: usize = 10_000;
 
 /// The most (member, step) pairs one run may hold (its progress record lists them).
 const MAX_MEMBER_STEPS: usize = 1_000_000;
+
+/// The most members a Zarr store may hold (its `sample` coordinate lists them all).
+const MAX_ENSEMBLE: u32 = 1_000_000;
 
 /// Refuses a number of steps outside 1..=[`MAX_STEPS`].
 fn check_steps(steps: usize) -> anyhow::Result<usize> {
@@ -289,11 +292,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
              exactly the members of one run"
         );
     }
-    if end > ensemble_size || ensemble_size > i32::MAX as u32 {
+    if end > ensemble_size {
         bail!(
-            "members {}..{end} do not fit in --ensemble-size {ensemble_size} (at most {})",
+            "members {}..{end} do not fit in --ensemble-size {ensemble_size}",
             args.member_offset,
-            i32::MAX
+        );
+    }
+    if zarr && ensemble_size > MAX_ENSEMBLE {
+        bail!(
+            "a Zarr store of {ensemble_size} members (--ensemble-size, or --member-offset + \
+             --members) is more than the {MAX_ENSEMBLE} one store may hold"
         );
     }
     let stop_after: Option<usize> = match std::env::var(STOP_AFTER_ENV) {

@@ -33,7 +33,7 @@ pub struct Args {
     truth: Option<PathBuf>,
     /// Match lead times from this (0-based) truth frame instead of by valid time; the default,
     /// when the forecast has no `datetime` coordinate, is frame 1.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::numbers::whole::<usize>)]
     truth_init_frame: Option<usize>,
     /// Write ensemble mean, standard deviation, quantiles and scores to this NetCDF file.
     #[arg(long)]
@@ -42,7 +42,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     quantiles: Vec<f64>,
     /// Delta degrees of freedom of the standard deviation written to the output file.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = crate::numbers::whole::<usize>)]
     ddof: usize,
     /// Only these variables (comma-separated; default: every forecast variable).
     #[arg(long, value_delimiter = ',')]

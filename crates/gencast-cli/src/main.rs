@@ -7,6 +7,7 @@ mod cmd_forecast;
 mod cmd_inspect;
 mod cmd_plot;
 mod cmd_stats;
+mod numbers;
 mod progress;
 
 use std::io::IsTerminal;

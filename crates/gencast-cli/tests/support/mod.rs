@@ -314,14 +314,20 @@ pub fn npy_header(shape: &[usize]) -> Vec<u8> {
     out
 }
 
-/// A one-member zip archive whose member `name` is the deflated `body`, with the sizes and CRC
-/// written as given (so they can lie about the content).
-pub fn zip_one_deflated(name: &str, body: &[u8], declared_size: u32) -> Vec<u8> {
+/// A copy of the zip archive `zip` (no comment, no ZIP64) with one more member `name`: the
+/// deflated `body`, whose uncompressed size is recorded as `declared_size` (so it can lie).
+pub fn add_deflated_member(zip: &[u8], name: &str, body: &[u8], declared_size: u32) -> Vec<u8> {
+    let eocd = zip.len() - 22;
+    assert_eq!(&zip[eocd..eocd + 4], b"PK\x05\x06", "archive has a comment");
+    let u16_at = |at: usize| u16::from_le_bytes([zip[at], zip[at + 1]]);
+    let u32_at = |at: usize| u32::from_le_bytes([zip[at], zip[at + 1], zip[at + 2], zip[at + 3]]);
+    let (entries, cd_len, cd_off) = (u16_at(eocd + 10), u32_at(eocd + 12), u32_at(eocd + 16));
     let packed = miniz_oxide::deflate::compress_to_vec(body, 1);
     let crc = crc32(body);
-    let mut out = Vec::new();
     let put16 = |o: &mut Vec<u8>, v: u16| o.extend_from_slice(&v.to_le_bytes());
     let put32 = |o: &mut Vec<u8>, v: u32| o.extend_from_slice(&v.to_le_bytes());
+    let mut out = zip[..cd_off as usize].to_vec();
+    let local = out.len() as u32;
     put32(&mut out, 0x0403_4b50);
     for v in [20u16, 0, 8, 0, 0] {
         put16(&mut out, v);
@@ -334,6 +340,7 @@ pub fn zip_one_deflated(name: &str, body: &[u8], declared_size: u32) -> Vec<u8> 
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(&packed);
     let cd = out.len() as u32;
+    out.extend_from_slice(&zip[cd_off as usize..(cd_off + cd_len) as usize]);
     put32(&mut out, 0x0201_4b50);
     for v in [20u16, 20, 0, 8, 0, 0] {
         put16(&mut out, v);
@@ -345,14 +352,14 @@ pub fn zip_one_deflated(name: &str, body: &[u8], declared_size: u32) -> Vec<u8> 
         put16(&mut out, v);
     }
     put32(&mut out, 0);
-    put32(&mut out, 0);
+    put32(&mut out, local);
     out.extend_from_slice(name.as_bytes());
-    let cd_len = out.len() as u32 - cd;
+    let new_cd_len = out.len() as u32 - cd;
     put32(&mut out, 0x0605_4b50);
-    for v in [0u16, 0, 1, 1] {
+    for v in [0u16, 0, entries + 1, entries + 1] {
         put16(&mut out, v);
     }
-    put32(&mut out, cd_len);
+    put32(&mut out, new_cd_len);
     put32(&mut out, cd);
     put16(&mut out, 0);
     out
