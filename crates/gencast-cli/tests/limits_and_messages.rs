@@ -317,3 +317,54 @@ fn logs_fit_a_pipe_and_json_summarises_the_run() {
     let (code, _, err) = run(&["forecast", "-o", o, "--overwrite", "-q", "-v"]);
     assert_eq!(code, Some(2), "-q and -v conflict: {err}");
 }
+
+#[test]
+fn implausible_statistics_are_blamed_on_the_stats_file_before_computing() {
+    let src = fixture(SET);
+    let ckpt = src.join("checkpoint.npz");
+    let ds = fixture_dataset(SET);
+    for (file, var, value, needle) in [
+        (
+            "stddev_by_level.nc",
+            "2m_temperature",
+            Some(0.0),
+            "is 0, expected a standard deviation > 0",
+        ),
+        (
+            "diffs_stddev_by_level.nc",
+            "temperature",
+            Some(f64::NAN),
+            "is NaN, expected a finite value",
+        ),
+        ("mean_by_level.nc", "2m_temperature", None, "is missing"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "mean_by_level.nc",
+            "stddev_by_level.nc",
+            "diffs_stddev_by_level.nc",
+            "min_by_level.nc",
+        ] {
+            if f == file {
+                support::write_stats_edited(&src.join(f), &dir.path().join(f), var, value);
+            } else {
+                std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
+            }
+        }
+        let out = dir.path().join("f.nc");
+        let (code, _, err) = run(&forecast_args(
+            ckpt.to_str().unwrap(),
+            ds.to_str().unwrap(),
+            dir.path().to_str().unwrap(),
+            out.to_str().unwrap(),
+        ));
+        assert_eq!(code, Some(1), "{file} {var}: {err}");
+        assert!(
+            err.lines()
+                .any(|l| l.contains(file) && l.contains(var) && l.contains(needle)),
+            "{file} {var}: {err}"
+        );
+        assert!(!err.contains(" done: ") && !err.contains(" WARN "), "{err}");
+        assert!(!out.exists());
+    }
+}

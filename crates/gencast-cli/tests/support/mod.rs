@@ -151,6 +151,10 @@ pub struct Edit<'a> {
     pub poke: Option<(&'a str, usize, f32)>,
     /// Replace every NaN of a variable with this value (e.g. SST over land).
     pub fill_nan: Option<(&'a str, f32)>,
+    /// Multiply every value of a variable by this factor (e.g. 1/g: geopotential in metres).
+    pub scale: Option<(&'a str, f32)>,
+    /// Leave out the `datetime` coordinate.
+    pub no_datetime: bool,
 }
 
 /// Writes a copy of `src` to `dst` (classic NetCDF) with the edits applied.
@@ -180,15 +184,18 @@ pub fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
         NcType::Double,
         vec![("units".into(), text("hours"))],
     );
-    h.add_var(
-        "datetime",
-        &[dim_ids["batch"], dim_ids["time"]],
-        NcType::Double,
-        vec![
-            ("units".into(), text(&since)),
-            ("calendar".into(), text("proleptic_gregorian")),
-        ],
-    );
+    if !edit.no_datetime {
+        h.add_var(
+            "datetime",
+            &[dim_ids["batch"], dim_ids["time"]],
+            NcType::Double,
+            vec![
+                ("units".into(), text(&since)),
+                ("calendar".into(), text("proleptic_gregorian")),
+            ],
+        );
+    }
+    let first_var = if edit.no_datetime { 4 } else { 5 };
     let mut kept = Vec::new();
     for v in ds.variables() {
         if edit.drop.contains(&v.name.as_str()) {
@@ -215,7 +222,9 @@ pub fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
         .clone()
         .map(|t| (ds.datetime()[t] - t0) as f64 / 3.6e12)
         .collect();
-    w.write_f64(4, 0, &valid).unwrap();
+    if !edit.no_datetime {
+        w.write_f64(4, 0, &valid).unwrap();
+    }
     for (i, v) in kept.iter().enumerate() {
         let a = ds.read_all(&v.name).unwrap();
         let mut data = subset(&a.data, &v.dims, &v.shape, &frames, n_levels, edit.flip_lat);
@@ -231,7 +240,12 @@ pub fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
                     .for_each(|x| *x = value);
             }
         }
-        w.write_f32(5 + i, 0, &data).unwrap();
+        if let Some((name, factor)) = edit.scale {
+            if name == v.name {
+                data.iter_mut().for_each(|x| *x *= factor);
+            }
+        }
+        w.write_f32(first_var + i, 0, &data).unwrap();
     }
     w.finish().unwrap();
 }
@@ -379,4 +393,41 @@ fn crc32(data: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+/// Writes a copy of statistics file `src` to `dst` (classic NetCDF) where variable `var` is
+/// removed (`value` None) or has every value replaced by `value`.
+pub fn write_stats_edited(src: &Path, dst: &Path, var: &str, value: Option<f64>) {
+    let stats = gencast::data::NormStats::open(src).unwrap();
+    let levels = stats.levels().to_vec();
+    let mut h = NcHeader::default();
+    let lev = h.add_dim("level", levels.len());
+    h.add_var("level", &[lev], NcType::Int, vec![]);
+    let mut data = Vec::new();
+    for name in stats.names() {
+        if name == var && value.is_none() {
+            continue;
+        }
+        let mut values = if stats.is_levelled(name) == Some(true) {
+            stats.get(name, &levels).unwrap()
+        } else {
+            vec![stats.scalar(name).unwrap()]
+        };
+        if name == var {
+            values.iter_mut().for_each(|x| *x = value.unwrap());
+        }
+        let dims: &[usize] = if stats.is_levelled(name) == Some(true) {
+            &[lev]
+        } else {
+            &[]
+        };
+        h.add_var(name, dims, NcType::Double, vec![]);
+        data.push(values);
+    }
+    let mut w = NcWriter::create(dst, h).unwrap();
+    w.write_i32(0, 0, &levels).unwrap();
+    for (i, values) in data.iter().enumerate() {
+        w.write_f64(1 + i, 0, values).unwrap();
+    }
+    w.finish().unwrap();
 }
