@@ -492,7 +492,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let output = RefCell::new(output);
     let show_bar = std::io::stderr().is_terminal()
         && tracing::level_filters::LevelFilter::current() >= tracing::Level::INFO;
-    let bar = RefCell::new(ProgressLine::new(show_bar, members, steps, to_compute));
+    let bar = RefCell::new(ProgressLine::new(
+        show_bar,
+        args.member_offset as usize,
+        members,
+        steps,
+        to_compute,
+    ));
     let done = |member: usize, step: usize| -> gencast::Result<Option<Vec<Field>>> {
         let out = output.borrow();
         if !out.step_complete(member, step) {

@@ -57,7 +57,8 @@ pub(super) struct StepNorms {
     outputs: Vec<OutputNorm>,
     /// NaN fill of sea surface temperature (`min_by_level`), when it is an input.
     pub sst_fill: Option<f32>,
-    /// Constants absent from the statistics (left out, as the reference does).
+    /// Notes about the statistics for the log (none at present: a missing or implausible
+    /// constant is an error).
     pub warnings: Vec<String>,
 }
 
