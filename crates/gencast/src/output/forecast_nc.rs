@@ -221,6 +221,17 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
     (h, var_index)
 }
 
+/// Start (flat element) and length of (member, step) of variable `variable` in `layout`.
+fn slab_of(layout: &ForecastLayout, member: usize, step: usize, variable: usize) -> (u64, usize) {
+    let levelled = layout.variables.get(variable).is_some_and(|v| v.levelled);
+    let per_step =
+        layout.lat.len() * layout.lon.len() * if levelled { layout.levels.len() } else { 1 };
+    (
+        ((member * layout.lead_hours.len() + step) * per_step) as u64,
+        per_step,
+    )
+}
+
 /// Writes the coordinate variables.
 fn write_coordinates(nc: &mut NcWriter, layout: &ForecastLayout) -> Result<()> {
     nc.write_i32(0, 0, &layout.members)?;
@@ -301,7 +312,9 @@ impl ForecastWriter {
             _ => {}
         }
         let (h, var_index) = build_header(&layout);
-        let made = NcWriter::create_locked(path, h, file).and_then(|mut nc| {
+        // Slots are filled when the file is finished, so each byte of a large forecast is
+        // written once.
+        let made = NcWriter::create_locked(path, h, file, false).and_then(|mut nc| {
             write_coordinates(&mut nc, &layout)?;
             nc.sync()?;
             Ok(nc)
@@ -390,7 +403,7 @@ impl ForecastWriter {
                 l.variables.len()
             ))
         })?;
-        let per_step = l.lat.len() * l.lon.len() * if v.levelled { l.levels.len() } else { 1 };
+        let (start, per_step) = slab_of(l, member, step, variable);
         if field_len.is_some_and(|n| n != per_step)
             || member >= l.members.len()
             || step >= l.lead_hours.len()
@@ -401,10 +414,7 @@ impl ForecastWriter {
                 found: vec![field_len.unwrap_or(per_step)],
             });
         }
-        Ok((
-            ((member * l.lead_hours.len() + step) * per_step) as u64,
-            per_step,
-        ))
+        Ok((start, per_step))
     }
 
     /// The layout the file was created with.
@@ -427,8 +437,19 @@ impl ForecastWriter {
             .write_f32(self.var_index[variable], start, field)
     }
 
-    /// Flushes the file, gives it its final name and removes the progress record.
+    /// Fills every (member, step) not recorded as complete with the fill value (NaN), flushes
+    /// the file, gives it its final name and removes the progress record.
     pub fn finish(mut self) -> Result<()> {
+        if let (Some(nc), Some(p)) = (self.nc.as_mut(), self.progress.as_ref()) {
+            for (m, steps) in p.completed.iter().enumerate() {
+                for (s, _) in steps.iter().enumerate().filter(|(_, &done)| !done) {
+                    for v in 0..self.layout.variables.len() {
+                        let (start, len) = slab_of(&self.layout, m, s, v);
+                        nc.fill_f32(self.var_index[v], start, len)?;
+                    }
+                }
+            }
+        }
         if let Some(nc) = self.nc.take() {
             nc.finish()?;
         }
@@ -709,6 +730,36 @@ mod resume_tests {
             "{err}"
         );
         assert!(!tmp_name(&path).exists(), "a refused run leaves no file");
+    }
+
+    #[test]
+    fn slots_a_resumable_file_never_recorded_are_filled_on_finishing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.nc");
+        let run = json!({"seed": 1});
+        let mut w = ForecastWriter::open_resumable(&path, small_layout(), &run, FRESH).unwrap();
+        write_step(&mut w, 1, 0);
+        // Written but never recorded as complete: treated as missing.
+        w.write_field(0, 1, 0, &fields(0, 1)[0]).unwrap();
+        w.finish().unwrap();
+        let f = netcdf_reader::NcFile::open(&path).unwrap();
+        let z: Vec<f32> = f
+            .read_variable::<f32>("geopotential")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        let t: Vec<f32> = f
+            .read_variable::<f32>("2m_temperature")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        // Slot order (member, step): (0,0), (0,1), (1,0), (1,1); only (1,0) holds data.
+        assert!(t[..24].iter().chain(&t[36..]).all(|x| x.is_nan()));
+        assert_eq!(&t[24..36], &fields(1, 0)[0][..]);
+        assert!(z[..48].iter().chain(&z[72..]).all(|x| x.is_nan()));
+        assert_eq!(&z[48..72], &fields(1, 0)[1][..]);
     }
 
     #[test]

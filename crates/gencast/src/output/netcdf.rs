@@ -222,7 +222,7 @@ impl NcWriter {
         let tmp_path = tmp_name(path);
         let existed = tmp_path.exists();
         let file = open_locked(path, &tmp_path)?;
-        let made = Self::create_locked(path, header, file);
+        let made = Self::create_locked(path, header, file, true);
         if made.is_err() && !existed {
             let _ = std::fs::remove_file(&tmp_path);
         }
@@ -230,8 +230,14 @@ impl NcWriter {
     }
 
     /// [`NcWriter::create`] on the already opened and locked temporary file `file` of `path`,
-    /// whose earlier content is discarded.
-    pub fn create_locked(path: &Path, header: NcHeader, mut file: File) -> Result<Self> {
+    /// whose earlier content is discarded. Without `fill` the data start as zeros (a sparse
+    /// file) and the caller must write or [`NcWriter::fill_f32`] every slot before finishing.
+    pub fn create_locked(
+        path: &Path,
+        header: NcHeader,
+        mut file: File,
+        fill: bool,
+    ) -> Result<Self> {
         let (bytes, begins, total) = lay_out(path, &header)?;
         let tmp_path = tmp_name(path);
         let io = |e| Error::io(&tmp_path, e);
@@ -247,29 +253,42 @@ impl NcWriter {
             path: path.to_path_buf(),
             keep_on_drop: false,
         };
-        w.write_fill_values()?;
+        if fill {
+            w.write_fill_values()?;
+        }
         Ok(w)
+    }
+
+    /// Writes `len` copies of float variable `var`'s `_FillValue` (NaN when it declares none)
+    /// from flat element `start`.
+    pub fn fill_f32(&mut self, var: usize, start: u64, len: usize) -> Result<()> {
+        let fill = self.fill_value(var).unwrap_or(f32::NAN);
+        const BLOCK: usize = 1 << 18;
+        let block = vec![fill; BLOCK.min(len)];
+        let mut done = 0;
+        while done < len {
+            let n = BLOCK.min(len - done);
+            self.write_f32(var, start + done as u64, &block[..n])?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// The `_FillValue` of float variable `var`, when it declares one.
+    fn fill_value(&self, var: usize) -> Option<f32> {
+        let v = self.header.vars.get(var)?;
+        v.attrs.iter().find_map(|(k, a)| match a {
+            AttrValue::Float(x) if k == "_FillValue" && v.ty == NcType::Float => x.first().copied(),
+            _ => None,
+        })
     }
 
     /// Writes each float variable's `_FillValue` over the whole variable.
     fn write_fill_values(&mut self) -> Result<()> {
-        const BLOCK: u64 = 1 << 18;
         for var in 0..self.header.vars.len() {
-            let v = &self.header.vars[var];
-            let fill = v.attrs.iter().find_map(|(k, a)| match a {
-                AttrValue::Float(x) if k == "_FillValue" && v.ty == NcType::Float => {
-                    x.first().copied()
-                }
-                _ => None,
-            });
-            let Some(fill) = fill else { continue };
-            let n = self.header.var_len(var);
-            let block = vec![fill; BLOCK.min(n) as usize];
-            let mut start = 0;
-            while start < n {
-                let len = BLOCK.min(n - start) as usize;
-                self.write_f32(var, start, &block[..len])?;
-                start += len as u64;
+            if self.fill_value(var).is_some() {
+                let n = self.header.var_len(var) as usize;
+                self.fill_f32(var, 0, n)?;
             }
         }
         Ok(())
