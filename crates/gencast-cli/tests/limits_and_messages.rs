@@ -210,6 +210,47 @@ fn a_zip_bomb_is_rejected_before_inflating() {
 }
 
 #[test]
+fn a_tensor_the_model_cannot_use_is_reported_without_being_inflated() {
+    let dir = tempfile::tempdir().unwrap();
+    // A member the model does not use, whose header announces 1 GB of floats (under the
+    // one-array cap) and whose declared size agrees with it: only the header is stored.
+    let header = npy_header(&[250_000_000]);
+    let declared = header.len() as u32 + 1_000_000_000;
+    let ckpt = std::fs::read(fixture(SET).join("checkpoint.npz")).unwrap();
+    let extra = dir.path().join("extra.npz");
+    std::fs::write(
+        &extra,
+        add_deflated_member(&ckpt, "params:extra:w.npy", &header, declared),
+    )
+    .unwrap();
+    // Opening reads the header only; the model's check names the tensor with its shape.
+    let opened = gencast::checkpoint::Checkpoint::open(&extra).unwrap();
+    let p = opened.params.get("extra", "w").unwrap();
+    assert_eq!(p.shape, vec![250_000_000]);
+    assert!(!p.is_read());
+    let err = opened.validate().unwrap_err().to_string();
+    assert!(err.contains("unexpected extra:w"), "{err}");
+    // A forecast under a 1 GB address-space limit stops with that message (an inflating reader
+    // would fail to allocate the gigabyte first).
+    let out = dir.path().join("f.nc");
+    let f = fixture(SET);
+    let cmd = format!(
+        "ulimit -v 1000000; exec '{}' forecast --checkpoint '{}' --dataset '{}' --stats '{}' \
+         --output '{}'",
+        env!("CARGO_BIN_EXE_gencast"),
+        extra.display(),
+        fixture_dataset(SET).display(),
+        f.display(),
+        out.display()
+    );
+    let res = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(1), "{err}");
+    assert!(err.contains("unexpected extra:w"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
 fn stats_and_plot_write_valid_files_or_refuse() {
     let dir = tempfile::tempdir().unwrap();
     let fc = dir.path().join("f.nc");

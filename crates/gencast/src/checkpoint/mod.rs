@@ -80,7 +80,7 @@ impl Checkpoint {
 
     fn read(archive: &NpzArchive, with_params: bool) -> Result<Checkpoint> {
         let r = keys::ConfigReader { archive };
-        Ok(Checkpoint {
+        let mut ckpt = Checkpoint {
             path: archive.path().to_path_buf(),
             description: r.str("description")?,
             license: r.str("license")?,
@@ -89,12 +89,17 @@ impl Checkpoint {
             sampler_config: SamplerConfig::read(&r)?,
             noise_config: NoiseConfig::read(&r)?,
             noise_encoder_config: NoiseEncoderConfig::read(&r)?,
-            params: if with_params {
-                Params::from_archive(archive)?
-            } else {
-                Params::new()
-            },
-        })
+            params: Params::new(),
+        };
+        if with_params {
+            // Only tensors of the shapes the configuration implies are inflated; the others are
+            // reported by `validate` or the model loader without their data being read.
+            ckpt.params = match ckpt.expected_params() {
+                Ok(expected) => Params::from_archive_expecting(archive, &expected)?,
+                Err(_) => Params::from_archive(archive)?,
+            };
+        }
+        Ok(ckpt)
     }
 
     /// Number of stacked grid input channels `Cin`, from the task (GenCast's 12 h step).

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::npy::Dtype;
 use super::npz::{Bytes, NpzArchive};
+use super::shapes::ExpectedParam;
 use crate::{Error, Result};
 
 /// Where a parameter's values live.
@@ -21,6 +22,9 @@ enum Storage {
     },
     /// Values copied into memory.
     Owned(Vec<f32>),
+    /// Values left in the file: the member's header shows a tensor the model does not use, or
+    /// one of another shape, so it is never inflated (the loader reports it).
+    Unread,
 }
 
 /// One float32 parameter tensor.
@@ -48,7 +52,14 @@ impl Param {
                     None => &[],
                 }
             }
+            Storage::Unread => &[],
         }
+    }
+
+    /// Whether the values were read (false for a tensor the model cannot use, see
+    /// [`Params::from_archive_expecting`]).
+    pub fn is_read(&self) -> bool {
+        !matches!(self.storage, Storage::Unread)
     }
 
     /// Number of elements.
@@ -152,6 +163,28 @@ impl Params {
     /// Reads every `params:<module>:<name>` member of an archive. Float32 tensors whose data is
     /// stored uncompressed and 4-byte aligned are used in place; others are copied once.
     pub fn from_archive(archive: &NpzArchive) -> Result<Params> {
+        Self::read_members(archive, None)
+    }
+
+    /// [`Params::from_archive`], except that a member whose NPY header shows a tensor not in
+    /// `expected`, or one of another shape, is recorded with its header's shape and never
+    /// inflated: the model's loader then reports it (unexpected or mis-shaped) with the others,
+    /// and a bad member costs no memory.
+    pub fn from_archive_expecting(
+        archive: &NpzArchive,
+        expected: &[ExpectedParam],
+    ) -> Result<Params> {
+        let shapes: HashMap<(&str, &str), &[usize]> = expected
+            .iter()
+            .map(|(m, n, s)| ((m.as_str(), n.as_str()), s.as_slice()))
+            .collect();
+        Self::read_members(archive, Some(&shapes))
+    }
+
+    fn read_members(
+        archive: &NpzArchive,
+        expected: Option<&HashMap<(&str, &str), &[usize]>>,
+    ) -> Result<Params> {
         let mut out = Params::new();
         let names: Vec<String> = archive
             .names()
@@ -167,6 +200,17 @@ impl Params {
                     "expected a key of the form params:<module path>:<name>",
                 )
             })?;
+            if let Some(shapes) = expected {
+                let header = archive.header(&full)?;
+                if shapes.get(&(module, name)) != Some(&header.shape.as_slice()) {
+                    let p = Param {
+                        shape: header.shape,
+                        storage: Storage::Unread,
+                    };
+                    out.put(module, name, p);
+                    continue;
+                }
+            }
             let p = load_param(archive, &full)?;
             out.put(module, name, p);
         }
