@@ -465,31 +465,86 @@ impl AttentionPlan {
         let ngroups = n.div_ceil(GROUP);
         (0..ngroups.div_ceil(GROUPS_PER_TASK))
             .into_par_iter()
-            .for_each_init(GroupScratch::default, |sc, task| {
-                let g0 = task * GROUPS_PER_TASK;
-                let g1 = ngroups.min(g0 + GROUPS_PER_TASK);
+            .for_each_init(TaskScratch::default, |sc, task| {
+                let groups = task * GROUPS_PER_TASK..ngroups.min((task + 1) * GROUPS_PER_TASK);
+                let g0 = groups.start;
+                let ng = groups.len();
+                let tiles_of = |g: usize| {
+                    &self.tiles[self.tile_off[g] as usize..self.tile_off[g + 1] as usize]
+                };
+                // Every (tile, group, slot) of the task, by tile: each key tile is used by all
+                // its groups while it is in cache; each group still sees its tiles in order.
+                sc.uses.clear();
+                sc.poff.clear();
+                let mut off = 0;
+                for (gi, g) in groups.clone().enumerate() {
+                    let tiles = tiles_of(g);
+                    sc.uses.extend(
+                        tiles
+                            .iter()
+                            .enumerate()
+                            .map(|(slot, &t)| (t, gi as u32, slot as u32)),
+                    );
+                    sc.poff.push(off);
+                    off += GROUP * tiles.len() * TILE;
+                }
+                sc.uses.sort_unstable();
+                let pbuf = grow(&mut sc.p, off);
+                let qbuf = grow(&mut sc.q, ng * GROUP * dh);
+                let obuf = grow(&mut sc.o, ng * GROUP * dhp);
+                let nodes_of = |g: usize| &self.order[g * GROUP..n.min((g + 1) * GROUP)];
                 for h in 0..heads {
-                    for g in g0..g1 {
-                        let (t0, t1) = (self.tile_off[g] as usize, self.tile_off[g + 1] as usize);
-                        let tiles = &self.tiles[t0..t1];
-                        let masks = &self.masks[GROUP * t0..GROUP * t1];
-                        let nodes = &self.order[g * GROUP..n.min((g + 1) * GROUP)];
-                        let qg = grow(&mut sc.q, GROUP * dh);
-                        qg.fill(0.0);
-                        for (r, &i) in nodes.iter().enumerate() {
+                    qbuf.fill(0.0);
+                    for (gi, g) in groups.clone().enumerate() {
+                        for (r, &i) in nodes_of(g).iter().enumerate() {
                             let src = i as usize * stride + h * dh;
-                            qg[r * dh..(r + 1) * dh].copy_from_slice(&q[src..src + dh]);
+                            qbuf[(gi * GROUP + r) * dh..][..dh].copy_from_slice(&q[src..src + dh]);
                         }
-                        let s = grow(&mut sc.s, GROUP * tiles.len() * TILE);
-                        scores(isa, qg, &kp, tiles, tstride, h * dh * TILE, dh, s);
-                        softmax_group(isa, s, masks, tiles.len(), nodes.len(), dm.scale);
-                        let o = grow(&mut sc.o, GROUP * dhp);
-                        weighted_sum(isa, s, &vp, tiles, vrow, h * dhp, dhp, o);
-                        for (r, &i) in nodes.iter().enumerate() {
+                    }
+                    for &(t, gi, slot) in &sc.uses {
+                        let (t, gi) = (t as usize, gi as usize);
+                        let w = tiles_of(g0 + gi).len() * TILE;
+                        score_tile(
+                            isa,
+                            &qbuf[gi * GROUP * dh..(gi + 1) * GROUP * dh],
+                            &kp[t * tstride + h * dh * TILE..][..dh * TILE],
+                            dh,
+                            &mut pbuf[sc.poff[gi] + slot as usize * TILE..],
+                            w,
+                        );
+                    }
+                    for (gi, g) in groups.clone().enumerate() {
+                        let (t0, t1) = (self.tile_off[g] as usize, self.tile_off[g + 1] as usize);
+                        let w = (t1 - t0) * TILE;
+                        softmax_group(
+                            isa,
+                            &mut pbuf[sc.poff[gi]..sc.poff[gi] + GROUP * w],
+                            &self.masks[GROUP * t0..GROUP * t1],
+                            t1 - t0,
+                            nodes_of(g).len(),
+                            dm.scale,
+                        );
+                    }
+                    obuf.fill(0.0);
+                    for &(t, gi, slot) in &sc.uses {
+                        let (t, gi) = (t as usize, gi as usize);
+                        let w = tiles_of(g0 + gi).len() * TILE;
+                        weighted_tile(
+                            isa,
+                            &pbuf[sc.poff[gi] + slot as usize * TILE..],
+                            w,
+                            &vp[t * TILE * vrow + h * dhp..],
+                            vrow,
+                            dhp,
+                            &mut obuf[gi * GROUP * dhp..(gi + 1) * GROUP * dhp],
+                        );
+                    }
+                    for (gi, g) in groups.clone().enumerate() {
+                        for (r, &i) in nodes_of(g).iter().enumerate() {
                             // SAFETY: `order` is a permutation, so node `i`'s row is written by
                             // this task only, and `i < n` keeps it inside `out` (length n·width).
                             let dst = unsafe { out_ptr.slice(i as usize * width + h * dh, dh) };
-                            dst.copy_from_slice(&o[r * dhp..r * dhp + dh]);
+                            dst.copy_from_slice(&obuf[(gi * GROUP + r) * dhp..][..dh]);
                         }
                     }
                 }
@@ -518,9 +573,13 @@ unsafe impl Sync for OutRows {}
 
 /// Per-thread buffers of the attention tasks.
 #[derive(Default)]
-struct GroupScratch {
+struct TaskScratch {
+    /// The task's (tile, group, slot) triples, by tile.
+    uses: Vec<(u32, u32, u32)>,
+    /// Start of each group's scores in `p`.
+    poff: Vec<usize>,
     q: Vec<f32>,
-    s: Vec<f32>,
+    p: Vec<f32>,
     o: Vec<f32>,
 }
 
@@ -534,84 +593,51 @@ fn grow(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
 /// Output columns per pass of the weighted-sum kernels (the values' rows are padded to it).
 const PV_COLS: usize = 32;
 
-/// Raw scores of a group: `s[r][16·ti + l] = Σ_d q[r][d]·K[tile ti][d][l]`, one fused
-/// multiply-add chain from `+0` over `d` in order. `qg` is `[GROUP][dh]`; tile `t`'s panel
-/// `[dh][16]` starts at `kp[t·tstride + hoff]`; `s` is `[GROUP][16·tiles.len()]`.
-#[allow(clippy::too_many_arguments)]
-fn scores(
-    isa: Isa,
-    qg: &[f32],
-    kp: &[f32],
-    tiles: &[u32],
-    tstride: usize,
-    hoff: usize,
-    dh: usize,
-    s: &mut [f32],
-) {
-    assert!(qg.len() >= GROUP * dh && s.len() >= GROUP * tiles.len() * TILE);
-    assert!(tiles
-        .iter()
-        .all(|&t| t as usize * tstride + hoff + dh * TILE <= kp.len()));
+/// Raw scores of a group against one key tile: `s[r·w + l] = Σ_d q[r·dh + d]·panel[16d + l]`
+/// for the [`GROUP`] rows `r` and 16 keys `l`, one fused multiply-add chain from `+0` over `d`
+/// in order.
+fn score_tile(isa: Isa, q: &[f32], panel: &[f32], dh: usize, s: &mut [f32], w: usize) {
+    assert!(q.len() >= GROUP * dh && panel.len() >= dh * TILE);
+    assert!(w >= TILE && s.len() >= (GROUP - 1) * w + TILE);
     #[cfg(target_arch = "x86_64")]
     {
         use super::isa::Kind;
         match isa.kind() {
             // SAFETY: an `Isa` of this kind exists only on CPUs with these features; the bounds
             // of every access are asserted above.
-            Kind::Avx512 => {
-                return unsafe { x86::scores_avx512(qg, kp, tiles, tstride, hoff, dh, s) }
-            }
+            Kind::Avx512 => return unsafe { x86::score_tile_avx512(q, panel, dh, s, w) },
             // SAFETY: as above.
-            Kind::Avx2 => return unsafe { x86::scores_avx2(qg, kp, tiles, tstride, hoff, dh, s) },
+            Kind::Avx2 => return unsafe { x86::score_tile_avx2(q, panel, dh, s, w) },
             _ => {}
         }
     }
-    scores_portable(isa, qg, kp, tiles, tstride, hoff, dh, s)
+    score_tile_portable(isa, q, panel, dh, s, w)
 }
 
-/// Portable form of [`scores`], four rows at a time.
+/// Portable form of [`score_tile`], four rows at a time.
 #[inline(always)]
-fn scores_generic(
-    qg: &[f32],
-    kp: &[f32],
-    tiles: &[u32],
-    tstride: usize,
-    hoff: usize,
-    dh: usize,
-    s: &mut [f32],
-) {
+fn score_tile_generic(q: &[f32], panel: &[f32], dh: usize, s: &mut [f32], w: usize) {
     const R: usize = 4;
-    let w = tiles.len() * TILE;
-    for (ti, &t) in tiles.iter().enumerate() {
-        let panel = &kp[t as usize * tstride + hoff..][..dh * TILE];
-        for r0 in (0..GROUP).step_by(R) {
-            let mut acc = [[0.0f32; TILE]; R];
-            for (d, prow) in panel.chunks_exact(TILE).enumerate() {
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let x = qg[(r0 + r) * dh + d];
-                    for l in 0..TILE {
-                        a[l] = x.mul_add(prow[l], a[l]);
-                    }
+    for r0 in (0..GROUP).step_by(R) {
+        let mut acc = [[0.0f32; TILE]; R];
+        for (d, prow) in panel[..dh * TILE].chunks_exact(TILE).enumerate() {
+            for (r, a) in acc.iter_mut().enumerate() {
+                let x = q[(r0 + r) * dh + d];
+                for l in 0..TILE {
+                    a[l] = x.mul_add(prow[l], a[l]);
                 }
             }
-            for (r, a) in acc.iter().enumerate() {
-                s[(r0 + r) * w + ti * TILE..][..TILE].copy_from_slice(a);
-            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            s[(r0 + r) * w..][..TILE].copy_from_slice(a);
         }
     }
 }
 
 multiversion! {
-    /// [`scores_generic`] compiled for `isa`.
-    fn scores_portable(
-        qg: &[f32],
-        kp: &[f32],
-        tiles: &[u32],
-        tstride: usize,
-        hoff: usize,
-        dh: usize,
-        s: &mut [f32],
-    ) = scores_generic;
+    /// [`score_tile_generic`] compiled for `isa`.
+    fn score_tile_portable(q: &[f32], panel: &[f32], dh: usize, s: &mut [f32], w: usize) =
+        score_tile_generic;
 }
 
 /// Softmax of each row of a group's scores `s` (`[GROUP][16·nt]`, raw) over the row's
@@ -663,89 +689,55 @@ multiversion! {
         softmax_group_generic;
 }
 
-/// Weighted sums of a group: `o[r][c] = Σ p[r][16·ti + l]·V[16·tiles[ti] + l][c]`, one fused
-/// multiply-add chain from `+0` over the keys in order. `p` is `[GROUP][16·tiles.len()]`; key
-/// `j`'s row for this head starts at `vp[j·vrow + hoff]` and holds `dhp` (a multiple of
-/// [`PV_COLS`]) values; `o` is `[GROUP][dhp]`.
-#[allow(clippy::too_many_arguments)]
-fn weighted_sum(
-    isa: Isa,
-    p: &[f32],
-    vp: &[f32],
-    tiles: &[u32],
-    vrow: usize,
-    hoff: usize,
-    dhp: usize,
-    o: &mut [f32],
-) {
+/// Adds one key tile to a group's weighted sums: `o[r·dhp + c] = p[r·w + l]·v[l·vrow + c] +
+/// o[r·dhp + c]` for the 16 keys `l` in order (fused), the [`GROUP`] rows `r` and the `dhp`
+/// columns `c` (a multiple of [`PV_COLS`]).
+fn weighted_tile(isa: Isa, p: &[f32], w: usize, v: &[f32], vrow: usize, dhp: usize, o: &mut [f32]) {
     assert!(dhp.is_multiple_of(PV_COLS) && o.len() >= GROUP * dhp);
-    assert!(p.len() >= GROUP * tiles.len() * TILE);
-    assert!(tiles
-        .iter()
-        .all(|&t| (t as usize * TILE + TILE - 1) * vrow + hoff + dhp <= vp.len()));
+    assert!(w >= TILE && p.len() >= (GROUP - 1) * w + TILE);
+    assert!(vrow >= dhp && v.len() >= (TILE - 1) * vrow + dhp);
     #[cfg(target_arch = "x86_64")]
     {
         use super::isa::Kind;
         match isa.kind() {
             // SAFETY: an `Isa` of this kind exists only on CPUs with these features; the bounds
             // of every access are asserted above.
-            Kind::Avx512 => {
-                return unsafe { x86::weighted_sum_avx512(p, vp, tiles, vrow, hoff, dhp, o) }
-            }
+            Kind::Avx512 => return unsafe { x86::weighted_tile_avx512(p, w, v, vrow, dhp, o) },
             // SAFETY: as above.
-            Kind::Avx2 => {
-                return unsafe { x86::weighted_sum_avx2(p, vp, tiles, vrow, hoff, dhp, o) }
-            }
+            Kind::Avx2 => return unsafe { x86::weighted_tile_avx2(p, w, v, vrow, dhp, o) },
             _ => {}
         }
     }
-    weighted_sum_portable(isa, p, vp, tiles, vrow, hoff, dhp, o)
+    weighted_tile_portable(isa, p, w, v, vrow, dhp, o)
 }
 
-/// Portable form of [`weighted_sum`].
+/// Portable form of [`weighted_tile`].
 #[inline(always)]
-fn weighted_sum_generic(
-    p: &[f32],
-    vp: &[f32],
-    tiles: &[u32],
-    vrow: usize,
-    hoff: usize,
-    dhp: usize,
-    o: &mut [f32],
-) {
-    let w = tiles.len() * TILE;
-    for c0 in (0..dhp).step_by(PV_COLS) {
-        for r in 0..GROUP {
-            let pr = &p[r * w..(r + 1) * w];
-            let mut acc = [0.0f32; PV_COLS];
-            for (ti, &t) in tiles.iter().enumerate() {
-                for l in 0..TILE {
-                    let a = pr[ti * TILE + l];
-                    let row = &vp[(t as usize * TILE + l) * vrow + hoff + c0..][..PV_COLS];
-                    for c in 0..PV_COLS {
-                        acc[c] = a.mul_add(row[c], acc[c]);
-                    }
-                }
+fn weighted_tile_generic(p: &[f32], w: usize, v: &[f32], vrow: usize, dhp: usize, o: &mut [f32]) {
+    for (r, orow) in o.chunks_exact_mut(dhp).take(GROUP).enumerate() {
+        for l in 0..TILE {
+            let a = p[r * w + l];
+            let vl = &v[l * vrow..l * vrow + dhp];
+            for (oc, &vc) in orow.iter_mut().zip(vl) {
+                *oc = a.mul_add(vc, *oc);
             }
-            o[r * dhp + c0..r * dhp + c0 + PV_COLS].copy_from_slice(&acc);
         }
     }
 }
 
 multiversion! {
-    /// [`weighted_sum_generic`] compiled for `isa`.
-    fn weighted_sum_portable(
+    /// [`weighted_tile_generic`] compiled for `isa`.
+    fn weighted_tile_portable(
         p: &[f32],
-        vp: &[f32],
-        tiles: &[u32],
+        w: usize,
+        v: &[f32],
         vrow: usize,
-        hoff: usize,
         dhp: usize,
         o: &mut [f32],
-    ) = weighted_sum_generic;
+    ) = weighted_tile_generic;
 }
 
-/// Hand-written x86-64 micro-kernels of [`scores`] and [`weighted_sum`]. The callers check
+/// Hand-written x86-64 micro-kernels of [`score_tile`] and [`weighted_tile`]. The callers check
 /// every bound; the kernels compute exactly the chains of the portable forms.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -754,122 +746,87 @@ mod x86 {
     use super::{GROUP, PV_COLS, TILE};
     use std::arch::x86_64::*;
 
-    /// [`super::scores`] with AVX-512: 8 rows × 32 keys (two tiles) per pass.
+    /// [`super::score_tile`] with AVX-512: the 8 rows × 16 keys in 8 registers.
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn scores_avx512(
-        qg: &[f32],
-        kp: &[f32],
-        tiles: &[u32],
-        tstride: usize,
-        hoff: usize,
+    pub(super) unsafe fn score_tile_avx512(
+        q: &[f32],
+        panel: &[f32],
         dh: usize,
         s: &mut [f32],
+        w: usize,
     ) {
         const _: () = assert!(GROUP == 8 && TILE == 16);
-        let w = tiles.len() * TILE;
-        let (q, k, sp) = (qg.as_ptr(), kp.as_ptr(), s.as_mut_ptr());
-        let mut ti = 0;
-        while ti + 2 <= tiles.len() {
-            let p0 = k.add(tiles[ti] as usize * tstride + hoff);
-            let p1 = k.add(tiles[ti + 1] as usize * tstride + hoff);
-            let mut a0 = [_mm512_setzero_ps(); 8];
-            let mut a1 = [_mm512_setzero_ps(); 8];
-            for d in 0..dh {
-                let k0 = _mm512_loadu_ps(p0.add(d * TILE));
-                let k1 = _mm512_loadu_ps(p1.add(d * TILE));
-                for r in 0..8 {
-                    let x = _mm512_set1_ps(*q.add(r * dh + d));
-                    a0[r] = _mm512_fmadd_ps(x, k0, a0[r]);
-                    a1[r] = _mm512_fmadd_ps(x, k1, a1[r]);
-                }
-            }
+        let (qp, kp, sp) = (q.as_ptr(), panel.as_ptr(), s.as_mut_ptr());
+        let mut acc = [_mm512_setzero_ps(); 8];
+        for d in 0..dh {
+            let k = _mm512_loadu_ps(kp.add(d * TILE));
             for r in 0..8 {
-                _mm512_storeu_ps(sp.add(r * w + ti * TILE), a0[r]);
-                _mm512_storeu_ps(sp.add(r * w + ti * TILE + TILE), a1[r]);
+                let x = _mm512_set1_ps(*qp.add(r * dh + d));
+                acc[r] = _mm512_fmadd_ps(x, k, acc[r]);
             }
-            ti += 2;
         }
-        if ti < tiles.len() {
-            let p0 = k.add(tiles[ti] as usize * tstride + hoff);
-            let mut a0 = [_mm512_setzero_ps(); 8];
-            for d in 0..dh {
-                let k0 = _mm512_loadu_ps(p0.add(d * TILE));
-                for r in 0..8 {
-                    let x = _mm512_set1_ps(*q.add(r * dh + d));
-                    a0[r] = _mm512_fmadd_ps(x, k0, a0[r]);
-                }
-            }
-            for r in 0..8 {
-                _mm512_storeu_ps(sp.add(r * w + ti * TILE), a0[r]);
-            }
+        for r in 0..8 {
+            _mm512_storeu_ps(sp.add(r * w), acc[r]);
         }
     }
 
-    /// [`super::scores`] with AVX2 and FMA: 4 rows × 16 keys (two registers) per pass.
+    /// [`super::score_tile`] with AVX2 and FMA: 4 rows × 16 keys (two registers) per pass.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn scores_avx2(
-        qg: &[f32],
-        kp: &[f32],
-        tiles: &[u32],
-        tstride: usize,
-        hoff: usize,
+    pub(super) unsafe fn score_tile_avx2(
+        q: &[f32],
+        panel: &[f32],
         dh: usize,
         s: &mut [f32],
+        w: usize,
     ) {
-        let w = tiles.len() * TILE;
-        let (q, k, sp) = (qg.as_ptr(), kp.as_ptr(), s.as_mut_ptr());
-        for (ti, &t) in tiles.iter().enumerate() {
-            let p0 = k.add(t as usize * tstride + hoff);
-            for r0 in (0..GROUP).step_by(4) {
-                let mut lo = [_mm256_setzero_ps(); 4];
-                let mut hi = [_mm256_setzero_ps(); 4];
-                for d in 0..dh {
-                    let k0 = _mm256_loadu_ps(p0.add(d * TILE));
-                    let k1 = _mm256_loadu_ps(p0.add(d * TILE + 8));
-                    for r in 0..4 {
-                        let x = _mm256_set1_ps(*q.add((r0 + r) * dh + d));
-                        lo[r] = _mm256_fmadd_ps(x, k0, lo[r]);
-                        hi[r] = _mm256_fmadd_ps(x, k1, hi[r]);
-                    }
-                }
+        let (qp, kp, sp) = (q.as_ptr(), panel.as_ptr(), s.as_mut_ptr());
+        for r0 in (0..GROUP).step_by(4) {
+            let mut lo = [_mm256_setzero_ps(); 4];
+            let mut hi = [_mm256_setzero_ps(); 4];
+            for d in 0..dh {
+                let k0 = _mm256_loadu_ps(kp.add(d * TILE));
+                let k1 = _mm256_loadu_ps(kp.add(d * TILE + 8));
                 for r in 0..4 {
-                    let dst = sp.add((r0 + r) * w + ti * TILE);
-                    _mm256_storeu_ps(dst, lo[r]);
-                    _mm256_storeu_ps(dst.add(8), hi[r]);
+                    let x = _mm256_set1_ps(*qp.add((r0 + r) * dh + d));
+                    lo[r] = _mm256_fmadd_ps(x, k0, lo[r]);
+                    hi[r] = _mm256_fmadd_ps(x, k1, hi[r]);
                 }
+            }
+            for r in 0..4 {
+                let dst = sp.add((r0 + r) * w);
+                _mm256_storeu_ps(dst, lo[r]);
+                _mm256_storeu_ps(dst.add(8), hi[r]);
             }
         }
     }
 
-    /// [`super::weighted_sum`] with AVX-512: 8 rows × 32 columns per pass.
+    /// [`super::weighted_tile`] with AVX-512: 8 rows × 32 columns per pass.
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn weighted_sum_avx512(
+    pub(super) unsafe fn weighted_tile_avx512(
         p: &[f32],
-        vp: &[f32],
-        tiles: &[u32],
+        w: usize,
+        v: &[f32],
         vrow: usize,
-        hoff: usize,
         dhp: usize,
         o: &mut [f32],
     ) {
         const _: () = assert!(PV_COLS == 32);
-        let w = tiles.len() * TILE;
-        let (pp, v, op) = (p.as_ptr(), vp.as_ptr(), o.as_mut_ptr());
+        let (pp, vp, op) = (p.as_ptr(), v.as_ptr(), o.as_mut_ptr());
         for c0 in (0..dhp).step_by(PV_COLS) {
             let mut a0 = [_mm512_setzero_ps(); 8];
             let mut a1 = [_mm512_setzero_ps(); 8];
-            for (ti, &t) in tiles.iter().enumerate() {
-                let base = v.add(t as usize * TILE * vrow + hoff + c0);
-                for l in 0..TILE {
-                    let row = base.add(l * vrow);
-                    let v0 = _mm512_loadu_ps(row);
-                    let v1 = _mm512_loadu_ps(row.add(16));
-                    let col = ti * TILE + l;
-                    for r in 0..8 {
-                        let x = _mm512_set1_ps(*pp.add(r * w + col));
-                        a0[r] = _mm512_fmadd_ps(x, v0, a0[r]);
-                        a1[r] = _mm512_fmadd_ps(x, v1, a1[r]);
-                    }
+            for r in 0..8 {
+                a0[r] = _mm512_loadu_ps(op.add(r * dhp + c0));
+                a1[r] = _mm512_loadu_ps(op.add(r * dhp + c0 + 16));
+            }
+            for l in 0..TILE {
+                let row = vp.add(l * vrow + c0);
+                let v0 = _mm512_loadu_ps(row);
+                let v1 = _mm512_loadu_ps(row.add(16));
+                for r in 0..8 {
+                    let x = _mm512_set1_ps(*pp.add(r * w + l));
+                    a0[r] = _mm512_fmadd_ps(x, v0, a0[r]);
+                    a1[r] = _mm512_fmadd_ps(x, v1, a1[r]);
                 }
             }
             for r in 0..8 {
@@ -879,35 +836,33 @@ mod x86 {
         }
     }
 
-    /// [`super::weighted_sum`] with AVX2 and FMA: 4 rows × 16 columns per pass.
+    /// [`super::weighted_tile`] with AVX2 and FMA: 4 rows × 16 columns per pass.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn weighted_sum_avx2(
+    pub(super) unsafe fn weighted_tile_avx2(
         p: &[f32],
-        vp: &[f32],
-        tiles: &[u32],
+        w: usize,
+        v: &[f32],
         vrow: usize,
-        hoff: usize,
         dhp: usize,
         o: &mut [f32],
     ) {
-        let w = tiles.len() * TILE;
-        let (pp, v, op) = (p.as_ptr(), vp.as_ptr(), o.as_mut_ptr());
+        let (pp, vp, op) = (p.as_ptr(), v.as_ptr(), o.as_mut_ptr());
         for c0 in (0..dhp).step_by(16) {
             for r0 in (0..GROUP).step_by(4) {
                 let mut lo = [_mm256_setzero_ps(); 4];
                 let mut hi = [_mm256_setzero_ps(); 4];
-                for (ti, &t) in tiles.iter().enumerate() {
-                    let base = v.add(t as usize * TILE * vrow + hoff + c0);
-                    for l in 0..TILE {
-                        let row = base.add(l * vrow);
-                        let v0 = _mm256_loadu_ps(row);
-                        let v1 = _mm256_loadu_ps(row.add(8));
-                        let col = ti * TILE + l;
-                        for r in 0..4 {
-                            let x = _mm256_set1_ps(*pp.add((r0 + r) * w + col));
-                            lo[r] = _mm256_fmadd_ps(x, v0, lo[r]);
-                            hi[r] = _mm256_fmadd_ps(x, v1, hi[r]);
-                        }
+                for r in 0..4 {
+                    lo[r] = _mm256_loadu_ps(op.add((r0 + r) * dhp + c0));
+                    hi[r] = _mm256_loadu_ps(op.add((r0 + r) * dhp + c0 + 8));
+                }
+                for l in 0..TILE {
+                    let row = vp.add(l * vrow + c0);
+                    let v0 = _mm256_loadu_ps(row);
+                    let v1 = _mm256_loadu_ps(row.add(8));
+                    for r in 0..4 {
+                        let x = _mm256_set1_ps(*pp.add((r0 + r) * w + l));
+                        lo[r] = _mm256_fmadd_ps(x, v0, lo[r]);
+                        hi[r] = _mm256_fmadd_ps(x, v1, hi[r]);
                     }
                 }
                 for r in 0..4 {
@@ -919,7 +874,6 @@ mod x86 {
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1240,6 +1194,67 @@ mod tests {
             let ratio = mesh_pair_ratio(size);
             println!("mesh {size}: computed/needed pairs {ratio:.3}");
             assert!((1.0..=1.5).contains(&ratio), "mesh {size}: {ratio}");
+        }
+    }
+
+    /// User + system CPU time of the process so far, in seconds (Linux; 0 elsewhere).
+    fn process_cpu_s() -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| fields.get(i).and_then(|x| x.parse::<f64>().ok());
+        // utime and stime are fields 14 and 15 of the file (11 and 12 after the name), in
+        // clock ticks of 1/100 s.
+        (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / 100.0
+    }
+
+    #[test]
+    #[ignore = "timing on the mesh 4 neighbourhoods at Mini width; run with --release -- --ignored --nocapture"]
+    fn timing_on_mesh_4() {
+        use crate::graph::{attention, icosahedral_mesh, rcm};
+        let finest = icosahedral_mesh::get_last_triangular_mesh_for_sphere(4);
+        let (mesh, _) = rcm::permute_mesh_to_banded(&finest);
+        let (s, r) = icosahedral_mesh::faces_to_edges(&mesh.faces);
+        let n = mesh.vertices.len();
+        let nb = attention::k_hop_neighbourhoods(&rcm::Adjacency::from_edges(n, &s, &r), 16);
+        let plan = AttentionPlan::new(&nb.offsets, &nb.indices, &mesh.vertices).unwrap();
+        let (heads, dh) = (4, 128);
+        let d = heads * dh;
+        let qkv = signed_values(1, n * 3 * d);
+        let mut out = vec![0.0f32; n * d];
+        let threads = std::env::var("T")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(1);
+        for isa in Isa::supported() {
+            let reps = 10;
+            let (mut best, cpu0) = (f64::INFINITY, process_cpu_s());
+            for _ in 0..reps {
+                let t = std::time::Instant::now();
+                in_pool(threads, || {
+                    plan.attend_with(
+                        isa,
+                        &qkv,
+                        &qkv[d..],
+                        &qkv[2 * d..],
+                        3 * d,
+                        heads,
+                        dh,
+                        &mut out,
+                    )
+                });
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            println!(
+                "{isa}: {threads} threads, best {:.1} ms, CPU {:.1} ms per call, {:.2} pairs computed per needed",
+                best * 1e3,
+                (process_cpu_s() - cpu0) / reps as f64 * 1e3,
+                plan.dense_pairs() as f64 / plan.needed_pairs() as f64
+            );
         }
     }
 
