@@ -434,33 +434,36 @@ impl AttentionPlan {
         let width = heads * dh;
         let dhp = dh.next_multiple_of(PV_COLS);
         let n_tiles = n.div_ceil(TILE);
-        // Keys as panels `[tile][head][d][16]`; values as rows `[rank][head][dhp]` (zero-padded).
-        let tstride = heads * dh * TILE;
-        let mut kp = vec![0.0f32; n_tiles * tstride];
-        kp.par_chunks_mut(tstride)
+        // Keys as panels `[head][tile][d][16]`, values as rows `[head][rank][dhp]` (zero-padded),
+        // so each (head, tile) is one contiguous block.
+        let kpanel = dh * TILE;
+        let mut kp = vec![0.0f32; heads * n_tiles * kpanel];
+        kp.par_chunks_mut(kpanel)
             .enumerate()
-            .for_each(|(t, panel)| {
+            .for_each(|(ht, panel)| {
+                let (h, t) = (ht / n_tiles, ht % n_tiles);
                 for (l, &i) in self.order[t * TILE..n.min((t + 1) * TILE)]
                     .iter()
                     .enumerate()
                 {
-                    let row = &k[i as usize * stride..i as usize * stride + width];
-                    for (c, &x) in row.iter().enumerate() {
-                        panel[c * TILE + l] = x;
+                    let src = i as usize * stride + h * dh;
+                    for (d, &x) in k[src..src + dh].iter().enumerate() {
+                        panel[d * TILE + l] = x;
                     }
                 }
             });
-        let vrow = heads * dhp;
-        let mut vp = vec![0.0f32; n_tiles * TILE * vrow];
-        vp.par_chunks_mut(vrow)
-            .zip(self.order.par_iter())
-            .with_min_len(64)
-            .for_each(|(dst, &i)| {
-                let row = &v[i as usize * stride..i as usize * stride + width];
-                for (d, s) in dst.chunks_exact_mut(dhp).zip(row.chunks_exact(dh)) {
-                    d[..dh].copy_from_slice(s);
-                }
-            });
+        let vtile = TILE * dhp;
+        let mut vp = vec![0.0f32; heads * n_tiles * vtile];
+        vp.par_chunks_mut(vtile).enumerate().for_each(|(ht, rows)| {
+            let (h, t) = (ht / n_tiles, ht % n_tiles);
+            for (l, &i) in self.order[t * TILE..n.min((t + 1) * TILE)]
+                .iter()
+                .enumerate()
+            {
+                let src = i as usize * stride + h * dh;
+                rows[l * dhp..l * dhp + dh].copy_from_slice(&v[src..src + dh]);
+            }
+        });
         let out_ptr = OutRows(out.as_mut_ptr());
         let ngroups = n.div_ceil(GROUP);
         (0..ngroups.div_ceil(GROUPS_PER_TASK))
@@ -507,7 +510,7 @@ impl AttentionPlan {
                         score_tile(
                             isa,
                             &qbuf[gi * GROUP * dh..(gi + 1) * GROUP * dh],
-                            &kp[t * tstride + h * dh * TILE..][..dh * TILE],
+                            &kp[(h * n_tiles + t) * kpanel..][..kpanel],
                             dh,
                             &mut pbuf[sc.poff[gi] + slot as usize * TILE..],
                             w,
@@ -533,8 +536,8 @@ impl AttentionPlan {
                             isa,
                             &pbuf[sc.poff[gi] + slot as usize * TILE..],
                             w,
-                            &vp[t * TILE * vrow + h * dhp..],
-                            vrow,
+                            &vp[(h * n_tiles + t) * vtile..][..vtile],
+                            dhp,
                             dhp,
                             &mut obuf[gi * GROUP * dhp..(gi + 1) * GROUP * dhp],
                         );
