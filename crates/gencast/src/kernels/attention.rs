@@ -1216,10 +1216,14 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "timing on the mesh 4 neighbourhoods at Mini width; run with --release -- --ignored --nocapture"]
+    #[ignore = "timing on the mesh 4 (or M) neighbourhoods at Mini width, on T threads; run with --release -- --ignored --nocapture"]
     fn timing_on_mesh_4() {
         use crate::graph::{attention, icosahedral_mesh, rcm};
-        let finest = icosahedral_mesh::get_last_triangular_mesh_for_sphere(4);
+        let size = std::env::var("M")
+            .ok()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(4);
+        let finest = icosahedral_mesh::get_last_triangular_mesh_for_sphere(size);
         let (mesh, _) = rcm::permute_mesh_to_banded(&finest);
         let (s, r) = icosahedral_mesh::faces_to_edges(&mesh.faces);
         let n = mesh.vertices.len();
@@ -1233,8 +1237,8 @@ mod tests {
             .ok()
             .and_then(|t| t.parse().ok())
             .unwrap_or(1);
+        let reps = if size > 4 { 2 } else { 10 };
         for isa in Isa::supported() {
-            let reps = 10;
             let (mut best, cpu0) = (f64::INFINITY, process_cpu_s());
             for _ in 0..reps {
                 let t = std::time::Instant::now();
