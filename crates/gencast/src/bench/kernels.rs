@@ -263,7 +263,7 @@ fn run_in_pool(
 
     // Sparse attention on the real mesh neighbourhoods.
     let att = &g.attention;
-    let plan = AttentionPlan::new(&att.offsets, &att.indices, nm)?;
+    let plan = AttentionPlan::new(&att.offsets, &att.indices, &g.mesh.vertices)?;
     let nnz = att.indices.len();
     let qkv = fill(nm * 3 * d, 3);
     let mut out = vec![0.0f32; nm * d];

@@ -170,7 +170,7 @@ pub struct BenchReport {
     pub mesh2grid_edges: usize,
     /// Attended (query, key) pairs per head and layer.
     pub attention_pairs: usize,
-    /// Pairs the blocked attention computes (masked ones included).
+    /// Pairs the tiled attention computes (masked ones included).
     pub attention_dense_pairs: usize,
     /// Network parameters.
     pub num_params: usize,

@@ -43,7 +43,7 @@ impl std::fmt::Debug for Network {
             .field("latent", &self.transformer.d)
             .field("layers", &self.transformer.blocks.len())
             .field("heads", &self.transformer.heads)
-            .field("attention_block", &self.attention.block_size())
+            .field("attention_pairs", &self.attention.dense_pairs())
             .finish_non_exhaustive()
     }
 }
@@ -172,7 +172,7 @@ impl Network {
         let attention = AttentionPlan::new(
             &graphs.attention.offsets,
             &graphs.attention.indices,
-            graphs.n_mesh,
+            &graphs.mesh.vertices,
         )?;
         Ok(Network {
             graphs,
