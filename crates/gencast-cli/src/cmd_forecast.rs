@@ -384,11 +384,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .input_datetimes()
         .last()
         .context("the prepared step has no input datetimes")?;
+    // The CF table's units for GenCast's variables, so every file says the same; the dataset's
+    // own `units` only for a variable the table does not know.
     let units = |name: &str| {
-        ds.variables()
-            .iter()
-            .find(|v| v.name == name)
-            .and_then(|v| v.units.clone())
+        gencast::output::cf::lookup(name)
+            .map(|i| i.units.to_string())
+            .or_else(|| {
+                ds.variables()
+                    .iter()
+                    .find(|v| v.name == name)
+                    .and_then(|v| v.units.clone())
+            })
     };
     let layout = ForecastLayout {
         variables: forecaster

@@ -254,6 +254,20 @@ fn output_file_holds_mean_std_quantiles_and_scores() {
         .as_f64()
         .unwrap();
     assert_eq!(ssr.data[k], want as f32);
+    // Every data variable has units: the forecast variable's for statistics and scores (the
+    // reference's rollout file has none, so the CF table's), none for the ratio.
+    let units = |name: &str| {
+        s.variables()
+            .iter()
+            .find(|x| x.name == name)
+            .and_then(|x| x.units.clone())
+    };
+    assert_eq!(units("mean__2m_temperature").as_deref(), Some("K"));
+    assert_eq!(units("crps__geopotential").as_deref(), Some("m2 s-2"));
+    assert_eq!(units("spread_skill__geopotential").as_deref(), Some("1"));
+    for x in s.variables().iter().filter(|x| x.name.contains("__")) {
+        assert!(x.units.is_some(), "{} has no units", x.name);
+    }
 }
 
 /// Writes the fixture rollout again with our forecast writer, which adds valid times.

@@ -119,6 +119,9 @@ fn attrs(list: &[(&str, AttrValue)]) -> Vec<(String, AttrValue)> {
         .collect()
 }
 
+/// The `coordinates` attribute of every data variable: the non-dimension coordinates.
+pub const DATA_COORDINATES: &str = "datetime init_time forecast_period forecast_reference_time";
+
 /// The file's header for `layout` and the index of each predicted variable in it.
 fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
     let mut h = NcHeader::default();
@@ -202,6 +205,28 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
             ("units", text("degrees_east")),
         ]),
     );
+    h.add_var(
+        "forecast_period",
+        &[d_time],
+        NcType::Int,
+        attrs(&[
+            ("long_name", text("time since the forecast reference time")),
+            ("standard_name", text("forecast_period")),
+            ("units", text("hours")),
+            ("dtype", text("timedelta64[ns]")),
+        ]),
+    );
+    h.add_var(
+        "forecast_reference_time",
+        &[d_batch],
+        NcType::Double,
+        attrs(&[
+            ("long_name", text("forecast reference time")),
+            ("standard_name", text("forecast_reference_time")),
+            ("units", text(&since)),
+            ("calendar", text("proleptic_gregorian")),
+        ]),
+    );
     let mut var_index = Vec::with_capacity(layout.variables.len());
     for v in &layout.variables {
         let mut dims = vec![d_sample, d_batch, d_time];
@@ -211,11 +236,13 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         dims.extend([d_lat, d_lon]);
         let mut a = vec![
             ("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN])),
-            ("coordinates".to_string(), text("datetime init_time")),
+            ("coordinates".to_string(), text(DATA_COORDINATES)),
         ];
-        if let Some(u) = &v.units {
-            a.push(("units".to_string(), text(u)));
-        }
+        a.extend(
+            super::cf::attributes(&v.name, v.units.as_deref())
+                .into_iter()
+                .map(|(k, val)| (k.to_string(), AttrValue::Text(val))),
+        );
         var_index.push(h.add_var(&v.name, &dims, NcType::Float, a));
     }
     (h, var_index)
@@ -241,7 +268,9 @@ fn write_coordinates(nc: &mut NcWriter, layout: &ForecastLayout) -> Result<()> {
     nc.write_f64(3, 0, &[0.0])?;
     nc.write_i32(4, 0, &layout.levels)?;
     nc.write_f32(5, 0, &layout.lat)?;
-    nc.write_f32(6, 0, &layout.lon)
+    nc.write_f32(6, 0, &layout.lon)?;
+    nc.write_i32(7, 0, &layout.lead_hours)?;
+    nc.write_f64(8, 0, &[0.0])
 }
 
 impl ForecastWriter {
