@@ -25,7 +25,7 @@ use tracing::info;
 use crate::progress::ProgressLine;
 
 mod select;
-use select::Selection;
+use select::{Region, Selection};
 
 /// The bundled demo model and data (a tiny random-weight GenCast in the official formats).
 const DEMO_DIR: &str = concat!(
@@ -104,6 +104,11 @@ pub struct Args {
     /// Write only these pressure levels in hPa (comma-separated; default: all).
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     levels: Vec<i32>,
+    /// Write only this region: `lat_min,lat_max,lon_min,lon_max` in degrees; a region crossing
+    /// 0° (e.g. `35,72,-25,45` or `35,72,335,45`) is written with longitudes ascending from
+    /// below 0.
+    #[arg(long, allow_hyphen_values = true)]
+    region: Option<String>,
     /// Write only every this much lead time, a multiple of 12 h (e.g. `24h`, `1d`; default:
     /// every step).
     #[arg(long)]
@@ -321,6 +326,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
              --members) is more than the {MAX_ENSEMBLE} one store may hold"
         );
     }
+    let region = args.region.as_deref().map(Region::parse).transpose()?;
     let stop_after: Option<usize> = match std::env::var(STOP_AFTER_ENV) {
         Ok(v) => Some(v.parse().with_context(|| format!("{STOP_AFTER_ENV}={v}"))?),
         Err(_) => None,
@@ -411,17 +417,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let selection = Selection::new(
         &outputs,
         &model_levels,
+        (ds.lat(), ds.lon()),
         steps,
         &args.variables,
         &args.levels,
+        region,
         every_hours,
         STEP_HOURS,
     )?;
-    let everything = selection.is_everything(outputs.len(), model_levels.len());
+    let everything = selection.is_everything(outputs.len(), model_levels.len(), ds.lat().len());
     if args.resume && !everything {
         bail!(
             "--resume replays the written steps as inputs, so it needs every variable, level and \
-             step in the output; drop --variables, --levels and --output-every to resume"
+             step in the output; drop --variables, --levels, --region and --output-every to resume"
         );
     }
     let init_ns = *prepared
@@ -452,8 +460,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             })
             .collect(),
         levels: selection.levels.iter().map(|&i| model_levels[i]).collect(),
-        lat: ds.lat().to_vec(),
-        lon: ds.lon().to_vec(),
+        lat: selection.lat.iter().map(|&i| ds.lat()[i]).collect(),
+        lon: selection.lon_values.clone(),
         members: (0..args.members)
             .map(|i| (args.member_offset + i) as i32)
             .collect(),

@@ -85,6 +85,46 @@ fn selected_output_equals_the_same_part_of_a_full_run() {
 }
 
 #[test]
+fn a_region_across_greenwich_holds_the_full_runs_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, part) = (dir.path().join("full.nc"), dir.path().join("part.nc"));
+    let run = ["--members", "1", "--steps", "1", "--seed", "5"];
+    assert_ok(&forecast(SET, &full, &run));
+    let args: Vec<&str> = run
+        .iter()
+        .copied()
+        .chain(["--region", "30,50,-20,20", "--variables", "2m_temperature"])
+        .collect();
+    assert_ok(&forecast(SET, &part, &args));
+    let f = Dataset::open_lenient(&full).unwrap();
+    // The dataset reader wants a global grid, so the regional file is read plainly.
+    let p = netcdf_reader::NcFile::open(&part).unwrap();
+    let read = |name: &str| -> Vec<f32> {
+        p.read_variable::<f32>(name)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect()
+    };
+    assert_eq!(read("lat"), [30.0, 40.0, 50.0]);
+    assert_eq!(read("lon"), [-20.0, -10.0, 0.0, 10.0, 20.0]);
+    let nx = f.lon().len();
+    let t_full = f.read_all("2m_temperature").unwrap().data;
+    let t_part = read("2m_temperature");
+    for (r, lat) in [30.0f32, 40.0, 50.0].iter().enumerate() {
+        let y = f.lat().iter().position(|x| x == lat).unwrap();
+        for (c, lon) in [340.0f32, 350.0, 0.0, 10.0, 20.0].iter().enumerate() {
+            let x = f.lon().iter().position(|v| v == lon).unwrap();
+            assert_eq!(
+                t_part[r * 5 + c].to_bits(),
+                t_full[y * nx + x].to_bits(),
+                "lat {lat} lon {lon}"
+            );
+        }
+    }
+}
+
+#[test]
 fn bad_selections_and_resume_with_a_selection_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("f.nc");
@@ -93,6 +133,8 @@ fn bad_selections_and_resume_with_a_selection_are_refused() {
         (&["--levels", "650"][..], "no 650 hPa level"),
         (&["--output-every", "18h"][..], "multiple of 12h"),
         (&["--output-every", "36h"][..], "longer than the forecast"),
+        (&["--region", "50,30,0,10"][..], "lat_min <= lat_max"),
+        (&["--region", "31,32,0,10"][..], "holds no point"),
         (&["--levels", "500", "--resume"][..], "--resume replays"),
     ] {
         let args: Vec<&str> = RUN.iter().chain(extra).copied().collect();
