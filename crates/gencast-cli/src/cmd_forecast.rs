@@ -13,7 +13,7 @@ use gencast::data::netcdf_time::format_datetime;
 use gencast::data::task::Field;
 use gencast::data::{Dataset, StatsSet};
 use gencast::output::forecast_nc::{
-    preflight, ForecastLayout, ForecastWriter, OutputVariable, WriteMode,
+    preflight, ForecastLayout, ForecastWriter, Naming, OutputVariable, WriteMode,
 };
 use gencast::output::guard::{
     check_output_location, file_identity, refuse_inputs_as_output, OutputKind,
@@ -104,6 +104,11 @@ pub struct Args {
     /// Write only these pressure levels in hPa (comma-separated; default: all).
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     levels: Vec<i32>,
+    /// Dimension and coordinate names: `reference` (the reference's rollout: sample, batch,
+    /// time, level, lat, lon) or `weatherbench2` (realization, time = initialisation,
+    /// prediction_timedelta, level, latitude, longitude, as WeatherBench-2's evaluation reads).
+    #[arg(long, value_enum, default_value_t = LayoutArg::Reference)]
+    layout: LayoutArg,
     /// Write only this region: `lat_min,lat_max,lon_min,lon_max` in degrees; a region crossing
     /// 0° (e.g. `35,72,-25,45` or `35,72,335,45`) is written with longitudes ascending from
     /// below 0.
@@ -113,6 +118,15 @@ pub struct Args {
     /// every step).
     #[arg(long)]
     output_every: Option<String>,
+}
+
+/// The `--layout` choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LayoutArg {
+    /// The reference's rollout names.
+    Reference,
+    /// WeatherBench-2's names.
+    Weatherbench2,
 }
 
 /// Parses `360h`, `15d` or a plain number of hours given to option `flag`.
@@ -478,6 +492,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.seed,
             serde_json::to_string(&sampler)?
         ),
+        naming: match args.layout {
+            LayoutArg::Reference => Naming::Reference,
+            LayoutArg::Weatherbench2 => Naming::WeatherBench2,
+        },
     };
     let request = ForecastRequest {
         member_offset: args.member_offset,

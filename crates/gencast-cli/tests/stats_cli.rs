@@ -290,6 +290,7 @@ fn rewrite_with_datetime(path: &std::path::Path, init_time: &str) {
         lead_hours: vec![12, 24],
         init_time: init_time.into(),
         history: "test".into(),
+        naming: Default::default(),
     };
     let mut w = ForecastWriter::create(path, layout).unwrap();
     for (vi, v) in variables.iter().enumerate() {

@@ -52,6 +52,8 @@ pub struct ForecastLayout {
     pub init_time: String,
     /// Free-text provenance stored in the global `history` attribute.
     pub history: String,
+    /// The dimension and coordinate names.
+    pub naming: Naming,
 }
 
 /// How [`ForecastWriter::open_resumable`] treats what an earlier run left.
@@ -119,18 +121,88 @@ fn attrs(list: &[(&str, AttrValue)]) -> Vec<(String, AttrValue)> {
         .collect()
 }
 
-/// The `coordinates` attribute of every data variable: the non-dimension coordinates.
-pub const DATA_COORDINATES: &str = "datetime init_time forecast_period forecast_reference_time";
+/// The dimension and coordinate names of a forecast file or store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Naming {
+    /// The reference's rollout names: `sample, batch, time[, level], lat, lon`, with `datetime`
+    /// and `init_time` coordinates.
+    #[default]
+    Reference,
+    /// WeatherBench-2's names: `realization, time, prediction_timedelta[, level], latitude,
+    /// longitude`, where `time` is the initialisation time and `valid_time` the valid time.
+    WeatherBench2,
+}
+
+/// The names a [`Naming`] gives to the dimensions and time coordinates.
+#[derive(Clone, Copy, Debug)]
+pub struct Names {
+    /// Ensemble member dimension.
+    pub member: &'static str,
+    /// Initialisation dimension (length 1).
+    pub init_dim: &'static str,
+    /// Lead time dimension and coordinate.
+    pub lead: &'static str,
+    /// Pressure level dimension.
+    pub level: &'static str,
+    /// Latitude dimension.
+    pub lat: &'static str,
+    /// Longitude dimension.
+    pub lon: &'static str,
+    /// Valid time coordinate, `(init, lead)`.
+    pub valid_time: &'static str,
+    /// Initialisation time coordinate, `(init)`.
+    pub init_time: &'static str,
+}
+
+impl Naming {
+    /// The names of this naming.
+    pub fn names(self) -> Names {
+        match self {
+            Naming::Reference => Names {
+                member: "sample",
+                init_dim: "batch",
+                lead: "time",
+                level: "level",
+                lat: "lat",
+                lon: "lon",
+                valid_time: "datetime",
+                init_time: "init_time",
+            },
+            Naming::WeatherBench2 => Names {
+                member: "realization",
+                init_dim: "time",
+                lead: "prediction_timedelta",
+                level: "level",
+                lat: "latitude",
+                lon: "longitude",
+                valid_time: "valid_time",
+                init_time: "time",
+            },
+        }
+    }
+
+    /// The `coordinates` attribute of every data variable: the non-dimension coordinates.
+    pub fn data_coordinates(self) -> String {
+        let n = self.names();
+        let mut list = vec![n.valid_time];
+        if n.init_time != n.init_dim {
+            list.push(n.init_time);
+        }
+        list.extend(["forecast_period", "forecast_reference_time"]);
+        list.join(" ")
+    }
+}
 
 /// The file's header for `layout` and the index of each predicted variable in it.
 fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
     let mut h = NcHeader::default();
-    let d_sample = h.add_dim("sample", layout.members.len());
-    let d_batch = h.add_dim("batch", 1);
-    let d_time = h.add_dim("time", layout.lead_hours.len());
-    let d_level = h.add_dim("level", layout.levels.len());
-    let d_lat = h.add_dim("lat", layout.lat.len());
-    let d_lon = h.add_dim("lon", layout.lon.len());
+    let n = layout.naming.names();
+    let d_sample = h.add_dim(n.member, layout.members.len());
+    let d_batch = h.add_dim(n.init_dim, 1);
+    let d_time = h.add_dim(n.lead, layout.lead_hours.len());
+    let d_level = h.add_dim(n.level, layout.levels.len());
+    let d_lat = h.add_dim(n.lat, layout.lat.len());
+    let d_lon = h.add_dim(n.lon, layout.lon.len());
     h.attrs = attrs(&[
         ("Conventions", text("CF-1.8")),
         ("title", text("GenCast ensemble forecast")),
@@ -138,7 +210,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
     ]);
     let since = format!("hours since {}", layout.init_time);
     h.add_var(
-        "sample",
+        n.member,
         &[d_sample],
         NcType::Int,
         attrs(&[
@@ -147,7 +219,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         ]),
     );
     h.add_var(
-        "time",
+        n.lead,
         &[d_time],
         NcType::Int,
         attrs(&[
@@ -157,7 +229,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         ]),
     );
     h.add_var(
-        "datetime",
+        n.valid_time,
         &[d_batch, d_time],
         NcType::Double,
         attrs(&[
@@ -168,7 +240,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         ]),
     );
     h.add_var(
-        "init_time",
+        n.init_time,
         &[d_batch],
         NcType::Double,
         attrs(&[
@@ -179,7 +251,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         ]),
     );
     h.add_var(
-        "level",
+        n.level,
         &[d_level],
         NcType::Int,
         attrs(&[
@@ -188,7 +260,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         ]),
     );
     h.add_var(
-        "lat",
+        n.lat,
         &[d_lat],
         NcType::Float,
         attrs(&[
@@ -197,7 +269,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         ]),
     );
     h.add_var(
-        "lon",
+        n.lon,
         &[d_lon],
         NcType::Float,
         attrs(&[
@@ -236,7 +308,10 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         dims.extend([d_lat, d_lon]);
         let mut a = vec![
             ("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN])),
-            ("coordinates".to_string(), text(DATA_COORDINATES)),
+            (
+                "coordinates".to_string(),
+                text(&layout.naming.data_coordinates()),
+            ),
         ];
         a.extend(
             super::cf::attributes(&v.name, v.units.as_deref())
@@ -532,6 +607,7 @@ pub(crate) mod tests {
             lead_hours: vec![12, 24],
             init_time: "2019-03-30T00:00:00".into(),
             history: "test".into(),
+            naming: Naming::Reference,
         }
     }
 

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::{json, Value};
 
 use super::cf;
-use super::forecast_nc::{ForecastLayout, DATA_COORDINATES};
+use super::forecast_nc::ForecastLayout;
 use super::guard::{first_difference, mismatch_subject, short};
 use crate::{Error, Result};
 
@@ -115,6 +115,7 @@ impl ZarrForecast {
             "lon": layout.lon,
             "init_time": layout.init_time,
             "codec": "zstd",
+            "naming": format!("{:?}", layout.naming),
         });
         match run {
             Value::Object(m) => m.iter().for_each(|(k, v)| id[k] = v.clone()),
@@ -288,6 +289,7 @@ impl ZarrForecast {
     /// Writes the metadata and coordinate arrays into the folder `dir`.
     fn build(&self, dir: &Path, ident: &Value) -> Result<()> {
         let l = &self.layout;
+        let n = l.naming.names();
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let mut root_meta = json!({
             "zarr_format": 3,
@@ -304,39 +306,39 @@ impl ZarrForecast {
         let valid: Vec<f64> = l.lead_hours.iter().map(|&h| h as f64).collect();
         let coords: Vec<(&str, Value, Vec<u8>)> = vec![
             (
-                "sample",
+                n.member,
                 array_meta(
                     &[n_s],
                     &[n_s.max(1)],
                     "int32",
                     json!(0),
-                    &["sample"],
+                    &[n.member],
                     json!({"long_name": "ensemble member", "standard_name": "realization"}),
                     false,
                 ),
                 le_bytes(&l.members, i32::to_le_bytes),
             ),
             (
-                "time",
+                n.lead,
                 array_meta(
                     &[n_t],
                     &[n_t.max(1)],
                     "int32",
                     json!(0),
-                    &["time"],
+                    &[n.lead],
                     json!({"long_name": "lead time", "units": "hours", "dtype": "timedelta64[ns]"}),
                     false,
                 ),
                 le_bytes(&l.lead_hours, i32::to_le_bytes),
             ),
             (
-                "datetime",
+                n.valid_time,
                 array_meta(
                     &[1, n_t],
                     &[1, n_t.max(1)],
                     "float64",
                     json!(0.0),
-                    &["batch", "time"],
+                    &[n.init_dim, n.lead],
                     json!({"long_name": "valid time", "standard_name": "time", "units": since,
                            "calendar": "proleptic_gregorian"}),
                     false,
@@ -344,13 +346,13 @@ impl ZarrForecast {
                 le_bytes(&valid, f64::to_le_bytes),
             ),
             (
-                "init_time",
+                n.init_time,
                 array_meta(
                     &[1],
                     &[1],
                     "float64",
                     json!(0.0),
-                    &["batch"],
+                    &[n.init_dim],
                     json!({"long_name": "initialisation time",
                            "standard_name": "forecast_reference_time", "units": since,
                            "calendar": "proleptic_gregorian"}),
@@ -365,7 +367,7 @@ impl ZarrForecast {
                     &[n_t.max(1)],
                     "int32",
                     json!(0),
-                    &["time"],
+                    &[n.lead],
                     json!({"long_name": "time since the forecast reference time",
                            "standard_name": "forecast_period", "units": "hours",
                            "dtype": "timedelta64[ns]"}),
@@ -380,7 +382,7 @@ impl ZarrForecast {
                     &[1],
                     "float64",
                     json!(0.0),
-                    &["batch"],
+                    &[n.init_dim],
                     json!({"long_name": "forecast reference time",
                            "standard_name": "forecast_reference_time", "units": since,
                            "calendar": "proleptic_gregorian"}),
@@ -389,39 +391,39 @@ impl ZarrForecast {
                 le_bytes(&[0.0f64], f64::to_le_bytes),
             ),
             (
-                "level",
+                n.level,
                 array_meta(
                     &[n_l],
                     &[n_l.max(1)],
                     "int32",
                     json!(0),
-                    &["level"],
+                    &[n.level],
                     json!({"long_name": "pressure level", "units": "hPa"}),
                     false,
                 ),
                 le_bytes(&l.levels, i32::to_le_bytes),
             ),
             (
-                "lat",
+                n.lat,
                 array_meta(
                     &[l.lat.len()],
                     &[l.lat.len().max(1)],
                     "float32",
                     json!(0.0),
-                    &["lat"],
+                    &[n.lat],
                     json!({"long_name": "latitude", "units": "degrees_north"}),
                     false,
                 ),
                 le_bytes(&l.lat, f32::to_le_bytes),
             ),
             (
-                "lon",
+                n.lon,
                 array_meta(
                     &[l.lon.len()],
                     &[l.lon.len().max(1)],
                     "float32",
                     json!(0.0),
-                    &["lon"],
+                    &[n.lon],
                     json!({"long_name": "longitude", "units": "degrees_east"}),
                     false,
                 ),
@@ -448,16 +450,16 @@ impl ZarrForecast {
         for v in &l.variables {
             let mut shape = vec![n_s, 1, n_t];
             let mut chunk = vec![1, 1, 1];
-            let mut dims = vec!["sample", "batch", "time"];
+            let mut dims = vec![n.member, n.init_dim, n.lead];
             if v.levelled {
                 shape.push(n_l);
                 chunk.push(n_l.max(1));
-                dims.push("level");
+                dims.push(n.level);
             }
             shape.extend([l.lat.len(), l.lon.len()]);
             chunk.extend([l.lat.len().max(1), l.lon.len().max(1)]);
-            dims.extend(["lat", "lon"]);
-            let mut attrs = json!({"coordinates": DATA_COORDINATES});
+            dims.extend([n.lat, n.lon]);
+            let mut attrs = json!({"coordinates": l.naming.data_coordinates()});
             for (k, val) in cf::attributes(&v.name, v.units.as_deref()) {
                 attrs[k] = json!(val);
             }
