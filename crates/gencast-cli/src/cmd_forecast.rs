@@ -13,7 +13,7 @@ use gencast::data::netcdf_time::format_datetime;
 use gencast::data::task::Field;
 use gencast::data::{Dataset, StatsSet};
 use gencast::output::forecast_nc::{
-    preflight, ForecastLayout, ForecastWriter, OutputVariable, WriteMode,
+    preflight, ForecastLayout, ForecastWriter, Naming, OutputVariable, WriteMode,
 };
 use gencast::output::guard::{
     check_output_location, file_identity, refuse_inputs_as_output, OutputKind,
@@ -23,6 +23,9 @@ use gencast::rollout::{override_sampler, ForecastRequest, Forecaster};
 use tracing::info;
 
 use crate::progress::ProgressLine;
+
+mod select;
+use select::{Region, Selection};
 
 /// The bundled demo model and data (a tiny random-weight GenCast in the official formats).
 const DEMO_DIR: &str = concat!(
@@ -95,22 +98,55 @@ pub struct Args {
     /// Override a sampler setting of the checkpoint, e.g. `num_noise_levels=20` (repeatable).
     #[arg(long = "sampler", value_name = "KEY=VALUE")]
     sampler: Vec<String>,
+    /// Write only these predicted variables (comma-separated; default: all).
+    #[arg(long, value_delimiter = ',')]
+    variables: Vec<String>,
+    /// Write only these pressure levels in hPa (comma-separated; default: all).
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    levels: Vec<i32>,
+    /// Dimension and coordinate names: `reference` (the reference's rollout: sample, batch,
+    /// time, level, lat, lon) or `weatherbench2` (realization, time = initialisation,
+    /// prediction_timedelta, level, latitude, longitude, as WeatherBench-2's evaluation reads).
+    #[arg(long, value_enum, default_value_t = LayoutArg::Reference)]
+    layout: LayoutArg,
+    /// Write only this region: `lat_min,lat_max,lon_min,lon_max` in degrees; a region crossing
+    /// 0° (e.g. `35,72,-25,45` or `35,72,335,45`) is written with longitudes ascending from
+    /// below 0.
+    #[arg(long, allow_hyphen_values = true)]
+    region: Option<String>,
+    /// Write only every this much lead time, a multiple of 12 h (e.g. `24h`, `1d`; default:
+    /// every step).
+    #[arg(long)]
+    output_every: Option<String>,
 }
 
-/// Parses `360h`, `15d` or a plain number of hours into a number of 12 h steps.
-fn lead_time_steps(text: &str) -> anyhow::Result<usize> {
+/// The `--layout` choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LayoutArg {
+    /// The reference's rollout names.
+    Reference,
+    /// WeatherBench-2's names.
+    Weatherbench2,
+}
+
+/// Parses `360h`, `15d` or a plain number of hours given to option `flag`.
+fn hours(flag: &str, text: &str) -> anyhow::Result<u64> {
     let t = text.trim();
     let (num, mult) = if let Some(d) = t.strip_suffix('d') {
         (d, 24)
     } else {
         (t.strip_suffix('h').unwrap_or(t), 1)
     };
-    let hours: u64 = num
-        .trim()
+    num.trim()
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(mult))
-        .with_context(|| format!("--lead-time `{text}`: expected e.g. 360h or 15d"))?;
+        .with_context(|| format!("{flag} `{text}`: expected e.g. 360h or 15d"))
+}
+
+/// Parses `360h`, `15d` or a plain number of hours into a number of 12 h steps.
+fn lead_time_steps(text: &str) -> anyhow::Result<usize> {
+    let hours = hours("--lead-time", text)?;
     if hours == 0 || !hours.is_multiple_of(STEP_HOURS) {
         bail!("--lead-time `{text}` must be a positive multiple of {STEP_HOURS}h");
     }
@@ -304,6 +340,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
              --members) is more than the {MAX_ENSEMBLE} one store may hold"
         );
     }
+    let region = args.region.as_deref().map(Region::parse).transpose()?;
     let stop_after: Option<usize> = match std::env::var(STOP_AFTER_ENV) {
         Ok(v) => Some(v.parse().with_context(|| format!("{STOP_AFTER_ENV}={v}"))?),
         Err(_) => None,
@@ -380,35 +417,71 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         gencast::kernels::isa::active()
     );
 
+    let outputs: Vec<&str> = forecaster
+        .layout()
+        .outputs()
+        .iter()
+        .map(|o| o.name.as_str())
+        .collect();
+    let model_levels = forecaster.layout().levels().to_vec();
+    let every_hours = match &args.output_every {
+        Some(t) => Some(hours("--output-every", t)?),
+        None => None,
+    };
+    let selection = Selection::new(
+        &outputs,
+        &model_levels,
+        (ds.lat(), ds.lon()),
+        steps,
+        &args.variables,
+        &args.levels,
+        region,
+        every_hours,
+        STEP_HOURS,
+    )?;
+    let everything = selection.is_everything(outputs.len(), model_levels.len(), ds.lat().len());
+    if args.resume && !everything {
+        bail!(
+            "--resume replays the written steps as inputs, so it needs every variable, level and \
+             step in the output; drop --variables, --levels, --region and --output-every to resume"
+        );
+    }
     let init_ns = *prepared
         .input_datetimes()
         .last()
         .context("the prepared step has no input datetimes")?;
+    // The CF table's units for GenCast's variables, so every file says the same; the dataset's
+    // own `units` only for a variable the table does not know.
     let units = |name: &str| {
-        ds.variables()
-            .iter()
-            .find(|v| v.name == name)
-            .and_then(|v| v.units.clone())
+        gencast::output::cf::lookup(name)
+            .map(|i| i.units.to_string())
+            .or_else(|| {
+                ds.variables()
+                    .iter()
+                    .find(|v| v.name == name)
+                    .and_then(|v| v.units.clone())
+            })
     };
     let layout = ForecastLayout {
-        variables: forecaster
-            .layout()
-            .outputs()
+        variables: selection
+            .variables
             .iter()
+            .map(|&i| &forecaster.layout().outputs()[i])
             .map(|o| OutputVariable {
                 name: o.name.clone(),
                 levelled: !o.levels.is_empty(),
                 units: units(&o.name),
             })
             .collect(),
-        levels: forecaster.layout().levels().to_vec(),
-        lat: ds.lat().to_vec(),
-        lon: ds.lon().to_vec(),
+        levels: selection.levels.iter().map(|&i| model_levels[i]).collect(),
+        lat: selection.lat.iter().map(|&i| ds.lat()[i]).collect(),
+        lon: selection.lon_values.clone(),
         members: (0..args.members)
             .map(|i| (args.member_offset + i) as i32)
             .collect(),
-        lead_hours: (1..=steps)
-            .map(|s| (s as u64 * STEP_HOURS) as i32)
+        lead_hours: (0..steps)
+            .filter(|&s| selection.slot(s).is_some())
+            .map(|s| ((s as u64 + 1) * STEP_HOURS) as i32)
             .collect(),
         init_time: format_datetime(init_ns),
         history: format!(
@@ -419,6 +492,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.seed,
             serde_json::to_string(&sampler)?
         ),
+        naming: match args.layout {
+            LayoutArg::Reference => Naming::Reference,
+            LayoutArg::Weatherbench2 => Naming::WeatherBench2,
+        },
     };
     let request = ForecastRequest {
         member_offset: args.member_offset,
@@ -433,7 +510,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "sampler": &request.sampler,
         "inputs": inputs_id,
     });
-    let output = if zarr {
+    let mut output = if zarr {
         let store_layout = ForecastLayout {
             members: (0..ensemble_size as i32).collect(),
             ..layout
@@ -478,8 +555,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ),
             None => {}
         }
-        Output::NetCdf(Box::new(w))
+        Output::NetCdf(Box::new(w), true)
     };
+    if !everything {
+        // Nothing is replayed from a partial output: every step is computed.
+        output.disable_skipping();
+    }
     let (members, total_steps) = (args.members as usize, args.members as usize * steps);
     // Steps to compute: all but each member's leading run of completed steps (those replayed).
     let to_compute: usize = (0..members)
@@ -519,7 +600,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut computed = 0usize;
     let mut calls_total = 0usize;
     let on_step = |member: usize, step: usize, fields: &[Field], calls: usize| {
-        output.borrow_mut().write_step(member, step, fields)?;
+        output
+            .borrow_mut()
+            .write_step(member, step, fields, &selection)?;
         computed += 1;
         calls_total += calls;
         let finished = member * steps + step + 1;
@@ -579,8 +662,8 @@ enum Output {
         /// This run's locks on its members, held until the run ends.
         _claim: MemberClaim,
     },
-    /// A resumable NetCDF file.
-    NetCdf(Box<ForecastWriter>),
+    /// A resumable NetCDF file, and whether its completed steps may be skipped.
+    NetCdf(Box<ForecastWriter>, bool),
 }
 
 impl Output {
@@ -593,7 +676,15 @@ impl Output {
                 resume,
                 ..
             } => *resume && store.step_complete(offset + member, step),
-            Output::NetCdf(w) => w.step_complete(member, step),
+            Output::NetCdf(w, skip) => *skip && w.step_complete(member, step),
+        }
+    }
+
+    /// Makes every step count as not yet written, so all are computed.
+    fn disable_skipping(&mut self) {
+        match self {
+            Output::Zarr { resume, .. } => *resume = false,
+            Output::NetCdf(_, skip) => *skip = false,
         }
     }
 
@@ -601,7 +692,7 @@ impl Output {
     fn layout(&self) -> &ForecastLayout {
         match self {
             Output::Zarr { store, .. } => store.layout(),
-            Output::NetCdf(w) => w.layout(),
+            Output::NetCdf(w, _) => w.layout(),
         }
     }
 
@@ -616,7 +707,7 @@ impl Output {
                     Output::Zarr { store, offset, .. } => {
                         store.read_field(offset + member, step, v)?
                     }
-                    Output::NetCdf(w) => w.read_field(member, step, v)?,
+                    Output::NetCdf(w, _) => w.read_field(member, step, v)?,
                 };
                 Ok(Field {
                     name: var.name.clone(),
@@ -631,20 +722,34 @@ impl Output {
             .collect()
     }
 
-    /// Writes every variable of a finished step and records the step as complete.
-    fn write_step(&mut self, member: usize, step: usize, fields: &[Field]) -> gencast::Result<()> {
+    /// Writes the selected part of a finished step (nothing when the step is not written) and
+    /// records the step as complete.
+    fn write_step(
+        &mut self,
+        member: usize,
+        step: usize,
+        fields: &[Field],
+        sel: &Selection,
+    ) -> gencast::Result<()> {
+        let Some(slot) = sel.slot(step) else {
+            return Ok(());
+        };
+        let cut = |v: usize| {
+            let f = &fields[sel.variables[v]];
+            sel.cut(f, f.levels.len())
+        };
         match self {
             Output::Zarr { store, offset, .. } => {
-                for (v, f) in fields.iter().enumerate() {
-                    store.write_field(*offset + member, step, v, &f.data)?;
+                for v in 0..sel.variables.len() {
+                    store.write_field(*offset + member, slot, v, &cut(v))?;
                 }
                 Ok(())
             }
-            Output::NetCdf(w) => {
-                for (v, f) in fields.iter().enumerate() {
-                    w.write_field(member, step, v, &f.data)?;
+            Output::NetCdf(w, _) => {
+                for v in 0..sel.variables.len() {
+                    w.write_field(member, slot, v, &cut(v))?;
                 }
-                w.complete_step(member, step)
+                w.complete_step(member, slot)
             }
         }
     }
@@ -653,7 +758,7 @@ impl Output {
     fn finish(self) -> gencast::Result<()> {
         match self {
             Output::Zarr { .. } => Ok(()),
-            Output::NetCdf(w) => w.finish(),
+            Output::NetCdf(w, _) => w.finish(),
         }
     }
 }

@@ -85,22 +85,9 @@ fn parse_hours(s: &str) -> Result<i64, String> {
         .map_err(|_| format!("`{s}` is not a lead time in hours (e.g. 12, 12h, 2d)"))
 }
 
-/// Units for variables whose file gives none (the ERA5 units of GenCast's variables).
+/// Units for variables whose file gives none (from the CF table of GenCast's variables).
 fn default_units(var: &str) -> Option<&'static str> {
-    Some(match var {
-        "2m_temperature" | "temperature" | "sea_surface_temperature" => "K",
-        "mean_sea_level_pressure" => "Pa",
-        "10m_u_component_of_wind"
-        | "10m_v_component_of_wind"
-        | "u_component_of_wind"
-        | "v_component_of_wind" => "m/s",
-        "total_precipitation_12hr" => "m",
-        "geopotential" | "geopotential_at_surface" => "m^2/s^2",
-        "specific_humidity" => "kg/kg",
-        "vertical_velocity" => "Pa/s",
-        "land_sea_mask" => "1",
-        _ => return None,
-    })
+    gencast::output::cf::lookup(var).map(|i| i.units)
 }
 
 /// Whether a variable is signed around zero (winds), drawn with the diverging map.

@@ -306,10 +306,19 @@ impl Output {
             }
             if with_truth {
                 for (key, long, _) in METRICS {
-                    let attrs = vec![
+                    let mut attrs = vec![
                         ("_FillValue".to_string(), AttrValue::Double(vec![f64::NAN])),
                         ("long_name".into(), text(long)),
                     ];
+                    // Scores are in the variable's units; the spread/skill ratio has none.
+                    let unit = if key == "spread_skill" {
+                        Some("1".to_string())
+                    } else {
+                        units(&v.name)
+                    };
+                    if let Some(u) = unit {
+                        attrs.push(("units".into(), text(&u)));
+                    }
                     h.add_var(
                         &format!("{key}__{}", v.name),
                         &summary,
@@ -500,7 +509,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
         t.ds.require(&names)?;
     }
-    let units = |name: &str| fc.variable(name).and_then(|v| v.units.clone());
+    let units = |name: &str| {
+        fc.variable(name)
+            .and_then(|v| v.units.clone())
+            .or_else(|| gencast::output::cf::lookup(name).map(|i| i.units.to_string()))
+    };
     let mut output = match &args.output {
         Some(p) => Some(Output::create(
             p,

@@ -254,6 +254,20 @@ fn output_file_holds_mean_std_quantiles_and_scores() {
         .as_f64()
         .unwrap();
     assert_eq!(ssr.data[k], want as f32);
+    // Every data variable has units: the forecast variable's for statistics and scores (the
+    // reference's rollout file has none, so the CF table's), none for the ratio.
+    let units = |name: &str| {
+        s.variables()
+            .iter()
+            .find(|x| x.name == name)
+            .and_then(|x| x.units.clone())
+    };
+    assert_eq!(units("mean__2m_temperature").as_deref(), Some("K"));
+    assert_eq!(units("crps__geopotential").as_deref(), Some("m2 s-2"));
+    assert_eq!(units("spread_skill__geopotential").as_deref(), Some("1"));
+    for x in s.variables().iter().filter(|x| x.name.contains("__")) {
+        assert!(x.units.is_some(), "{} has no units", x.name);
+    }
 }
 
 /// Writes the fixture rollout again with our forecast writer, which adds valid times.
@@ -276,6 +290,7 @@ fn rewrite_with_datetime(path: &std::path::Path, init_time: &str) {
         lead_hours: vec![12, 24],
         init_time: init_time.into(),
         history: "test".into(),
+        naming: Default::default(),
     };
     let mut w = ForecastWriter::create(path, layout).unwrap();
     for (vi, v) in variables.iter().enumerate() {
@@ -385,4 +400,34 @@ fn bad_requests_are_clear_errors() {
     ]);
     assert!(!ok && err.contains("nonexistent"), "{err}");
     assert!(!out.exists());
+}
+
+#[test]
+fn a_zarr_store_given_as_input_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("f.zarr");
+    std::fs::create_dir(&store).unwrap();
+    std::fs::write(store.join("zarr.json"), "{}").unwrap();
+    let s = store.to_str().unwrap();
+    let png = dir.path().join("m.png");
+    for args in [
+        vec!["stats", "--forecast", s],
+        vec!["check", "--dataset", s],
+        vec![
+            "plot",
+            "--input",
+            s,
+            "--variable",
+            "2m_temperature",
+            "--output",
+            png.to_str().unwrap(),
+        ],
+    ] {
+        let (ok, _, err) = run(&args);
+        assert!(
+            !ok && err.contains("is a Zarr store") && err.contains("f.zarr"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!png.exists());
 }

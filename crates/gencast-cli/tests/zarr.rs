@@ -43,11 +43,16 @@ fn assert_same_store(a: &Path, b: &Path) {
     }
 }
 
-/// A chunk file decoded as little-endian f32 bits.
+/// A chunk file (a zstd frame of little-endian floats) decoded as f32 bits.
 fn chunk_bits(path: &Path) -> Vec<u32> {
-    std::fs::read(path)
-        .unwrap()
-        .chunks_exact(4)
+    let packed = std::fs::read(path).unwrap();
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(
+        &mut ruzstd::decoding::StreamingDecoder::new(&packed[..]).unwrap(),
+        &mut raw,
+    )
+    .unwrap();
+    raw.chunks_exact(4)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect()
 }

@@ -149,6 +149,7 @@ fn layout(members: usize) -> ForecastLayout {
         lead_hours: vec![12, 24],
         init_time: "2019-03-30T00:00:00".into(),
         history: "fuzz".into(),
+        naming: Default::default(),
     }
 }
 

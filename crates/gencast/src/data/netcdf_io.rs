@@ -75,8 +75,22 @@ pub(crate) fn reader_error(path: &Path, what: &str, err: netcdf_reader::Error) -
 
 /// Opens a NetCDF file (classic CDF-1/2/5 or NetCDF-4/HDF5).
 pub(crate) fn open(path: &Path) -> Result<NcFile> {
-    if let Err(e) = std::fs::metadata(path) {
-        return Err(Error::io(path, e));
+    match std::fs::metadata(path) {
+        Err(e) => return Err(Error::io(path, e)),
+        Ok(m) if m.is_dir() => {
+            let detail = if path.join("zarr.json").is_file() {
+                "is a Zarr store; this command reads NetCDF files: convert it with xarray, \
+                 xr.open_zarr(STORE).to_netcdf(FILE)"
+            } else {
+                "is a folder; expected a NetCDF file"
+            };
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                what: "input".into(),
+                detail: detail.into(),
+            });
+        }
+        Ok(_) => {}
     }
     NcFile::open(path).map_err(|e| reader_error(path, "NetCDF header", e))
 }

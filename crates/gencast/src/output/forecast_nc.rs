@@ -52,6 +52,8 @@ pub struct ForecastLayout {
     pub init_time: String,
     /// Free-text provenance stored in the global `history` attribute.
     pub history: String,
+    /// The dimension and coordinate names.
+    pub naming: Naming,
 }
 
 /// How [`ForecastWriter::open_resumable`] treats what an earlier run left.
@@ -119,15 +121,88 @@ fn attrs(list: &[(&str, AttrValue)]) -> Vec<(String, AttrValue)> {
         .collect()
 }
 
+/// The dimension and coordinate names of a forecast file or store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Naming {
+    /// The reference's rollout names: `sample, batch, time[, level], lat, lon`, with `datetime`
+    /// and `init_time` coordinates.
+    #[default]
+    Reference,
+    /// WeatherBench-2's names: `realization, time, prediction_timedelta[, level], latitude,
+    /// longitude`, where `time` is the initialisation time and `valid_time` the valid time.
+    WeatherBench2,
+}
+
+/// The names a [`Naming`] gives to the dimensions and time coordinates.
+#[derive(Clone, Copy, Debug)]
+pub struct Names {
+    /// Ensemble member dimension.
+    pub member: &'static str,
+    /// Initialisation dimension (length 1).
+    pub init_dim: &'static str,
+    /// Lead time dimension and coordinate.
+    pub lead: &'static str,
+    /// Pressure level dimension.
+    pub level: &'static str,
+    /// Latitude dimension.
+    pub lat: &'static str,
+    /// Longitude dimension.
+    pub lon: &'static str,
+    /// Valid time coordinate, `(init, lead)`.
+    pub valid_time: &'static str,
+    /// Initialisation time coordinate, `(init)`.
+    pub init_time: &'static str,
+}
+
+impl Naming {
+    /// The names of this naming.
+    pub fn names(self) -> Names {
+        match self {
+            Naming::Reference => Names {
+                member: "sample",
+                init_dim: "batch",
+                lead: "time",
+                level: "level",
+                lat: "lat",
+                lon: "lon",
+                valid_time: "datetime",
+                init_time: "init_time",
+            },
+            Naming::WeatherBench2 => Names {
+                member: "realization",
+                init_dim: "time",
+                lead: "prediction_timedelta",
+                level: "level",
+                lat: "latitude",
+                lon: "longitude",
+                valid_time: "valid_time",
+                init_time: "time",
+            },
+        }
+    }
+
+    /// The `coordinates` attribute of every data variable: the non-dimension coordinates.
+    pub fn data_coordinates(self) -> String {
+        let n = self.names();
+        let mut list = vec![n.valid_time];
+        if n.init_time != n.init_dim {
+            list.push(n.init_time);
+        }
+        list.extend(["forecast_period", "forecast_reference_time"]);
+        list.join(" ")
+    }
+}
+
 /// The file's header for `layout` and the index of each predicted variable in it.
 fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
     let mut h = NcHeader::default();
-    let d_sample = h.add_dim("sample", layout.members.len());
-    let d_batch = h.add_dim("batch", 1);
-    let d_time = h.add_dim("time", layout.lead_hours.len());
-    let d_level = h.add_dim("level", layout.levels.len());
-    let d_lat = h.add_dim("lat", layout.lat.len());
-    let d_lon = h.add_dim("lon", layout.lon.len());
+    let n = layout.naming.names();
+    let d_sample = h.add_dim(n.member, layout.members.len());
+    let d_batch = h.add_dim(n.init_dim, 1);
+    let d_time = h.add_dim(n.lead, layout.lead_hours.len());
+    let d_level = h.add_dim(n.level, layout.levels.len());
+    let d_lat = h.add_dim(n.lat, layout.lat.len());
+    let d_lon = h.add_dim(n.lon, layout.lon.len());
     h.attrs = attrs(&[
         ("Conventions", text("CF-1.8")),
         ("title", text("GenCast ensemble forecast")),
@@ -135,7 +210,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
     ]);
     let since = format!("hours since {}", layout.init_time);
     h.add_var(
-        "sample",
+        n.member,
         &[d_sample],
         NcType::Int,
         attrs(&[
@@ -144,7 +219,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         ]),
     );
     h.add_var(
-        "time",
+        n.lead,
         &[d_time],
         NcType::Int,
         attrs(&[
@@ -154,7 +229,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         ]),
     );
     h.add_var(
-        "datetime",
+        n.valid_time,
         &[d_batch, d_time],
         NcType::Double,
         attrs(&[
@@ -165,7 +240,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         ]),
     );
     h.add_var(
-        "init_time",
+        n.init_time,
         &[d_batch],
         NcType::Double,
         attrs(&[
@@ -176,7 +251,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         ]),
     );
     h.add_var(
-        "level",
+        n.level,
         &[d_level],
         NcType::Int,
         attrs(&[
@@ -185,7 +260,7 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         ]),
     );
     h.add_var(
-        "lat",
+        n.lat,
         &[d_lat],
         NcType::Float,
         attrs(&[
@@ -194,12 +269,34 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         ]),
     );
     h.add_var(
-        "lon",
+        n.lon,
         &[d_lon],
         NcType::Float,
         attrs(&[
             ("long_name", text("longitude")),
             ("units", text("degrees_east")),
+        ]),
+    );
+    h.add_var(
+        "forecast_period",
+        &[d_time],
+        NcType::Int,
+        attrs(&[
+            ("long_name", text("time since the forecast reference time")),
+            ("standard_name", text("forecast_period")),
+            ("units", text("hours")),
+            ("dtype", text("timedelta64[ns]")),
+        ]),
+    );
+    h.add_var(
+        "forecast_reference_time",
+        &[d_batch],
+        NcType::Double,
+        attrs(&[
+            ("long_name", text("forecast reference time")),
+            ("standard_name", text("forecast_reference_time")),
+            ("units", text(&since)),
+            ("calendar", text("proleptic_gregorian")),
         ]),
     );
     let mut var_index = Vec::with_capacity(layout.variables.len());
@@ -211,11 +308,16 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         dims.extend([d_lat, d_lon]);
         let mut a = vec![
             ("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN])),
-            ("coordinates".to_string(), text("datetime init_time")),
+            (
+                "coordinates".to_string(),
+                text(&layout.naming.data_coordinates()),
+            ),
         ];
-        if let Some(u) = &v.units {
-            a.push(("units".to_string(), text(u)));
-        }
+        a.extend(
+            super::cf::attributes(&v.name, v.units.as_deref())
+                .into_iter()
+                .map(|(k, val)| (k.to_string(), AttrValue::Text(val))),
+        );
         var_index.push(h.add_var(&v.name, &dims, NcType::Float, a));
     }
     (h, var_index)
@@ -241,7 +343,9 @@ fn write_coordinates(nc: &mut NcWriter, layout: &ForecastLayout) -> Result<()> {
     nc.write_f64(3, 0, &[0.0])?;
     nc.write_i32(4, 0, &layout.levels)?;
     nc.write_f32(5, 0, &layout.lat)?;
-    nc.write_f32(6, 0, &layout.lon)
+    nc.write_f32(6, 0, &layout.lon)?;
+    nc.write_i32(7, 0, &layout.lead_hours)?;
+    nc.write_f64(8, 0, &[0.0])
 }
 
 impl ForecastWriter {
@@ -503,6 +607,7 @@ pub(crate) mod tests {
             lead_hours: vec![12, 24],
             init_time: "2019-03-30T00:00:00".into(),
             history: "test".into(),
+            naming: Naming::Reference,
         }
     }
 

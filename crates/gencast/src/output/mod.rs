@@ -1,5 +1,6 @@
 //! Output writers (NetCDF, Zarr) and ensemble statistics.
 
+pub mod cf;
 pub mod forecast_nc;
 pub mod guard;
 pub mod netcdf;

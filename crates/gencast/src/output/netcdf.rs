@@ -1,4 +1,10 @@
-//! A streaming writer for classic NetCDF files (CDF-2, 64-bit offsets).
+//! A streaming writer for classic NetCDF files: CDF-2 (64-bit offsets), or CDF-5 (64-bit
+//! counts and sizes) when a variable holds 4 GiB or more.
+//!
+//! CDF-2 is read by every NetCDF library (netCDF-C, netCDF4-python, scipy);
+//! CDF-5 lifts CDF-2's 4 GiB limit on each variable but one and is read by netCDF-C
+//! 4.4 or later (xarray's `netcdf4` engine) and not by scipy's reader, so it is chosen only
+//! when needed.
 //!
 //! The whole header is laid out up front from the declared dimensions and variables, the file is
 //! sized once, and data are then written slab by slab at their final offsets, so each finished
@@ -124,42 +130,57 @@ fn put_u32(buf: &mut Vec<u8>, v: u32) {
     buf.extend_from_slice(&v.to_be_bytes());
 }
 
-fn put_name(buf: &mut Vec<u8>, name: &str) {
-    put_u32(buf, name.len() as u32);
+/// Writes a count or size: 32 bits in CDF-2, 64 bits in CDF-5.
+fn put_count(buf: &mut Vec<u8>, v: u64, cdf5: bool) {
+    if cdf5 {
+        buf.extend_from_slice(&v.to_be_bytes());
+    } else {
+        put_u32(buf, v as u32);
+    }
+}
+
+/// Writes an absent list: the zero tag and a zero count.
+fn put_absent(buf: &mut Vec<u8>, cdf5: bool) {
+    put_u32(buf, 0);
+    put_count(buf, 0, cdf5);
+}
+
+fn put_name(buf: &mut Vec<u8>, name: &str, cdf5: bool) {
+    put_count(buf, name.len() as u64, cdf5);
     buf.extend_from_slice(name.as_bytes());
     buf.resize(pad4(buf.len() as u64) as usize, 0);
 }
 
-fn put_attrs(buf: &mut Vec<u8>, attrs: &[(String, AttrValue)]) {
+fn put_attrs(buf: &mut Vec<u8>, attrs: &[(String, AttrValue)], cdf5: bool) {
     if attrs.is_empty() {
-        buf.extend_from_slice(&[0; 8]);
+        put_absent(buf, cdf5);
         return;
     }
     put_u32(buf, NC_ATTRIBUTE);
-    put_u32(buf, attrs.len() as u32);
+    put_count(buf, attrs.len() as u64, cdf5);
     for (name, value) in attrs {
-        put_name(buf, name);
+        put_name(buf, name, cdf5);
         match value {
             AttrValue::Text(s) => {
                 put_u32(buf, 2);
-                put_u32(buf, s.len() as u32);
+                put_count(buf, s.len() as u64, cdf5);
                 buf.extend_from_slice(s.as_bytes());
             }
             AttrValue::Double(v) => {
                 put_u32(buf, NcType::Double.code());
-                put_u32(buf, v.len() as u32);
+                put_count(buf, v.len() as u64, cdf5);
                 v.iter()
                     .for_each(|x| buf.extend_from_slice(&x.to_be_bytes()));
             }
             AttrValue::Float(v) => {
                 put_u32(buf, NcType::Float.code());
-                put_u32(buf, v.len() as u32);
+                put_count(buf, v.len() as u64, cdf5);
                 v.iter()
                     .for_each(|x| buf.extend_from_slice(&x.to_be_bytes()));
             }
             AttrValue::Int(v) => {
                 put_u32(buf, NcType::Int.code());
-                put_u32(buf, v.len() as u32);
+                put_count(buf, v.len() as u64, cdf5);
                 v.iter()
                     .for_each(|x| buf.extend_from_slice(&x.to_be_bytes()));
             }
@@ -168,34 +189,42 @@ fn put_attrs(buf: &mut Vec<u8>, attrs: &[(String, AttrValue)]) {
     }
 }
 
-/// Serialises the header given each variable's start offset.
-fn encode_header(h: &NcHeader, begins: &[u64]) -> Vec<u8> {
-    let mut buf = b"CDF\x02".to_vec();
-    put_u32(&mut buf, 0); // numrecs: no record dimension
+/// Serialises the header given each variable's start offset, as CDF-5 or CDF-2.
+fn encode_header(h: &NcHeader, begins: &[u64], cdf5: bool) -> Vec<u8> {
+    let mut buf = if cdf5 { b"CDF\x05" } else { b"CDF\x02" }.to_vec();
+    put_count(&mut buf, 0, cdf5); // numrecs: no record dimension
     if h.dims.is_empty() {
-        buf.extend_from_slice(&[0; 8]);
+        put_absent(&mut buf, cdf5);
     } else {
         put_u32(&mut buf, NC_DIMENSION);
-        put_u32(&mut buf, h.dims.len() as u32);
+        put_count(&mut buf, h.dims.len() as u64, cdf5);
         for (name, len) in &h.dims {
-            put_name(&mut buf, name);
-            put_u32(&mut buf, *len as u32);
+            put_name(&mut buf, name, cdf5);
+            put_count(&mut buf, *len as u64, cdf5);
         }
     }
-    put_attrs(&mut buf, &h.attrs);
+    put_attrs(&mut buf, &h.attrs, cdf5);
     if h.vars.is_empty() {
-        buf.extend_from_slice(&[0; 8]);
+        put_absent(&mut buf, cdf5);
     } else {
         put_u32(&mut buf, NC_VARIABLE);
-        put_u32(&mut buf, h.vars.len() as u32);
+        put_count(&mut buf, h.vars.len() as u64, cdf5);
         for (i, v) in h.vars.iter().enumerate() {
-            put_name(&mut buf, &v.name);
-            put_u32(&mut buf, v.dims.len() as u32);
-            v.dims.iter().for_each(|&d| put_u32(&mut buf, d as u32));
-            put_attrs(&mut buf, &v.attrs);
+            put_name(&mut buf, &v.name, cdf5);
+            put_count(&mut buf, v.dims.len() as u64, cdf5);
+            v.dims
+                .iter()
+                .for_each(|&d| put_count(&mut buf, d as u64, cdf5));
+            put_attrs(&mut buf, &v.attrs, cdf5);
             put_u32(&mut buf, v.ty.code());
             let vsize = pad4(h.var_len(i) * v.ty.size());
-            put_u32(&mut buf, u32::try_from(vsize).unwrap_or(u32::MAX));
+            // CDF-2 marks a size that does not fit in 32 bits (its last variable) as 2^32 - 1.
+            let vsize = if cdf5 {
+                vsize
+            } else {
+                vsize.min(u32::MAX as u64)
+            };
+            put_count(&mut buf, vsize, cdf5);
             buf.extend_from_slice(&begins[i].to_be_bytes());
         }
     }
@@ -238,7 +267,7 @@ impl NcWriter {
         mut file: File,
         fill: bool,
     ) -> Result<Self> {
-        let (bytes, begins, total) = lay_out(path, &header)?;
+        let (bytes, begins, total) = lay_out(&header)?;
         let tmp_path = tmp_name(path);
         let io = |e| Error::io(&tmp_path, e);
         file.set_len(0).map_err(io)?;
@@ -304,7 +333,7 @@ impl NcWriter {
 
     /// [`NcWriter::open_partial`] on the already opened and locked temporary file `file`.
     pub fn open_partial_locked(path: &Path, header: NcHeader, mut file: File) -> Result<Self> {
-        let (bytes, begins, total) = lay_out(path, &header)?;
+        let (bytes, begins, total) = lay_out(&header)?;
         let tmp_path = tmp_name(path);
         let io = |e| Error::io(&tmp_path, e);
         let mismatch = |detail: String| Error::Format {
@@ -456,34 +485,35 @@ impl Drop for NcWriter {
     }
 }
 
+/// Whether `header` needs CDF-5: a variable of 4 GiB or more, or a dimension longer than
+/// 2^31 - 1, which CDF-2 cannot describe.
+pub fn needs_cdf5(header: &NcHeader) -> bool {
+    let big_var = (0..header.vars.len())
+        .any(|i| pad4(header.var_len(i) * header.vars[i].ty.size()) >= u32::MAX as u64);
+    big_var || header.dims.iter().any(|(_, n)| *n as u64 > i32::MAX as u64)
+}
+
 /// Checks `header` and lays it out: the encoded header, each variable's start offset and the
-/// file's total size.
-fn lay_out(path: &Path, header: &NcHeader) -> Result<(Vec<u8>, Vec<u64>, u64)> {
-    for (i, v) in header.vars.iter().enumerate() {
+/// file's total size. The format is CDF-2 when the data allow it, CDF-5 otherwise.
+fn lay_out(header: &NcHeader) -> Result<(Vec<u8>, Vec<u64>, u64)> {
+    for v in &header.vars {
         if let Some(&d) = v.dims.iter().find(|&&d| d >= header.dims.len()) {
             return Err(Error::Invalid(format!(
                 "variable `{}` uses undeclared dimension {d}",
                 v.name
             )));
         }
-        let bytes = header.var_len(i) * v.ty.size();
-        if bytes >= u32::MAX as u64 && i + 1 != header.vars.len() {
-            return Err(Error::Invalid(format!(
-                "{}: variable `{}` needs {bytes} bytes, more than classic NetCDF allows (4 GiB); use Zarr output",
-                path.display(),
-                v.name
-            )));
-        }
     }
+    let cdf5 = needs_cdf5(header);
     // The header size does not depend on the offsets' values, so encode once with zeros.
-    let header_len = encode_header(header, &vec![0; header.vars.len()]).len() as u64;
+    let header_len = encode_header(header, &vec![0; header.vars.len()], cdf5).len() as u64;
     let mut begins = Vec::with_capacity(header.vars.len());
     let mut offset = header_len;
     for (i, v) in header.vars.iter().enumerate() {
         begins.push(offset);
         offset += pad4(header.var_len(i) * v.ty.size());
     }
-    Ok((encode_header(header, &begins), begins, offset))
+    Ok((encode_header(header, &begins, cdf5), begins, offset))
 }
 
 /// Opens (creating it when absent, never truncating) the temporary file `tmp` of output `path`
@@ -624,5 +654,78 @@ mod tests {
         assert_eq!(w.read_f32(v, 0, 6).unwrap()[..3], [1.0, 2.0, 3.0]);
         w.finish().unwrap();
         assert!(path.is_file() && !tmp_name(&path).exists());
+    }
+
+    /// A 0.25° forecast of 2 members × 40 steps: each levelled variable holds 2·40·13·721·1440
+    /// floats, 4.32 GB, more than CDF-2 allows for any variable but the last.
+    #[test]
+    fn variables_over_4_gib_are_written_as_cdf5_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.nc");
+        let mut h = NcHeader::default();
+        let dims = [
+            ("sample", 2),
+            ("time", 40),
+            ("level", 13),
+            ("lat", 721),
+            ("lon", 1440),
+        ]
+        .map(|(n, l)| h.add_dim(n, l));
+        h.add_var("geopotential", &dims, NcType::Float, vec![]);
+        h.add_var("temperature", &dims, NcType::Float, vec![]);
+        assert!(h.var_len(0) * 4 > 4 << 30);
+        assert!(needs_cdf5(&h));
+        // Not filled: the data stay a sparse file, so the test writes only what it reads.
+        let file = open_locked(&path, &tmp_name(&path)).unwrap();
+        let mut w = NcWriter::create_locked(&path, h.clone(), file, false).unwrap();
+        let n = h.var_len(0);
+        let tail: Vec<f32> = (0..1440).map(|i| i as f32 * 0.5).collect();
+        w.write_f32(0, n - 1440, &tail).unwrap();
+        w.write_f32(1, 0, &[-1.0, -2.0]).unwrap();
+        w.finish().unwrap();
+        let f = netcdf_reader::NcFile::open(&path).unwrap();
+        assert_eq!(f.format(), netcdf_reader::NcFormat::Cdf5);
+        use netcdf_reader::{NcSliceInfo, NcSliceInfoElem::Index, NcSliceInfoElem::Slice};
+        let last_row = NcSliceInfo {
+            selections: vec![
+                Index(1),
+                Index(39),
+                Index(12),
+                Index(720),
+                Slice {
+                    start: 0,
+                    end: 1440,
+                    step: 1,
+                },
+            ],
+        };
+        let back = f
+            .read_variable_slice::<f32>("geopotential", &last_row)
+            .unwrap();
+        assert_eq!(back.iter().copied().collect::<Vec<_>>(), tail);
+        let first = NcSliceInfo {
+            selections: vec![
+                Index(0),
+                Index(0),
+                Index(0),
+                Index(0),
+                Slice {
+                    start: 0,
+                    end: 2,
+                    step: 1,
+                },
+            ],
+        };
+        let back = f.read_variable_slice::<f32>("temperature", &first).unwrap();
+        assert_eq!(back.iter().copied().collect::<Vec<_>>(), vec![-1.0, -2.0]);
+    }
+
+    #[test]
+    fn small_files_stay_cdf2() {
+        assert!(!needs_cdf5(&header()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.nc");
+        NcWriter::create(&path, header()).unwrap().finish().unwrap();
+        assert_eq!(&std::fs::read(&path).unwrap()[..4], b"CDF\x02");
     }
 }

@@ -1,6 +1,7 @@
 //! The forecast as a Zarr v3 store: one array per predicted variable, shaped
 //! `(sample, batch, time[, level], lat, lon)` and chunked so that each (member, step) of a
-//! variable is its own uncompressed little-endian chunk file.
+//! variable is its own chunk file: little-endian floats compressed with Zstandard (the v3 `zstd`
+//! codec, at the speed of zstd level 1), which zarr-python 3 and xarray read.
 //!
 //! Several processes may write disjoint members of one store at once: the first creates the
 //! metadata (built in a temporary folder and renamed into place), later ones check that the
@@ -12,12 +13,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{json, Value};
 
+use super::cf;
 use super::forecast_nc::ForecastLayout;
 use super::guard::{first_difference, mismatch_subject, short};
 use crate::{Error, Result};
 
 /// Counter making temporary names unique within a process.
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Root attribute holding the run's settings every writer must share, as JSON text (a flat
+/// string, so xarray can copy the attributes to NetCDF).
+const IDENTITY_ATTR: &str = "gencast_run";
 
 /// Folder of a store holding one lock file per member being written.
 const LOCK_DIR: &str = ".gencast-locks";
@@ -57,8 +63,12 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// Array metadata (`zarr.json`) of an uncompressed little-endian array stored as one chunk per
-/// `chunk` block.
+/// The zstd level the store's metadata declares: ruzstd's fastest encoder corresponds to it (a
+/// reader does not need the level; it only documents how the chunks were made).
+const ZSTD_LEVEL: i32 = 1;
+
+/// Array metadata (`zarr.json`) of a little-endian array stored as one chunk per `chunk` block,
+/// compressed with zstd when `zstd`.
 fn array_meta(
     shape: &[usize],
     chunk: &[usize],
@@ -66,7 +76,14 @@ fn array_meta(
     fill: Value,
     dims: &[&str],
     attributes: Value,
+    zstd: bool,
 ) -> Value {
+    let mut codecs = vec![json!({"name": "bytes", "configuration": {"endian": "little"}})];
+    if zstd {
+        codecs.push(
+            json!({"name": "zstd", "configuration": {"level": ZSTD_LEVEL, "checksum": false}}),
+        );
+    }
     json!({
         "zarr_format": 3,
         "node_type": "array",
@@ -75,7 +92,7 @@ fn array_meta(
         "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": chunk}},
         "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
         "fill_value": fill,
-        "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+        "codecs": codecs,
         "attributes": attributes,
         "dimension_names": dims,
     })
@@ -97,6 +114,8 @@ impl ZarrForecast {
             "lat": layout.lat,
             "lon": layout.lon,
             "init_time": layout.init_time,
+            "codec": "zstd",
+            "naming": format!("{:?}", layout.naming),
         });
         match run {
             Value::Object(m) => m.iter().for_each(|(k, v)| id[k] = v.clone()),
@@ -148,13 +167,20 @@ impl ZarrForecast {
             what: "zarr.json".into(),
             detail: e.to_string(),
         })?;
-        let theirs = meta
-            .pointer("/attributes/gencast")
-            .ok_or_else(|| Error::Missing {
+        let missing = || Error::Missing {
+            path: meta_path.clone(),
+            what: "store attribute",
+            key: IDENTITY_ATTR.into(),
+        };
+        let theirs: Value = match meta.pointer(&format!("/attributes/{IDENTITY_ATTR}")) {
+            Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| Error::Format {
                 path: meta_path.clone(),
-                what: "store attribute",
-                key: "gencast".into(),
-            })?;
+                what: format!("store attribute `{IDENTITY_ATTR}`"),
+                detail: format!("not the JSON text of a run's settings: {e}"),
+            })?,
+            _ => return Err(missing()),
+        };
+        let theirs = &theirs;
         let Value::Object(ours) = ident else {
             return Ok(());
         };
@@ -263,6 +289,7 @@ impl ZarrForecast {
     /// Writes the metadata and coordinate arrays into the folder `dir`.
     fn build(&self, dir: &Path, ident: &Value) -> Result<()> {
         let l = &self.layout;
+        let n = l.naming.names();
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let mut root_meta = json!({
             "zarr_format": 3,
@@ -271,7 +298,7 @@ impl ZarrForecast {
                 "Conventions": "CF-1.8",
                 "title": "GenCast ensemble forecast",
                 "history": l.history,
-                "gencast": ident,
+                IDENTITY_ATTR: ident.to_string(),
             },
         });
         let since = format!("hours since {}", l.init_time);
@@ -279,89 +306,126 @@ impl ZarrForecast {
         let valid: Vec<f64> = l.lead_hours.iter().map(|&h| h as f64).collect();
         let coords: Vec<(&str, Value, Vec<u8>)> = vec![
             (
-                "sample",
+                n.member,
                 array_meta(
                     &[n_s],
                     &[n_s.max(1)],
                     "int32",
                     json!(0),
-                    &["sample"],
+                    &[n.member],
                     json!({"long_name": "ensemble member", "standard_name": "realization"}),
+                    false,
                 ),
                 le_bytes(&l.members, i32::to_le_bytes),
             ),
             (
-                "time",
+                n.lead,
                 array_meta(
                     &[n_t],
                     &[n_t.max(1)],
                     "int32",
                     json!(0),
-                    &["time"],
+                    &[n.lead],
                     json!({"long_name": "lead time", "units": "hours", "dtype": "timedelta64[ns]"}),
+                    false,
                 ),
                 le_bytes(&l.lead_hours, i32::to_le_bytes),
             ),
             (
-                "datetime",
+                n.valid_time,
                 array_meta(
                     &[1, n_t],
                     &[1, n_t.max(1)],
                     "float64",
                     json!(0.0),
-                    &["batch", "time"],
+                    &[n.init_dim, n.lead],
                     json!({"long_name": "valid time", "standard_name": "time", "units": since,
                            "calendar": "proleptic_gregorian"}),
+                    false,
                 ),
                 le_bytes(&valid, f64::to_le_bytes),
             ),
             (
-                "init_time",
+                n.init_time,
                 array_meta(
                     &[1],
                     &[1],
                     "float64",
                     json!(0.0),
-                    &["batch"],
+                    &[n.init_dim],
                     json!({"long_name": "initialisation time",
                            "standard_name": "forecast_reference_time", "units": since,
                            "calendar": "proleptic_gregorian"}),
+                    false,
                 ),
                 le_bytes(&[0.0f64], f64::to_le_bytes),
             ),
             (
-                "level",
+                "forecast_period",
+                array_meta(
+                    &[n_t],
+                    &[n_t.max(1)],
+                    "int32",
+                    json!(0),
+                    &[n.lead],
+                    json!({"long_name": "time since the forecast reference time",
+                           "standard_name": "forecast_period", "units": "hours",
+                           "dtype": "timedelta64[ns]"}),
+                    false,
+                ),
+                le_bytes(&l.lead_hours, i32::to_le_bytes),
+            ),
+            (
+                "forecast_reference_time",
+                array_meta(
+                    &[1],
+                    &[1],
+                    "float64",
+                    json!(0.0),
+                    &[n.init_dim],
+                    json!({"long_name": "forecast reference time",
+                           "standard_name": "forecast_reference_time", "units": since,
+                           "calendar": "proleptic_gregorian"}),
+                    false,
+                ),
+                le_bytes(&[0.0f64], f64::to_le_bytes),
+            ),
+            (
+                n.level,
                 array_meta(
                     &[n_l],
                     &[n_l.max(1)],
                     "int32",
                     json!(0),
-                    &["level"],
+                    &[n.level],
                     json!({"long_name": "pressure level", "units": "hPa"}),
+                    false,
                 ),
                 le_bytes(&l.levels, i32::to_le_bytes),
             ),
             (
-                "lat",
+                n.lat,
                 array_meta(
                     &[l.lat.len()],
                     &[l.lat.len().max(1)],
                     "float32",
                     json!(0.0),
-                    &["lat"],
+                    &[n.lat],
                     json!({"long_name": "latitude", "units": "degrees_north"}),
+                    false,
                 ),
                 le_bytes(&l.lat, f32::to_le_bytes),
             ),
             (
-                "lon",
+                n.lon,
                 array_meta(
                     &[l.lon.len()],
                     &[l.lon.len().max(1)],
                     "float32",
                     json!(0.0),
-                    &["lon"],
+                    &[n.lon],
                     json!({"long_name": "longitude", "units": "degrees_east"}),
+                    false,
                 ),
                 le_bytes(&l.lon, f32::to_le_bytes),
             ),
@@ -386,20 +450,20 @@ impl ZarrForecast {
         for v in &l.variables {
             let mut shape = vec![n_s, 1, n_t];
             let mut chunk = vec![1, 1, 1];
-            let mut dims = vec!["sample", "batch", "time"];
+            let mut dims = vec![n.member, n.init_dim, n.lead];
             if v.levelled {
                 shape.push(n_l);
                 chunk.push(n_l.max(1));
-                dims.push("level");
+                dims.push(n.level);
             }
             shape.extend([l.lat.len(), l.lon.len()]);
             chunk.extend([l.lat.len().max(1), l.lon.len().max(1)]);
-            dims.extend(["lat", "lon"]);
-            let mut attrs = json!({"coordinates": "datetime init_time"});
-            if let Some(u) = &v.units {
-                attrs["units"] = json!(u);
+            dims.extend([n.lat, n.lon]);
+            let mut attrs = json!({"coordinates": l.naming.data_coordinates()});
+            for (k, val) in cf::attributes(&v.name, v.units.as_deref()) {
+                attrs[k] = json!(val);
             }
-            let meta = array_meta(&shape, &chunk, "float32", json!("NaN"), &dims, attrs);
+            let meta = array_meta(&shape, &chunk, "float32", json!("NaN"), &dims, attrs, true);
             let a = dir.join(&v.name);
             std::fs::create_dir_all(&a).map_err(io(&a))?;
             write(a.join("zarr.json"), meta.to_string().as_bytes())?;
@@ -465,7 +529,12 @@ impl ZarrForecast {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        write_atomic(&path, &le_bytes(field, f32::to_le_bytes))
+        let raw = le_bytes(field, f32::to_le_bytes);
+        let packed = ruzstd::encoding::compress_to_vec(
+            &raw[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        write_atomic(&path, &packed)
     }
 
     /// Whether every variable's chunk of `member` at `step` exists.
@@ -477,13 +546,27 @@ impl ZarrForecast {
     /// Reads back one variable of one member at one step.
     pub fn read_field(&self, member: usize, step: usize, variable: usize) -> Result<Vec<f32>> {
         let path = self.chunk_path(variable, member, step)?;
-        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let packed = std::fs::read(&path).map_err(io(&path))?;
         let n = self.field_len(variable);
+        let bad = |detail: String| Error::Format {
+            path: path.clone(),
+            what: "chunk".into(),
+            detail,
+        };
+        let mut decoder = ruzstd::decoding::StreamingDecoder::new(&packed[..])
+            .map_err(|e| bad(format!("not a zstd frame: {e}")))?;
+        // At most one byte more than expected is read, so a corrupt frame cannot balloon.
+        let mut bytes = Vec::with_capacity(4 * n);
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut decoder, 4 * n as u64 + 1),
+            &mut bytes,
+        )
+        .map_err(|e| bad(format!("zstd data do not decompress: {e}")))?;
         if bytes.len() != 4 * n {
             return Err(Error::Format {
                 path,
                 what: "chunk".into(),
-                detail: format!("{} bytes, expected {}", bytes.len(), 4 * n),
+                detail: format!("{} bytes decompressed, expected {}", bytes.len(), 4 * n),
             });
         }
         Ok(bytes
@@ -518,6 +601,8 @@ mod tests {
         assert!(z.step_complete(1, 1));
         assert!(!z.step_complete(0, 1));
         assert_eq!(z.read_field(1, 1, 1).unwrap(), g);
+        let chunk = std::fs::read(z.chunk_path(1, 1, 1).unwrap()).unwrap();
+        assert_eq!(&chunk[..4], &[0x28, 0xB5, 0x2F, 0xFD], "a zstd frame");
         assert!(path.join("geopotential/c/1/0/1/0/0/0").is_file());
         assert!(path.join("2m_temperature/c/1/0/1/0/0").is_file());
         let root: Value =

@@ -61,6 +61,7 @@ pub(super) fn identity(layout: &ForecastLayout, run: &Value) -> Vec<(String, Val
         ("lat".into(), json!(layout.lat)),
         ("lon".into(), json!(layout.lon)),
         ("init_time".into(), json!(layout.init_time)),
+        ("naming".into(), json!(format!("{:?}", layout.naming))),
     ];
     match run {
         Value::Object(m) => id.extend(m.iter().map(|(k, v)| (k.clone(), v.clone()))),
