@@ -6,6 +6,7 @@
 //! `sampler_config:*`, `noise_config:*` and `noise_encoder_config:*`. Unknown keys are ignored.
 
 pub mod config;
+pub mod graphcast;
 mod keys;
 pub mod npy;
 pub mod npz;
@@ -20,6 +21,7 @@ pub use config::{
     DenoiserArchitectureConfig, NoiseConfig, NoiseEncoderConfig, SamplerConfig,
     SparseTransformerConfig, TaskConfig,
 };
+pub use graphcast::{GraphCastCheckpoint, ModelConfig};
 pub use npz::{NpyArray, NpyData, NpzArchive, NpzWriter};
 pub use params::{Param, ParamLoader, Params};
 pub use shapes::{expected_params, expected_params_with_output, ExpectedParam};

@@ -1,0 +1,477 @@
+//! The GraphCast network (graphcast spec §8): grid2mesh encoder, K unshared interaction-network
+//! steps on the multi-mesh with edge residuals, mesh2grid decoder and the output MLP.
+//!
+//! The arithmetic is the reference's; only the work is arranged differently. Everything that
+//! depends only on the graphs and weights (the three edge embeddings and the mesh-node
+//! embedding, whose stacked inputs are zero) is computed once at load. The first layer of each
+//! edge MLP is split into an edge term plus per-node sender and receiver projections gathered
+//! onto the edges, and node MLPs add the contribution of each concatenated part in turn, so no
+//! concatenated buffer is formed. Edges are processed in fixed chunks and summed onto their
+//! receivers in edge order, so results do not depend on the number of threads.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::block::Block;
+use super::graphs::GraphCastGraphs;
+use crate::checkpoint::graphcast::networks_builder;
+use crate::checkpoint::{GraphCastCheckpoint, ParamLoader};
+use crate::graph::EdgeSet;
+use crate::kernels::{gather_add_rows, SegmentPlan};
+use crate::model::layers::{sized, Mlp};
+use crate::{Error, Result};
+
+/// Edges per chunk of the edge passes (bounds the per-chunk buffers to this × latent size).
+const EDGE_CHUNK: usize = 16_384;
+
+/// One interaction-network edge set: its static edge latents and its receiver plan.
+#[derive(Debug, Clone)]
+struct EdgeGraph {
+    senders: Vec<u32>,
+    receivers: Vec<u32>,
+    plan: SegmentPlan,
+    /// `LN(MLP(edge features))` of the edge embedder, `[E, D]`.
+    embedded: Vec<f32>,
+}
+
+impl EdgeGraph {
+    fn new(edges: &EdgeSet, n_receivers: usize, embedder: &Block) -> Result<EdgeGraph> {
+        let n = edges.len();
+        let mut embedded = vec![0.0; n * embedder.d_out()];
+        embedder.forward(&edges.features, n, &mut embedded);
+        Ok(EdgeGraph {
+            senders: edges.senders.clone(),
+            receivers: edges.receivers.clone(),
+            plan: SegmentPlan::new(&edges.receivers, n_receivers, EDGE_CHUNK)?,
+            embedded,
+        })
+    }
+}
+
+/// The latents after each stage of one forward pass (the reference's intermediates).
+#[derive(Debug, Clone)]
+pub struct GraphCastStages {
+    /// Mesh node latents after the encoder `[Nm, D]`.
+    pub latent_mesh_after_grid2mesh: Vec<f32>,
+    /// Grid node latents after the encoder `[Ng, D]`.
+    pub latent_grid_after_grid2mesh: Vec<f32>,
+    /// Mesh node latents after the processor `[Nm, D]`.
+    pub latent_mesh_after_processor: Vec<f32>,
+    /// Normalised prediction `[Ng, Cout]`.
+    pub decoder_output: Vec<f32>,
+}
+
+/// A loaded GraphCast network for one grid.
+#[derive(Debug, Clone)]
+pub struct GraphCast {
+    graphs: Arc<GraphCastGraphs>,
+    cin: usize,
+    cout: usize,
+    d: usize,
+    g2m: EdgeGraph,
+    g2m_grid_embed: Block,
+    g2m_edges: Block,
+    g2m_grid_nodes: Block,
+    g2m_mesh_nodes: Block,
+    /// `LN(MLP(concat(0, Sm)))`: the mesh-node embedding `[Nm, D]`.
+    mesh_embedded: Vec<f32>,
+    mesh: EdgeGraph,
+    mesh_edges: Vec<Block>,
+    mesh_nodes: Vec<Block>,
+    m2g: EdgeGraph,
+    m2g_edges: Block,
+    m2g_grid_nodes: Block,
+    decoder: Mlp,
+}
+
+/// Checks an edge set's arrays and node indices against the node counts.
+fn check_edges(name: &str, e: &EdgeSet, n_send: usize, n_recv: usize) -> Result<()> {
+    let n = e.senders.len();
+    if e.receivers.len() != n || e.features.len() != 4 * n {
+        return Err(Error::Invalid(format!(
+            "{name} edges: {n} senders, {} receivers and {} feature values (expected 4 per edge)",
+            e.receivers.len(),
+            e.features.len()
+        )));
+    }
+    if let Some(s) = e.senders.iter().find(|&&s| s as usize >= n_send) {
+        return Err(Error::Invalid(format!(
+            "{name} edges: sender {s} out of range for {n_send} nodes"
+        )));
+    }
+    if let Some(r) = e.receivers.iter().find(|&&r| r as usize >= n_recv) {
+        return Err(Error::Invalid(format!(
+            "{name} edges: receiver {r} out of range for {n_recv} nodes"
+        )));
+    }
+    Ok(())
+}
+
+impl GraphCast {
+    /// Loads the network from a checkpoint for the given graphs; every missing, unexpected and
+    /// mis-shaped tensor is reported at once.
+    pub fn load(ckpt: &GraphCastCheckpoint, graphs: Arc<GraphCastGraphs>) -> Result<GraphCast> {
+        let cfg = &ckpt.model_config;
+        cfg.check()?;
+        let (ng, nm) = (graphs.n_grid, graphs.n_mesh);
+        if graphs.grid_node_features.len() != 3 * ng || graphs.mesh_node_features.len() != 3 * nm {
+            return Err(Error::Invalid(
+                "graphs: node features are not 3 per node".into(),
+            ));
+        }
+        check_edges("grid2mesh", &graphs.grid2mesh, ng, nm)?;
+        check_edges("mesh", &graphs.mesh, nm, nm)?;
+        check_edges("mesh2grid", &graphs.mesh2grid, nm, ng)?;
+
+        let cin = ckpt.cin()?;
+        let cout = ckpt.cout();
+        let d = cfg.latent_size;
+        let dh = (d, cfg.hidden_layers);
+        let mut l = ParamLoader::new(&ckpt.params, &ckpt.path);
+        let g = networks_builder("grid2mesh_gnn");
+        let g2m_edge_embed = Block::load(
+            &mut l,
+            &format!("{g}encoder_edges_grid2mesh"),
+            4,
+            dh,
+            d,
+            true,
+        );
+        let g2m_grid_embed = Block::load(
+            &mut l,
+            &format!("{g}encoder_nodes_grid_nodes"),
+            cin + 3,
+            dh,
+            d,
+            true,
+        );
+        let g2m_mesh_embed = Block::load(
+            &mut l,
+            &format!("{g}encoder_nodes_mesh_nodes"),
+            cin + 3,
+            dh,
+            d,
+            true,
+        );
+        let g2m_edges = Block::load(
+            &mut l,
+            &format!("{g}processor_edges_0_grid2mesh"),
+            3 * d,
+            dh,
+            d,
+            true,
+        );
+        let g2m_grid_nodes = Block::load(
+            &mut l,
+            &format!("{g}processor_nodes_0_grid_nodes"),
+            d,
+            dh,
+            d,
+            true,
+        );
+        let g2m_mesh_nodes = Block::load(
+            &mut l,
+            &format!("{g}processor_nodes_0_mesh_nodes"),
+            2 * d,
+            dh,
+            d,
+            true,
+        );
+        let p = networks_builder("mesh_gnn");
+        let mesh_edge_embed =
+            Block::load(&mut l, &format!("{p}encoder_edges_mesh"), 4, dh, d, true);
+        let mut mesh_edges = Vec::with_capacity(cfg.gnn_msg_steps);
+        let mut mesh_nodes = Vec::with_capacity(cfg.gnn_msg_steps);
+        for k in 0..cfg.gnn_msg_steps {
+            let e = format!("{p}processor_edges_{k}_mesh");
+            mesh_edges.push(Block::load(&mut l, &e, 3 * d, dh, d, true));
+            let n = format!("{p}processor_nodes_{k}_mesh_nodes");
+            mesh_nodes.push(Block::load(&mut l, &n, 2 * d, dh, d, true));
+        }
+        let m = networks_builder("mesh2grid_gnn");
+        let m2g_edge_embed = Block::load(
+            &mut l,
+            &format!("{m}encoder_edges_mesh2grid"),
+            4,
+            dh,
+            d,
+            true,
+        );
+        let m2g_edges = Block::load(
+            &mut l,
+            &format!("{m}processor_edges_0_mesh2grid"),
+            3 * d,
+            dh,
+            d,
+            true,
+        );
+        let m2g_grid_nodes = Block::load(
+            &mut l,
+            &format!("{m}processor_nodes_0_grid_nodes"),
+            2 * d,
+            dh,
+            d,
+            true,
+        );
+        // The decoder's mesh-node update exists in the checkpoint but its output is unused.
+        let _ = Block::load(
+            &mut l,
+            &format!("{m}processor_nodes_0_mesh_nodes"),
+            d,
+            dh,
+            d,
+            true,
+        );
+        let mut sizes = vec![d; cfg.hidden_layers];
+        sizes.push(cout);
+        let decoder = Mlp::load(
+            &mut l,
+            &format!("{m}decoder_nodes_grid_nodes_mlp"),
+            d,
+            &sizes,
+            crate::kernels::Act::Swish,
+        );
+        l.finish()?;
+
+        // Mesh nodes receive zeros in place of the stacked inputs: only the structural columns
+        // contribute to the first layer.
+        let mut mesh_embedded = vec![0.0; nm * d];
+        {
+            let mut pre = vec![0.0; nm * g2m_mesh_embed.d_first()];
+            g2m_mesh_embed.first_with_bias(&graphs.mesh_node_features, nm, cin..cin + 3, &mut pre);
+            g2m_mesh_embed.tail(&mut pre, nm, &mut mesh_embedded, &mut Vec::new());
+        }
+        Ok(GraphCast {
+            g2m: EdgeGraph::new(&graphs.grid2mesh, nm, &g2m_edge_embed)?,
+            mesh: EdgeGraph::new(&graphs.mesh, nm, &mesh_edge_embed)?,
+            m2g: EdgeGraph::new(&graphs.mesh2grid, ng, &m2g_edge_embed)?,
+            graphs,
+            cin,
+            cout,
+            d,
+            g2m_grid_embed,
+            g2m_edges,
+            g2m_grid_nodes,
+            g2m_mesh_nodes,
+            mesh_embedded,
+            mesh_edges,
+            mesh_nodes,
+            m2g_edges,
+            m2g_grid_nodes,
+            decoder,
+        })
+    }
+
+    /// The graphs the network was loaded for.
+    pub fn graphs(&self) -> &Arc<GraphCastGraphs> {
+        &self.graphs
+    }
+
+    /// Number of stacked input channels `Cin`.
+    pub fn cin(&self) -> usize {
+        self.cin
+    }
+
+    /// Number of output channels `Cout`.
+    pub fn cout(&self) -> usize {
+        self.cout
+    }
+
+    /// Latent width `D`.
+    pub fn latent_size(&self) -> usize {
+        self.d
+    }
+
+    /// One forward pass on the stacked normalised inputs `x` `[Ng, Cin]`, returning every
+    /// stage's latents and the normalised prediction `[Ng, Cout]`.
+    pub fn forward_stages(&self, x: &[f32]) -> Result<GraphCastStages> {
+        let (ng, nm, d) = (self.graphs.n_grid, self.graphs.n_mesh, self.d);
+        if x.len() != ng * self.cin {
+            return Err(Error::Shape {
+                what: "GraphCast stacked inputs [grid nodes, channels]".into(),
+                expected: vec![ng, self.cin],
+                found: vec![x.len() / self.cin.max(1), x.len() % self.cin.max(1)],
+            });
+        }
+        let mut scratch = Scratch::default();
+
+        // Encoder: grid-node embedding from the inputs and the structural features.
+        let mut g0 = vec![0.0; ng * d];
+        {
+            let b = &self.g2m_grid_embed;
+            let pre = sized(&mut scratch.pre, ng * b.d_first());
+            b.first_with_bias(x, ng, 0..self.cin, pre);
+            let sg = &self.graphs.grid_node_features;
+            b.first_accumulate(sg, ng, self.cin..self.cin + 3, pre);
+            b.tail(pre, ng, &mut g0, &mut scratch.hidden);
+        }
+        let m0 = &self.mesh_embedded;
+        let mut agg = vec![0.0; nm * d];
+        edge_pass(
+            &self.g2m_edges,
+            &self.g2m,
+            &self.g2m.embedded,
+            (&g0, m0),
+            d,
+            &mut agg,
+            None,
+            &mut scratch,
+        );
+        let m1 = node_update(&self.g2m_mesh_nodes, m0, Some(&agg), nm, d, &mut scratch);
+        let g1 = node_update(&self.g2m_grid_nodes, &g0, None, ng, d, &mut scratch);
+        drop(g0);
+
+        // Processor: K interaction-network steps with edge residuals.
+        let mut m = m1.clone();
+        let mut e = self.mesh.embedded.clone();
+        for (edges, nodes) in self.mesh_edges.iter().zip(&self.mesh_nodes) {
+            agg.iter_mut().for_each(|v| *v = 0.0);
+            let lat = e.clone();
+            edge_pass(
+                edges,
+                &self.mesh,
+                &lat,
+                (&m, &m),
+                d,
+                &mut agg,
+                Some(&mut e),
+                &mut scratch,
+            );
+            m = node_update(nodes, &m, Some(&agg), nm, d, &mut scratch);
+        }
+        drop(e);
+
+        // Decoder: mesh to grid, then the output MLP.
+        let mut agg_g = vec![0.0; ng * d];
+        edge_pass(
+            &self.m2g_edges,
+            &self.m2g,
+            &self.m2g.embedded,
+            (&m, &g1),
+            d,
+            &mut agg_g,
+            None,
+            &mut scratch,
+        );
+        let g2 = node_update(&self.m2g_grid_nodes, &g1, Some(&agg_g), ng, d, &mut scratch);
+        drop(agg_g);
+        let mut out = vec![0.0; ng * self.cout];
+        self.decoder
+            .forward(&g2, ng, &mut out, &mut scratch.pre, &mut scratch.hidden);
+        check_finite(&out, self.cout, "decoder output")?;
+        Ok(GraphCastStages {
+            latent_mesh_after_grid2mesh: m1,
+            latent_grid_after_grid2mesh: g1,
+            latent_mesh_after_processor: m,
+            decoder_output: out,
+        })
+    }
+
+    /// One forward pass: the normalised prediction `[Ng, Cout]` of the stacked normalised
+    /// inputs `x` `[Ng, Cin]`.
+    pub fn forward(&self, x: &[f32]) -> Result<Vec<f32>> {
+        Ok(self.forward_stages(x)?.decoder_output)
+    }
+}
+
+/// Reusable buffers of one forward pass.
+#[derive(Default)]
+struct Scratch {
+    pre: Vec<f32>,
+    hidden: Vec<f32>,
+    msg: Vec<f32>,
+    senders: Vec<f32>,
+    receivers: Vec<f32>,
+}
+
+/// One edge pass: `msg = LN(MLP(concat(e, s[snd], r[rcv])))` for every edge, summed onto the
+/// receivers into `agg`; when `residual` is given, `residual += msg` edge by edge.
+#[allow(clippy::too_many_arguments)]
+fn edge_pass(
+    block: &Block,
+    graph: &EdgeGraph,
+    edge_latents: &[f32],
+    (sender_nodes, receiver_nodes): (&[f32], &[f32]),
+    d: usize,
+    agg: &mut [f32],
+    mut residual: Option<&mut Vec<f32>>,
+    s: &mut Scratch,
+) {
+    let d1 = block.d_first();
+    let ns = sender_nodes.len() / d;
+    let nr = receiver_nodes.len() / d;
+    let proj = |x: &[f32], rows: usize, r: Range<usize>, out: &mut Vec<f32>| {
+        let o = sized(out, rows * d1);
+        crate::kernels::matmul_packed(x, block.w_rows(r), o, rows, false, None);
+    };
+    proj(sender_nodes, ns, d..2 * d, &mut s.senders);
+    proj(receiver_nodes, nr, 2 * d..3 * d, &mut s.receivers);
+    for c in 0..graph.plan.n_chunks() {
+        let range = graph.plan.chunk_range(c);
+        let rows = range.len();
+        let pre = sized(&mut s.pre, rows * d1);
+        let e = &edge_latents[range.start * d..range.end * d];
+        block.first_with_bias(e, rows, 0..d, pre);
+        gather_add_rows(
+            pre,
+            &s.senders[..ns * d1],
+            &graph.senders[range.clone()],
+            d1,
+        );
+        gather_add_rows(
+            pre,
+            &s.receivers[..nr * d1],
+            &graph.receivers[range.clone()],
+            d1,
+        );
+        let msg = sized(&mut s.msg, rows * d);
+        block.tail(pre, rows, msg, &mut s.hidden);
+        graph.plan.accumulate(c, msg, d, agg);
+        if let Some(res) = residual.as_deref_mut() {
+            for (r, m) in res[range.start * d..range.end * d]
+                .iter_mut()
+                .zip(msg.iter())
+            {
+                *r += *m;
+            }
+        }
+    }
+}
+
+/// `nodes + LN(MLP(concat(nodes, agg)))` (or of `nodes` alone when `agg` is `None`).
+fn node_update(
+    block: &Block,
+    nodes: &[f32],
+    agg: Option<&[f32]>,
+    rows: usize,
+    d: usize,
+    s: &mut Scratch,
+) -> Vec<f32> {
+    let pre = sized(&mut s.pre, rows * block.d_first());
+    block.first_with_bias(nodes, rows, 0..d, pre);
+    if let Some(a) = agg {
+        block.first_accumulate(a, rows, d..2 * d, pre);
+    }
+    let mut out = vec![0.0; rows * d];
+    block.tail(pre, rows, &mut out, &mut s.hidden);
+    for (o, &n) in out.iter_mut().zip(nodes) {
+        *o += n;
+    }
+    out
+}
+
+/// Fails with the first non-finite value of a `[rows, width]` buffer.
+fn check_finite(x: &[f32], width: usize, stage: &str) -> Result<()> {
+    match x.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::NonFinite {
+            stage: format!("GraphCast {stage}"),
+            detail: format!(
+                "value {} at grid node {}, channel {}",
+                x[i],
+                i / width.max(1),
+                i % width.max(1)
+            ),
+        }),
+    }
+}
