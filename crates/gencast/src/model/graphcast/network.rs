@@ -310,11 +310,10 @@ impl GraphCast {
         edge_pass(
             &self.g2m_edges,
             &self.g2m,
-            &self.g2m.embedded,
+            EdgeLatents::Fixed(&self.g2m.embedded),
             (&g0, m0),
             d,
             &mut agg,
-            None,
             &mut scratch,
         );
         let m1 = node_update(&self.g2m_mesh_nodes, m0, Some(&agg), nm, d, &mut scratch);
@@ -326,15 +325,13 @@ impl GraphCast {
         let mut e = self.mesh.embedded.clone();
         for (edges, nodes) in self.mesh_edges.iter().zip(&self.mesh_nodes) {
             agg.iter_mut().for_each(|v| *v = 0.0);
-            let lat = e.clone();
             edge_pass(
                 edges,
                 &self.mesh,
-                &lat,
+                EdgeLatents::Carried(&mut e),
                 (&m, &m),
                 d,
                 &mut agg,
-                Some(&mut e),
                 &mut scratch,
             );
             m = node_update(nodes, &m, Some(&agg), nm, d, &mut scratch);
@@ -346,11 +343,10 @@ impl GraphCast {
         edge_pass(
             &self.m2g_edges,
             &self.m2g,
-            &self.m2g.embedded,
+            EdgeLatents::Fixed(&self.m2g.embedded),
             (&m, &g1),
             d,
             &mut agg_g,
-            None,
             &mut scratch,
         );
         let g2 = node_update(&self.m2g_grid_nodes, &g1, Some(&agg_g), ng, d, &mut scratch);
@@ -384,17 +380,23 @@ struct Scratch {
     receivers: Vec<f32>,
 }
 
+/// The edge latents of an edge pass.
+enum EdgeLatents<'a> {
+    /// Used as they are (the static embedding of a single-step GNN).
+    Fixed(&'a [f32]),
+    /// Updated in place with the residual `e + msg`, carried into the next step.
+    Carried(&'a mut [f32]),
+}
+
 /// One edge pass: `msg = LN(MLP(concat(e, s[snd], r[rcv])))` for every edge, summed onto the
-/// receivers into `agg`; when `residual` is given, `residual += msg` edge by edge.
-#[allow(clippy::too_many_arguments)]
+/// receivers into `agg`; carried latents become `e + msg` once the chunk's messages exist.
 fn edge_pass(
     block: &Block,
     graph: &EdgeGraph,
-    edge_latents: &[f32],
+    mut latents: EdgeLatents<'_>,
     (sender_nodes, receiver_nodes): (&[f32], &[f32]),
     d: usize,
     agg: &mut [f32],
-    mut residual: Option<&mut Vec<f32>>,
     s: &mut Scratch,
 ) {
     let d1 = block.d_first();
@@ -410,7 +412,11 @@ fn edge_pass(
         let range = graph.plan.chunk_range(c);
         let rows = range.len();
         let pre = sized(&mut s.pre, rows * d1);
-        let e = &edge_latents[range.start * d..range.end * d];
+        let rows_of = range.start * d..range.end * d;
+        let e: &[f32] = match &latents {
+            EdgeLatents::Fixed(all) => &all[rows_of.clone()],
+            EdgeLatents::Carried(all) => &all[rows_of.clone()],
+        };
         block.first_with_bias(e, rows, 0..d, pre);
         gather_add_rows(
             pre,
@@ -427,11 +433,8 @@ fn edge_pass(
         let msg = sized(&mut s.msg, rows * d);
         block.tail(pre, rows, msg, &mut s.hidden);
         graph.plan.accumulate(c, msg, d, agg);
-        if let Some(res) = residual.as_deref_mut() {
-            for (r, m) in res[range.start * d..range.end * d]
-                .iter_mut()
-                .zip(msg.iter())
-            {
+        if let EdgeLatents::Carried(all) = &mut latents {
+            for (r, m) in all[rows_of].iter_mut().zip(msg.iter()) {
                 *r += *m;
             }
         }
