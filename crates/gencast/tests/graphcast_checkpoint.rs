@@ -47,6 +47,9 @@ fn both_variants_load_with_the_reference_parameter_tree() {
         assert_eq!(cfg.hidden_layers, 1);
         assert_eq!(cfg.radius_query_fraction_edge_length, 0.6);
         assert_eq!(cfg.mesh2grid_edge_normalization_factor, None);
+        cfg.check_grid(36).unwrap();
+        let text = cfg.check_grid(360).unwrap_err().to_string();
+        assert!(text.contains("model_config:resolution"), "{text}");
         assert_eq!(ckpt.task_config.input_duration, "12h");
         assert_eq!(ckpt.cin().unwrap(), cin);
         assert_eq!(ckpt.cout(), 83);

@@ -89,6 +89,28 @@ impl ModelConfig {
     }
 }
 
+impl ModelConfig {
+    /// Checks that a global grid of `n_lon` longitudes has the model's resolution
+    /// (`360 / n_lon` degrees; a resolution of 0 accepts any grid), as the reference's example
+    /// notebook does when it picks a dataset.
+    pub fn check_grid(&self, n_lon: usize) -> Result<()> {
+        if self.resolution == 0.0 {
+            return Ok(());
+        }
+        let grid = 360.0 / n_lon as f64;
+        if n_lon == 0 || (grid - self.resolution).abs() > 1e-6 * self.resolution {
+            return Err(Error::Config {
+                key: "model_config:resolution".into(),
+                detail: format!(
+                    "the model runs at {}°, the grid has {n_lon} longitudes ({grid}°)",
+                    self.resolution
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Whether an archive is a GraphCast checkpoint (it has `model_config:*` entries).
 pub fn is_graphcast_archive(archive: &NpzArchive) -> bool {
     archive.names().any(|n| n.starts_with("model_config:"))
