@@ -11,6 +11,6 @@ pub mod rollout;
 
 pub use graphs::GraphCastGraphs;
 pub use inputs::StepInputs;
-pub use network::{GraphCast, GraphCastStages};
+pub use network::{GraphCast, GraphCastStages, LoadOptions};
 pub use normalization::{stack_inputs, to_physical, GraphCastStats};
 pub use rollout::{predict_step, rollout};

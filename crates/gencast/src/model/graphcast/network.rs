@@ -2,8 +2,10 @@
 //! steps on the multi-mesh with edge residuals, mesh2grid decoder and the output MLP.
 //!
 //! The arithmetic is the reference's; only the work is arranged differently. Everything that
-//! depends only on the graphs and weights (the three edge embeddings and the mesh-node
-//! embedding, whose stacked inputs are zero) is computed once at load. The first layer of each
+//! depends only on the graphs and weights (the mesh-node embedding, whose stacked inputs are
+//! zero, and the three edge embeddings up to a size limit) is computed once at load. Grid-sized
+//! work runs in chunks of rows and edges, so buffers beyond the node latents stay small (see
+//! [`LoadOptions`]). The first layer of each
 //! edge MLP is split into an edge term plus per-node sender and receiver projections gathered
 //! onto the edges, and node MLPs add the contribution of each concatenated part in turn, so no
 //! concatenated buffer is formed. Edges are processed in fixed chunks and summed onto their
@@ -21,30 +23,78 @@ use crate::kernels::{gather_add_rows, SegmentPlan};
 use crate::model::layers::{sized, Mlp};
 use crate::{Error, Result};
 
-/// Edges per chunk of the edge passes (bounds the per-chunk buffers to this × latent size).
-const EDGE_CHUNK: usize = 16_384;
+/// How a network arranges its work; results are bitwise the same for every choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Edges per chunk of the edge passes (bounds the per-chunk buffers to this × latent size).
+    pub edge_chunk: usize,
+    /// Grid or mesh nodes per chunk of the node updates.
+    pub node_chunk: usize,
+    /// Largest static edge embedding kept in memory between calls (bytes); larger ones
+    /// (grid↔mesh edges on fine grids) are recomputed chunk by chunk in every pass.
+    pub embedding_cache_bytes: usize,
+}
 
-/// One interaction-network edge set: its static edge latents and its receiver plan.
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            edge_chunk: 16_384,
+            node_chunk: 16_384,
+            embedding_cache_bytes: 1 << 30,
+        }
+    }
+}
+
+/// One interaction-network edge set: its edge embedder, its receiver plan and, when small
+/// enough, its cached static edge latents.
 #[derive(Debug, Clone)]
 struct EdgeGraph {
     senders: Vec<u32>,
     receivers: Vec<u32>,
     plan: SegmentPlan,
-    /// `LN(MLP(edge features))` of the edge embedder, `[E, D]`.
-    embedded: Vec<f32>,
+    /// Edge features `[E, 4]`.
+    features: Vec<f32>,
+    /// The edge embedder `LN(MLP(features))`.
+    embedder: Block,
+    /// The embedder's output `[E, D]`, if cached.
+    embedded: Option<Vec<f32>>,
 }
 
 impl EdgeGraph {
-    fn new(edges: &EdgeSet, n_receivers: usize, embedder: &Block) -> Result<EdgeGraph> {
+    fn new(
+        edges: &EdgeSet,
+        n_receivers: usize,
+        embedder: Block,
+        opts: LoadOptions,
+    ) -> Result<EdgeGraph> {
         let n = edges.len();
-        let mut embedded = vec![0.0; n * embedder.d_out()];
-        embedder.forward(&edges.features, n, &mut embedded);
+        let bytes = n * embedder.d_out() * std::mem::size_of::<f32>();
+        let embedded = (bytes <= opts.embedding_cache_bytes).then(|| {
+            let mut out = vec![0.0; n * embedder.d_out()];
+            embedder.forward(&edges.features, n, &mut out);
+            out
+        });
         Ok(EdgeGraph {
             senders: edges.senders.clone(),
             receivers: edges.receivers.clone(),
-            plan: SegmentPlan::new(&edges.receivers, n_receivers, EDGE_CHUNK)?,
+            plan: SegmentPlan::new(&edges.receivers, n_receivers, opts.edge_chunk.max(1))?,
+            features: edges.features.clone(),
+            embedder,
             embedded,
         })
+    }
+
+    /// All edge latents `[E, D]` (the processor's starting point).
+    fn all_latents(&self) -> Vec<f32> {
+        match &self.embedded {
+            Some(e) => e.clone(),
+            None => {
+                let n = self.senders.len();
+                let mut out = vec![0.0; n * self.embedder.d_out()];
+                self.embedder.forward(&self.features, n, &mut out);
+                out
+            }
+        }
     }
 }
 
@@ -65,6 +115,7 @@ pub struct GraphCastStages {
 #[derive(Debug, Clone)]
 pub struct GraphCast {
     graphs: Arc<GraphCastGraphs>,
+    node_chunk: usize,
     cin: usize,
     cout: usize,
     d: usize,
@@ -111,6 +162,15 @@ impl GraphCast {
     /// Loads the network from a checkpoint for the given graphs; every missing, unexpected and
     /// mis-shaped tensor is reported at once.
     pub fn load(ckpt: &GraphCastCheckpoint, graphs: Arc<GraphCastGraphs>) -> Result<GraphCast> {
+        Self::load_with(ckpt, graphs, LoadOptions::default())
+    }
+
+    /// [`GraphCast::load`] with the given work arrangement.
+    pub fn load_with(
+        ckpt: &GraphCastCheckpoint,
+        graphs: Arc<GraphCastGraphs>,
+        opts: LoadOptions,
+    ) -> Result<GraphCast> {
         let cfg = &ckpt.model_config;
         cfg.check()?;
         let (ng, nm) = (graphs.n_grid, graphs.n_mesh);
@@ -242,10 +302,11 @@ impl GraphCast {
             g2m_mesh_embed.tail(&mut pre, nm, &mut mesh_embedded, &mut Vec::new());
         }
         Ok(GraphCast {
-            g2m: EdgeGraph::new(&graphs.grid2mesh, nm, &g2m_edge_embed)?,
-            mesh: EdgeGraph::new(&graphs.mesh, nm, &mesh_edge_embed)?,
-            m2g: EdgeGraph::new(&graphs.mesh2grid, ng, &m2g_edge_embed)?,
+            g2m: EdgeGraph::new(&graphs.grid2mesh, nm, g2m_edge_embed, opts)?,
+            mesh: EdgeGraph::new(&graphs.mesh, nm, mesh_edge_embed, opts)?,
+            m2g: EdgeGraph::new(&graphs.mesh2grid, ng, m2g_edge_embed, opts)?,
             graphs,
+            node_chunk: opts.node_chunk.max(1),
             cin,
             cout,
             d,
@@ -285,44 +346,89 @@ impl GraphCast {
     /// One forward pass on the stacked normalised inputs `x` `[Ng, Cin]`, returning every
     /// stage's latents and the normalised prediction `[Ng, Cout]`.
     pub fn forward_stages(&self, x: &[f32]) -> Result<GraphCastStages> {
-        let (ng, nm, d) = (self.graphs.n_grid, self.graphs.n_mesh, self.d);
-        if x.len() != ng * self.cin {
+        let mut stages = None;
+        let out = self.run(x, Some(&mut stages))?;
+        match stages {
+            Some((m1, g1, m)) => Ok(GraphCastStages {
+                latent_mesh_after_grid2mesh: m1,
+                latent_grid_after_grid2mesh: g1,
+                latent_mesh_after_processor: m,
+                decoder_output: out,
+            }),
+            None => Err(Error::Invalid("GraphCast stages were not recorded".into())),
+        }
+    }
+
+    /// One forward pass: the normalised prediction `[Ng, Cout]` of the stacked normalised
+    /// inputs `x` `[Ng, Cin]`.
+    pub fn forward(&self, x: &[f32]) -> Result<Vec<f32>> {
+        self.run(x, None)
+    }
+
+    /// The forward pass; copies of the encoder and processor outputs go to `keep` when given.
+    #[allow(clippy::type_complexity)]
+    fn run(
+        &self,
+        x: &[f32],
+        keep: Option<&mut Option<(Vec<f32>, Vec<f32>, Vec<f32>)>>,
+    ) -> Result<Vec<f32>> {
+        let (ng, nm, d, cin) = (self.graphs.n_grid, self.graphs.n_mesh, self.d, self.cin);
+        if x.len() != ng * cin {
             return Err(Error::Shape {
                 what: "GraphCast stacked inputs [grid nodes, channels]".into(),
-                expected: vec![ng, self.cin],
-                found: vec![x.len() / self.cin.max(1), x.len() % self.cin.max(1)],
+                expected: vec![ng, cin],
+                found: vec![x.len() / cin.max(1), x.len() % cin.max(1)],
             });
         }
         let mut scratch = Scratch::default();
 
         // Encoder: grid-node embedding from the inputs and the structural features.
-        let mut g0 = vec![0.0; ng * d];
-        {
-            let b = &self.g2m_grid_embed;
-            let pre = sized(&mut scratch.pre, ng * b.d_first());
-            b.first_with_bias(x, ng, 0..self.cin, pre);
-            let sg = &self.graphs.grid_node_features;
-            b.first_accumulate(sg, ng, self.cin..self.cin + 3, pre);
-            b.tail(pre, ng, &mut g0, &mut scratch.hidden);
+        let mut g = vec![0.0; ng * d];
+        let sg = &self.graphs.grid_node_features;
+        let b = &self.g2m_grid_embed;
+        for (c, rows) in chunks(ng, self.node_chunk) {
+            let n = rows.len();
+            let pre = sized(&mut scratch.pre, n * b.d_first());
+            b.first_with_bias(&x[rows.start * cin..rows.end * cin], n, 0..cin, pre);
+            b.first_accumulate(&sg[rows.start * 3..rows.end * 3], n, cin..cin + 3, pre);
+            b.tail(
+                pre,
+                n,
+                &mut g[c * self.node_chunk * d..][..n * d],
+                &mut scratch.hidden,
+            );
         }
         let m0 = &self.mesh_embedded;
         let mut agg = vec![0.0; nm * d];
         edge_pass(
             &self.g2m_edges,
             &self.g2m,
-            EdgeLatents::Fixed(&self.g2m.embedded),
-            (&g0, m0),
+            EdgeLatents::Static,
+            (&g, m0),
             d,
             &mut agg,
             &mut scratch,
         );
-        let m1 = node_update(&self.g2m_mesh_nodes, m0, Some(&agg), nm, d, &mut scratch);
-        let g1 = node_update(&self.g2m_grid_nodes, &g0, None, ng, d, &mut scratch);
-        drop(g0);
+        let mut m = m0.clone();
+        node_update(
+            &self.g2m_mesh_nodes,
+            &mut m,
+            Some(&agg),
+            (d, self.node_chunk),
+            &mut scratch,
+        );
+        node_update(
+            &self.g2m_grid_nodes,
+            &mut g,
+            None,
+            (d, self.node_chunk),
+            &mut scratch,
+        );
+        let m1 = keep.is_some().then(|| m.clone());
+        let g1 = keep.is_some().then(|| g.clone());
 
         // Processor: K interaction-network steps with edge residuals.
-        let mut m = m1.clone();
-        let mut e = self.mesh.embedded.clone();
+        let mut e = self.mesh.all_latents();
         for (edges, nodes) in self.mesh_edges.iter().zip(&self.mesh_nodes) {
             agg.iter_mut().for_each(|v| *v = 0.0);
             edge_pass(
@@ -334,40 +440,59 @@ impl GraphCast {
                 &mut agg,
                 &mut scratch,
             );
-            m = node_update(nodes, &m, Some(&agg), nm, d, &mut scratch);
+            node_update(
+                nodes,
+                &mut m,
+                Some(&agg),
+                (d, self.node_chunk),
+                &mut scratch,
+            );
         }
         drop(e);
+        drop(agg);
 
         // Decoder: mesh to grid, then the output MLP.
         let mut agg_g = vec![0.0; ng * d];
         edge_pass(
             &self.m2g_edges,
             &self.m2g,
-            EdgeLatents::Fixed(&self.m2g.embedded),
-            (&m, &g1),
+            EdgeLatents::Static,
+            (&m, &g),
             d,
             &mut agg_g,
             &mut scratch,
         );
-        let g2 = node_update(&self.m2g_grid_nodes, &g1, Some(&agg_g), ng, d, &mut scratch);
+        scratch.release();
+        node_update(
+            &self.m2g_grid_nodes,
+            &mut g,
+            Some(&agg_g),
+            (d, self.node_chunk),
+            &mut scratch,
+        );
         drop(agg_g);
         let mut out = vec![0.0; ng * self.cout];
-        self.decoder
-            .forward(&g2, ng, &mut out, &mut scratch.pre, &mut scratch.hidden);
+        for (c, rows) in chunks(ng, self.node_chunk) {
+            let n = rows.len();
+            self.decoder.forward(
+                &g[rows.start * d..rows.end * d],
+                n,
+                &mut out[c * self.node_chunk * self.cout..][..n * self.cout],
+                &mut scratch.pre,
+                &mut scratch.hidden,
+            );
+        }
         check_finite(&out, self.cout, "decoder output")?;
-        Ok(GraphCastStages {
-            latent_mesh_after_grid2mesh: m1,
-            latent_grid_after_grid2mesh: g1,
-            latent_mesh_after_processor: m,
-            decoder_output: out,
-        })
+        if let (Some(k), Some(m1), Some(g1)) = (keep, m1, g1) {
+            *k = Some((m1, g1, m));
+        }
+        Ok(out)
     }
+}
 
-    /// One forward pass: the normalised prediction `[Ng, Cout]` of the stacked normalised
-    /// inputs `x` `[Ng, Cin]`.
-    pub fn forward(&self, x: &[f32]) -> Result<Vec<f32>> {
-        Ok(self.forward_stages(x)?.decoder_output)
-    }
+/// Row chunks `(index, rows)` of `n` nodes, `size` rows each.
+fn chunks(n: usize, size: usize) -> impl Iterator<Item = (usize, Range<usize>)> {
+    (0..n.div_ceil(size)).map(move |c| (c, c * size..((c + 1) * size).min(n)))
 }
 
 /// Reusable buffers of one forward pass.
@@ -376,14 +501,23 @@ struct Scratch {
     pre: Vec<f32>,
     hidden: Vec<f32>,
     msg: Vec<f32>,
+    embedded: Vec<f32>,
     senders: Vec<f32>,
     receivers: Vec<f32>,
 }
 
+impl Scratch {
+    /// Frees the per-node projections of the last edge pass (grid-sized after mesh2grid).
+    fn release(&mut self) {
+        self.senders = Vec::new();
+        self.receivers = Vec::new();
+    }
+}
+
 /// The edge latents of an edge pass.
 enum EdgeLatents<'a> {
-    /// Used as they are (the static embedding of a single-step GNN).
-    Fixed(&'a [f32]),
+    /// The edge set's static embedding (cached, or recomputed chunk by chunk).
+    Static,
     /// Updated in place with the residual `e + msg`, carried into the next step.
     Carried(&'a mut [f32]),
 }
@@ -413,9 +547,15 @@ fn edge_pass(
         let rows = range.len();
         let pre = sized(&mut s.pre, rows * d1);
         let rows_of = range.start * d..range.end * d;
-        let e: &[f32] = match &latents {
-            EdgeLatents::Fixed(all) => &all[rows_of.clone()],
-            EdgeLatents::Carried(all) => &all[rows_of.clone()],
+        let e: &[f32] = match (&latents, &graph.embedded) {
+            (EdgeLatents::Carried(all), _) => &all[rows_of.clone()],
+            (EdgeLatents::Static, Some(all)) => &all[rows_of.clone()],
+            (EdgeLatents::Static, None) => {
+                let out = sized(&mut s.embedded, rows * d);
+                let f = &graph.features[range.start * 4..range.end * 4];
+                graph.embedder.forward(f, rows, out);
+                out
+            }
         };
         block.first_with_bias(e, rows, 0..d, pre);
         gather_add_rows(
@@ -441,26 +581,30 @@ fn edge_pass(
     }
 }
 
-/// `nodes + LN(MLP(concat(nodes, agg)))` (or of `nodes` alone when `agg` is `None`).
+/// `nodes ← nodes + LN(MLP(concat(nodes, agg)))` (or of `nodes` alone when `agg` is `None`),
+/// in chunks of rows.
 fn node_update(
     block: &Block,
-    nodes: &[f32],
+    nodes: &mut [f32],
     agg: Option<&[f32]>,
-    rows: usize,
-    d: usize,
+    (d, chunk): (usize, usize),
     s: &mut Scratch,
-) -> Vec<f32> {
-    let pre = sized(&mut s.pre, rows * block.d_first());
-    block.first_with_bias(nodes, rows, 0..d, pre);
-    if let Some(a) = agg {
-        block.first_accumulate(a, rows, d..2 * d, pre);
+) {
+    let n_nodes = nodes.len() / d;
+    for (_, rows) in chunks(n_nodes, chunk) {
+        let n = rows.len();
+        let span = rows.start * d..rows.end * d;
+        let pre = sized(&mut s.pre, n * block.d_first());
+        block.first_with_bias(&nodes[span.clone()], n, 0..d, pre);
+        if let Some(a) = agg {
+            block.first_accumulate(&a[span.clone()], n, d..2 * d, pre);
+        }
+        let out = sized(&mut s.msg, n * d);
+        block.tail(pre, n, out, &mut s.hidden);
+        for (o, &u) in nodes[span].iter_mut().zip(out.iter()) {
+            *o += u;
+        }
     }
-    let mut out = vec![0.0; rows * d];
-    block.tail(pre, rows, &mut out, &mut s.hidden);
-    for (o, &n) in out.iter_mut().zip(nodes) {
-        *o += n;
-    }
-    out
 }
 
 /// Fails with the first non-finite value of a `[rows, width]` buffer.
