@@ -104,3 +104,77 @@ fn graphs_match_the_reference() {
         assert!(diff < 1e-7, "{name} edge features differ by {diff}");
     }
 }
+
+/// The regular grid of the published datasets: `-90 + res*i` and `res*j` in float64, cast to
+/// float32.
+fn grid(res: f64) -> (Vec<f32>, Vec<f32>) {
+    let n_lat = (180.0 / res).round() as usize + 1;
+    let n_lon = (360.0 / res).round() as usize;
+    let lat = (0..n_lat)
+        .map(|i| (-90.0 + res * i as f64) as f32)
+        .collect();
+    let lon = (0..n_lon).map(|j| (res * j as f64) as f32).collect();
+    (lat, lon)
+}
+
+#[test]
+fn multimesh_sizes_and_radii_for_every_published_mesh_size() {
+    use gencast::graph::icosahedral_mesh::max_edge_length;
+    use gencast::graph::multimesh::{get_hierarchy_of_triangular_meshes_for_sphere, merge_meshes};
+    // Spec §5 table: (mesh_size, nodes, multi-mesh faces, longest finest chord, g2m radius).
+    for (s, nodes, faces, longest, radius) in [
+        (2, 162, 420, 0.324_919_76f32, 0.194_951_86f32),
+        (3, 642, 1_700, 0.164_647_19, 0.098_788_32),
+        (4, 2_562, 6_820, 0.082_604_006, 0.049_562_406),
+        (5, 10_242, 27_300, 0.041_337_296, 0.024_802_38),
+        (6, 40_962, 109_220, 0.020_673_09, 0.012_403_855),
+    ] {
+        let levels = get_hierarchy_of_triangular_meshes_for_sphere(s);
+        // Each level's vertices extend the previous level's.
+        for w in levels.windows(2) {
+            assert_eq!(w[1].vertices[..w[0].vertices.len()], w[0].vertices[..]);
+        }
+        let merged = merge_meshes(&levels).unwrap();
+        assert_eq!(merged.vertices.len(), nodes, "mesh {s}");
+        assert_eq!(merged.faces.len(), faces, "mesh {s}");
+        let finest = levels.last().unwrap();
+        assert_eq!(max_edge_length(finest), longest, "mesh {s}");
+        assert_eq!(longest * 0.6f32, radius, "mesh {s}");
+        // The longest multi-mesh chord is a level-0 edge.
+        assert_eq!(max_edge_length(&merged), 1.051_462_2, "mesh {s}");
+    }
+}
+
+#[test]
+fn published_configurations_build() {
+    use gencast::checkpoint::ModelConfig;
+    // GraphCast_small (1°, mesh 5) and GraphCast (0.25°, mesh 6). The grid2mesh edge sets equal
+    // GenCast's at the same mesh size and grid (spec §6; GenCast's counts are from spec model.md
+    // §4.2); only the node labels differ.
+    for (res, mesh_size, g2m) in [(1.0, 5, 101_892), (0.25, 6, 1_618_818)] {
+        let cfg = ModelConfig {
+            resolution: res,
+            mesh_size,
+            latent_size: 512,
+            gnn_msg_steps: 16,
+            hidden_layers: 1,
+            radius_query_fraction_edge_length: 0.6,
+            mesh2grid_edge_normalization_factor: None,
+        };
+        let (lat, lon) = grid(res);
+        cfg.check_grid(lon.len()).unwrap();
+        let start = std::time::Instant::now();
+        let g = GraphCastGraphs::build(&cfg, &lat, &lon).unwrap();
+        println!(
+            "GraphCastGraphs::build({res} deg, mesh {mesh_size}): {:.2} s",
+            start.elapsed().as_secs_f64()
+        );
+        let n_faces: usize = g.faces_per_level.iter().sum();
+        assert_eq!(g.mesh.len(), 3 * n_faces);
+        assert_eq!(g.grid2mesh.len(), g2m);
+        assert_eq!(g.mesh2grid.len(), 3 * g.n_grid);
+        // The mesh edge features are normalised by a level-0 edge, so the finest edges are short.
+        let max_len = g.mesh.features.chunks(4).map(|f| f[0]).fold(0f32, f32::max);
+        assert!((max_len - 1.0).abs() < 1e-6);
+    }
+}

@@ -5,11 +5,11 @@
 //! depends only on the graphs and weights (the mesh-node embedding, whose stacked inputs are
 //! zero, and the three edge embeddings up to a size limit) is computed once at load. Grid-sized
 //! work runs in chunks of rows and edges, so buffers beyond the node latents stay small (see
-//! [`LoadOptions`]). The first layer of each
-//! edge MLP is split into an edge term plus per-node sender and receiver projections gathered
-//! onto the edges, and node MLPs add the contribution of each concatenated part in turn, so no
-//! concatenated buffer is formed. Edges are processed in fixed chunks and summed onto their
-//! receivers in edge order, so results do not depend on the number of threads.
+//! [`LoadOptions`]). The first layer of each edge MLP is split into an edge term plus per-node
+//! sender and receiver projections gathered onto the edges, and node MLPs add the contribution
+//! of each concatenated part in turn, so no concatenated buffer is formed. Edges are processed
+//! in fixed chunks and summed onto their receivers in edge order, so results do not depend on
+//! the number of threads.
 
 use std::ops::Range;
 use std::sync::Arc;
