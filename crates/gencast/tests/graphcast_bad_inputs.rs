@@ -106,3 +106,18 @@ fn wrongly_sized_network_inputs_are_refused() {
         other => panic!("expected a shape error, got {other:?}"),
     }
 }
+
+#[test]
+fn variables_missing_from_statistics_are_reported_as_warnings() {
+    let (ckpt, _) = open();
+    let stats = GraphCastStats::open_dir(fixture("")).unwrap();
+    assert!(stats.warnings(&ckpt.task_config).is_empty());
+    let mut task = ckpt.task_config.clone();
+    task.input_variables.push("made_up_field".into());
+    task.target_variables.push("made_up_field".into());
+    let w = stats.warnings(&task);
+    assert_eq!(w.len(), 3, "{w:?}");
+    assert!(w
+        .iter()
+        .any(|l| l.contains("diffs_stddev_by_level.nc") && l.contains("made_up_field")));
+}

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gencast::checkpoint::{GraphCastCheckpoint, NpzArchive, NpzWriter};
+use gencast::checkpoint::{Checkpoint, CheckpointKind, GraphCastCheckpoint, NpzArchive, NpzWriter};
 use gencast::model::graphcast::{GraphCast, GraphCastGraphs};
 use gencast::Error;
 
@@ -142,4 +142,24 @@ fn missing_or_bad_model_config_is_named() {
     );
     let text = GraphCastCheckpoint::open(gencast).unwrap_err().to_string();
     assert!(text.contains("not a GraphCast checkpoint"), "{text}");
+}
+
+#[test]
+fn checkpoint_kind_is_recognised() {
+    let gencast = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tiny-mha/checkpoint.npz"
+    );
+    assert_eq!(
+        CheckpointKind::detect(gencast).unwrap(),
+        CheckpointKind::GenCast
+    );
+    let graphcast = fixture("checkpoint.npz");
+    assert_eq!(
+        CheckpointKind::detect(&graphcast).unwrap(),
+        CheckpointKind::GraphCast
+    );
+    // The GenCast reader says what the file is instead of listing missing GenCast keys.
+    let text = Checkpoint::open(&graphcast).unwrap_err().to_string();
+    assert!(text.contains("GraphCast checkpoint"), "{text}");
 }

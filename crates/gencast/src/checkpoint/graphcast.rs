@@ -116,6 +116,31 @@ pub fn is_graphcast_archive(archive: &NpzArchive) -> bool {
     archive.names().any(|n| n.starts_with("model_config:"))
 }
 
+/// Which model a checkpoint file is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointKind {
+    /// `gencast.CheckPoint` (`denoiser_architecture_config:*`, sampler and noise configs).
+    GenCast,
+    /// `graphcast.CheckPoint` (`model_config:*`).
+    GraphCast,
+}
+
+impl CheckpointKind {
+    /// The kind of an opened archive, from its config keys.
+    pub fn of(archive: &NpzArchive) -> CheckpointKind {
+        if is_graphcast_archive(archive) {
+            CheckpointKind::GraphCast
+        } else {
+            CheckpointKind::GenCast
+        }
+    }
+
+    /// The kind of a checkpoint file.
+    pub fn detect(path: impl AsRef<Path>) -> Result<CheckpointKind> {
+        Ok(Self::of(&NpzArchive::open(path.as_ref())?))
+    }
+}
+
 /// A loaded GraphCast checkpoint: free-text fields, configs and parameters.
 #[derive(Debug, Clone)]
 pub struct GraphCastCheckpoint {

@@ -21,12 +21,12 @@ pub use config::{
     DenoiserArchitectureConfig, NoiseConfig, NoiseEncoderConfig, SamplerConfig,
     SparseTransformerConfig, TaskConfig,
 };
-pub use graphcast::{GraphCastCheckpoint, ModelConfig};
+pub use graphcast::{CheckpointKind, GraphCastCheckpoint, ModelConfig};
 pub use npz::{NpyArray, NpyData, NpzArchive, NpzWriter};
 pub use params::{Param, ParamLoader, Params};
 pub use shapes::{expected_params, expected_params_with_output, ExpectedParam};
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// Module path of the first grid-node embedding layer, whose weight has `Cin + 3` rows.
 pub const GRID_NODE_EMBEDDING_MODULE: &str =
@@ -81,6 +81,14 @@ impl Checkpoint {
     }
 
     fn read(archive: &NpzArchive, with_params: bool) -> Result<Checkpoint> {
+        if CheckpointKind::of(archive) == CheckpointKind::GraphCast {
+            return Err(Error::format(
+                archive.path(),
+                "checkpoint",
+                "this is a GraphCast checkpoint (model_config:* entries); open it with \
+                 GraphCastCheckpoint",
+            ));
+        }
         let r = keys::ConfigReader { archive };
         Ok(Checkpoint {
             path: archive.path().to_path_buf(),
@@ -133,7 +141,7 @@ impl Checkpoint {
         let cfg = &self.denoiser_architecture_config;
         let st = &cfg.sparse_transformer_config;
         if st.d_model != cfg.latent_size {
-            return Err(crate::Error::Config {
+            return Err(Error::Config {
                 key: "denoiser_architecture_config:sparse_transformer_config:d_model".into(),
                 detail: format!(
                     "must equal latent_size {}, found {}",
@@ -142,7 +150,7 @@ impl Checkpoint {
             });
         }
         if st.num_heads == 0 || !st.d_model.is_multiple_of(st.num_heads) {
-            return Err(crate::Error::Config {
+            return Err(Error::Config {
                 key: "denoiser_architecture_config:sparse_transformer_config:num_heads".into(),
                 detail: format!("{} does not divide d_model {}", st.num_heads, st.d_model),
             });

@@ -55,6 +55,36 @@ impl GraphCastStats {
         })
     }
 
+    /// One line per variable a statistics file lacks, for the caller to log: the reference
+    /// passes such a variable through unscaled (or unshifted) with a warning.
+    pub fn warnings(&self, task: &TaskConfig) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut note = |stats: &NormStats, var: &str, role: &str| {
+            if !stats.contains(var) {
+                out.push(format!(
+                    "{}: no `{var}`; the {role} is not normalised by it",
+                    stats.path().display()
+                ));
+            }
+        };
+        for v in sorted_names(&task.input_variables)
+            .iter()
+            .chain(&sorted_names(&task.forcing_variables))
+        {
+            note(&self.mean_by_level, v, "input");
+            note(&self.stddev_by_level, v, "input");
+        }
+        for v in sorted_names(&task.target_variables) {
+            if task.input_variables.contains(&v) && !is_static(&v) {
+                note(&self.diffs_stddev_by_level, &v, "residual target");
+            } else {
+                note(&self.mean_by_level, &v, "target");
+                note(&self.stddev_by_level, &v, "target");
+            }
+        }
+        out
+    }
+
     /// `(x − mean)/stddev` per level of an input or forcing.
     fn input_norms(&self, var: &str, levels: &[i32]) -> Result<Vec<LevelNorm>> {
         level_norms(
