@@ -121,3 +121,21 @@ fn variables_missing_from_statistics_are_reported_as_warnings() {
         .iter()
         .any(|l| l.contains("diffs_stddev_by_level.nc") && l.contains("made_up_field")));
 }
+
+#[test]
+fn a_network_for_another_grid_is_refused() {
+    let (ckpt, ds) = open();
+    let stats = GraphCastStats::open_dir(fixture("")).unwrap();
+    let lat: Vec<f32> = (0..19).map(|i| -90.0 + 10.0 * i as f32).collect();
+    let lon: Vec<f32> = (0..36).map(|i| 5.0 + 10.0 * i as f32).collect();
+    let graphs = GraphCastGraphs::build(&ckpt.model_config, &lat, &lon).unwrap();
+    let net = GraphCast::load(&ckpt, Arc::new(graphs)).unwrap();
+    let inputs = StepInputs::from_dataset(&ds, &ckpt.task_config, 0).unwrap();
+    let text = predict_step(&net, &inputs, &ckpt.task_config, &stats)
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &text,
+        &[&ds.path().display().to_string(), "lat/lon", "19x36"],
+    );
+}

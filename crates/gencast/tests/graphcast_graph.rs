@@ -178,3 +178,40 @@ fn published_configurations_build() {
         assert!((max_len - 1.0).abs() < 1e-6);
     }
 }
+
+#[test]
+fn mesh2grid_normalization_factor_replaces_the_longest_edge() {
+    let mut ckpt = GraphCastCheckpoint::open(fixture("checkpoint.npz")).unwrap();
+    let ds = Dataset::open(fixture(DATASET)).unwrap();
+    let plain = GraphCastGraphs::build(&ckpt.model_config, ds.lat(), ds.lon()).unwrap();
+    let longest = plain
+        .mesh2grid
+        .features
+        .chunks(4)
+        .map(|f| f[0])
+        .fold(0f32, f32::max);
+    assert_eq!(longest, 1.0);
+    ckpt.model_config.mesh2grid_edge_normalization_factor = Some(0.5);
+    let scaled = GraphCastGraphs::build(&ckpt.model_config, ds.lat(), ds.lon()).unwrap();
+    // Both are float64 quotients rounded to float32: `x/0.5` against `(x/max)`, so the ratio
+    // equals `max/0.5` to float32 round-off.
+    let max_len = scaled
+        .mesh2grid
+        .features
+        .chunks(4)
+        .map(|f| f[0])
+        .fold(0f32, f32::max);
+    for (a, b) in scaled
+        .mesh2grid
+        .features
+        .iter()
+        .zip(&plain.mesh2grid.features)
+    {
+        assert!(
+            (f64::from(*a) - f64::from(*b) * f64::from(max_len)).abs() <= 1e-6 * f64::from(max_len)
+        );
+    }
+    // Other edge sets are unaffected.
+    assert_eq!(scaled.mesh.features, plain.mesh.features);
+    assert_eq!(scaled.grid2mesh.features, plain.grid2mesh.features);
+}

@@ -12,6 +12,10 @@ use crate::Result;
 /// Every static graph structure GraphCast needs, for one model configuration and one grid.
 #[derive(Debug, Clone)]
 pub struct GraphCastGraphs {
+    /// Grid latitudes (degrees) the graphs were built for.
+    pub lat: Vec<f32>,
+    /// Grid longitudes (degrees).
+    pub lon: Vec<f32>,
     /// Number of grid nodes (`n_lat * n_lon`).
     pub n_grid: usize,
     /// Number of mesh nodes (vertices of the finest level).
@@ -106,6 +110,8 @@ impl GraphCastGraphs {
         );
 
         Ok(GraphCastGraphs {
+            lat: lat.to_vec(),
+            lon: lon.to_vec(),
             n_grid,
             n_mesh,
             grid_node_features: features::node_features(&grid_lat, &grid_lon),

@@ -7,7 +7,7 @@ use super::normalization::{stack_inputs, to_physical, GraphCastStats};
 use crate::checkpoint::TaskConfig;
 use crate::data::task::Field;
 use crate::data::Dataset;
-use crate::Result;
+use crate::{Error, Result};
 
 /// One step: the prediction at `inputs.target_datetime()`, one field per target in sorted
 /// order.
@@ -17,6 +17,20 @@ pub fn predict_step(
     task: &TaskConfig,
     stats: &GraphCastStats,
 ) -> Result<Vec<Field>> {
+    let g = net.graphs();
+    if g.lat != inputs.lat() || g.lon != inputs.lon() {
+        return Err(Error::Data {
+            path: inputs.path().to_path_buf(),
+            variable: "lat/lon".into(),
+            detail: format!(
+                "the network was built for a {}x{} grid with other coordinates than the data's {}x{}",
+                g.lat.len(),
+                g.lon.len(),
+                inputs.lat().len(),
+                inputs.lon().len()
+            ),
+        });
+    }
     let x = stack_inputs(inputs, task, stats)?;
     let out = net.forward(&x)?;
     to_physical(&out, inputs, task, stats)
