@@ -139,3 +139,23 @@ fn a_network_for_another_grid_is_refused() {
         &[&ds.path().display().to_string(), "lat/lon", "19x36"],
     );
 }
+
+#[test]
+fn non_finite_inputs_are_named() {
+    let (ckpt, ds) = open();
+    let stats = GraphCastStats::open_dir(fixture("")).unwrap();
+    let task = &ckpt.task_config;
+    let graphs = GraphCastGraphs::build(&ckpt.model_config, ds.lat(), ds.lon()).unwrap();
+    let net = GraphCast::load(&ckpt, Arc::new(graphs)).unwrap();
+    let mut inputs = StepInputs::from_dataset(&ds, task, 0).unwrap();
+    // Feed a NaN in through the rollout path: the predicted 2 m temperature gets one.
+    let mut predicted = predict_step(&net, &inputs, task, &stats).unwrap();
+    for f in predicted.iter_mut().filter(|f| f.name == "2m_temperature") {
+        f.data[5] = f32::NAN;
+    }
+    inputs.advance(&predicted, Some(&ds)).unwrap();
+    let text = predict_step(&net, &inputs, task, &stats)
+        .unwrap_err()
+        .to_string();
+    assert_contains(&text, &["2m_temperature", "channel 1", "grid point 5"]);
+}

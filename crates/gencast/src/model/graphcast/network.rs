@@ -409,6 +409,7 @@ impl GraphCast {
             &mut agg,
             &mut scratch,
         );
+        scratch.release();
         let mut m = m0.clone();
         node_update(
             &self.g2m_mesh_nodes,
@@ -507,7 +508,8 @@ struct Scratch {
 }
 
 impl Scratch {
-    /// Frees the per-node projections of the last edge pass (grid-sized after mesh2grid).
+    /// Frees the per-node projections of the last edge pass (grid-sized in grid2mesh and
+    /// mesh2grid).
     fn release(&mut self) {
         self.senders = Vec::new();
         self.receivers = Vec::new();

@@ -144,14 +144,32 @@ pub fn channel_names(task: &TaskConfig, levels: &[i32], n_frames: usize) -> Vec<
     out
 }
 
-/// Writes the normalised `[levels][grid]` blocks of `data` into columns `col..` of `x`.
-fn put_columns(x: &mut [f32], cin: usize, col: usize, data: &[f32], norms: &[LevelNorm], n: usize) {
+/// Writes the normalised `[time][level][grid]` blocks of `data` into columns `col..` of `x`;
+/// fails on the first non-finite value (GraphCast does no NaN cleaning), naming the variable,
+/// the channel (time-major, then level) and the grid point.
+fn put_columns(
+    x: &mut [f32],
+    (cin, col): (usize, usize),
+    (var, data): (&str, &[f32]),
+    norms: &[LevelNorm],
+    n: usize,
+) -> Result<()> {
     for (l, block) in data.chunks_exact(n).enumerate() {
         let norm = norms[l % norms.len()];
         for (g, &v) in block.iter().enumerate() {
-            x[g * cin + col + l] = norm.normalize(v);
+            let y = norm.normalize(v);
+            if !y.is_finite() {
+                return Err(Error::NonFinite {
+                    stage: "GraphCast inputs".into(),
+                    detail: format!(
+                        "`{var}` channel {l} (time-major, then level) at grid point {g}: {v}"
+                    ),
+                });
+            }
+            x[g * cin + col + l] = y;
         }
     }
+    Ok(())
 }
 
 /// The network's stacked normalised inputs `[Ng, Cin]`.
@@ -185,7 +203,7 @@ pub fn stack_inputs(
                 found: vec![col + width],
             });
         }
-        put_columns(&mut x, cin, col, data, &norms, n);
+        put_columns(&mut x, (cin, col), (&v, data), &norms, n)?;
         col += width;
     }
     for v in sorted_names(&task.forcing_variables) {
@@ -202,7 +220,7 @@ pub fn stack_inputs(
                 found: vec![col + 1],
             });
         }
-        put_columns(&mut x, cin, col, data, &norms, n);
+        put_columns(&mut x, (cin, col), (&v, data), &norms, n)?;
         col += 1;
     }
     if col != cin {
