@@ -12,8 +12,13 @@ use gencast::checkpoint::Checkpoint;
 use gencast::data::netcdf_time::format_datetime;
 use gencast::data::task::Field;
 use gencast::data::{Dataset, StatsSet};
-use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter, OutputVariable};
-use gencast::output::zarr::ZarrForecast;
+use gencast::output::forecast_nc::{
+    preflight, ForecastLayout, ForecastWriter, OutputVariable, WriteMode,
+};
+use gencast::output::guard::{
+    check_output_location, file_identity, refuse_inputs_as_output, OutputKind,
+};
+use gencast::output::zarr::{MemberClaim, ZarrForecast};
 use gencast::rollout::{override_sampler, ForecastRequest, Forecaster};
 use tracing::info;
 
@@ -31,30 +36,31 @@ const STEP_HOURS: u64 = 12;
 /// Arguments of `gencast forecast`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The checkpoint (.npz). Without it, the bundled demo model, dataset and stats are used.
+    /// The checkpoint (.npz). Give --checkpoint, --dataset and --stats together; with none of
+    /// them the bundled demo model, dataset and stats are used.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
-    /// The input dataset (NetCDF). Defaults to the demo dataset.
+    /// The input dataset (NetCDF).
     #[arg(long)]
     dataset: Option<PathBuf>,
     /// Folder holding mean_by_level.nc, stddev_by_level.nc, diffs_stddev_by_level.nc and
-    /// min_by_level.nc. Defaults to the demo statistics.
+    /// min_by_level.nc.
     #[arg(long)]
     stats: Option<PathBuf>,
     /// Number of ensemble members.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = crate::numbers::whole::<u32>)]
     members: u32,
     /// Number of the first member (members are numbered offset .. offset + members).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = crate::numbers::whole::<u32>)]
     member_offset: u32,
     /// Number of 12 h steps.
-    #[arg(long, conflicts_with = "lead_time")]
+    #[arg(long, conflicts_with = "lead_time", allow_negative_numbers = true, value_parser = crate::numbers::whole::<usize>)]
     steps: Option<usize>,
     /// Lead time, a multiple of 12 h: e.g. `360h` or `15d`.
     #[arg(long)]
     lead_time: Option<String>,
     /// Random seed: member m uses fold_in(PRNGKey(seed), m), as the reference does.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: i64,
     /// Initialisation time (the second input frame), e.g. `2019-03-29T12:00`. Defaults to the
     /// dataset's second frame.
@@ -65,15 +71,22 @@ pub struct Args {
     output: PathBuf,
     /// Total members of the Zarr store (default: member offset + members). Processes writing
     /// disjoint --member-offset/--members ranges of one store must all give the same value.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::numbers::whole::<u32>)]
     ensemble_size: Option<u32>,
     /// Skip the (member, step) chunks already in the Zarr store, or recorded in the unfinished
     /// NetCDF file an interrupted run left (OUT.nc.tmp), replaying their stored predictions as
     /// inputs of the later steps. The settings must be the same as the interrupted run's.
     #[arg(long)]
     resume: bool,
-    /// Worker threads (default: all cores).
+    /// Replace an existing output file, or discard an interrupted run's unfinished file (or,
+    /// for a Zarr store, this run's members' chunks) and start over.
+    #[arg(long, conflicts_with = "resume")]
+    overwrite: bool,
+    /// Print one JSON object summarising the run on stdout when it ends.
     #[arg(long)]
+    json: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::numbers::whole::<usize>)]
     threads: Option<usize>,
     /// Check every stage's output (network modules, sampler iterations) for NaN or infinity and
     /// stop at the first one, naming stage, node, channel, member and step.
@@ -95,12 +108,36 @@ fn lead_time_steps(text: &str) -> anyhow::Result<usize> {
     let hours: u64 = num
         .trim()
         .parse::<u64>()
-        .with_context(|| format!("--lead-time `{text}`: expected e.g. 360h or 15d"))?
-        * mult;
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .with_context(|| format!("--lead-time `{text}`: expected e.g. 360h or 15d"))?;
     if hours == 0 || !hours.is_multiple_of(STEP_HOURS) {
         bail!("--lead-time `{text}` must be a positive multiple of {STEP_HOURS}h");
     }
-    Ok((hours / STEP_HOURS) as usize)
+    check_steps((hours / STEP_HOURS) as usize)
+}
+
+/// The most 12 h steps one run may compute (lead times must also fit the files' 32-bit hours).
+const MAX_STEPS: usize = 10_000;
+
+/// The most (member, step) pairs one run may hold (its progress record lists them).
+const MAX_MEMBER_STEPS: usize = 1_000_000;
+
+/// The most members a Zarr store may hold (its `sample` coordinate lists them all).
+const MAX_ENSEMBLE: u32 = 1_000_000;
+
+/// Refuses a number of steps outside 1..=[`MAX_STEPS`].
+fn check_steps(steps: usize) -> anyhow::Result<usize> {
+    if steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    if steps > MAX_STEPS {
+        bail!(
+            "{steps} steps ({} h) is more than the {MAX_STEPS} steps one run may compute",
+            steps as u128 * STEP_HOURS as u128
+        );
+    }
+    Ok(steps)
 }
 
 /// Finds the first input frame: the frame before `init_time`, or frame 0.
@@ -128,43 +165,126 @@ fn is_zarr(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("zarr"))
 }
 
+/// The model, dataset and statistics folder of a run: all three given, or the bundled demo.
+fn inputs(args: &Args) -> anyhow::Result<(PathBuf, PathBuf, PathBuf)> {
+    match (&args.checkpoint, &args.dataset, &args.stats) {
+        (Some(c), Some(d), Some(s)) => Ok((c.clone(), d.clone(), s.clone())),
+        (None, None, None) => {
+            let demo = Path::new(DEMO_DIR);
+            tracing::warn!(
+                "no --checkpoint, --dataset or --stats: running the bundled demo model (random \
+                 weights, not a weather forecast) on its demo data in {}",
+                demo.display()
+            );
+            Ok((
+                demo.join("checkpoint.npz"),
+                demo.join("source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc"),
+                demo.to_path_buf(),
+            ))
+        }
+        (c, d, s) => {
+            let missing: Vec<&str> = [
+                ("--checkpoint", c.is_none()),
+                ("--dataset", d.is_none()),
+                ("--stats", s.is_none()),
+            ]
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(n, _)| *n)
+            .collect();
+            bail!(
+                "missing {}: give --checkpoint, --dataset and --stats together (or none of them \
+                 for the bundled demo)",
+                missing.join(" and ")
+            )
+        }
+    }
+}
+
+/// Checks that each input exists and is a file (or, for `--stats`, a folder).
+fn check_input_kinds(ckpt: &Path, ds: &Path, stats: &Path) -> anyhow::Result<()> {
+    for (role, p) in [("--checkpoint", ckpt), ("--dataset", ds)] {
+        if p.is_dir() {
+            bail!("{role} {} is a folder; give the file itself", p.display());
+        }
+        if !p.exists() {
+            bail!("{role} {}: no such file", p.display());
+        }
+    }
+    if stats.is_file() {
+        bail!(
+            "--stats {} is a file; give the folder holding {}",
+            stats.display(),
+            StatsSet::FILES.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The content identities of the run's input files, keyed by role (`checkpoint`, `dataset`,
+/// `stats/<file>`).
+fn input_identities(ckpt: &Path, ds: &Path, stats: &Path) -> anyhow::Result<serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("checkpoint".into(), file_identity(ckpt)?);
+    m.insert("dataset".into(), file_identity(ds)?);
+    for f in StatsSet::FILES {
+        m.insert(format!("stats/{f}"), file_identity(&stats.join(f))?);
+    }
+    Ok(serde_json::Value::Object(m))
+}
+
+/// Caps `--threads` at the machine's available parallelism, with a warning.
+fn thread_count(requested: usize) -> anyhow::Result<usize> {
+    if requested == 0 {
+        bail!("--threads must be at least 1");
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if requested > cores {
+        tracing::warn!(
+            "--threads {requested} is more than the {cores} available cores; using {cores}"
+        );
+        return Ok(cores);
+    }
+    Ok(requested)
+}
+
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
+            .num_threads(thread_count(n)?)
             .build_global()
             .context("setting the number of threads")?;
     }
-    let demo = Path::new(DEMO_DIR);
-    if args.checkpoint.is_none() {
-        info!(
-            "no --checkpoint: running the bundled demo model in {}",
-            demo.display()
-        );
-    }
-    let ckpt_path = args
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| demo.join("checkpoint.npz"));
-    let ds_path = args
-        .dataset
-        .clone()
-        .unwrap_or_else(|| demo.join("source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc"));
-    let stats_dir = args.stats.clone().unwrap_or_else(|| demo.to_path_buf());
+    let (ckpt_path, ds_path, stats_dir) = inputs(&args)?;
     let steps = match (&args.steps, &args.lead_time) {
-        (Some(n), _) => *n,
+        (Some(n), _) => check_steps(*n)?,
         (None, Some(t)) => lead_time_steps(t)?,
         (None, None) => 1,
     };
-    if steps == 0 || args.members == 0 {
-        bail!("--steps and --members must be at least 1");
+    if args.members == 0 {
+        bail!("--members must be at least 1");
+    }
+    if args.members as usize * steps > MAX_MEMBER_STEPS {
+        bail!(
+            "--members {} × {steps} steps is more than the {MAX_MEMBER_STEPS} (member, step) \
+             pairs one run may compute; split the ensemble over several runs (--member-offset)",
+            args.members
+        );
     }
     let zarr = is_zarr(&args.output);
     let end = args
         .member_offset
         .checked_add(args.members)
-        .context("--member-offset + --members overflows")?;
+        .filter(|&e| e <= i32::MAX as u32)
+        .with_context(|| {
+            format!(
+                "--member-offset {} + --members {} is past the largest member number {}",
+                args.member_offset,
+                args.members,
+                i32::MAX - 1
+            )
+        })?;
     let ensemble_size = args.ensemble_size.unwrap_or(end);
     if !zarr && args.ensemble_size.is_some() {
         bail!(
@@ -175,13 +295,53 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if end > ensemble_size {
         bail!(
             "members {}..{end} do not fit in --ensemble-size {ensemble_size}",
-            args.member_offset
+            args.member_offset,
+        );
+    }
+    if zarr && ensemble_size > MAX_ENSEMBLE {
+        bail!(
+            "a Zarr store of {ensemble_size} members (--ensemble-size, or --member-offset + \
+             --members) is more than the {MAX_ENSEMBLE} one store may hold"
         );
     }
     let stop_after: Option<usize> = match std::env::var(STOP_AFTER_ENV) {
         Ok(v) => Some(v.parse().with_context(|| format!("{STOP_AFTER_ENV}={v}"))?),
         Err(_) => None,
     };
+
+    // Output safety, before anything is computed.
+    check_input_kinds(&ckpt_path, &ds_path, &stats_dir)?;
+    let kind = if zarr {
+        OutputKind::Store
+    } else {
+        OutputKind::File
+    };
+    check_output_location(&args.output, kind)?;
+    let stats_files: Vec<PathBuf> = StatsSet::FILES.iter().map(|f| stats_dir.join(f)).collect();
+    let mut input_list: Vec<(&str, &Path)> = vec![
+        ("--checkpoint", &ckpt_path),
+        ("--dataset", &ds_path),
+        ("--stats", &stats_dir),
+    ];
+    input_list.extend(stats_files.iter().map(|p| ("--stats", p.as_path())));
+    let written = if zarr {
+        vec![args.output.clone()]
+    } else {
+        vec![
+            args.output.clone(),
+            gencast::output::forecast_nc::tmp_name(&args.output),
+            gencast::output::forecast_nc::progress_name(&args.output),
+        ]
+    };
+    refuse_inputs_as_output(&written, &input_list)?;
+    let mode = WriteMode {
+        resume: args.resume,
+        overwrite: args.overwrite,
+    };
+    if !zarr {
+        preflight(&args.output, mode)?;
+    }
+    let inputs_id = input_identities(&ckpt_path, &ds_path, &stats_dir)?;
 
     let t0 = Instant::now();
     let ckpt = Checkpoint::open(&ckpt_path)?;
@@ -268,20 +428,43 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         first_input_frame: first_frame,
         sampler,
     };
-    let run_settings = serde_json::json!({"seed": args.seed, "sampler": &request.sampler});
+    let run_settings = serde_json::json!({
+        "seed": args.seed,
+        "sampler": &request.sampler,
+        "inputs": inputs_id,
+    });
     let output = if zarr {
         let store_layout = ForecastLayout {
             members: (0..ensemble_size as i32).collect(),
             ..layout
         };
         let z = ZarrForecast::open_or_create(&args.output, store_layout, &run_settings)?;
+        let range = args.member_offset as usize..end as usize;
+        let claim = z.claim_members(range.clone())?;
+        let mut stale = 0;
+        for m in range.clone() {
+            stale += z.remove_stale_chunk_files(m)?;
+        }
+        if stale > 0 {
+            info!("removed {stale} unfinished chunk files an interrupted writer left");
+        }
+        if !args.resume && !args.overwrite {
+            if let Some(m) = range.clone().find(|&m| z.member_has_chunks(m)) {
+                bail!(
+                    "{}: member {m} already has chunks in this store; add --resume to keep them \
+                     and compute only what is missing, or --overwrite to compute them again",
+                    args.output.display()
+                );
+            }
+        }
         Output::Zarr {
             store: Box::new(z),
             offset: args.member_offset as usize,
             resume: args.resume,
+            _claim: claim,
         }
     } else {
-        let w = ForecastWriter::open_resumable(&args.output, layout, &run_settings, args.resume)?;
+        let w = ForecastWriter::open_resumable(&args.output, layout, &run_settings, mode)?;
         let tmp = gencast::output::forecast_nc::tmp_name(&args.output);
         match w.resumed() {
             Some(n) => info!(
@@ -310,7 +493,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let output = RefCell::new(output);
     let show_bar = std::io::stderr().is_terminal()
         && tracing::level_filters::LevelFilter::current() >= tracing::Level::INFO;
-    let bar = RefCell::new(ProgressLine::new(show_bar, members, steps, to_compute));
+    let bar = RefCell::new(ProgressLine::new(
+        show_bar,
+        args.member_offset as usize,
+        members,
+        steps,
+        to_compute,
+    ));
     let done = |member: usize, step: usize| -> gencast::Result<Option<Vec<Field>>> {
         let out = output.borrow();
         if !out.step_complete(member, step) {
@@ -328,9 +517,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut last = Instant::now();
     let compute_start = last;
     let mut computed = 0usize;
+    let mut calls_total = 0usize;
     let on_step = |member: usize, step: usize, fields: &[Field], calls: usize| {
         output.borrow_mut().write_step(member, step, fields)?;
         computed += 1;
+        calls_total += calls;
         let finished = member * steps + step + 1;
         let per_step = compute_start.elapsed().as_secs_f64() / computed as f64;
         let mut bar = bar.borrow_mut();
@@ -359,11 +550,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?;
     bar.borrow_mut().clear();
     output.into_inner().finish()?;
-    info!(
-        "wrote {} in {:.2} s",
-        args.output.display(),
-        t0.elapsed().as_secs_f64()
-    );
+    let seconds = t0.elapsed().as_secs_f64();
+    info!("wrote {} in {seconds:.2} s", args.output.display());
+    if args.json {
+        let summary = serde_json::json!({
+            "output": args.output.display().to_string(),
+            "members": (args.member_offset..end).collect::<Vec<_>>(),
+            "steps": steps,
+            "steps_computed": computed,
+            "steps_skipped": members * steps - computed,
+            "seconds": seconds,
+            "denoiser_calls": calls_total,
+            "peak_rss_mb": gencast::bench::sys::peak_rss_mb(),
+        });
+        println!("{summary}");
+    }
     Ok(())
 }
 
@@ -375,6 +576,8 @@ enum Output {
         store: Box<ZarrForecast>,
         offset: usize,
         resume: bool,
+        /// This run's locks on its members, held until the run ends.
+        _claim: MemberClaim,
     },
     /// A resumable NetCDF file.
     NetCdf(Box<ForecastWriter>),
@@ -388,6 +591,7 @@ impl Output {
                 store,
                 offset,
                 resume,
+                ..
             } => *resume && store.step_complete(offset + member, step),
             Output::NetCdf(w) => w.step_complete(member, step),
         }

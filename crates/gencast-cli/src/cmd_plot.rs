@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use gencast::data::netcdf_time::format_datetime;
 use gencast::data::{Array, Dataset};
+use gencast::output::guard::{check_output_location, refuse_inputs_as_output, OutputKind};
 use gencast::output::stats::ensemble_mean_std;
 
 use colormap::Colormap;
@@ -116,6 +117,12 @@ enum Members {
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    check_output_location(&args.output, OutputKind::File)?;
+    let mut inputs: Vec<(&str, &Path)> = vec![("--input", &args.input)];
+    if let Some(d) = &args.dataset {
+        inputs.push(("--dataset", d));
+    }
+    refuse_inputs_as_output(std::slice::from_ref(&args.output), &inputs)?;
     let png = plot_png(&args)?;
     write_atomic(&args.output, &png)?;
     tracing::info!(output = %args.output.display(), "plot written");
@@ -245,6 +252,14 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
     let field = match members {
         Members::One(..) => fields.into_iter().next().unwrap_or_default(),
         Members::Mean | Members::Std => {
+            if matches!(members, Members::Std) && fields.len() <= args.ddof {
+                bail!(
+                    "{path}: --std of {} member(s) with --ddof {} is undefined (the standard \
+                     deviation divides by members - ddof); plot a member or the --mean",
+                    fields.len(),
+                    args.ddof
+                );
+            }
             let refs: Vec<&[f32]> = fields.iter().map(Vec::as_slice).collect();
             let (mut mean, mut std) = (vec![0f32; nlat * nlon], vec![0f32; nlat * nlon]);
             ensemble_mean_std(&refs, args.ddof, &mut mean, &mut std)?;

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use gencast::data::netcdf_time::format_datetime;
 use gencast::data::{Array, Dataset};
-use gencast::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+use gencast::output::guard::{check_output_location, refuse_inputs_as_output, OutputKind};
+use gencast::output::netcdf::{tmp_name, AttrValue, NcHeader, NcType, NcWriter};
 use gencast::output::stats::{
     ensemble_mean_std, ensemble_quantiles, field_scores, grid_weights, Scores,
 };
@@ -32,7 +33,7 @@ pub struct Args {
     truth: Option<PathBuf>,
     /// Match lead times from this (0-based) truth frame instead of by valid time; the default,
     /// when the forecast has no `datetime` coordinate, is frame 1.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::numbers::whole::<usize>)]
     truth_init_frame: Option<usize>,
     /// Write ensemble mean, standard deviation, quantiles and scores to this NetCDF file.
     #[arg(long)]
@@ -41,7 +42,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     quantiles: Vec<f64>,
     /// Delta degrees of freedom of the standard deviation written to the output file.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = crate::numbers::whole::<usize>)]
     ddof: usize,
     /// Only these variables (comma-separated; default: every forecast variable).
     #[arg(long, value_delimiter = ',')]
@@ -208,7 +209,9 @@ impl Output {
         let l = h.add_dim("level", levels.len());
         let y = h.add_dim("lat", fc.lat().len());
         let x = h.add_dim("lon", fc.lon().len());
-        let q = h.add_dim("quantile", args.quantiles.len());
+        // A zero-length dimension would be taken for the record dimension: no quantiles, no
+        // `quantile` dimension.
+        let q = (!args.quantiles.is_empty()).then(|| h.add_dim("quantile", args.quantiles.len()));
         h.attrs = vec![
             ("Conventions".into(), text("CF-1.8")),
             ("title".into(), text("GenCast ensemble statistics")),
@@ -257,12 +260,14 @@ impl Output {
             NcType::Float,
             a(&[("long_name", "longitude"), ("units", "degrees_east")]),
         );
-        h.add_var(
-            "quantile",
-            &[q],
-            NcType::Double,
-            a(&[("long_name", "quantile")]),
-        );
+        if let Some(q) = q {
+            h.add_var(
+                "quantile",
+                &[q],
+                NcType::Double,
+                a(&[("long_name", "quantile")]),
+            );
+        }
         let fill = || ("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN]));
         for v in vars {
             let mut field = vec![t];
@@ -290,7 +295,7 @@ impl Output {
                 NcType::Float,
                 with_units("ensemble standard deviation"),
             );
-            if !args.quantiles.is_empty() {
+            if let Some(q) = q {
                 let dims: Vec<usize> = std::iter::once(q).chain(field.iter().copied()).collect();
                 h.add_var(
                     &format!("quantile__{}", v.name),
@@ -320,7 +325,9 @@ impl Output {
         nc.write_i32(1, 0, levels)?;
         nc.write_f32(2, 0, fc.lat())?;
         nc.write_f32(3, 0, fc.lon())?;
-        nc.write_f64(4, 0, &args.quantiles)?;
+        if q.is_some() {
+            nc.write_f64(4, 0, &args.quantiles)?;
+        }
         Ok(Output {
             nc,
             with_truth,
@@ -445,6 +452,14 @@ fn truth_field(
 
 /// Runs `gencast stats`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(out) = &args.output {
+        check_output_location(out, OutputKind::File)?;
+        let mut inputs: Vec<(&str, &Path)> = vec![("--forecast", &args.forecast)];
+        if let Some(t) = &args.truth {
+            inputs.push(("--truth", t));
+        }
+        refuse_inputs_as_output(&[out.clone(), tmp_name(out)], &inputs)?;
+    }
     let fc = Dataset::open(&args.forecast)?;
     let vars = forecast_variables(&fc, &args.variables)?;
     let leads = fc.time().len();
@@ -459,6 +474,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!(
             "{}: the `sample` dimension is empty",
             args.forecast.display()
+        );
+    }
+    if args.output.is_some() && args.ddof >= members {
+        bail!(
+            "--ddof {} needs more than {} members (the standard deviation divides by members - \
+             ddof); use a smaller --ddof",
+            args.ddof,
+            members
         );
     }
     if let Some(q) = args.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {

@@ -7,7 +7,10 @@ mod cmd_forecast;
 mod cmd_inspect;
 mod cmd_plot;
 mod cmd_stats;
+mod numbers;
 mod progress;
+
+use std::io::IsTerminal;
 
 use clap::{Parser, Subcommand};
 
@@ -16,8 +19,14 @@ use clap::{Parser, Subcommand};
 #[command(name = "gencast", version, about)]
 struct Cli {
     /// Log only warnings and errors (for batch jobs); `RUST_LOG` overrides.
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, conflicts_with_all = ["verbose", "log_level"])]
     quiet: bool,
+    /// Log more: `-v` adds debug messages, `-vv` trace messages.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count, conflicts_with = "log_level")]
+    verbose: u8,
+    /// Log level: error, warn, info (the default), debug or trace; `RUST_LOG` overrides.
+    #[arg(long, global = true, value_parser = ["error", "warn", "info", "debug", "trace"])]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,12 +52,22 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let level = if cli.quiet { "warn" } else { "info" };
+    let level = match (&cli.log_level, cli.quiet, cli.verbose) {
+        (Some(l), _, _) => l.as_str(),
+        (None, true, _) => "warn",
+        (None, false, 0) => "info",
+        (None, false, 1) => "debug",
+        (None, false, _) => "trace",
+    };
+    // Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org).
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .init();
     // A bad `GENCAST_ISA` is refused before anything runs; `bench --isa` chooses its own.

@@ -22,6 +22,8 @@ const DEFAULT_WIDTH: usize = 80;
 /// What one progress line shows.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Snapshot {
+    /// Member number, as the log lines give it (the member offset included).
+    pub number: usize,
     /// Member position within the run, from 1.
     pub member: usize,
     /// Members of the run.
@@ -60,8 +62,8 @@ pub fn format_duration(seconds: f64) -> String {
 /// it): the bar takes the room the text leaves, up to [`MAX_BAR`].
 pub fn render(snap: &Snapshot, width: usize) -> String {
     let head = format!(
-        "member {}/{} step {}/{} ",
-        snap.member, snap.members, snap.step, snap.steps
+        "member {} ({}/{}) step {}/{} ",
+        snap.number, snap.member, snap.members, snap.step, snap.steps
     );
     // Fixed-width counts and times keep the bar from jumping as they change.
     let eta = snap.eta_s.map_or_else(|| "--".to_string(), format_duration);
@@ -107,6 +109,8 @@ pub struct ProgressLine {
     enabled: bool,
     width: usize,
     start: Instant,
+    /// Number of the run's first member.
+    offset: usize,
     members: usize,
     steps: usize,
     /// Steps this run computes (steps found complete on resume excluded).
@@ -120,13 +124,21 @@ pub struct ProgressLine {
 }
 
 impl ProgressLine {
-    /// A progress line for `members` × `steps`, of which `to_compute` steps are computed; drawn
-    /// only when `enabled` (stderr is a terminal and informational output is wanted).
-    pub fn new(enabled: bool, members: usize, steps: usize, to_compute: usize) -> Self {
+    /// A progress line for `members` (numbered from `offset`) × `steps`, of which `to_compute`
+    /// steps are computed; drawn only when `enabled` (stderr is a terminal and informational
+    /// output is wanted).
+    pub fn new(
+        enabled: bool,
+        offset: usize,
+        members: usize,
+        steps: usize,
+        to_compute: usize,
+    ) -> Self {
         ProgressLine {
             enabled,
             width: terminal_width(),
             start: Instant::now(),
+            offset,
             members,
             steps,
             to_compute,
@@ -147,6 +159,7 @@ impl ProgressLine {
             calls as f64 / per_step as f64
         };
         Snapshot {
+            number: self.offset + member,
             member: member + 1,
             members: self.members,
             step: step + 1,
@@ -223,6 +236,7 @@ mod tests {
 
     fn snap(calls: usize, eta_s: Option<f64>) -> Snapshot {
         Snapshot {
+            number: 11,
             member: 2,
             members: 4,
             step: 3,
@@ -257,11 +271,12 @@ mod tests {
     fn line_shows_counts_and_a_bar_filling_the_width() {
         let line = render(&snap(20, Some(4230.0)), 80);
         let tail = " 20/39 calls, elapsed 2m05s, ETA 1h10m";
-        assert!(line.starts_with("member 2/4 step 3/30 ["), "{line}");
+        // Member 11 (the second of four, from offset 10), numbered as the log lines number it.
+        assert!(line.starts_with("member 11 (2/4) step 3/30 ["), "{line}");
         assert!(line.ends_with(&format!("]{tail}")), "{line}");
         assert_eq!(line.chars().count(), 79, "{line}");
-        // The bar fills the rest: 79 − 21 (head) − 2 (brackets) − tail; 20/39 of it filled.
-        let bar_len = 79 - 21 - 2 - tail.len();
+        // The bar fills the rest: 79 − 26 (head) − 2 (brackets) − tail; 20/39 of it filled.
+        let bar_len = 79 - 26 - 2 - tail.len();
         let filled = (20.0 / 39.0 * bar_len as f64).round() as usize;
         let bar = format!("[{}{}]", "=".repeat(filled), " ".repeat(bar_len - filled));
         assert!(line.contains(&bar), "{line}");
@@ -279,7 +294,7 @@ mod tests {
         assert!(!narrow.contains('['), "no room for a bar: {narrow}");
         assert_eq!(narrow.chars().count(), 49, "cut to the width: {narrow}");
         assert!(
-            narrow.starts_with("member 2/4 step 3/30  0/39 calls"),
+            narrow.starts_with("member 11 (2/4) step 3/30  0/39 calls"),
             "{narrow}"
         );
         // The width does not depend on the counts and times shown.

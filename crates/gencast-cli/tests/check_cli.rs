@@ -197,3 +197,50 @@ fn forecast_refuses_a_bad_dataset_with_the_table() {
     );
     assert!(!out_path.exists(), "output written for a bad dataset");
 }
+
+#[test]
+fn geopotential_in_metres_is_caught() {
+    let metres = 1.0 / 9.80665;
+    assert_rejected(
+        Edit {
+            scale: Some(("geopotential", metres)),
+            ..Edit::default()
+        },
+        &[
+            "geopotential",
+            "500",
+            "outside the physical range",
+            "metres",
+        ],
+    );
+    assert_rejected(
+        Edit {
+            scale: Some(("geopotential_at_surface", metres)),
+            ..Edit::default()
+        },
+        &["geopotential_at_surface", "looks like heights in metres"],
+    );
+}
+
+#[test]
+fn a_missing_land_sea_mask_or_datetime_is_reported_as_missing() {
+    let (ok, text) = check(Edit {
+        drop: &["land_sea_mask"],
+        ..Edit::default()
+    });
+    assert!(!ok, "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("land_sea_mask") && l.contains("missing variable")),
+        "{text}"
+    );
+    // Sea-surface temperature's NaNs over land are not mistaken for NaNs over sea.
+    assert!(!text.contains("NaN value(s) over sea"), "{text}");
+    assert_rejected(
+        Edit {
+            no_datetime: true,
+            ..Edit::default()
+        },
+        &["datetime", "missing variable"],
+    );
+}

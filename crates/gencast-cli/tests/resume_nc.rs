@@ -130,7 +130,7 @@ fn mismatched_resume_is_refused_naming_the_setting() {
         );
         let err = stderr(&out);
         assert!(
-            err.contains(needle) && err.contains("--resume"),
+            err.contains(needle) && err.contains("--overwrite"),
             "{needle}: {err}"
         );
         assert_eq!(
@@ -142,12 +142,20 @@ fn mismatched_resume_is_refused_naming_the_setting() {
         assert!(tmp_name(&path).is_file(), "{needle}: partial file lost");
         assert_eq!(std::fs::read(progress_name(&path)).unwrap(), record);
     }
-    // Without --resume the stale partial file is replaced and the run starts afresh.
-    let out = forecast(
-        &path,
-        &["--members", "1", "--steps", "1", "--seed", "12"],
-        None,
+    // Without --resume the interrupted run is not discarded silently.
+    let fresh = ["--members", "1", "--steps", "1", "--seed", "12"];
+    let out = forecast(&path, &fresh, None);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("an interrupted run") && stderr(&out).contains("--overwrite"),
+        "{}",
+        stderr(&out)
     );
+    assert_eq!(std::fs::read(progress_name(&path)).unwrap(), record);
+    // With --overwrite the stale partial file is replaced and the run starts afresh.
+    let mut over = fresh.to_vec();
+    over.push("--overwrite");
+    let out = forecast(&path, &over, None);
     assert_ok(&out);
     assert_eq!(computed_and_skipped(&out), (1, 0));
     assert_eq!(

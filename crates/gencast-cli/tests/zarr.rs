@@ -203,7 +203,7 @@ fn mismatched_writers_are_rejected_naming_the_field() {
         (vec!["--ensemble-size", "2", "--steps", "2"], "lead_hours"),
         (
             vec!["--ensemble-size", "2", "--steps", "1", "--seed", "9"],
-            "`run`",
+            "`seed`: this run has 9, the store has 0",
         ),
     ] {
         let mut args = vec!["--members", "1", "--member-offset", "1"];
@@ -229,4 +229,80 @@ fn mismatched_writers_are_rejected_naming_the_field() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ensemble-size 2"));
     let out = forecast(SET, &dir.path().join("f.nc"), &["--ensemble-size", "1"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("Zarr"));
+}
+
+#[test]
+fn overlapping_writers_are_refused_and_stale_chunk_files_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("f.zarr");
+    let ckpt = fixture(SET).join("checkpoint.npz");
+    // Long enough (about 30 short steps) for the second writer to start while it runs.
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_gencast"))
+        .args(["forecast", "--checkpoint"])
+        .arg(&ckpt)
+        .arg("--dataset")
+        .arg(fixture_dataset(SET))
+        .arg("--stats")
+        .arg(fixture(SET))
+        .arg("--output")
+        .arg(&store)
+        .args(["--members", "3", "--steps", "10", "--ensemble-size", "4"])
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !store.join("2m_temperature/c/0").exists() {
+        assert!(start.elapsed().as_secs() < 60, "first writer never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let overlap = [
+        "--members",
+        "2",
+        "--member-offset",
+        "2",
+        "--ensemble-size",
+        "4",
+        "--steps",
+        "10",
+    ];
+    let out = forecast(SET, &store, &overlap);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "overlapping writer accepted");
+    assert!(err.contains("another process is writing member 2"), "{err}");
+    assert!(first.wait().unwrap().success());
+    // Without --resume or --overwrite, members with chunks are not written again.
+    let again = [
+        "--members",
+        "1",
+        "--member-offset",
+        "0",
+        "--ensemble-size",
+        "4",
+        "--steps",
+        "10",
+    ];
+    let out = forecast(SET, &store, &again);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("member 0 already has chunks"),
+        "{err}"
+    );
+    // A temporary chunk file a killed writer left is removed by a resume.
+    let chunk_dir = store.join("2m_temperature/c/3/0/0/0");
+    std::fs::create_dir_all(&chunk_dir).unwrap();
+    std::fs::write(chunk_dir.join(".0.tmp-999999-0"), b"partial").unwrap();
+    let last = [
+        "--members",
+        "1",
+        "--member-offset",
+        "3",
+        "--ensemble-size",
+        "4",
+        "--steps",
+        "10",
+        "--resume",
+    ];
+    assert_ok(&forecast(SET, &store, &last));
+    assert!(!chunk_dir.join(".0.tmp-999999-0").exists());
+    assert!(chunk_dir.join("0").is_file());
 }

@@ -336,6 +336,9 @@ pub fn check_output(
     Ok(())
 }
 
+/// The largest `num_noise_levels` an override may set.
+pub const MAX_NOISE_LEVELS: usize = 10_000;
+
 /// Applies one `key=value` override to a sampler configuration (`--sampler num_noise_levels=20`).
 pub fn override_sampler(cfg: &mut SamplerConfig, assignment: &str) -> Result<()> {
     let (key, value) = assignment.split_once('=').ok_or_else(|| {
@@ -367,7 +370,17 @@ pub fn override_sampler(cfg: &mut SamplerConfig, assignment: &str) -> Result<()>
                 .parse::<usize>()
                 .ok()
                 .filter(|&n| n > 0)
-                .ok_or_else(|| bad(format!("`{value}` is not a positive integer")))?
+                .ok_or_else(|| bad(format!("`{value}` is not a positive integer")))
+                .and_then(|n| {
+                    if n > MAX_NOISE_LEVELS {
+                        Err(bad(format!(
+                            "{n} is more than {MAX_NOISE_LEVELS} noise levels (each costs two \
+                             denoiser calls per step; the published models use 20)"
+                        )))
+                    } else {
+                        Ok(n)
+                    }
+                })?
         }
         _ => return Err(bad(
             "unknown field; expected one of max_noise_level, min_noise_level, num_noise_levels, \

@@ -347,3 +347,26 @@ fn inconsistent_transformer_width_is_a_config_error() {
         .to_string();
     assert_contains(&text, &[key, "latent_size 32", "64"]);
 }
+
+#[test]
+fn unknown_enum_config_values_are_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = "denoiser_architecture_config:sparse_transformer_config";
+    for (field, value, allowed) in [
+        (
+            "attention_type",
+            "flash_mha",
+            "splash_mha, triblockdiag_mha, mha",
+        ),
+        ("mask_type", "sparse", "lazy, full"),
+    ] {
+        let key = format!("{prefix}:{field}");
+        let p = rebuild(dir.path(), "enum.npz", &[key.as_str()], |w| {
+            w.add_str(&key, value).unwrap()
+        });
+        assert_contains(
+            &Checkpoint::open(&p).unwrap_err().to_string(),
+            &[&key, &format!("unknown value `{value}`"), allowed],
+        );
+    }
+}

@@ -212,6 +212,12 @@ fn stats_dir_missing_a_file() {
         .unwrap_err()
         .to_string();
     assert_names(&err, &["nowhere"]);
+
+    // A statistics file given where the folder is expected says so.
+    let file = dir.path().join("mean_by_level.nc");
+    std::fs::write(&file, b"x").unwrap();
+    let err = StatsSet::open_dir(&file).unwrap_err().to_string();
+    assert!(err.contains("is a file; expected the folder"), "{err}");
 }
 
 #[test]

@@ -151,6 +151,10 @@ pub struct Edit<'a> {
     pub poke: Option<(&'a str, usize, f32)>,
     /// Replace every NaN of a variable with this value (e.g. SST over land).
     pub fill_nan: Option<(&'a str, f32)>,
+    /// Multiply every value of a variable by this factor (e.g. 1/g: geopotential in metres).
+    pub scale: Option<(&'a str, f32)>,
+    /// Leave out the `datetime` coordinate.
+    pub no_datetime: bool,
 }
 
 /// Writes a copy of `src` to `dst` (classic NetCDF) with the edits applied.
@@ -180,15 +184,18 @@ pub fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
         NcType::Double,
         vec![("units".into(), text("hours"))],
     );
-    h.add_var(
-        "datetime",
-        &[dim_ids["batch"], dim_ids["time"]],
-        NcType::Double,
-        vec![
-            ("units".into(), text(&since)),
-            ("calendar".into(), text("proleptic_gregorian")),
-        ],
-    );
+    if !edit.no_datetime {
+        h.add_var(
+            "datetime",
+            &[dim_ids["batch"], dim_ids["time"]],
+            NcType::Double,
+            vec![
+                ("units".into(), text(&since)),
+                ("calendar".into(), text("proleptic_gregorian")),
+            ],
+        );
+    }
+    let first_var = if edit.no_datetime { 4 } else { 5 };
     let mut kept = Vec::new();
     for v in ds.variables() {
         if edit.drop.contains(&v.name.as_str()) {
@@ -215,7 +222,9 @@ pub fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
         .clone()
         .map(|t| (ds.datetime()[t] - t0) as f64 / 3.6e12)
         .collect();
-    w.write_f64(4, 0, &valid).unwrap();
+    if !edit.no_datetime {
+        w.write_f64(4, 0, &valid).unwrap();
+    }
     for (i, v) in kept.iter().enumerate() {
         let a = ds.read_all(&v.name).unwrap();
         let mut data = subset(&a.data, &v.dims, &v.shape, &frames, n_levels, edit.flip_lat);
@@ -231,7 +240,12 @@ pub fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
                     .for_each(|x| *x = value);
             }
         }
-        w.write_f32(5 + i, 0, &data).unwrap();
+        if let Some((name, factor)) = edit.scale {
+            if name == v.name {
+                data.iter_mut().for_each(|x| *x *= factor);
+            }
+        }
+        w.write_f32(first_var + i, 0, &data).unwrap();
     }
     w.finish().unwrap();
 }
@@ -291,6 +305,129 @@ pub fn write_poked_checkpoint(set: &str, dst: &Path, key: &str, index: usize, va
             }
         }
         w.add_array(&name, &a).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// An NPY v1 header (magic, version, padded dict) for a little-endian float32 array.
+pub fn npy_header(shape: &[usize]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out
+}
+
+/// A copy of the zip archive `zip` (no comment, no ZIP64) with one more member `name`: the
+/// deflated `body`, whose uncompressed size is recorded as `declared_size` (so it can lie).
+pub fn add_deflated_member(zip: &[u8], name: &str, body: &[u8], declared_size: u32) -> Vec<u8> {
+    let eocd = zip.len() - 22;
+    assert_eq!(&zip[eocd..eocd + 4], b"PK\x05\x06", "archive has a comment");
+    let u16_at = |at: usize| u16::from_le_bytes([zip[at], zip[at + 1]]);
+    let u32_at = |at: usize| u32::from_le_bytes([zip[at], zip[at + 1], zip[at + 2], zip[at + 3]]);
+    let (entries, cd_len, cd_off) = (u16_at(eocd + 10), u32_at(eocd + 12), u32_at(eocd + 16));
+    let packed = miniz_oxide::deflate::compress_to_vec(body, 1);
+    let crc = crc32(body);
+    let put16 = |o: &mut Vec<u8>, v: u16| o.extend_from_slice(&v.to_le_bytes());
+    let put32 = |o: &mut Vec<u8>, v: u32| o.extend_from_slice(&v.to_le_bytes());
+    let mut out = zip[..cd_off as usize].to_vec();
+    let local = out.len() as u32;
+    put32(&mut out, 0x0403_4b50);
+    for v in [20u16, 0, 8, 0, 0] {
+        put16(&mut out, v);
+    }
+    put32(&mut out, crc);
+    put32(&mut out, packed.len() as u32);
+    put32(&mut out, declared_size);
+    put16(&mut out, name.len() as u16);
+    put16(&mut out, 0);
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(&packed);
+    let cd = out.len() as u32;
+    out.extend_from_slice(&zip[cd_off as usize..(cd_off + cd_len) as usize]);
+    put32(&mut out, 0x0201_4b50);
+    for v in [20u16, 20, 0, 8, 0, 0] {
+        put16(&mut out, v);
+    }
+    put32(&mut out, crc);
+    put32(&mut out, packed.len() as u32);
+    put32(&mut out, declared_size);
+    for v in [name.len() as u16, 0, 0, 0, 0] {
+        put16(&mut out, v);
+    }
+    put32(&mut out, 0);
+    put32(&mut out, local);
+    out.extend_from_slice(name.as_bytes());
+    let new_cd_len = out.len() as u32 - cd;
+    put32(&mut out, 0x0605_4b50);
+    for v in [0u16, 0, entries + 1, entries + 1] {
+        put16(&mut out, v);
+    }
+    put32(&mut out, new_cd_len);
+    put32(&mut out, cd);
+    put16(&mut out, 0);
+    out
+}
+
+/// CRC-32 (IEEE) of `data`, bit by bit.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Writes a copy of statistics file `src` to `dst` (classic NetCDF) where variable `var` is
+/// removed (`value` None) or has every value replaced by `value`.
+pub fn write_stats_edited(src: &Path, dst: &Path, var: &str, value: Option<f64>) {
+    let stats = gencast::data::NormStats::open(src).unwrap();
+    let levels = stats.levels().to_vec();
+    let mut h = NcHeader::default();
+    let lev = h.add_dim("level", levels.len());
+    h.add_var("level", &[lev], NcType::Int, vec![]);
+    let mut data = Vec::new();
+    for name in stats.names() {
+        if name == var && value.is_none() {
+            continue;
+        }
+        let mut values = if stats.is_levelled(name) == Some(true) {
+            stats.get(name, &levels).unwrap()
+        } else {
+            vec![stats.scalar(name).unwrap()]
+        };
+        if name == var {
+            values.iter_mut().for_each(|x| *x = value.unwrap());
+        }
+        let dims: &[usize] = if stats.is_levelled(name) == Some(true) {
+            &[lev]
+        } else {
+            &[]
+        };
+        h.add_var(name, dims, NcType::Double, vec![]);
+        data.push(values);
+    }
+    let mut w = NcWriter::create(dst, h).unwrap();
+    w.write_i32(0, 0, &levels).unwrap();
+    for (i, values) in data.iter().enumerate() {
+        w.write_f64(1 + i, 0, values).unwrap();
     }
     w.finish().unwrap();
 }

@@ -64,6 +64,21 @@ impl ConfigReader<'_> {
         self.opt_str(key)?.ok_or_else(|| self.missing(key))
     }
 
+    /// A string that must be one of `allowed`; another value is refused naming the key.
+    pub fn one_of(&self, key: &str, allowed: &[&str]) -> Result<String> {
+        let v = self.str(key)?;
+        if allowed.contains(&v.as_str()) {
+            return Ok(v);
+        }
+        Err(Error::Config {
+            key: key.to_string(),
+            detail: format!(
+                "unknown value `{v}`; expected one of {}",
+                allowed.join(", ")
+            ),
+        })
+    }
+
     /// An optional integer.
     pub fn opt_i64(&self, key: &str) -> Result<Option<i64>> {
         let a = self.scalar(key, "an integer (<i8)", |a| a.dtype.is_integer())?;
@@ -186,8 +201,11 @@ impl SparseTransformerConfig {
             d_model: r.usize(&k("d_model"))?,
             num_layers: r.usize(&k("num_layers"))?,
             num_heads: r.usize(&k("num_heads"))?,
-            attention_type: r.str(&k("attention_type"))?,
-            mask_type: r.str(&k("mask_type"))?,
+            attention_type: r.one_of(
+                &k("attention_type"),
+                &["splash_mha", "triblockdiag_mha", "mha"],
+            )?,
+            mask_type: r.one_of(&k("mask_type"), &["lazy", "full"])?,
             block_q: r.usize(&k("block_q"))?,
             block_kv: r.usize(&k("block_kv"))?,
             block_kv_compute: r.usize(&k("block_kv_compute"))?,

@@ -14,6 +14,13 @@ pub use super::writer::NpzWriter;
 use super::{npy, zip};
 use crate::{Error, Result};
 
+/// The most bytes one archive member (NPY header and data) may hold: far above any GenCast
+/// tensor (the largest are a few MiB), far below what would exhaust a machine's memory.
+pub const MAX_MEMBER_BYTES: u64 = 1 << 30;
+
+/// How many leading bytes of a member are read to find its NPY header.
+const HEADER_PREFIX: usize = 1 << 16;
+
 /// Bytes of a whole archive: a read-only memory map or an owned buffer.
 #[derive(Debug)]
 pub(crate) enum Bytes {
@@ -94,7 +101,15 @@ impl NpzArchive {
     pub fn open(path: impl AsRef<Path>) -> Result<NpzArchive> {
         let path = path.as_ref();
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            return Err(Error::format(
+                path,
+                "checkpoint",
+                "is a folder; give the checkpoint file itself (a .npz file)",
+            ));
+        }
+        let len = meta.len();
         let bytes = if len == 0 {
             Bytes::Owned(Vec::new())
         } else {
@@ -175,8 +190,44 @@ impl NpzArchive {
         Error::format(&self.path, format!("member `{name}`"), detail)
     }
 
+    /// The member's decoded NPY header, read from the first bytes only, with the member's
+    /// whole uncompressed size checked against it: a deflated member must declare exactly the
+    /// header plus the data its dtype and shape need, and no member may exceed
+    /// [`MAX_MEMBER_BYTES`], so nothing is inflated beyond what the header announces.
+    fn checked_header(&self, name: &str) -> Result<NpyHeader> {
+        let e = self.entry(name)?;
+        let prefix = zip::member_prefix(&self.bytes, e, &self.path, HEADER_PREFIX)?;
+        let header = npy::parse_header(&prefix).map_err(|d| self.member_error(name, d))?;
+        let need = header
+            .data_len()
+            .and_then(|n| n.checked_add(header.data_offset))
+            .ok_or_else(|| self.member_error(name, "array size overflows"))?;
+        if need as u64 > MAX_MEMBER_BYTES {
+            return Err(self.member_error(
+                name,
+                format!(
+                    "dtype {} shape {:?} needs {need} bytes, more than the {MAX_MEMBER_BYTES} \
+                     bytes allowed for one array (no GenCast tensor comes near this)",
+                    header.dtype, header.shape
+                ),
+            ));
+        }
+        if e.method == zip::METHOD_DEFLATE && e.uncompressed_size != need as u64 {
+            return Err(self.member_error(
+                name,
+                format!(
+                    "declares {} bytes uncompressed, but its NPY header (dtype {}, shape {:?}) \
+                     needs {need}; the member is corrupted or not an array written by NumPy",
+                    e.uncompressed_size, header.dtype, header.shape
+                ),
+            ));
+        }
+        Ok(header)
+    }
+
     /// The member's decoded NPY header and its (uncompressed) bytes.
     pub(crate) fn raw(&self, name: &str) -> Result<(NpyHeader, Cow<'_, [u8]>)> {
+        self.checked_header(name)?;
         let e = self.entry(name)?;
         let data = zip::member_data(&self.bytes, e, &self.path)?;
         let header = npy::parse_header(&data).map_err(|d| self.member_error(name, d))?;
@@ -201,9 +252,10 @@ impl NpzArchive {
         &self.bytes
     }
 
-    /// Reads only the header of an array (dtype and shape).
+    /// Reads only the header of an array (dtype and shape), inflating no more than its first
+    /// bytes, and checks the member's declared size against it.
     pub fn header(&self, name: &str) -> Result<NpyHeader> {
-        Ok(self.raw(name)?.0)
+        self.checked_header(name)
     }
 
     /// Reads and decodes one array.

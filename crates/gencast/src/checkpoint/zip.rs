@@ -309,6 +309,44 @@ pub(crate) fn data_range(bytes: &[u8], e: &Entry, path: &Path) -> Result<std::op
     Ok(start..end)
 }
 
+/// Returns at most the first `max` uncompressed bytes of a member (borrowed when stored,
+/// inflated only that far when deflated), without checking the CRC: enough to read an NPY
+/// header before deciding whether the whole member may be inflated.
+pub(crate) fn member_prefix<'a>(
+    bytes: &'a [u8],
+    e: &Entry,
+    path: &Path,
+    max: usize,
+) -> Result<Cow<'a, [u8]>> {
+    let what = || format!("zip member `{}`", e.name);
+    if e.flags & 0x0001 != 0 {
+        return Err(bad(path, what(), "encrypted members are not supported"));
+    }
+    let range = data_range(bytes, e, path)?;
+    let raw = bytes
+        .get(range)
+        .ok_or_else(|| bad(path, what(), "data out of bounds"))?;
+    match e.method {
+        METHOD_STORED => Ok(Cow::Borrowed(&raw[..raw.len().min(max)])),
+        METHOD_DEFLATE => match miniz_oxide::inflate::decompress_to_vec_with_limit(raw, max) {
+            Ok(out) => Ok(Cow::Owned(out)),
+            Err(err) if err.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+                Ok(Cow::Owned(err.output))
+            }
+            Err(err) => Err(bad(
+                path,
+                what(),
+                format!("deflate data is corrupted: {err}"),
+            )),
+        },
+        m => Err(bad(
+            path,
+            what(),
+            format!("unsupported compression method {m} (only stored and deflate)"),
+        )),
+    }
+}
+
 /// Returns a member's uncompressed bytes, borrowed when stored and inflated when deflated.
 /// The CRC-32 is checked.
 pub(crate) fn member_data<'a>(bytes: &'a [u8], e: &Entry, path: &Path) -> Result<Cow<'a, [u8]>> {

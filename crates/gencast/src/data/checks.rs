@@ -141,8 +141,9 @@ fn check_slice(
     let is_land = |i: usize| land.and_then(|m| m.get(i).copied()).unwrap_or(false);
 
     report.checks += 1;
+    // Without a land-sea mask SST's NaNs cannot be told apart (the mask is reported missing).
     let nan_cells: Vec<usize> = (0..values.len())
-        .filter(|&i| values[i].is_nan() && !(is_sst && is_land(i)))
+        .filter(|&i| values[i].is_nan() && !(is_sst && (land.is_none() || is_land(i))))
         .collect();
     if let Some(&first) = nan_cells.first() {
         let where_ = if is_sst { " over sea" } else { "" };
@@ -188,7 +189,30 @@ fn check_slice(
             }
         }
     }
-    if let Some((lo, hi)) = physical_range(var) {
+    let range = match (var, level) {
+        ("geopotential", Some(l)) => Some(ranges::geopotential_range(l)),
+        _ => physical_range(var),
+    };
+    if var == "geopotential_at_surface" && values.len() >= 2 {
+        report.checks += 1;
+        let peak = values
+            .iter()
+            .filter(|x| x.is_finite())
+            .fold(f64::NEG_INFINITY, |m, &x| m.max(x as f64));
+        if peak.is_finite() && peak < ranges::SURFACE_GEOPOTENTIAL_MIN_PEAK {
+            report.push(
+                var,
+                frame,
+                level,
+                format!(
+                    "highest value is {peak}, below {}: the field looks like heights in metres; \
+                     geopotential is height times g (9.80665 m/s²), in m²/s²",
+                    ranges::SURFACE_GEOPOTENTIAL_MIN_PEAK
+                ),
+            );
+        }
+    }
+    if let Some((lo, hi)) = range {
         report.checks += 1;
         let bad: Vec<usize> = (0..values.len())
             .filter(|&i| {
@@ -207,8 +231,9 @@ fn check_slice(
                 frame,
                 level,
                 format!(
-                    "{} value(s) outside the physical range [{lo}, {hi}] (out-of-range values span \
-                     {min} .. {max}; first: {channel} = {} at {}): wrong units or fill values?",
+                    "{} value(s) outside the physical range [{lo}, {hi}] (out-of-range values \
+                     span {min} .. {max}; first: {channel} = {} at {}): wrong units (metres \
+                     instead of m²/s² for geopotential) or fill values?",
                     bad.len(),
                     values[first],
                     at(first)
@@ -325,6 +350,17 @@ fn check_frames(ds: &Dataset, first: usize, report: &mut CheckReport) -> Vec<usi
     report.checks += 1;
     let frames = first..first + NUM_INPUT_FRAMES;
     let available: Vec<usize> = frames.clone().filter(|&t| t < ds.num_frames()).collect();
+    if ds.datetime().is_empty() {
+        report.checks += 1;
+        report.push(
+            "datetime",
+            None,
+            None,
+            "missing variable: the valid times of the frames, needed to compute the forcings \
+             (solar radiation, time of day and year) and to label the forecast"
+                .into(),
+        );
+    }
     if let Some(problem) = rules::frames_problem(ds, first, NUM_INPUT_FRAMES) {
         report.push(TIME_DIM, None, None, problem);
     } else if let Some(times) = ds.datetime().get(frames) {

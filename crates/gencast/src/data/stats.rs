@@ -197,6 +197,16 @@ impl StatsSet {
     /// `min_by_level.nc` from a directory; the error names every file that is absent.
     pub fn open_dir(dir: impl AsRef<Path>) -> Result<StatsSet> {
         let dir = dir.as_ref();
+        if dir.is_file() {
+            return Err(Error::format(
+                dir,
+                "statistics",
+                format!(
+                    "is a file; expected the folder holding {}",
+                    Self::FILES.join(", ")
+                ),
+            ));
+        }
         if !dir.is_dir() {
             return Err(Error::io(
                 dir,

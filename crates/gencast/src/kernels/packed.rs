@@ -7,7 +7,7 @@
 //! blocking or the thread count, so results are bitwise identical on any number of threads.
 
 use super::activation::{bias_act_serial, Act};
-use super::isa::{active, multiversion, Isa, Kind};
+use super::isa::{active, multiversion, Isa};
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -233,10 +233,10 @@ fn block(isa: Isa, a: &[f32], b: PackedRef<'_>, c: &mut [f32], rows: usize, accu
         // SAFETY: an `Isa` of this kind exists only on CPUs with these instructions; the buffer
         // sizes were checked above.
         #[cfg(target_arch = "x86_64")]
-        Kind::Avx512 => unsafe { avx512::block(a, b, c, rows, accumulate) },
+        super::isa::Kind::Avx512 => unsafe { avx512::block(a, b, c, rows, accumulate) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Kind::Avx2 => unsafe { avx2::block(a, b, c, rows, accumulate) },
+        super::isa::Kind::Avx2 => unsafe { avx2::block(a, b, c, rows, accumulate) },
         _ => block_portable(isa, a, b, c, rows, accumulate),
     }
 }

@@ -54,6 +54,52 @@ pub struct ForecastLayout {
     pub history: String,
 }
 
+/// How [`ForecastWriter::open_resumable`] treats what an earlier run left.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteMode {
+    /// Continue an unfinished file of an earlier run.
+    pub resume: bool,
+    /// Replace an existing final file, or start an unfinished one over.
+    pub overwrite: bool,
+}
+
+/// Checks, without changing anything, that writing `path` in `mode` discards nothing silently:
+/// an unfinished run's file (temporary file and progress record) needs `resume` or
+/// `overwrite`, an existing final file needs `overwrite`, and no other process may be writing
+/// the output. Call it before any computation; [`ForecastWriter::open_resumable`] checks again
+/// under its lock.
+pub fn preflight(path: &Path, mode: WriteMode) -> Result<()> {
+    let tmp = tmp_name(path);
+    if tmp.is_file() {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&tmp)
+            .map_err(|e| Error::io(&tmp, e))?;
+        super::guard::lock_exclusive(&f, &tmp, path)?;
+    }
+    refuse_discarding(path, tmp.is_file() && progress_name(path).is_file(), mode)
+}
+
+/// The checks of [`preflight`] that concern earlier results.
+fn refuse_discarding(path: &Path, partial: bool, mode: WriteMode) -> Result<()> {
+    if partial && !mode.resume && !mode.overwrite {
+        return Err(Error::Invalid(format!(
+            "{}: an interrupted run of this output exists ({} and {}); add --resume to continue              it, or --overwrite to discard it and start over",
+            path.display(),
+            tmp_name(path).display(),
+            progress_name(path).display()
+        )));
+    }
+    if path.exists() && !mode.overwrite {
+        return Err(Error::Invalid(format!(
+            "{} already exists; add --overwrite to replace it, or choose another --output",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// A forecast file being written.
 pub struct ForecastWriter {
     nc: Option<NcWriter>,
@@ -175,6 +221,17 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
     (h, var_index)
 }
 
+/// Start (flat element) and length of (member, step) of variable `variable` in `layout`.
+fn slab_of(layout: &ForecastLayout, member: usize, step: usize, variable: usize) -> (u64, usize) {
+    let levelled = layout.variables.get(variable).is_some_and(|v| v.levelled);
+    let per_step =
+        layout.lat.len() * layout.lon.len() * if levelled { layout.levels.len() } else { 1 };
+    (
+        ((member * layout.lead_hours.len() + step) * per_step) as u64,
+        per_step,
+    )
+}
+
 /// Writes the coordinate variables.
 fn write_coordinates(nc: &mut NcWriter, layout: &ForecastLayout) -> Result<()> {
     nc.write_i32(0, 0, &layout.members)?;
@@ -203,25 +260,41 @@ impl ForecastWriter {
         })
     }
 
-    /// Opens a resumable file: with `resume`, an unfinished file of an earlier run of `path`
-    /// (its temporary file and progress record) is continued when it has exactly this layout,
-    /// `run` settings (e.g. seed and sampler) and header; a mismatch is an error naming the first
-    /// differing setting, and the partial file is left as it was. Otherwise (or when there is
-    /// nothing to continue) a new file is started, replacing any stale one. Dropped unfinished
-    /// after [`ForecastWriter::complete_step`], the temporary file and record stay for a later
-    /// resume.
+    /// Opens a resumable file under an exclusive lock on its temporary file (a second writer of
+    /// the same output is refused before it changes anything). With `mode.resume`, an unfinished
+    /// file of an earlier run of `path` (its temporary file and progress record) is continued
+    /// when it has exactly this layout and `run` settings (e.g. seed, sampler, input file
+    /// identities); a mismatch is an error naming the first differing field, and the partial
+    /// file is left as it was. The resumed file keeps the `history` of the run that started it.
+    /// Without `mode.resume`, an unfinished file is an error unless `mode.overwrite` (then it is
+    /// started over), and so is an existing final file. Dropped unfinished after
+    /// [`ForecastWriter::complete_step`], the temporary file and record stay for a later resume.
     pub fn open_resumable(
         path: &Path,
-        layout: ForecastLayout,
+        mut layout: ForecastLayout,
         run: &Value,
-        resume: bool,
+        mode: WriteMode,
     ) -> Result<Self> {
-        let (h, var_index) = build_header(&layout);
-        let ident = identity(&layout, run);
+        let tmp = tmp_name(path);
         let record = progress_name(path);
-        if resume && tmp_name(path).is_file() && record.is_file() {
-            let progress = Progress::load(&record, ident, &layout)?;
-            let mut nc = NcWriter::open_partial(path, h)?;
+        let partial = tmp.is_file() && record.is_file();
+        let file = super::netcdf::open_locked(path, &tmp)?;
+        // From here on this process owns the temporary file and the record.
+        let fail = |e: Error| {
+            if !partial {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            Err(e)
+        };
+        if let Err(e) = refuse_discarding(path, partial, mode) {
+            return fail(e);
+        }
+        let ident = identity(&layout, run);
+        if mode.resume && partial {
+            let (progress, history) = Progress::load(&record, ident, &layout)?;
+            layout.history = history;
+            let (h, var_index) = build_header(&layout);
+            let mut nc = NcWriter::open_partial_locked(path, h, file)?;
             nc.set_keep_on_drop(progress.any_completed());
             let done = progress.count_completed();
             return Ok(ForecastWriter {
@@ -234,16 +307,26 @@ impl ForecastWriter {
         }
         match std::fs::remove_file(&record) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::io(&record, e))
+                return fail(Error::io(&record, e));
             }
             _ => {}
         }
-        let mut nc = NcWriter::create(path, h)?;
-        write_coordinates(&mut nc, &layout)?;
-        nc.sync()?;
+        let (h, var_index) = build_header(&layout);
+        // Slots are filled when the file is finished, so each byte of a large forecast is
+        // written once.
+        let made = NcWriter::create_locked(path, h, file, false).and_then(|mut nc| {
+            write_coordinates(&mut nc, &layout)?;
+            nc.sync()?;
+            Ok(nc)
+        });
+        let nc = match made {
+            Ok(nc) => nc,
+            Err(e) => return fail(e),
+        };
         let progress = Progress {
             path: record,
             identity: ident,
+            history: layout.history.clone(),
             completed: vec![vec![false; layout.lead_hours.len()]; layout.members.len()],
         };
         progress.save()?;
@@ -320,7 +403,7 @@ impl ForecastWriter {
                 l.variables.len()
             ))
         })?;
-        let per_step = l.lat.len() * l.lon.len() * if v.levelled { l.levels.len() } else { 1 };
+        let (start, per_step) = slab_of(l, member, step, variable);
         if field_len.is_some_and(|n| n != per_step)
             || member >= l.members.len()
             || step >= l.lead_hours.len()
@@ -331,10 +414,7 @@ impl ForecastWriter {
                 found: vec![field_len.unwrap_or(per_step)],
             });
         }
-        Ok((
-            ((member * l.lead_hours.len() + step) * per_step) as u64,
-            per_step,
-        ))
+        Ok((start, per_step))
     }
 
     /// The layout the file was created with.
@@ -357,8 +437,19 @@ impl ForecastWriter {
             .write_f32(self.var_index[variable], start, field)
     }
 
-    /// Flushes the file, gives it its final name and removes the progress record.
+    /// Fills every (member, step) not recorded as complete with the fill value (NaN), flushes
+    /// the file, gives it its final name and removes the progress record.
     pub fn finish(mut self) -> Result<()> {
+        if let (Some(nc), Some(p)) = (self.nc.as_mut(), self.progress.as_ref()) {
+            for (m, steps) in p.completed.iter().enumerate() {
+                for (s, _) in steps.iter().enumerate().filter(|(_, &done)| !done) {
+                    for v in 0..self.layout.variables.len() {
+                        let (start, len) = slab_of(&self.layout, m, s, v);
+                        nc.fill_f32(self.var_index[v], start, len)?;
+                    }
+                }
+            }
+        }
         if let Some(nc) = self.nc.take() {
             nc.finish()?;
         }
@@ -464,6 +555,19 @@ mod resume_tests {
     use super::*;
     use serde_json::json;
 
+    const FRESH: WriteMode = WriteMode {
+        resume: false,
+        overwrite: false,
+    };
+    const RESUME: WriteMode = WriteMode {
+        resume: true,
+        overwrite: false,
+    };
+    const OVERWRITE: WriteMode = WriteMode {
+        resume: false,
+        overwrite: true,
+    };
+
     /// The fields of (member, step): 2m_temperature then geopotential, distinct per pair.
     fn fields(m: usize, s: usize) -> [Vec<f32>; 2] {
         let base = (100 * m + 10 * s) as f32;
@@ -485,7 +589,7 @@ mod resume_tests {
         let dir = tempfile::tempdir().unwrap();
         let run = json!({"seed": 1, "sampler": {"rho": 7.0}});
         let whole = dir.path().join("whole.nc");
-        let mut w = ForecastWriter::open_resumable(&whole, small_layout(), &run, false).unwrap();
+        let mut w = ForecastWriter::open_resumable(&whole, small_layout(), &run, FRESH).unwrap();
         for (m, s) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
             write_step(&mut w, m, s);
         }
@@ -493,7 +597,7 @@ mod resume_tests {
         assert!(!tmp_name(&whole).exists() && !progress_name(&whole).exists());
 
         let part = dir.path().join("part.nc");
-        let mut w = ForecastWriter::open_resumable(&part, small_layout(), &run, true).unwrap();
+        let mut w = ForecastWriter::open_resumable(&part, small_layout(), &run, RESUME).unwrap();
         assert_eq!(w.resumed(), None, "nothing to resume yet");
         write_step(&mut w, 0, 0);
         // Written but not recorded: lost, like a step in flight when the process is killed.
@@ -502,7 +606,7 @@ mod resume_tests {
         assert!(!part.exists());
         assert!(tmp_name(&part).is_file() && progress_name(&part).is_file());
 
-        let mut w = ForecastWriter::open_resumable(&part, small_layout(), &run, true).unwrap();
+        let mut w = ForecastWriter::open_resumable(&part, small_layout(), &run, RESUME).unwrap();
         assert_eq!(w.resumed(), Some(1));
         assert!(w.step_complete(0, 0) && !w.step_complete(0, 1) && !w.step_complete(1, 0));
         for (v, f) in fields(0, 0).iter().enumerate() {
@@ -528,7 +632,7 @@ mod resume_tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.nc");
         let run = json!({"seed": 1, "sampler": {"rho": 7.0}});
-        let mut w = ForecastWriter::open_resumable(&path, small_layout(), &run, false).unwrap();
+        let mut w = ForecastWriter::open_resumable(&path, small_layout(), &run, FRESH).unwrap();
         write_step(&mut w, 0, 0);
         drop(w);
         let record = std::fs::read(progress_name(&path)).unwrap();
@@ -541,9 +645,13 @@ mod resume_tests {
         for (layout, run, needle) in [
             (small_layout(), &other_seed, "`seed`"),
             (fewer, &run, "`members`"),
-            (moved, &run, "`lon`"),
+            (
+                moved,
+                &run,
+                "`lon[1]`: this run has 91.0, the partial file has 90.0",
+            ),
         ] {
-            let err = ForecastWriter::open_resumable(&path, layout, run, true)
+            let err = ForecastWriter::open_resumable(&path, layout, run, RESUME)
                 .err()
                 .unwrap()
                 .to_string();
@@ -551,8 +659,19 @@ mod resume_tests {
             assert!(tmp_name(&path).is_file() && !path.exists());
             assert_eq!(std::fs::read(progress_name(&path)).unwrap(), record);
         }
-        // Without --resume the stale file is replaced by a fresh one.
-        let w = ForecastWriter::open_resumable(&path, small_layout(), &other_seed, false).unwrap();
+        // Without --resume or --overwrite the interrupted run is not discarded.
+        let err = ForecastWriter::open_resumable(&path, small_layout(), &other_seed, FRESH)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("interrupted run") && err.contains("--overwrite"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(progress_name(&path)).unwrap(), record);
+        // With --overwrite the stale file is replaced by a fresh one.
+        let w =
+            ForecastWriter::open_resumable(&path, small_layout(), &other_seed, OVERWRITE).unwrap();
         assert_eq!(w.resumed(), None);
         assert!(!w.step_complete(0, 0));
         drop(w);
@@ -564,7 +683,7 @@ mod resume_tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.nc");
         let run = json!({"seed": 1});
-        let mut w = ForecastWriter::open_resumable(&path, small_layout(), &run, false).unwrap();
+        let mut w = ForecastWriter::open_resumable(&path, small_layout(), &run, FRESH).unwrap();
         write_step(&mut w, 0, 0);
         drop(w);
         // Same settings recorded, but one header byte changed on disk.
@@ -572,10 +691,120 @@ mod resume_tests {
         let mut bytes = std::fs::read(&tmp).unwrap();
         bytes[40] ^= 1;
         std::fs::write(&tmp, &bytes).unwrap();
-        let err = ForecastWriter::open_resumable(&path, small_layout(), &run, true)
+        let err = ForecastWriter::open_resumable(&path, small_layout(), &run, RESUME)
             .err()
             .unwrap()
             .to_string();
         assert!(err.contains("header differs"), "{err}");
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_and_leaves_the_first_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.nc");
+        let run = json!({"seed": 1});
+        let mut first = ForecastWriter::open_resumable(&path, small_layout(), &run, FRESH).unwrap();
+        write_step(&mut first, 0, 0);
+        let before = std::fs::read(tmp_name(&path)).unwrap();
+        for mode in [FRESH, RESUME, OVERWRITE] {
+            let err = ForecastWriter::open_resumable(&path, small_layout(), &run, mode)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains("another process is writing"), "{err}");
+            let err = preflight(&path, mode).unwrap_err().to_string();
+            assert!(err.contains("another process is writing"), "{err}");
+        }
+        assert_eq!(std::fs::read(tmp_name(&path)).unwrap(), before);
+        for (m, s) in [(0, 1), (1, 0), (1, 1)] {
+            write_step(&mut first, m, s);
+        }
+        first.finish().unwrap();
+        // The finished file is replaced only with --overwrite.
+        let err = ForecastWriter::open_resumable(&path, small_layout(), &run, FRESH)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("already exists") && err.contains("--overwrite"),
+            "{err}"
+        );
+        assert!(!tmp_name(&path).exists(), "a refused run leaves no file");
+    }
+
+    #[test]
+    fn slots_a_resumable_file_never_recorded_are_filled_on_finishing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.nc");
+        let run = json!({"seed": 1});
+        let mut w = ForecastWriter::open_resumable(&path, small_layout(), &run, FRESH).unwrap();
+        write_step(&mut w, 1, 0);
+        // Written but never recorded as complete: treated as missing.
+        w.write_field(0, 1, 0, &fields(0, 1)[0]).unwrap();
+        w.finish().unwrap();
+        let f = netcdf_reader::NcFile::open(&path).unwrap();
+        let z: Vec<f32> = f
+            .read_variable::<f32>("geopotential")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        let t: Vec<f32> = f
+            .read_variable::<f32>("2m_temperature")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        // Slot order (member, step): (0,0), (0,1), (1,0), (1,1); only (1,0) holds data.
+        assert!(t[..24].iter().chain(&t[36..]).all(|x| x.is_nan()));
+        assert_eq!(&t[24..36], &fields(1, 0)[0][..]);
+        assert!(z[..48].iter().chain(&z[72..]).all(|x| x.is_nan()));
+        assert_eq!(&z[48..72], &fields(1, 0)[1][..]);
+    }
+
+    #[test]
+    fn unwritten_slots_read_as_the_fill_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.nc");
+        let mut w = ForecastWriter::create(&path, small_layout()).unwrap();
+        for (v, f) in fields(1, 1).iter().enumerate() {
+            w.write_field(1, 1, v, f).unwrap();
+        }
+        w.finish().unwrap();
+        let f = netcdf_reader::NcFile::open(&path).unwrap();
+        let t: Vec<f32> = f
+            .read_variable::<f32>("2m_temperature")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        // Slots (0,0), (0,1), (1,0) were never written; (1,1) holds its data.
+        assert!(t[..36].iter().all(|x| x.is_nan()), "{:?}", &t[..36]);
+        assert_eq!(&t[36..], &fields(1, 1)[0][..]);
+    }
+
+    #[test]
+    fn a_resume_keeps_the_first_runs_history_and_names_a_changed_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.nc");
+        let input = json!({"stats/mean_by_level.nc": {"size": 10, "xxh3": "ab"}});
+        let run = json!({"seed": 1, "inputs": input});
+        let mut w = ForecastWriter::open_resumable(&path, small_layout(), &run, FRESH).unwrap();
+        write_step(&mut w, 0, 0);
+        drop(w);
+        // Same inputs reached through other paths: another history, accepted.
+        let mut moved = small_layout();
+        moved.history = "test, files read from ./elsewhere".into();
+        let w = ForecastWriter::open_resumable(&path, moved, &run, RESUME).unwrap();
+        assert_eq!(w.layout().history, "test");
+        drop(w);
+        let changed = json!({"seed": 1, "inputs":
+            {"stats/mean_by_level.nc": {"size": 10, "xxh3": "cd"}}});
+        let err = ForecastWriter::open_resumable(&path, small_layout(), &changed, RESUME)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("input stats/mean_by_level.nc"), "{err}");
+        assert!(err.contains("\"cd\"") && err.contains("\"ab\""), "{err}");
     }
 }

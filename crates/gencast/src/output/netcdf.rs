@@ -214,36 +214,99 @@ pub struct NcWriter {
 }
 
 impl NcWriter {
-    /// Lays out `header`, creates `path` + `.tmp` and sizes it for all the data.
+    /// Lays out `header`, creates `path` + `.tmp`, takes an exclusive lock on it (a second
+    /// writer of the same output is refused, and nothing it does touches the first one's file),
+    /// sizes it for all the data and fills every float variable that declares a `_FillValue`
+    /// with it, so a slot never written reads as missing, not as 0.
     pub fn create(path: &Path, header: NcHeader) -> Result<Self> {
+        let tmp_path = tmp_name(path);
+        let existed = tmp_path.exists();
+        let file = open_locked(path, &tmp_path)?;
+        let made = Self::create_locked(path, header, file, true);
+        if made.is_err() && !existed {
+            let _ = std::fs::remove_file(&tmp_path);
+        }
+        made
+    }
+
+    /// [`NcWriter::create`] on the already opened and locked temporary file `file` of `path`,
+    /// whose earlier content is discarded. Without `fill` the data start as zeros (a sparse
+    /// file) and the caller must write or [`NcWriter::fill_f32`] every slot before finishing.
+    pub fn create_locked(
+        path: &Path,
+        header: NcHeader,
+        mut file: File,
+        fill: bool,
+    ) -> Result<Self> {
         let (bytes, begins, total) = lay_out(path, &header)?;
         let tmp_path = tmp_name(path);
         let io = |e| Error::io(&tmp_path, e);
-        let mut file = File::create(&tmp_path).map_err(io)?;
+        file.set_len(0).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.write_all(&bytes).map_err(io)?;
         file.set_len(total).map_err(io)?;
-        Ok(NcWriter {
+        let mut w = NcWriter {
             header,
             begins,
             file: Some(file),
             tmp_path,
             path: path.to_path_buf(),
             keep_on_drop: false,
+        };
+        if fill {
+            w.write_fill_values()?;
+        }
+        Ok(w)
+    }
+
+    /// Writes `len` copies of float variable `var`'s `_FillValue` (NaN when it declares none)
+    /// from flat element `start`.
+    pub fn fill_f32(&mut self, var: usize, start: u64, len: usize) -> Result<()> {
+        let fill = self.fill_value(var).unwrap_or(f32::NAN);
+        const BLOCK: usize = 1 << 18;
+        let block = vec![fill; BLOCK.min(len)];
+        let mut done = 0;
+        while done < len {
+            let n = BLOCK.min(len - done);
+            self.write_f32(var, start + done as u64, &block[..n])?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// The `_FillValue` of float variable `var`, when it declares one.
+    fn fill_value(&self, var: usize) -> Option<f32> {
+        let v = self.header.vars.get(var)?;
+        v.attrs.iter().find_map(|(k, a)| match a {
+            AttrValue::Float(x) if k == "_FillValue" && v.ty == NcType::Float => x.first().copied(),
+            _ => None,
         })
     }
 
-    /// Reopens the temporary file of an unfinished writer of `path` to go on writing it. Its
-    /// size and header must be exactly those [`NcWriter::create`] would lay out for `header`;
-    /// the data already written are kept.
+    /// Writes each float variable's `_FillValue` over the whole variable.
+    fn write_fill_values(&mut self) -> Result<()> {
+        for var in 0..self.header.vars.len() {
+            if self.fill_value(var).is_some() {
+                let n = self.header.var_len(var) as usize;
+                self.fill_f32(var, 0, n)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reopens the temporary file of an unfinished writer of `path` to go on writing it, under
+    /// an exclusive lock. Its size and header must be exactly those [`NcWriter::create`] would
+    /// lay out for `header`; the data already written are kept.
     pub fn open_partial(path: &Path, header: NcHeader) -> Result<Self> {
+        let file = open_locked(path, &tmp_name(path))?;
+        Self::open_partial_locked(path, header, file)
+    }
+
+    /// [`NcWriter::open_partial`] on the already opened and locked temporary file `file`.
+    pub fn open_partial_locked(path: &Path, header: NcHeader, mut file: File) -> Result<Self> {
         let (bytes, begins, total) = lay_out(path, &header)?;
         let tmp_path = tmp_name(path);
         let io = |e| Error::io(&tmp_path, e);
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&tmp_path)
-            .map_err(io)?;
         let mismatch = |detail: String| Error::Format {
             path: tmp_path.clone(),
             what: "partial NetCDF file".into(),
@@ -256,6 +319,7 @@ impl NcWriter {
             )));
         }
         let mut found = vec![0u8; bytes.len()];
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.read_exact(&mut found).map_err(io)?;
         if let Some(at) = found.iter().zip(&bytes).position(|(a, b)| a != b) {
             return Err(mismatch(format!(
@@ -420,6 +484,20 @@ fn lay_out(path: &Path, header: &NcHeader) -> Result<(Vec<u8>, Vec<u64>, u64)> {
         offset += pad4(header.var_len(i) * v.ty.size());
     }
     Ok((encode_header(header, &begins), begins, offset))
+}
+
+/// Opens (creating it when absent, never truncating) the temporary file `tmp` of output `path`
+/// for reading and writing, and locks it exclusively.
+pub fn open_locked(path: &Path, tmp: &Path) -> Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(tmp)
+        .map_err(|e| Error::io(tmp, e))?;
+    super::guard::lock_exclusive(&file, tmp, path)?;
+    Ok(file)
 }
 
 /// The temporary name a file is written under before [`NcWriter::finish`] renames it.

@@ -13,10 +13,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::{json, Value};
 
 use super::forecast_nc::ForecastLayout;
+use super::guard::{first_difference, mismatch_subject, short};
 use crate::{Error, Result};
 
 /// Counter making temporary names unique within a process.
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Folder of a store holding one lock file per member being written.
+const LOCK_DIR: &str = ".gencast-locks";
+
+/// Exclusive locks on store members, released when dropped.
+pub struct MemberClaim {
+    _files: Vec<std::fs::File>,
+}
 
 /// A Zarr v3 forecast store open for writing and reading chunks.
 pub struct ZarrForecast {
@@ -79,7 +88,7 @@ fn le_bytes<T: Copy, const N: usize>(values: &[T], f: impl Fn(T) -> [u8; N]) -> 
 impl ZarrForecast {
     /// The store-wide description every writer must agree on (checked field by field).
     fn identity(layout: &ForecastLayout, run: &Value) -> Value {
-        json!({
+        let mut id = json!({
             "ensemble_size": layout.members.len(),
             "lead_hours": layout.lead_hours,
             "variables": layout.variables.iter().map(|v| &v.name).collect::<Vec<_>>(),
@@ -88,8 +97,13 @@ impl ZarrForecast {
             "lat": layout.lat,
             "lon": layout.lon,
             "init_time": layout.init_time,
-            "run": run,
-        })
+        });
+        match run {
+            Value::Object(m) => m.iter().for_each(|(k, v)| id[k] = v.clone()),
+            Value::Null => {}
+            other => id["run"] = other.clone(),
+        }
+        id
     }
 
     /// Opens the store at `path`, creating it (metadata and coordinates) when absent.
@@ -146,27 +160,104 @@ impl ZarrForecast {
         };
         for (key, value) in ours {
             let found = theirs.get(key).unwrap_or(&Value::Null);
-            if found != value {
-                let short = |v: &Value| {
-                    let s = v.to_string();
-                    if s.len() > 120 {
-                        format!("{}…", &s[..s.floor_char_boundary_compat(120)])
-                    } else {
-                        s
-                    }
+            if let Some((sub, a, b)) = first_difference(value, found) {
+                let field = if sub.is_empty() || sub.starts_with('[') {
+                    format!("{key}{sub}")
+                } else {
+                    format!("{key}.{sub}")
                 };
                 return Err(Error::Format {
                     path: self.root.clone(),
-                    what: format!("existing store's `{key}`"),
+                    what: mismatch_subject(
+                        key,
+                        value,
+                        found,
+                        "the store's first writer",
+                        "existing store",
+                    ),
                     detail: format!(
-                        "this run has {}, the store has {}; use another --output or matching settings",
-                        short(value),
-                        short(found)
+                        "`{field}`: this run has {}, the store has {}; use another --output or \
+                         the same settings and inputs",
+                        short(&a),
+                        short(&b)
                     ),
                 });
             }
         }
         Ok(())
+    }
+
+    /// Claims store members `members` for this process: an exclusive lock per member (files in
+    /// the store's `.gencast-locks` folder), held while the returned value lives. A member
+    /// another process is writing is refused, naming it, so writers with overlapping member
+    /// ranges cannot interleave while disjoint ranges proceed in parallel.
+    pub fn claim_members(&self, members: std::ops::Range<usize>) -> Result<MemberClaim> {
+        let dir = self.root.join(LOCK_DIR);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let mut files = Vec::with_capacity(members.len());
+        for m in members {
+            let p = dir.join(format!("member-{m}.lock"));
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&p)
+                .map_err(io(&p))?;
+            match f.try_lock() {
+                Ok(()) => files.push(f),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::Invalid(format!(
+                        "{}: another process is writing member {m} of this store (it holds {}); \
+                         give each writer a disjoint --member-offset/--members range",
+                        self.root.display(),
+                        p.display()
+                    )))
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&p, e)),
+            }
+        }
+        Ok(MemberClaim { _files: files })
+    }
+
+    /// Removes the temporary chunk files (`.NAME.tmp-PID-N`) a killed or failed writer left
+    /// under `member`'s chunks; call it only for members this process has claimed. Returns how
+    /// many were removed.
+    pub fn remove_stale_chunk_files(&self, member: usize) -> Result<usize> {
+        fn walk(dir: &Path, removed: &mut usize) -> Result<()> {
+            let entries = match std::fs::read_dir(dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(Error::io(dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(io(dir))?;
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if path.is_dir() {
+                    walk(&path, removed)?;
+                } else if name.starts_with('.') && name.contains(".tmp-") {
+                    std::fs::remove_file(&path).map_err(io(&path))?;
+                    *removed += 1;
+                }
+            }
+            Ok(())
+        }
+        let mut removed = 0;
+        for v in &self.layout.variables {
+            walk(
+                &self.root.join(&v.name).join("c").join(member.to_string()),
+                &mut removed,
+            )?;
+        }
+        Ok(removed)
+    }
+
+    /// Whether any chunk of `member` (store-wide number) is in the store.
+    pub fn member_has_chunks(&self, member: usize) -> bool {
+        (0..self.layout.lead_hours.len()).any(|s| {
+            (0..self.layout.variables.len())
+                .any(|v| self.chunk_path(v, member, s).is_ok_and(|p| p.is_file()))
+        })
     }
 
     /// Writes the metadata and coordinate arrays into the folder `dir`.
@@ -402,20 +493,6 @@ impl ZarrForecast {
     }
 }
 
-/// Byte index at or below `i` on a character boundary.
-trait FloorBoundary {
-    fn floor_char_boundary_compat(&self, i: usize) -> usize;
-}
-
-impl FloorBoundary for str {
-    fn floor_char_boundary_compat(&self, i: usize) -> usize {
-        (0..=i.min(self.len()))
-            .rev()
-            .find(|&k| self.is_char_boundary(k))
-            .unwrap_or(0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,6 +569,37 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("`run`"), "{err}");
+        assert!(
+            err.contains("`seed`: this run has 2, the store has 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn overlapping_member_claims_are_refused_and_stale_chunk_files_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.zarr");
+        let run = json!({"seed": 1});
+        let a = ZarrForecast::open_or_create(&path, layout(4), &run).unwrap();
+        let b = ZarrForecast::open_or_create(&path, layout(4), &run).unwrap();
+        let claim = a.claim_members(0..2).unwrap();
+        let err = b.claim_members(1..3).err().unwrap().to_string();
+        assert!(
+            err.contains("member 1") && err.contains("another process"),
+            "{err}"
+        );
+        let other = b.claim_members(2..4).unwrap();
+        drop(claim);
+        b.claim_members(0..2).unwrap();
+        drop(other);
+        // A chunk temporary file a killed writer left is removed; real chunks stay.
+        let t: Vec<f32> = (0..12).map(|i| i as f32).collect();
+        a.write_field(1, 0, 0, &t).unwrap();
+        let chunk = a.chunk_path(0, 1, 0).unwrap();
+        let stale = chunk.with_file_name(".0.tmp-4242-0");
+        std::fs::write(&stale, b"half").unwrap();
+        assert!(a.member_has_chunks(1) && !a.member_has_chunks(0));
+        assert_eq!(a.remove_stale_chunk_files(1).unwrap(), 1);
+        assert!(!stale.exists() && chunk.is_file());
     }
 }

@@ -54,7 +54,13 @@ pub fn expected_dims(name: &str) -> Option<&'static [&'static str]> {
     }
 }
 
-/// Latitudes must ascend from -90 to 90 (both poles included) with uniform spacing.
+/// Joins every problem found (`None` when there is none), so a report shows them all at once.
+fn joined(problems: Vec<String>) -> Option<String> {
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
+/// Latitudes must ascend from -90 to 90 (both poles included) with uniform spacing; every
+/// problem is reported.
 pub fn lat_problem(lat: &[f32]) -> Option<String> {
     if lat.len() < 2 {
         return Some(format!("need at least 2 latitudes, found {}", lat.len()));
@@ -62,30 +68,36 @@ pub fn lat_problem(lat: &[f32]) -> Option<String> {
     if lat.iter().any(|x| !x.is_finite()) {
         return Some("contains non-finite values".into());
     }
+    let mut problems = Vec::new();
     let (first, last) = (lat[0], lat[lat.len() - 1]);
     if lat.windows(2).all(|w| w[1] < w[0]) {
-        return Some(format!(
+        problems.push(format!(
             "latitudes are descending ({first} .. {last}, north to south); expected ascending \
              from -90 to 90 (south to north): reverse the lat axis of the file"
         ));
-    }
-    if let Some(i) = lat.windows(2).position(|w| w[1] <= w[0]) {
-        return Some(format!(
+    } else if let Some(i) = lat.windows(2).position(|w| w[1] <= w[0]) {
+        problems.push(format!(
             "not strictly ascending at index {} ({} -> {})",
             i + 1,
             lat[i],
             lat[i + 1]
         ));
     }
-    if (first + 90.0).abs() > DEG_TOL || (last - 90.0).abs() > DEG_TOL {
-        return Some(format!(
-            "latitudes run from {first} to {last}; expected -90 to 90 (grid including both poles)"
+    let lo = lat.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = lat.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if (lo + 90.0).abs() > DEG_TOL || (hi - 90.0).abs() > DEG_TOL {
+        problems.push(format!(
+            "latitudes run from {lo} to {hi}; expected -90 to 90 (grid including both poles)"
         ));
     }
-    uniform_step(lat).err()
+    if let Err(p) = uniform_step(lat) {
+        problems.push(p);
+    }
+    joined(problems)
 }
 
-/// Longitudes must ascend from 0 with uniform spacing and cover 360° without repeating 0.
+/// Longitudes must ascend from 0 with uniform spacing and cover 360° without repeating 0; every
+/// problem is reported.
 pub fn lon_problem(lon: &[f32]) -> Option<String> {
     if lon.len() < 2 {
         return Some(format!("need at least 2 longitudes, found {}", lon.len()));
@@ -93,8 +105,9 @@ pub fn lon_problem(lon: &[f32]) -> Option<String> {
     if lon.iter().any(|x| !x.is_finite()) {
         return Some("contains non-finite values".into());
     }
+    let mut problems = Vec::new();
     if let Some(i) = lon.windows(2).position(|w| w[1] <= w[0]) {
-        return Some(format!(
+        problems.push(format!(
             "not strictly ascending at index {} ({} -> {}); expected 0 .. 360-resolution",
             i + 1,
             lon[i],
@@ -102,23 +115,24 @@ pub fn lon_problem(lon: &[f32]) -> Option<String> {
         ));
     }
     if lon[0].abs() > DEG_TOL {
-        return Some(format!(
+        problems.push(format!(
             "longitudes start at {}; expected 0 .. 360-resolution (roll the file so it starts at 0)",
             lon[0]
         ));
     }
-    let step = match uniform_step(lon) {
-        Ok(step) => step,
-        Err(problem) => return Some(problem),
-    };
-    let span = step * lon.len() as f32;
-    if (span - 360.0).abs() > DEG_TOL * lon.len() as f32 {
-        return Some(format!(
-            "{} longitudes with step {step} cover {span} degrees; expected a global grid (360)",
-            lon.len()
-        ));
+    match uniform_step(lon) {
+        Err(p) => problems.push(p),
+        Ok(step) => {
+            let span = step * lon.len() as f32;
+            if (span - 360.0).abs() > DEG_TOL * lon.len() as f32 {
+                problems.push(format!(
+                    "{} longitudes with step {step} cover {span} degrees; expected a global grid (360)",
+                    lon.len()
+                ));
+            }
+        }
     }
-    None
+    joined(problems)
 }
 
 /// The step of uniformly spaced coordinates (at least 2 values), or where the spacing changes.
@@ -296,6 +310,20 @@ mod tests {
             "{p}"
         );
         assert!(lon_problem(&lon[..18]).unwrap().contains("cover 180"));
+        // Every problem at once: a regional, shifted, unevenly spaced grid.
+        let mut regional: Vec<f32> = (0..18).map(|i| 10.0 * i as f32 - 60.0).collect();
+        regional[3] += 5.0;
+        let p = lon_problem(&regional).unwrap();
+        assert!(
+            p.contains("start at -60") && p.contains("not uniform"),
+            "{p}"
+        );
+        let half: Vec<f32> = (0..10).map(|i| 90.0 - 10.0 * i as f32).collect();
+        let p = lat_problem(&half).unwrap();
+        assert!(
+            p.contains("descending") && p.contains("run from 0 to 90"),
+            "{p}"
+        );
         assert!(lat_problem(&[0.0]).unwrap().contains("found 1"));
     }
 

@@ -5,8 +5,39 @@
 use super::NAN_CLEANED_VAR;
 use crate::data::normalization::{level_norms, LevelNorm};
 use crate::data::stacking::{Role, StackLayout};
+use crate::data::stats::NormStats;
 use crate::data::stats::StatsSet;
-use crate::Result;
+use crate::{Error, Result};
+
+/// Checks the statistic of `var` at `levels` in `stats`: present, finite, and for a scale
+/// (standard deviation) strictly positive; each problem is a line naming the file.
+fn check_stat(
+    stats: &NormStats,
+    var: &str,
+    levels: &[i32],
+    scale: bool,
+    problems: &mut Vec<String>,
+) -> Result<()> {
+    let path = stats.path().display();
+    let Some(values) = crate::data::normalization::stats_for(stats, var, levels)? else {
+        problems.push(format!("{path}: `{var}` is missing"));
+        return Ok(());
+    };
+    for (i, &x) in values.iter().enumerate() {
+        let at = match levels.get(i) {
+            Some(l) => format!("`{var}` at level {l}"),
+            None => format!("`{var}`"),
+        };
+        if !x.is_finite() {
+            problems.push(format!("{path}: {at} is {x}, expected a finite value"));
+        } else if scale && x <= 0.0 {
+            problems.push(format!(
+                "{path}: {at} is {x}, expected a standard deviation > 0"
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// How one output channel maps back to physical units.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,7 +57,8 @@ pub(super) struct StepNorms {
     outputs: Vec<OutputNorm>,
     /// NaN fill of sea surface temperature (`min_by_level`), when it is an input.
     pub sst_fill: Option<f32>,
-    /// Constants absent from the statistics (left out, as the reference does).
+    /// Notes about the statistics for the log (none at present: a missing or implausible
+    /// constant is an error).
     pub warnings: Vec<String>,
 }
 
@@ -40,24 +72,19 @@ impl StepNorms {
                 .iter()
                 .any(|b| b.role == Role::Input && b.name == name)
         };
-        let mut warnings = Vec::new();
+        let warnings = Vec::new();
+        let mut problems = Vec::new();
         let mut blocks = Vec::with_capacity(layout.blocks().len());
         for b in layout.blocks() {
             if b.role == Role::Target {
                 blocks.push(Vec::new());
                 continue;
             }
-            for (s, what) in [
-                (&stats.mean_by_level, "location"),
-                (&stats.stddev_by_level, "scale"),
+            for (s, scale) in [
+                (&stats.mean_by_level, false),
+                (&stats.stddev_by_level, true),
             ] {
-                if !s.contains(&b.name) {
-                    warnings.push(format!(
-                        "{}: no normalisation {what} for `{}`; left out",
-                        s.path().display(),
-                        b.name
-                    ));
-                }
+                check_stat(s, &b.name, &b.levels, scale, &mut problems)?;
             }
             blocks.push(level_norms(
                 Some(&stats.mean_by_level),
@@ -74,22 +101,37 @@ impl StepNorms {
             } else {
                 (Some(&stats.mean_by_level), &stats.stddev_by_level)
             };
-            if !scale.contains(&o.name) {
-                warnings.push(format!(
-                    "{}: no normalisation scale for target `{}`; left out",
-                    scale.path().display(),
-                    o.name
-                ));
+            if let Some(l) = loc {
+                check_stat(l, &o.name, &o.levels, false, &mut problems)?;
             }
+            check_stat(scale, &o.name, &o.levels, true, &mut problems)?;
             for norm in level_norms(loc, scale, &o.name, &o.levels)? {
                 outputs.push(OutputNorm { norm, residual });
             }
         }
         let sst_fill = if is_input(NAN_CLEANED_VAR) {
-            Some(stats.min_by_level.scalar(NAN_CLEANED_VAR)? as f32)
+            check_stat(
+                &stats.min_by_level,
+                NAN_CLEANED_VAR,
+                &[],
+                false,
+                &mut problems,
+            )?;
+            stats
+                .min_by_level
+                .scalar(NAN_CLEANED_VAR)
+                .ok()
+                .map(|x| x as f32)
         } else {
             None
         };
+        problems.dedup();
+        if !problems.is_empty() {
+            return Err(Error::Invalid(format!(
+                "the normalisation statistics do not fit this model:\n  {}",
+                problems.join("\n  ")
+            )));
+        }
         Ok(StepNorms {
             blocks,
             outputs,

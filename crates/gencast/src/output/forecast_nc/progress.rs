@@ -6,12 +6,15 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::{tmp_name, ForecastLayout};
+use crate::output::guard::{first_difference, mismatch_subject, short};
 use crate::{Error, Result};
 
 /// The progress record of a resumable file.
 pub(super) struct Progress {
     pub(super) path: PathBuf,
     pub(super) identity: Vec<(String, Value)>,
+    /// The `history` attribute of the file (that of the run that started it).
+    pub(super) history: String,
     /// `completed[member][step]`.
     pub(super) completed: Vec<Vec<bool>>,
 }
@@ -27,7 +30,9 @@ pub fn progress_name(path: &Path) -> PathBuf {
 }
 
 /// The settings a resumed run must share with the partial file, in the order they are checked:
-/// the layout, then each entry of `run` (e.g. seed, sampler), then the history attribute.
+/// the layout, then each entry of `run` (e.g. seed, sampler, input identities). The history
+/// attribute is not among them: it names the input files by path, and the same files under
+/// another path are accepted.
 pub(super) fn identity(layout: &ForecastLayout, run: &Value) -> Vec<(String, Value)> {
     let mut id: Vec<(String, Value)> = vec![
         ("members".into(), json!(layout.members)),
@@ -62,17 +67,7 @@ pub(super) fn identity(layout: &ForecastLayout, run: &Value) -> Vec<(String, Val
         Value::Null => {}
         other => id.push(("run".into(), other.clone())),
     }
-    id.push(("history".into(), json!(layout.history)));
     id
-}
-
-/// A JSON value shortened for an error message.
-fn short(v: &Value) -> String {
-    let s = v.to_string();
-    match s.char_indices().nth(120) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s,
-    }
 }
 
 impl Progress {
@@ -92,7 +87,7 @@ impl Progress {
             })
             .collect();
         json!({"format": "gencast forecast progress", "version": 1,
-               "identity": identity, "completed": completed})
+               "identity": identity, "history": self.history, "completed": completed})
     }
 
     /// Replaces the record on disk atomically: written aside, synced, then renamed.
@@ -117,12 +112,12 @@ impl Progress {
     }
 
     /// Reads the record at `path` and checks it against this run's identity, naming the first
-    /// setting that differs.
+    /// field that differs; returns it with the recorded history attribute.
     pub(super) fn load(
         path: &Path,
         identity: Vec<(String, Value)>,
         layout: &ForecastLayout,
-    ) -> Result<Self> {
+    ) -> Result<(Self, String)> {
         let bad = |what: String, detail: String| Error::Format {
             path: path.to_path_buf(),
             what,
@@ -132,24 +127,34 @@ impl Progress {
         let rec: Value = serde_json::from_str(&text).map_err(|e| {
             bad(
                 "progress record".into(),
-                format!("{e}; run without --resume to start over"),
+                format!("{e}; use --overwrite to start over"),
             )
         })?;
         let theirs = rec.get("identity").cloned().unwrap_or(Value::Null);
         for (key, ours) in &identity {
             let found = theirs.get(key).unwrap_or(&Value::Null);
-            if found != ours {
+            if let Some((sub, a, b)) = first_difference(ours, found) {
+                let field = if sub.is_empty() || sub.starts_with('[') {
+                    format!("{key}{sub}")
+                } else {
+                    format!("{key}.{sub}")
+                };
                 return Err(bad(
-                    format!("partial forecast's `{key}`"),
+                    mismatch_subject(key, ours, found, "the interrupted run", "partial forecast"),
                     format!(
-                        "this run has {}, the partial file has {}; resume with the same settings, \
-                         or run without --resume to start over",
-                        short(ours),
-                        short(found)
+                        "`{field}`: this run has {}, the partial file has {}; resume with the same \
+                         settings and inputs, or use --overwrite to start over",
+                        short(&a),
+                        short(&b)
                     ),
                 ));
             }
         }
+        let history = rec
+            .get("history")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("progress record".into(), "no `history`".into()))?
+            .to_string();
         let (n_m, n_s) = (layout.members.len(), layout.lead_hours.len());
         let mut completed = vec![vec![false; n_s]; n_m];
         let lists = rec
@@ -175,11 +180,15 @@ impl Progress {
                 }
             }
         }
-        Ok(Progress {
-            path: path.to_path_buf(),
-            identity,
-            completed,
-        })
+        Ok((
+            Progress {
+                path: path.to_path_buf(),
+                identity,
+                history: history.clone(),
+                completed,
+            },
+            history,
+        ))
     }
 
     pub(super) fn any_completed(&self) -> bool {
