@@ -260,3 +260,15 @@ fn check_reads_a_graphcast_task() {
         "{text}"
     );
 }
+
+#[test]
+fn inspect_and_fields_describe_a_graphcast_checkpoint() {
+    let ckpt = fixture().join("precip_out_checkpoint.npz");
+    let v = support::json(&["inspect", "--json", ckpt.to_str().unwrap()]);
+    assert_eq!(v["model_config"]["mesh_size"], 2);
+    assert_eq!(v["derived"]["model"], "graphcast");
+    assert_eq!(v["validation"]["ok"], true);
+    let f = support::json(&["fields", "--json", "--checkpoint", ckpt.to_str().unwrap()]);
+    assert_eq!(f["timestep_hours"], 6.0);
+    assert_eq!(f["input_frame_offsets_hours"], serde_json::json!([-6, 0]));
+}

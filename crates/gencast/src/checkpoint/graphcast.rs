@@ -15,7 +15,7 @@ use crate::{Error, Result};
 pub const GRAPHCAST_TIMESTEP_HOURS: f64 = 6.0;
 
 /// The architecture (`graphcast.ModelConfig`), read from `model_config:*`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ModelConfig {
     /// Grid resolution in degrees the model was trained at (0 means any).
     pub resolution: f64,
