@@ -97,6 +97,21 @@ pub struct Args {
     /// Override a sampler setting of the checkpoint, e.g. `num_noise_levels=20` (repeatable).
     #[arg(long = "sampler", value_name = "KEY=VALUE")]
     sampler: Vec<String>,
+    /// Arithmetic of a GraphCast network: `f32`, or `bf16-cast` to emulate the notebook's
+    /// `Bfloat16Cast` (bfloat16 inputs, weights and ops; slower, for reproducing published
+    /// scores). GenCast runs in float32 only.
+    #[arg(long, value_enum, default_value = "f32")]
+    precision: PrecisionArg,
+}
+
+/// Values of `--precision`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum PrecisionArg {
+    /// Float32.
+    F32,
+    /// The notebook's bfloat16 cast, emulated.
+    #[value(name = "bf16-cast")]
+    Bf16Cast,
 }
 
 /// Parses `360h`, `15d` or a plain number of hours into a number of `step_hours` steps.
@@ -278,6 +293,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     if family == CheckpointKind::GraphCast {
         return graphcast::run(args, ckpt_path, ds_path, stats_dir);
+    }
+    if args.precision != PrecisionArg::F32 {
+        bail!(
+            "--precision bf16-cast applies to GraphCast checkpoints; {} is a GenCast checkpoint, \
+             which runs in float32",
+            ckpt_path.display()
+        );
     }
     let steps = steps_of(&args, STEP_HOURS)?;
     if args.members == 0 {

@@ -17,12 +17,15 @@ use gencast::data::stacking::sorted_names;
 use gencast::data::task::Field;
 use gencast::data::Dataset;
 use gencast::model::graphcast::{
-    predict_step, GraphCast, GraphCastGraphs, GraphCastStats, StepInputs,
+    GraphCastGraphs, GraphCastModel, GraphCastStats, Precision, StepInputs,
 };
 use gencast::output::forecast_nc::{ForecastLayout, OutputVariable};
 use tracing::info;
 
-use super::{guard_output, input_identities, is_zarr, open_output, steps_of, Args, STOP_AFTER_ENV};
+use super::{
+    guard_output, input_identities, is_zarr, open_output, steps_of, Args, PrecisionArg,
+    STOP_AFTER_ENV,
+};
 use crate::progress::ProgressLine;
 
 /// Hours per GraphCast step.
@@ -151,10 +154,14 @@ pub(super) fn run(
     ckpt.model_config.check_grid(ds.lon().len())?;
     let mut inputs = StepInputs::from_dataset(&ds, task, first_frame)?;
     let graphs = GraphCastGraphs::build(&ckpt.model_config, ds.lat(), ds.lon())?;
-    let net = GraphCast::load(&ckpt, Arc::new(graphs))?;
+    let precision = match args.precision {
+        PrecisionArg::F32 => Precision::F32,
+        PrecisionArg::Bf16Cast => Precision::Bf16Cast,
+    };
+    let net = GraphCastModel::load(&ckpt, Arc::new(graphs), precision)?;
     let g = net.graphs();
     info!(
-        "GraphCast ready in {:.2} s ({} parameters): grid {}x{}, mesh {} nodes, {} grid2mesh and {} mesh2grid edges; {} threads, {} kernels, float32",
+        "GraphCast ready in {:.2} s ({} parameters): grid {}x{}, mesh {} nodes, {} grid2mesh and {} mesh2grid edges; {} threads, {} kernels, {}",
         t0.elapsed().as_secs_f64(),
         ckpt.params.num_params(),
         ds.lat().len(),
@@ -163,7 +170,8 @@ pub(super) fn run(
         g.grid2mesh.len(),
         g.mesh2grid.len(),
         rayon::current_num_threads(),
-        gencast::kernels::isa::active()
+        gencast::kernels::isa::active(),
+        precision.name()
     );
 
     let init_ns = *inputs
@@ -194,15 +202,16 @@ pub(super) fn run(
             .collect(),
         init_time: format_datetime(init_ns),
         history: format!(
-            "gencast {} forecast: GraphCast checkpoint {}, dataset {}, float32",
+            "gencast {} forecast: GraphCast checkpoint {}, dataset {}, precision {}",
             env!("CARGO_PKG_VERSION"),
             ckpt_path.display(),
             ds_path.display(),
+            precision.name()
         ),
     };
     let run_settings = serde_json::json!({
         "model": "graphcast",
-        "precision": "f32",
+        "precision": precision.name(),
         "inputs": inputs_id,
     });
     let mut output = open_output(&args, layout, 1, 1, &run_settings, steps)?;
@@ -218,7 +227,7 @@ pub(super) fn run(
             output.read_fields(0, step)?
         } else {
             let t = Instant::now();
-            let fields = predict_step(&net, &inputs, task, &stats)?;
+            let fields = net.predict_step(&inputs, task, &stats)?;
             if args.debug_nans {
                 if let Some(at) = non_finite(&fields, ds.lat(), ds.lon()) {
                     bail!("step {}: non-finite prediction at {at}", step + 1);
@@ -254,6 +263,7 @@ pub(super) fn run(
         let summary = serde_json::json!({
             "output": args.output.display().to_string(),
             "model": "graphcast",
+            "precision": precision.name(),
             "members": [0],
             "steps": steps,
             "steps_computed": computed,
