@@ -347,7 +347,7 @@ impl GraphCast {
     /// stage's latents and the normalised prediction `[Ng, Cout]`.
     pub fn forward_stages(&self, x: &[f32]) -> Result<GraphCastStages> {
         let mut stages = None;
-        let out = self.run(x, Some(&mut stages))?;
+        let (out, _) = self.run(x, Some(&mut stages))?;
         match stages {
             Some((m1, g1, m)) => Ok(GraphCastStages {
                 latent_mesh_after_grid2mesh: m1,
@@ -362,16 +362,23 @@ impl GraphCast {
     /// One forward pass: the normalised prediction `[Ng, Cout]` of the stacked normalised
     /// inputs `x` `[Ng, Cin]`.
     pub fn forward(&self, x: &[f32]) -> Result<Vec<f32>> {
+        Ok(self.run(x, None)?.0)
+    }
+
+    /// [`GraphCast::forward`] with the seconds spent in the encoder (grid2mesh), the processor
+    /// and the decoder (mesh2grid and the output MLP).
+    pub fn forward_timed(&self, x: &[f32]) -> Result<(Vec<f32>, [f64; 3])> {
         self.run(x, None)
     }
 
-    /// The forward pass; copies of the encoder and processor outputs go to `keep` when given.
+    /// The forward pass and the seconds of its three stages; copies of the encoder and
+    /// processor outputs go to `keep` when given.
     #[allow(clippy::type_complexity)]
     fn run(
         &self,
         x: &[f32],
         keep: Option<&mut Option<(Vec<f32>, Vec<f32>, Vec<f32>)>>,
-    ) -> Result<Vec<f32>> {
+    ) -> Result<(Vec<f32>, [f64; 3])> {
         let (ng, nm, d, cin) = (self.graphs.n_grid, self.graphs.n_mesh, self.d, self.cin);
         if x.len() != ng * cin {
             return Err(Error::Shape {
@@ -381,6 +388,8 @@ impl GraphCast {
             });
         }
         let mut scratch = Scratch::default();
+        let mut times = [0f64; 3];
+        let t = std::time::Instant::now();
 
         // Encoder: grid-node embedding from the inputs and the structural features.
         let mut g = vec![0.0; ng * d];
@@ -428,6 +437,9 @@ impl GraphCast {
         let m1 = keep.is_some().then(|| m.clone());
         let g1 = keep.is_some().then(|| g.clone());
 
+        times[0] = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+
         // Processor: K interaction-network steps with edge residuals.
         let mut e = self.mesh.all_latents();
         for (edges, nodes) in self.mesh_edges.iter().zip(&self.mesh_nodes) {
@@ -451,6 +463,8 @@ impl GraphCast {
         }
         drop(e);
         drop(agg);
+        times[1] = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
 
         // Decoder: mesh to grid, then the output MLP.
         let mut agg_g = vec![0.0; ng * d];
@@ -484,10 +498,11 @@ impl GraphCast {
             );
         }
         check_finite(&out, self.cout, "decoder output")?;
+        times[2] = t.elapsed().as_secs_f64();
         if let (Some(k), Some(m1), Some(g1)) = (keep, m1, g1) {
             *k = Some((m1, g1, m));
         }
-        Ok(out)
+        Ok((out, times))
     }
 }
 
