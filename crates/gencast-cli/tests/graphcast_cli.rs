@@ -309,3 +309,46 @@ fn bf16_cast_runs_for_graphcast_and_is_refused_for_gencast() {
     ));
     assert!(err.contains("GenCast checkpoint"), "{err}");
 }
+
+#[test]
+fn init_time_stats_and_plot_work_on_a_graphcast_forecast() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, timed) = (dir.path().join("plain.nc"), dir.path().join("timed.nc"));
+    assert_ok(&forecast("", &dataset(), &plain, &["--steps", "2"]));
+    // The default init time is the newest input frame of the first window: 06:00.
+    assert_ok(&forecast(
+        "",
+        &dataset(),
+        &timed,
+        &["--steps", "2", "--init-time", "2019-03-29T06:00"],
+    ));
+    assert_eq!(
+        std::fs::read(&plain).unwrap(),
+        std::fs::read(&timed).unwrap()
+    );
+
+    let v = support::json(&[
+        "stats",
+        "--forecast",
+        plain.to_str().unwrap(),
+        "--truth",
+        dataset().to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["lead_hours"], serde_json::json!([6.0, 12.0]));
+    let png = dir.path().join("t.png");
+    assert_ok(&gencast(&[
+        "plot",
+        "--input",
+        plain.to_str().unwrap(),
+        "--variable",
+        "temperature",
+        "--level",
+        "500",
+        "--lead-time",
+        "12h",
+        "--output",
+        png.to_str().unwrap(),
+    ]));
+    assert!(std::fs::metadata(&png).unwrap().len() > 0);
+}
