@@ -1,6 +1,8 @@
-//! `gencast bench`: throughput of a random-weight GenCast of a published configuration.
+//! `gencast bench`: throughput of a random-weight GenCast or GraphCast of a published
+//! configuration.
 
 use anyhow::Context;
+use gencast::bench::graphcast::{GraphCastBenchReport, GraphCastPreset};
 use gencast::bench::kernels::{KernelBenchOptions, KernelReport, KernelSizes};
 use gencast::bench::{self, BenchOptions, BenchReport, Preset};
 use gencast::kernels::isa::{self, Isa, Kind};
@@ -27,15 +29,19 @@ fn parse_isas(arg: Option<&str>) -> anyhow::Result<Vec<Isa>> {
 /// Arguments of `gencast bench`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Configuration: `mini` (1° grid, mesh 4), `1p0` (1°, mesh 5) or `0p25` (0.25°, mesh 6),
-    /// all with latent 512, 16 layers, 4 heads, k-hop 16, feed-forward 2048.
-    #[arg(long, default_value = "mini", value_parser = ["mini", "1p0", "0p25", "tiny"],
+    /// Configuration: GenCast `mini` (1° grid, mesh 4), `1p0` (1°, mesh 5) or `0p25` (0.25°,
+    /// mesh 6), all with latent 512, 16 layers, 4 heads, k-hop 16, feed-forward 2048; or
+    /// GraphCast `graphcast-1p0` (GraphCast_small: 1°, mesh 5, 13 levels) or `graphcast-0p25`
+    /// (0.25°, mesh 6, 37 levels), both with latent 512 and 16 message-passing steps.
+    #[arg(long, default_value = "mini",
+          value_parser = ["mini", "1p0", "0p25", "tiny", "graphcast-1p0", "graphcast-0p25", "graphcast-tiny"],
           hide_possible_values = true)]
     preset: String,
     /// Timed denoiser calls (after one warm-up call); the median is reported.
     #[arg(long, default_value_t = 3)]
     calls: usize,
-    /// Full 12 h sampler steps to time (39 denoiser calls each with 20 noise levels).
+    /// Full 12 h sampler steps to time (39 denoiser calls each with 20 noise levels). For a
+    /// GraphCast preset: 6 h steps timed after the warm-up step (0: the warm-up step alone).
     #[arg(long, default_value_t = 0)]
     steps: usize,
     /// Worker threads (default: all cores).
@@ -69,6 +75,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let isas = parse_isas(args.isa.as_deref())?;
     if args.kernels {
         return run_kernels(&args, isas);
+    }
+    if args.preset.starts_with("graphcast-") {
+        return run_graphcast(&args);
     }
     let opts = BenchOptions {
         preset: Preset::parse(&args.preset)?,
@@ -150,6 +159,63 @@ fn print_summary(r: &BenchReport) {
     println!(
         "peak RSS           {:>9.0} MiB  ({:.0} after load, {:.0} after the calls)",
         r.peak_rss_mb, r.rss_after_load_mb, r.rss_after_calls_mb
+    );
+}
+
+/// `gencast bench --preset graphcast-*`: one GraphCast step, per stage.
+fn run_graphcast(args: &Args) -> anyhow::Result<()> {
+    let preset = GraphCastPreset::parse(&args.preset)?;
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        if n == 0 {
+            anyhow::bail!("--threads must be at least 1");
+        }
+        builder = builder.num_threads(n);
+    }
+    let pool = builder.build().context("starting the worker threads")?;
+    let report = pool
+        .install(|| {
+            gencast::bench::graphcast::run(preset, args.steps, args.seed, &mut |line: &str| {
+                info!("{line}")
+            })
+        })
+        .context("benchmark")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_graphcast(&report);
+    }
+    Ok(())
+}
+
+/// The human-readable GraphCast summary.
+fn print_graphcast(r: &GraphCastBenchReport) {
+    let s = &r.shape;
+    println!(
+        "preset {}: {}° grid ({} nodes), mesh {} ({} nodes), latent {}, {} message-passing steps, {} levels, {} threads",
+        r.preset, s.resolution_deg, r.n_grid, s.mesh_size, r.n_mesh, s.latent, s.gnn_msg_steps, s.levels, r.threads
+    );
+    println!("kernels            {}", r.isa);
+    println!(
+        "parameters         {} ({} input, {} output channels)",
+        r.num_params, r.input_channels, r.output_channels
+    );
+    println!(
+        "edges: {} grid2mesh, {} mesh, {} mesh2grid",
+        r.grid2mesh_edges, r.mesh_edges, r.mesh2grid_edges
+    );
+    println!("graph build        {:>9.3} s", r.graph_build_s);
+    println!("network load       {:>9.3} s", r.network_load_s);
+    println!(
+        "6 h step           {:>9.3} s  (median of {}, min {:.3}, max {:.3})",
+        r.step_s, r.steps, r.step_min_s, r.step_max_s
+    );
+    println!("  encoder          {:>9.3} s", r.encoder_s);
+    println!("  processor        {:>9.3} s", r.processor_s);
+    println!("  decoder          {:>9.3} s", r.decoder_s);
+    println!(
+        "peak RSS           {:>9.0} MiB  ({:.0} after load)",
+        r.peak_rss_mb, r.rss_after_load_mb
     );
 }
 

@@ -4,9 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use gencast::checkpoint::Checkpoint;
-use gencast::data::checks::{check_inputs, CheckReport};
+use gencast::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
+use gencast::checkpoint::{Checkpoint, CheckpointKind, GraphCastCheckpoint};
+use gencast::data::checks::{check_inputs_every, CheckReport};
 use gencast::data::netcdf_time::{format_datetime, parse_datetime};
+use gencast::data::stacking::TIMESTEP_HOURS;
 use gencast::data::Dataset;
 
 /// The bundled demo checkpoint.
@@ -39,10 +41,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .checkpoint
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEMO_CHECKPOINT));
-    let task = Checkpoint::open_configs(&ckpt_path)
-        .with_context(|| format!("reading the configs of {}", ckpt_path.display()))?
-        .task_config;
-    let report = report_for(&args.dataset, &task, args.init_time.as_deref())?;
+    // A file that is not a readable archive is left to the GenCast reader, whose error says why.
+    let kind = CheckpointKind::detect(&ckpt_path).unwrap_or(CheckpointKind::GenCast);
+    let context = || format!("reading the configs of {}", ckpt_path.display());
+    let (task, step_hours) = match kind {
+        CheckpointKind::GenCast => (
+            Checkpoint::open_configs(&ckpt_path)
+                .with_context(context)?
+                .task_config,
+            TIMESTEP_HOURS,
+        ),
+        CheckpointKind::GraphCast => (
+            GraphCastCheckpoint::open(&ckpt_path)
+                .with_context(context)?
+                .task_config,
+            GRAPHCAST_TIMESTEP_HOURS as i64,
+        ),
+    };
+    let report = report_for(&args.dataset, &task, args.init_time.as_deref(), step_hours)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -63,6 +79,7 @@ fn report_for(
     path: &Path,
     task: &gencast::checkpoint::TaskConfig,
     init_time: Option<&str>,
+    step_hours: i64,
 ) -> anyhow::Result<CheckReport> {
     let ds = match Dataset::open(path) {
         Ok(ds) => ds,
@@ -85,8 +102,8 @@ fn report_for(
                     return Ok(CheckReport::single(
                         "time",
                         Some(format!(
-                            "{} (-12h)",
-                            format_datetime(ns - 12 * 3_600_000_000_000)
+                            "{} (-{step_hours}h)",
+                            format_datetime(ns - step_hours * 3_600_000_000_000)
                         )),
                         format!("missing input frame: {text} is the dataset's first frame"),
                     ))
@@ -108,5 +125,5 @@ fn report_for(
             }
         }
     };
-    Ok(check_inputs(&ds, task, first)?)
+    Ok(check_inputs_every(&ds, task, first, step_hours)?)
 }

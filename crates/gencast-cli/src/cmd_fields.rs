@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use gencast::checkpoint::config::{is_atmospheric, is_static, GENCAST_TIMESTEP_HOURS};
-use gencast::checkpoint::{Checkpoint, TaskConfig};
+use gencast::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
+use gencast::checkpoint::{Checkpoint, CheckpointKind, GraphCastCheckpoint, TaskConfig};
 
 use crate::cmd_inspect::{emit, Tree};
 
@@ -112,17 +113,28 @@ macro_rules! tree {
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (task, source) = match &args.checkpoint {
-        Some(p) => (
+    // A file that is not a readable archive is left to the GenCast reader, whose error says why.
+    let kind = match &args.checkpoint {
+        Some(p) => CheckpointKind::detect(p).unwrap_or(CheckpointKind::GenCast),
+        None => CheckpointKind::GenCast,
+    };
+    let (task, source, step) = match (&args.checkpoint, kind) {
+        (Some(p), CheckpointKind::GenCast) => (
             Checkpoint::open_configs(p)?.task_config,
             format!("checkpoint {}", p.display()),
+            GENCAST_TIMESTEP_HOURS,
         ),
-        None => (
+        (Some(p), CheckpointKind::GraphCast) => (
+            GraphCastCheckpoint::open(p)?.task_config,
+            format!("GraphCast checkpoint {}", p.display()),
+            GRAPHCAST_TIMESTEP_HOURS,
+        ),
+        (None, _) => (
             TaskConfig::gencast_default(),
             "the standard GenCast task (gencast.TASK)".to_string(),
+            GENCAST_TIMESTEP_HOURS,
         ),
     };
-    let step = GENCAST_TIMESTEP_HOURS;
     let frames = task.num_input_frames(step)?;
     let offsets: Vec<i64> = (0..frames)
         .map(|i| -((frames - 1 - i) as i64) * step as i64)

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use gencast::checkpoint::Checkpoint;
+use gencast::checkpoint::{Checkpoint, CheckpointKind};
 use gencast::data::netcdf_time::format_datetime;
 use gencast::data::task::Field;
 use gencast::data::{Dataset, StatsSet};
@@ -24,6 +24,7 @@ use tracing::info;
 
 use crate::progress::ProgressLine;
 
+mod graphcast;
 mod select;
 use select::{Region, Selection};
 
@@ -118,6 +119,21 @@ pub struct Args {
     /// every step).
     #[arg(long)]
     output_every: Option<String>,
+    /// Arithmetic of a GraphCast network: `f32`, or `bf16-cast` to emulate the notebook's
+    /// `Bfloat16Cast` (bfloat16 inputs, weights and ops; slower, for reproducing published
+    /// scores). GenCast runs in float32 only.
+    #[arg(long, value_enum, default_value = "f32")]
+    precision: PrecisionArg,
+}
+
+/// Values of `--precision`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum PrecisionArg {
+    /// Float32.
+    F32,
+    /// The notebook's bfloat16 cast, emulated.
+    #[value(name = "bf16-cast")]
+    Bf16Cast,
 }
 
 /// The `--layout` choices.
@@ -144,16 +160,16 @@ fn hours(flag: &str, text: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("{flag} `{text}`: expected e.g. 360h or 15d"))
 }
 
-/// Parses `360h`, `15d` or a plain number of hours into a number of 12 h steps.
-fn lead_time_steps(text: &str) -> anyhow::Result<usize> {
+/// Parses `360h`, `15d` or a plain number of hours into a number of `step_hours` steps.
+fn lead_time_steps(text: &str, step_hours: u64) -> anyhow::Result<usize> {
     let hours = hours("--lead-time", text)?;
-    if hours == 0 || !hours.is_multiple_of(STEP_HOURS) {
-        bail!("--lead-time `{text}` must be a positive multiple of {STEP_HOURS}h");
+    if hours == 0 || !hours.is_multiple_of(step_hours) {
+        bail!("--lead-time `{text}` must be a positive multiple of {step_hours}h");
     }
-    check_steps((hours / STEP_HOURS) as usize)
+    check_steps((hours / step_hours) as usize, step_hours)
 }
 
-/// The most 12 h steps one run may compute (lead times must also fit the files' 32-bit hours).
+/// The most steps one run may compute (lead times must also fit the files' 32-bit hours).
 const MAX_STEPS: usize = 10_000;
 
 /// The most (member, step) pairs one run may hold (its progress record lists them).
@@ -163,14 +179,14 @@ const MAX_MEMBER_STEPS: usize = 1_000_000;
 const MAX_ENSEMBLE: u32 = 1_000_000;
 
 /// Refuses a number of steps outside 1..=[`MAX_STEPS`].
-fn check_steps(steps: usize) -> anyhow::Result<usize> {
+fn check_steps(steps: usize, step_hours: u64) -> anyhow::Result<usize> {
     if steps == 0 {
         bail!("--steps must be at least 1");
     }
     if steps > MAX_STEPS {
         bail!(
             "{steps} steps ({} h) is more than the {MAX_STEPS} steps one run may compute",
-            steps as u128 * STEP_HOURS as u128
+            steps as u128 * step_hours as u128
         );
     }
     Ok(steps)
@@ -237,8 +253,14 @@ fn inputs(args: &Args) -> anyhow::Result<(PathBuf, PathBuf, PathBuf)> {
     }
 }
 
-/// Checks that each input exists and is a file (or, for `--stats`, a folder).
-fn check_input_kinds(ckpt: &Path, ds: &Path, stats: &Path) -> anyhow::Result<()> {
+/// Checks that each input exists and is a file (or, for `--stats`, a folder holding
+/// `stats_files`).
+fn check_input_kinds(
+    ckpt: &Path,
+    ds: &Path,
+    stats: &Path,
+    stats_files: &[&str],
+) -> anyhow::Result<()> {
     for (role, p) in [("--checkpoint", ckpt), ("--dataset", ds)] {
         if p.is_dir() {
             bail!("{role} {} is a folder; give the file itself", p.display());
@@ -251,7 +273,7 @@ fn check_input_kinds(ckpt: &Path, ds: &Path, stats: &Path) -> anyhow::Result<()>
         bail!(
             "--stats {} is a file; give the folder holding {}",
             stats.display(),
-            StatsSet::FILES.join(", ")
+            stats_files.join(", ")
         );
     }
     Ok(())
@@ -259,11 +281,16 @@ fn check_input_kinds(ckpt: &Path, ds: &Path, stats: &Path) -> anyhow::Result<()>
 
 /// The content identities of the run's input files, keyed by role (`checkpoint`, `dataset`,
 /// `stats/<file>`).
-fn input_identities(ckpt: &Path, ds: &Path, stats: &Path) -> anyhow::Result<serde_json::Value> {
+fn input_identities(
+    ckpt: &Path,
+    ds: &Path,
+    stats: &Path,
+    stats_files: &[&str],
+) -> anyhow::Result<serde_json::Value> {
     let mut m = serde_json::Map::new();
     m.insert("checkpoint".into(), file_identity(ckpt)?);
     m.insert("dataset".into(), file_identity(ds)?);
-    for f in StatsSet::FILES {
+    for f in stats_files {
         m.insert(format!("stats/{f}"), file_identity(&stats.join(f))?);
     }
     Ok(serde_json::Value::Object(m))
@@ -293,11 +320,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .context("setting the number of threads")?;
     }
     let (ckpt_path, ds_path, stats_dir) = inputs(&args)?;
-    let steps = match (&args.steps, &args.lead_time) {
-        (Some(n), _) => check_steps(*n)?,
-        (None, Some(t)) => lead_time_steps(t)?,
-        (None, None) => 1,
+    // A file that is not a readable archive is left to the GenCast reader, whose error says why.
+    let family = if ckpt_path.is_file() {
+        CheckpointKind::detect(&ckpt_path).unwrap_or(CheckpointKind::GenCast)
+    } else {
+        CheckpointKind::GenCast
     };
+    if family == CheckpointKind::GraphCast {
+        return graphcast::run(args, ckpt_path, ds_path, stats_dir);
+    }
+    if args.precision != PrecisionArg::F32 {
+        bail!(
+            "--precision bf16-cast applies to GraphCast checkpoints; {} is a GenCast checkpoint, \
+             which runs in float32",
+            ckpt_path.display()
+        );
+    }
+    let steps = steps_of(&args, STEP_HOURS)?;
     if args.members == 0 {
         bail!("--members must be at least 1");
     }
@@ -347,38 +386,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
 
     // Output safety, before anything is computed.
-    check_input_kinds(&ckpt_path, &ds_path, &stats_dir)?;
-    let kind = if zarr {
-        OutputKind::Store
-    } else {
-        OutputKind::File
-    };
-    check_output_location(&args.output, kind)?;
-    let stats_files: Vec<PathBuf> = StatsSet::FILES.iter().map(|f| stats_dir.join(f)).collect();
-    let mut input_list: Vec<(&str, &Path)> = vec![
-        ("--checkpoint", &ckpt_path),
-        ("--dataset", &ds_path),
-        ("--stats", &stats_dir),
-    ];
-    input_list.extend(stats_files.iter().map(|p| ("--stats", p.as_path())));
-    let written = if zarr {
-        vec![args.output.clone()]
-    } else {
-        vec![
-            args.output.clone(),
-            gencast::output::forecast_nc::tmp_name(&args.output),
-            gencast::output::forecast_nc::progress_name(&args.output),
-        ]
-    };
-    refuse_inputs_as_output(&written, &input_list)?;
-    let mode = WriteMode {
-        resume: args.resume,
-        overwrite: args.overwrite,
-    };
-    if !zarr {
-        preflight(&args.output, mode)?;
-    }
-    let inputs_id = input_identities(&ckpt_path, &ds_path, &stats_dir)?;
+    guard_output(&args, &ckpt_path, &ds_path, &stats_dir, &StatsSet::FILES)?;
+    let inputs_id = input_identities(&ckpt_path, &ds_path, &stats_dir, &StatsSet::FILES)?;
 
     let t0 = Instant::now();
     let ckpt = Checkpoint::open(&ckpt_path)?;
@@ -510,53 +519,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "sampler": &request.sampler,
         "inputs": inputs_id,
     });
-    let mut output = if zarr {
-        let store_layout = ForecastLayout {
-            members: (0..ensemble_size as i32).collect(),
-            ..layout
-        };
-        let z = ZarrForecast::open_or_create(&args.output, store_layout, &run_settings)?;
-        let range = args.member_offset as usize..end as usize;
-        let claim = z.claim_members(range.clone())?;
-        let mut stale = 0;
-        for m in range.clone() {
-            stale += z.remove_stale_chunk_files(m)?;
-        }
-        if stale > 0 {
-            info!("removed {stale} unfinished chunk files an interrupted writer left");
-        }
-        if !args.resume && !args.overwrite {
-            if let Some(m) = range.clone().find(|&m| z.member_has_chunks(m)) {
-                bail!(
-                    "{}: member {m} already has chunks in this store; add --resume to keep them \
-                     and compute only what is missing, or --overwrite to compute them again",
-                    args.output.display()
-                );
-            }
-        }
-        Output::Zarr {
-            store: Box::new(z),
-            offset: args.member_offset as usize,
-            resume: args.resume,
-            _claim: claim,
-        }
-    } else {
-        let w = ForecastWriter::open_resumable(&args.output, layout, &run_settings, mode)?;
-        let tmp = gencast::output::forecast_nc::tmp_name(&args.output);
-        match w.resumed() {
-            Some(n) => info!(
-                "resuming {}: {n} of {} (member, step) chunks already written",
-                tmp.display(),
-                args.members as usize * steps
-            ),
-            None if args.resume => info!(
-                "--resume: no unfinished {} to continue; starting from the first step",
-                tmp.display()
-            ),
-            None => {}
-        }
-        Output::NetCdf(Box::new(w), true)
-    };
+    let mut output = open_output(&args, layout, ensemble_size, end, &run_settings, steps)?;
     if !everything {
         // Nothing is replayed from a partial output: every step is computed.
         output.disable_skipping();
@@ -649,6 +612,123 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("{summary}");
     }
     Ok(())
+}
+
+/// The number of steps asked for (`--steps` or `--lead-time`, default 1).
+fn steps_of(args: &Args, step_hours: u64) -> anyhow::Result<usize> {
+    match (&args.steps, &args.lead_time) {
+        (Some(n), _) => check_steps(*n, step_hours),
+        (None, Some(t)) => lead_time_steps(t, step_hours),
+        (None, None) => Ok(1),
+    }
+}
+
+/// Output safety, before anything is computed: inputs are what they should be, the output
+/// location is writable and names no input, and an existing or unfinished output is only
+/// continued or replaced when asked.
+fn guard_output(
+    args: &Args,
+    ckpt_path: &Path,
+    ds_path: &Path,
+    stats_dir: &Path,
+    stats_names: &[&str],
+) -> anyhow::Result<WriteMode> {
+    let zarr = is_zarr(&args.output);
+    check_input_kinds(ckpt_path, ds_path, stats_dir, stats_names)?;
+    let kind = if zarr {
+        OutputKind::Store
+    } else {
+        OutputKind::File
+    };
+    check_output_location(&args.output, kind)?;
+    let stats_files: Vec<PathBuf> = stats_names.iter().map(|f| stats_dir.join(f)).collect();
+    let mut input_list: Vec<(&str, &Path)> = vec![
+        ("--checkpoint", ckpt_path),
+        ("--dataset", ds_path),
+        ("--stats", stats_dir),
+    ];
+    input_list.extend(stats_files.iter().map(|p| ("--stats", p.as_path())));
+    let written = if zarr {
+        vec![args.output.clone()]
+    } else {
+        vec![
+            args.output.clone(),
+            gencast::output::forecast_nc::tmp_name(&args.output),
+            gencast::output::forecast_nc::progress_name(&args.output),
+        ]
+    };
+    refuse_inputs_as_output(&written, &input_list)?;
+    let mode = WriteMode {
+        resume: args.resume,
+        overwrite: args.overwrite,
+    };
+    if !zarr {
+        preflight(&args.output, mode)?;
+    }
+    Ok(mode)
+}
+
+/// Opens the Zarr store (claiming this run's members) or the resumable NetCDF file.
+fn open_output(
+    args: &Args,
+    layout: ForecastLayout,
+    ensemble_size: u32,
+    end: u32,
+    run_settings: &serde_json::Value,
+    steps: usize,
+) -> anyhow::Result<Output> {
+    let zarr = is_zarr(&args.output);
+    let mode = WriteMode {
+        resume: args.resume,
+        overwrite: args.overwrite,
+    };
+    Ok(if zarr {
+        let store_layout = ForecastLayout {
+            members: (0..ensemble_size as i32).collect(),
+            ..layout
+        };
+        let z = ZarrForecast::open_or_create(&args.output, store_layout, run_settings)?;
+        let range = args.member_offset as usize..end as usize;
+        let claim = z.claim_members(range.clone())?;
+        let mut stale = 0;
+        for m in range.clone() {
+            stale += z.remove_stale_chunk_files(m)?;
+        }
+        if stale > 0 {
+            info!("removed {stale} unfinished chunk files an interrupted writer left");
+        }
+        if !args.resume && !args.overwrite {
+            if let Some(m) = range.clone().find(|&m| z.member_has_chunks(m)) {
+                bail!(
+                    "{}: member {m} already has chunks in this store; add --resume to keep them \
+                     and compute only what is missing, or --overwrite to compute them again",
+                    args.output.display()
+                );
+            }
+        }
+        Output::Zarr {
+            store: Box::new(z),
+            offset: args.member_offset as usize,
+            resume: args.resume,
+            _claim: claim,
+        }
+    } else {
+        let w = ForecastWriter::open_resumable(&args.output, layout, run_settings, mode)?;
+        let tmp = gencast::output::forecast_nc::tmp_name(&args.output);
+        match w.resumed() {
+            Some(n) => info!(
+                "resuming {}: {n} of {} (member, step) chunks already written",
+                tmp.display(),
+                args.members as usize * steps
+            ),
+            None if args.resume => info!(
+                "--resume: no unfinished {} to continue; starting from the first step",
+                tmp.display()
+            ),
+            None => {}
+        }
+        Output::NetCdf(Box::new(w), true)
+    })
 }
 
 /// Where the forecast goes: a Zarr store (shared by the whole ensemble) or a NetCDF file (this
@@ -769,11 +849,12 @@ mod tests {
 
     #[test]
     fn lead_times_convert_to_steps() {
-        assert_eq!(lead_time_steps("360h").unwrap(), 30);
-        assert_eq!(lead_time_steps("15d").unwrap(), 30);
-        assert_eq!(lead_time_steps("24").unwrap(), 2);
+        assert_eq!(lead_time_steps("360h", 12).unwrap(), 30);
+        assert_eq!(lead_time_steps("15d", 12).unwrap(), 30);
+        assert_eq!(lead_time_steps("24", 12).unwrap(), 2);
+        assert_eq!(lead_time_steps("18h", 6).unwrap(), 3);
         for bad in ["13h", "0h", "abc", "-12h"] {
-            assert!(lead_time_steps(bad).is_err(), "{bad}");
+            assert!(lead_time_steps(bad, 12).is_err(), "{bad}");
         }
     }
 }

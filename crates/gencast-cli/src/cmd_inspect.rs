@@ -9,7 +9,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use gencast::checkpoint::config::GENCAST_TIMESTEP_HOURS;
-use gencast::checkpoint::{Checkpoint, NpzArchive, Params, GRID_NODE_EMBEDDING_MODULE};
+use gencast::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
+use gencast::checkpoint::{
+    Checkpoint, CheckpointKind, GraphCastCheckpoint, NpzArchive, Params, GRID_NODE_EMBEDDING_MODULE,
+};
 
 /// Arguments of `gencast inspect`.
 #[derive(clap::Args)]
@@ -249,49 +252,90 @@ macro_rules! tree {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let path = &args.checkpoint;
     let archive = NpzArchive::open(path)?;
-    let ckpt = Checkpoint::from_archive_configs(&archive)
-        .with_context(|| format!("reading the configs of {}", path.display()))?;
     let rows = param_rows(&archive)?;
     let num_params: usize = rows.iter().map(|r| r.elements).sum();
     let total_bytes: usize = rows.iter().map(|r| r.bytes).sum();
-    let problems = validation(&ckpt, &archive);
-    let embed = format!("{GRID_NODE_EMBEDDING_MODULE}:w");
-    let cin_from_params = rows
-        .iter()
-        .find(|r| r.path == embed)
-        .and_then(|r| r.shape.first()?.checked_sub(3));
-    let configs = vec![
-        ("task_config".to_string(), tree!(ckpt.task_config)),
-        (
-            "denoiser_architecture_config".to_string(),
-            tree!(ckpt.denoiser_architecture_config),
-        ),
-        ("sampler_config".to_string(), tree!(ckpt.sampler_config)),
-        ("noise_config".to_string(), tree!(ckpt.noise_config)),
-        (
-            "noise_encoder_config".to_string(),
-            tree!(ckpt.noise_encoder_config),
-        ),
-    ];
-    let derived = Tree::Object(vec![
-        ("input_channels".into(), tree!(ckpt.cin().ok())),
-        ("input_channels_from_params".into(), tree!(cin_from_params)),
-        ("output_channels".into(), tree!(ckpt.cout())),
-        (
-            "input_frames".into(),
-            tree!(ckpt
-                .task_config
-                .num_input_frames(GENCAST_TIMESTEP_HOURS)
-                .ok()),
-        ),
-    ]);
+    let context = || format!("reading the configs of {}", path.display());
+    let (description, license, configs, derived, problems, derived_title) =
+        match CheckpointKind::of(&archive) {
+            CheckpointKind::GenCast => {
+                let ckpt = Checkpoint::from_archive_configs(&archive).with_context(context)?;
+                let problems = validation(&ckpt, &archive);
+                let embed = format!("{GRID_NODE_EMBEDDING_MODULE}:w");
+                let cin_from_params = rows
+                    .iter()
+                    .find(|r| r.path == embed)
+                    .and_then(|r| r.shape.first()?.checked_sub(3));
+                let configs = vec![
+                    ("task_config".to_string(), tree!(ckpt.task_config)),
+                    (
+                        "denoiser_architecture_config".to_string(),
+                        tree!(ckpt.denoiser_architecture_config),
+                    ),
+                    ("sampler_config".to_string(), tree!(ckpt.sampler_config)),
+                    ("noise_config".to_string(), tree!(ckpt.noise_config)),
+                    (
+                        "noise_encoder_config".to_string(),
+                        tree!(ckpt.noise_encoder_config),
+                    ),
+                ];
+                let derived = Tree::Object(vec![
+                    ("input_channels".into(), tree!(ckpt.cin().ok())),
+                    ("input_channels_from_params".into(), tree!(cin_from_params)),
+                    ("output_channels".into(), tree!(ckpt.cout())),
+                    (
+                        "input_frames".into(),
+                        tree!(ckpt
+                            .task_config
+                            .num_input_frames(GENCAST_TIMESTEP_HOURS)
+                            .ok()),
+                    ),
+                ]);
+                (
+                    ckpt.description,
+                    ckpt.license,
+                    configs,
+                    derived,
+                    problems,
+                    "derived (GenCast 12h time step)",
+                )
+            }
+            CheckpointKind::GraphCast => {
+                let ckpt = GraphCastCheckpoint::from_archive(&archive).with_context(context)?;
+                let problems = ckpt.validate().err().map(|e| e.to_string());
+                let configs = vec![
+                    ("model_config".to_string(), tree!(ckpt.model_config)),
+                    ("task_config".to_string(), tree!(ckpt.task_config)),
+                ];
+                let derived = Tree::Object(vec![
+                    ("model".into(), tree!("graphcast")),
+                    ("input_channels".into(), tree!(ckpt.cin().ok())),
+                    ("output_channels".into(), tree!(ckpt.cout())),
+                    (
+                        "input_frames".into(),
+                        tree!(ckpt
+                            .task_config
+                            .num_input_frames(GRAPHCAST_TIMESTEP_HOURS)
+                            .ok()),
+                    ),
+                ]);
+                (
+                    ckpt.description,
+                    ckpt.license,
+                    configs,
+                    derived,
+                    problems,
+                    "derived (GraphCast 6h time step)",
+                )
+            }
+        };
 
     let mut out = String::new();
     if args.json {
         let mut obj = vec![
             ("path".to_string(), tree!(path.display().to_string())),
-            ("description".into(), tree!(ckpt.description)),
-            ("license".into(), tree!(ckpt.license)),
+            ("description".into(), tree!(description)),
+            ("license".into(), tree!(license)),
             ("num_params".into(), tree!(num_params)),
             ("num_tensors".into(), tree!(rows.len())),
             ("param_bytes".into(), tree!(total_bytes)),
@@ -321,12 +365,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     out.push_str(&format!("checkpoint: {}\n", path.display()));
-    out.push_str(&format!("description: {}\n", ckpt.description));
-    out.push_str(&format!("license: {}\n\n", ckpt.license));
+    out.push_str(&format!("description: {description}\n"));
+    out.push_str(&format!("license: {license}\n\n"));
     for (k, v) in &configs {
         v.text(&mut out, 0, k);
     }
-    derived.text(&mut out, 0, "derived (GenCast 12h time step)");
+    derived.text(&mut out, 0, derived_title);
     out.push('\n');
     match &problems {
         None => out.push_str(

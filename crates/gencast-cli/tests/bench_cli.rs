@@ -124,3 +124,41 @@ fn kernel_bench_prints_one_line_per_kernel() {
         "{text}"
     );
 }
+
+#[test]
+fn tiny_graphcast_bench_reports_stages_and_memory() {
+    let out = gencast(&[
+        "bench",
+        "--preset",
+        "graphcast-tiny",
+        "--steps",
+        "1",
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    assert_ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["preset"], "graphcast-tiny");
+    // The fixture checkpoint's parameter count (graphcast-tiny/meta.json `num_params`).
+    assert_eq!(v["num_params"], 70739);
+    for key in [
+        "step_s",
+        "encoder_s",
+        "processor_s",
+        "decoder_s",
+        "graph_build_s",
+        "network_load_s",
+        "peak_rss_mb",
+    ] {
+        let x = v[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("`{key}` missing or not a number: {v}"));
+        assert!(x > 0.0 && x.is_finite(), "{key} = {x}");
+    }
+    let stages = ["encoder_s", "processor_s", "decoder_s"]
+        .iter()
+        .map(|k| v[k].as_f64().unwrap())
+        .sum::<f64>();
+    assert!(stages <= v["step_s"].as_f64().unwrap() * 1.01, "{v}");
+}

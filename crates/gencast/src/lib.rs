@@ -1,10 +1,12 @@
-//! GenCast inference on CPUs.
+//! GenCast inference on CPUs, and its deterministic sibling GraphCast.
 //!
 //! The crate follows the reference pipeline stage by stage:
 //! [`checkpoint`] reads the official `.npz` checkpoints, [`data`] reads the example datasets and
 //! normalisation statistics, [`graph`] builds the icosahedral mesh and the grid↔mesh graphs,
 //! [`kernels`] holds the numeric kernels, [`model`] the denoiser network, [`sampler`] the
-//! diffusion sampler and its random streams, and [`output`] the writers.
+//! diffusion sampler and its random streams, and [`output`] the writers. GraphCast's network,
+//! graphs, normalisation and rollout live in [`model::graphcast`], its checkpoint reader in
+//! [`checkpoint::graphcast`].
 
 pub mod bench;
 pub mod checkpoint;

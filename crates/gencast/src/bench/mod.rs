@@ -2,6 +2,7 @@
 //! inputs, timed stage by stage, per denoiser call and per 12 h sampler step.
 
 pub mod flops;
+pub mod graphcast;
 pub mod kernels;
 pub mod random;
 pub mod sys;

@@ -6,6 +6,7 @@
 //! `sampler_config:*`, `noise_config:*` and `noise_encoder_config:*`. Unknown keys are ignored.
 
 pub mod config;
+pub mod graphcast;
 mod keys;
 pub mod npy;
 pub mod npz;
@@ -20,11 +21,12 @@ pub use config::{
     DenoiserArchitectureConfig, NoiseConfig, NoiseEncoderConfig, SamplerConfig,
     SparseTransformerConfig, TaskConfig,
 };
+pub use graphcast::{CheckpointKind, GraphCastCheckpoint, ModelConfig};
 pub use npz::{NpyArray, NpyData, NpzArchive, NpzWriter};
 pub use params::{Param, ParamLoader, Params};
 pub use shapes::{expected_params, expected_params_with_output, ExpectedParam};
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// Module path of the first grid-node embedding layer, whose weight has `Cin + 3` rows.
 pub const GRID_NODE_EMBEDDING_MODULE: &str =
@@ -79,6 +81,14 @@ impl Checkpoint {
     }
 
     fn read(archive: &NpzArchive, with_params: bool) -> Result<Checkpoint> {
+        if CheckpointKind::of(archive) == CheckpointKind::GraphCast {
+            return Err(Error::format(
+                archive.path(),
+                "checkpoint",
+                "this is a GraphCast checkpoint (model_config:* entries); open it with \
+                 GraphCastCheckpoint",
+            ));
+        }
         let r = keys::ConfigReader { archive };
         let mut ckpt = Checkpoint {
             path: archive.path().to_path_buf(),
@@ -136,7 +146,7 @@ impl Checkpoint {
         let cfg = &self.denoiser_architecture_config;
         let st = &cfg.sparse_transformer_config;
         if st.d_model != cfg.latent_size {
-            return Err(crate::Error::Config {
+            return Err(Error::Config {
                 key: "denoiser_architecture_config:sparse_transformer_config:d_model".into(),
                 detail: format!(
                     "must equal latent_size {}, found {}",
@@ -145,7 +155,7 @@ impl Checkpoint {
             });
         }
         if st.num_heads == 0 || !st.d_model.is_multiple_of(st.num_heads) {
-            return Err(crate::Error::Config {
+            return Err(Error::Config {
                 key: "denoiser_architecture_config:sparse_transformer_config:num_heads".into(),
                 detail: format!("{} does not divide d_model {}", st.num_heads, st.d_model),
             });

@@ -40,19 +40,33 @@ pub fn check_inputs(
     task: &TaskConfig,
     first_input_frame: usize,
 ) -> Result<CheckReport> {
+    check_inputs_every(ds, task, first_input_frame, TIMESTEP_HOURS)
+}
+
+/// [`check_inputs`] for a model whose frames are `step_hours` apart (12 for GenCast, 6 for
+/// GraphCast; both read two input frames).
+pub fn check_inputs_every(
+    ds: &Dataset,
+    task: &TaskConfig,
+    first_input_frame: usize,
+    step_hours: i64,
+) -> Result<CheckReport> {
     let mut report = CheckReport::default();
     check_grid(ds, &mut report);
     let levels = check_levels(ds, task, &mut report);
     report.levels = levels.len();
 
-    let available = check_frames(ds, first_input_frame, &mut report);
+    let available = check_frames(ds, first_input_frame, step_hours, &mut report);
     report.frames = available.len();
     let init = first_input_frame + NUM_INPUT_FRAMES - 1;
     let labels: Vec<String> = available
         .iter()
-        .map(|&t| frame_label(ds, t, init))
+        .map(|&t| frame_label(ds, t, init, step_hours))
         .collect();
-    let leads: Vec<String> = available.iter().map(|&t| lead_hours(ds, t, init)).collect();
+    let leads: Vec<String> = available
+        .iter()
+        .map(|&t| lead_hours(ds, t, init, step_hours))
+        .collect();
 
     let land = land_mask(ds, &mut report)?;
     let missing = rules::missing_variables(ds, task.input_variables.iter().map(String::as_str));
@@ -346,7 +360,12 @@ fn check_levels(ds: &Dataset, task: &TaskConfig, report: &mut CheckReport) -> Ve
 
 /// The input frames present in the file; a row when some are missing or their valid times are
 /// not one time step apart.
-fn check_frames(ds: &Dataset, first: usize, report: &mut CheckReport) -> Vec<usize> {
+fn check_frames(
+    ds: &Dataset,
+    first: usize,
+    step_hours: i64,
+    report: &mut CheckReport,
+) -> Vec<usize> {
     report.checks += 1;
     let frames = first..first + NUM_INPUT_FRAMES;
     let available: Vec<usize> = frames.clone().filter(|&t| t < ds.num_frames()).collect();
@@ -364,7 +383,7 @@ fn check_frames(ds: &Dataset, first: usize, report: &mut CheckReport) -> Vec<usi
     if let Some(problem) = rules::frames_problem(ds, first, NUM_INPUT_FRAMES) {
         report.push(TIME_DIM, None, None, problem);
     } else if let Some(times) = ds.datetime().get(frames) {
-        if let Some(problem) = rules::spacing_problem(times, TIMESTEP_HOURS) {
+        if let Some(problem) = rules::spacing_problem(times, step_hours) {
             report.push("datetime", None, None, problem);
         }
     }
@@ -372,8 +391,8 @@ fn check_frames(ds: &Dataset, first: usize, report: &mut CheckReport) -> Vec<usi
 }
 
 /// `2019-03-29T12:00 (-12h)`: the frame's valid time and its offset from the init time.
-fn frame_label(ds: &Dataset, t: usize, init: usize) -> String {
-    let lead = lead_hours(ds, t, init);
+fn frame_label(ds: &Dataset, t: usize, init: usize, step_hours: i64) -> String {
+    let lead = lead_hours(ds, t, init, step_hours);
     match ds.datetime().get(t) {
         Some(&ns) => format!("{} ({lead})", format_datetime(ns)),
         None => format!("frame {t} ({lead})"),
@@ -382,10 +401,10 @@ fn frame_label(ds: &Dataset, t: usize, init: usize) -> String {
 
 /// Offset of frame `t` from the init frame, e.g. `-12h` (one time step per frame when times are
 /// absent).
-fn lead_hours(ds: &Dataset, t: usize, init: usize) -> String {
+fn lead_hours(ds: &Dataset, t: usize, init: usize, step_hours: i64) -> String {
     let hours = match (ds.time().get(t), ds.time().get(init)) {
         (Some(&a), Some(&b)) => (a - b) as f64 / NS_PER_HOUR as f64,
-        _ => (t as f64 - init as f64) * TIMESTEP_HOURS as f64,
+        _ => (t as f64 - init as f64) * step_hours as f64,
     };
     format!("{hours}h")
 }

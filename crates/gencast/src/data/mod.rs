@@ -3,6 +3,7 @@ pub mod dataset;
 pub mod forcings;
 mod netcdf_io;
 pub mod netcdf_time;
+pub mod solar_radiation;
 pub mod stats;
 pub use dataset::{Array, Dataset, VarInfo};
 pub use netcdf_io::AttrValue;

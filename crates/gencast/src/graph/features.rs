@@ -65,6 +65,20 @@ pub fn edge_features(
     receiver_lon: &[f32],
     receivers: &[u32],
 ) -> Vec<f32> {
+    edge_features_normalized(
+        (sender_lat, sender_lon, senders),
+        (receiver_lat, receiver_lon, receivers),
+        None,
+    )
+}
+
+/// [`edge_features`] divided by `norm` instead of the longest edge of the set when it is given
+/// (GraphCast's `mesh2grid_edge_normalization_factor`). Each side is `(lat, lon, node index)`.
+pub fn edge_features_normalized(
+    (sender_lat, sender_lon, senders): (&[f32], &[f32], &[u32]),
+    (receiver_lat, receiver_lon, receivers): (&[f32], &[f32], &[u32]),
+    norm: Option<f64>,
+) -> Vec<f32> {
     let (sender_pos, _) = positions_and_rotations(sender_lat, sender_lon);
     let (receiver_pos, rotations) = positions_and_rotations(receiver_lat, receiver_lon);
     let raw: Vec<[f64; 4]> = senders
@@ -79,7 +93,7 @@ pub fn edge_features(
             [len, d[0], d[1], d[2]]
         })
         .collect();
-    let max = raw.iter().fold(0f64, |m, e| m.max(e[0]));
+    let max = norm.unwrap_or_else(|| raw.iter().fold(0f64, |m, e| m.max(e[0])));
     // Degenerate sets (no edges, or only zero-length ones) get zero features instead of NaN.
     let mut out = Vec::with_capacity(raw.len() * 4);
     for e in &raw {

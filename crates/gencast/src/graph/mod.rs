@@ -7,6 +7,7 @@ pub mod grid2mesh;
 pub mod icosahedral_mesh;
 pub mod mesh2grid;
 pub mod mesh_angles_table;
+pub mod multimesh;
 pub mod npmath;
 pub mod rcm;
 pub mod spherical;
@@ -72,8 +73,8 @@ pub struct Graphs {
     pub grid2mesh_radius: f32,
 }
 
-/// Checks the arguments of [`Graphs::build`].
-fn validate(
+/// Checks the arguments of [`Graphs::build`] (mesh size, radius fraction, grid coordinates).
+pub(crate) fn validate(
     mesh_size: usize,
     lat: &[f32],
     lon: &[f32],

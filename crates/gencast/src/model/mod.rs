@@ -14,6 +14,7 @@ pub mod decoder;
 pub mod denoiser;
 pub mod encoder;
 pub mod gnn;
+pub mod graphcast;
 pub mod layers;
 pub mod network;
 pub mod noise_encoder;

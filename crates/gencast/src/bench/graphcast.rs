@@ -1,0 +1,305 @@
+//! Timing of one GraphCast step with random weights at a published configuration: graph build,
+//! weight load, the three network stages (grid2mesh encoder, processor, mesh2grid decoder and
+//! output MLP) and peak memory.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::random::{grid_coordinates, lcg_unit};
+use super::{median, sys};
+use crate::checkpoint::config::STATIC_VARS;
+use crate::checkpoint::graphcast::expected_graphcast_params;
+use crate::checkpoint::{GraphCastCheckpoint, ModelConfig, Params, TaskConfig};
+use crate::model::graphcast::{GraphCast, GraphCastGraphs};
+use crate::{Error, Result};
+
+/// A GraphCast benchmark configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphCastPreset {
+    /// 10° grid, mesh 2, latent 32, 4 message-passing steps, 13 levels: for tests.
+    Tiny,
+    /// GraphCast_small: 1° grid, mesh 5, latent 512, 16 steps, 13 levels (`TASK_13`).
+    OneDeg,
+    /// GraphCast: 0.25° grid, mesh 6, latent 512, 16 steps, 37 levels (`TASK`).
+    QuarterDeg,
+}
+
+/// The sizes of a preset.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GraphCastShape {
+    /// Grid spacing in degrees.
+    pub resolution_deg: f64,
+    /// Icosahedron refinements of the multi-mesh.
+    pub mesh_size: usize,
+    /// Latent width.
+    pub latent: usize,
+    /// Processor message-passing steps.
+    pub gnn_msg_steps: usize,
+    /// Pressure levels.
+    pub levels: usize,
+}
+
+/// The ERA5 37 pressure levels of `graphcast.PRESSURE_LEVELS_ERA5_37`.
+const LEVELS_37: [i64; 37] = [
+    1, 2, 3, 5, 7, 10, 20, 30, 50, 70, 100, 125, 150, 175, 200, 225, 250, 300, 350, 400, 450, 500,
+    550, 600, 650, 700, 750, 775, 800, 825, 850, 875, 900, 925, 950, 975, 1000,
+];
+
+impl GraphCastPreset {
+    /// Parses `graphcast-tiny`, `graphcast-1p0` or `graphcast-0p25`.
+    pub fn parse(text: &str) -> Result<GraphCastPreset> {
+        match text {
+            "graphcast-tiny" => Ok(GraphCastPreset::Tiny),
+            "graphcast-1p0" => Ok(GraphCastPreset::OneDeg),
+            "graphcast-0p25" => Ok(GraphCastPreset::QuarterDeg),
+            _ => Err(Error::Invalid(format!(
+                "unknown GraphCast preset `{text}` (expected graphcast-1p0 or graphcast-0p25)"
+            ))),
+        }
+    }
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            GraphCastPreset::Tiny => "graphcast-tiny",
+            GraphCastPreset::OneDeg => "graphcast-1p0",
+            GraphCastPreset::QuarterDeg => "graphcast-0p25",
+        }
+    }
+
+    /// The preset's sizes.
+    pub fn shape(self) -> GraphCastShape {
+        let (resolution_deg, mesh_size, latent, gnn_msg_steps, levels) = match self {
+            GraphCastPreset::Tiny => (10.0, 2, 32, 4, 13),
+            GraphCastPreset::OneDeg => (1.0, 5, 512, 16, 13),
+            GraphCastPreset::QuarterDeg => (0.25, 6, 512, 16, 37),
+        };
+        GraphCastShape {
+            resolution_deg,
+            mesh_size,
+            latent,
+            gnn_msg_steps,
+            levels,
+        }
+    }
+
+    /// The task: `graphcast.TASK_13` (13 levels) or `graphcast.TASK` (37 levels), both with
+    /// precipitation as input and output.
+    pub fn task(self) -> TaskConfig {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+        let targets = s(&[
+            "2m_temperature",
+            "mean_sea_level_pressure",
+            "10m_v_component_of_wind",
+            "10m_u_component_of_wind",
+            "total_precipitation_6hr",
+            "temperature",
+            "geopotential",
+            "u_component_of_wind",
+            "v_component_of_wind",
+            "vertical_velocity",
+            "specific_humidity",
+        ]);
+        let forcings = s(&[
+            "toa_incident_solar_radiation",
+            "year_progress_sin",
+            "year_progress_cos",
+            "day_progress_sin",
+            "day_progress_cos",
+        ]);
+        let mut inputs = targets.clone();
+        inputs.extend(forcings.iter().cloned());
+        inputs.extend(s(&STATIC_VARS));
+        let pressure_levels = if self.shape().levels == 37 {
+            LEVELS_37.to_vec()
+        } else {
+            crate::checkpoint::config::PRESSURE_LEVELS_WEATHERBENCH_13.to_vec()
+        };
+        TaskConfig {
+            input_variables: inputs,
+            target_variables: targets,
+            forcing_variables: forcings,
+            pressure_levels,
+            input_duration: "12h".into(),
+        }
+    }
+}
+
+/// A random-weight checkpoint of a preset: weights uniform with variance 1/fan-in, small biases
+/// and offsets, LayerNorm scales one.
+pub fn random_graphcast_checkpoint(
+    preset: GraphCastPreset,
+    seed: u64,
+) -> Result<GraphCastCheckpoint> {
+    let sh = preset.shape();
+    let model_config = ModelConfig {
+        resolution: sh.resolution_deg,
+        mesh_size: sh.mesh_size,
+        latent_size: sh.latent,
+        gnn_msg_steps: sh.gnn_msg_steps,
+        hidden_layers: 1,
+        radius_query_fraction_edge_length: 0.6,
+        mesh2grid_edge_normalization_factor: None,
+    };
+    let mut ckpt = GraphCastCheckpoint {
+        path: format!("<random {}>", preset.name()).into(),
+        description: format!("random weights of {}", preset.name()),
+        license: String::new(),
+        model_config,
+        task_config: preset.task(),
+        params: Params::new(),
+    };
+    let (cin, cout) = (ckpt.cin()?, ckpt.cout());
+    let fill = |s: u64, n: usize, scale: f32| -> Vec<f32> {
+        lcg_unit(s, n)
+            .into_iter()
+            .map(|u| (u * 2.0 - 1.0) * scale)
+            .collect()
+    };
+    for (i, (m, n, shape)) in expected_graphcast_params(&ckpt.model_config, cin, cout)
+        .into_iter()
+        .enumerate()
+    {
+        let len: usize = shape.iter().product();
+        let s = seed.wrapping_mul(1_000_003).wrapping_add(i as u64 + 1);
+        let values = match n.as_str() {
+            "w" => fill(s, len, (3.0 / shape[0] as f32).sqrt()),
+            "scale" => vec![1.0; len],
+            _ => fill(s, len, 0.05),
+        };
+        ckpt.params.insert(&m, &n, shape, values)?;
+    }
+    Ok(ckpt)
+}
+
+/// What `run` measures.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphCastBenchReport {
+    /// Preset name.
+    pub preset: String,
+    /// Its sizes.
+    pub shape: GraphCastShape,
+    /// Worker threads.
+    pub threads: usize,
+    /// Kernel path.
+    pub isa: String,
+    /// Parameters.
+    pub num_params: usize,
+    /// Grid nodes.
+    pub n_grid: usize,
+    /// Mesh nodes.
+    pub n_mesh: usize,
+    /// grid2mesh edges.
+    pub grid2mesh_edges: usize,
+    /// Multi-mesh edges.
+    pub mesh_edges: usize,
+    /// mesh2grid edges.
+    pub mesh2grid_edges: usize,
+    /// Stacked input channels.
+    pub input_channels: usize,
+    /// Output channels.
+    pub output_channels: usize,
+    /// Seconds to build the graphs.
+    pub graph_build_s: f64,
+    /// Seconds to load the weights and precompute the static embeddings.
+    pub network_load_s: f64,
+    /// Timed steps (after one warm-up step).
+    pub steps: usize,
+    /// Median seconds of one 6 h step (network forward).
+    pub step_s: f64,
+    /// Fastest step.
+    pub step_min_s: f64,
+    /// Slowest step.
+    pub step_max_s: f64,
+    /// Median seconds of the grid2mesh encoder.
+    pub encoder_s: f64,
+    /// Median seconds of the processor.
+    pub processor_s: f64,
+    /// Median seconds of the mesh2grid decoder and output MLP.
+    pub decoder_s: f64,
+    /// Peak resident memory of the process (MiB).
+    pub peak_rss_mb: f64,
+    /// Resident memory after loading (MiB).
+    pub rss_after_load_mb: f64,
+}
+
+/// Builds a random-weight GraphCast of `preset` and times one warm-up and `steps` timed steps
+/// on synthetic inputs; `steps` 0 reports the warm-up step alone.
+pub fn run(
+    preset: GraphCastPreset,
+    steps: usize,
+    seed: u64,
+    progress: &mut (dyn FnMut(&str) + Send),
+) -> Result<GraphCastBenchReport> {
+    let sh = preset.shape();
+    let ckpt = random_graphcast_checkpoint(preset, seed)?;
+    let (lat, lon) = grid_coordinates(sh.resolution_deg);
+    let t = Instant::now();
+    let graphs = Arc::new(GraphCastGraphs::build(&ckpt.model_config, &lat, &lon)?);
+    let graph_build_s = t.elapsed().as_secs_f64();
+    progress(&format!(
+        "{}: graphs built in {graph_build_s:.2} s ({} grid nodes, {} mesh nodes)",
+        preset.name(),
+        graphs.n_grid,
+        graphs.n_mesh
+    ));
+    let t = Instant::now();
+    let net = GraphCast::load(&ckpt, graphs.clone())?;
+    let network_load_s = t.elapsed().as_secs_f64();
+    let num_params = ckpt.params.num_params();
+    let rss_after_load_mb = sys::rss_mb().unwrap_or(0.0);
+    drop(ckpt);
+    progress(&format!(
+        "weights loaded in {network_load_s:.2} s ({num_params} parameters)"
+    ));
+    let cin = net.cin();
+    let x: Vec<f32> = lcg_unit(seed ^ 0x5eed, graphs.n_grid * cin)
+        .into_iter()
+        .map(|u| u * 2.0 - 1.0)
+        .collect();
+    let mut times: Vec<(f64, [f64; 3])> = Vec::new();
+    for k in 0..steps + 1 {
+        let t = Instant::now();
+        let (_, stages) = net.forward_timed(&x)?;
+        let s = t.elapsed().as_secs_f64();
+        progress(&format!(
+            "{} step: {s:.2} s (encoder {:.2}, processor {:.2}, decoder {:.2})",
+            if k == 0 { "warm-up" } else { "timed" },
+            stages[0],
+            stages[1],
+            stages[2]
+        ));
+        if k > 0 || steps == 0 {
+            times.push((s, stages));
+        }
+    }
+    let totals: Vec<f64> = times.iter().map(|t| t.0).collect();
+    let stage = |i: usize| median(&times.iter().map(|t| t.1[i]).collect::<Vec<f64>>());
+    Ok(GraphCastBenchReport {
+        preset: preset.name().into(),
+        shape: sh,
+        threads: rayon::current_num_threads(),
+        isa: crate::kernels::isa::active().name().into(),
+        num_params,
+        n_grid: graphs.n_grid,
+        n_mesh: graphs.n_mesh,
+        grid2mesh_edges: graphs.grid2mesh.len(),
+        mesh_edges: graphs.mesh.len(),
+        mesh2grid_edges: graphs.mesh2grid.len(),
+        input_channels: cin,
+        output_channels: net.cout(),
+        graph_build_s,
+        network_load_s,
+        steps: times.len(),
+        step_s: median(&totals),
+        step_min_s: totals.iter().copied().fold(f64::INFINITY, f64::min),
+        step_max_s: totals.iter().copied().fold(0.0, f64::max),
+        encoder_s: stage(0),
+        processor_s: stage(1),
+        decoder_s: stage(2),
+        peak_rss_mb: sys::peak_rss_mb().unwrap_or(0.0),
+        rss_after_load_mb,
+    })
+}

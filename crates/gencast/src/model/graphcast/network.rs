@@ -1,0 +1,641 @@
+//! The GraphCast network (graphcast spec §8): grid2mesh encoder, K unshared interaction-network
+//! steps on the multi-mesh with edge residuals, mesh2grid decoder and the output MLP.
+//!
+//! The arithmetic is the reference's; only the work is arranged differently. Everything that
+//! depends only on the graphs and weights (the mesh-node embedding, whose stacked inputs are
+//! zero, and the three edge embeddings up to a size limit) is computed once at load. Grid-sized
+//! work runs in chunks of rows and edges, so buffers beyond the node latents stay small (see
+//! [`LoadOptions`]). The first layer of each edge MLP is split into an edge term plus per-node
+//! sender and receiver projections gathered onto the edges, and node MLPs add the contribution
+//! of each concatenated part in turn, so no concatenated buffer is formed. Edges are processed
+//! in fixed chunks and summed onto their receivers in edge order, so results do not depend on
+//! the number of threads.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::block::Block;
+use super::graphs::GraphCastGraphs;
+use crate::checkpoint::graphcast::networks_builder;
+use crate::checkpoint::{GraphCastCheckpoint, ParamLoader};
+use crate::graph::EdgeSet;
+use crate::kernels::{gather_add_rows, SegmentPlan};
+use crate::model::layers::{sized, Mlp};
+use crate::{Error, Result};
+
+/// How a network arranges its work; results are bitwise the same for every choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Edges per chunk of the edge passes (bounds the per-chunk buffers to this × latent size).
+    pub edge_chunk: usize,
+    /// Grid or mesh nodes per chunk of the node updates.
+    pub node_chunk: usize,
+    /// Largest static edge embedding kept in memory between calls (bytes); larger ones
+    /// (grid↔mesh edges on fine grids) are recomputed chunk by chunk in every pass.
+    pub embedding_cache_bytes: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            edge_chunk: 16_384,
+            node_chunk: 16_384,
+            embedding_cache_bytes: 1 << 30,
+        }
+    }
+}
+
+/// One interaction-network edge set: its edge embedder, its receiver plan and, when small
+/// enough, its cached static edge latents.
+#[derive(Debug, Clone)]
+struct EdgeGraph {
+    senders: Vec<u32>,
+    receivers: Vec<u32>,
+    plan: SegmentPlan,
+    /// Edge features `[E, 4]`.
+    features: Vec<f32>,
+    /// The edge embedder `LN(MLP(features))`.
+    embedder: Block,
+    /// The embedder's output `[E, D]`, if cached.
+    embedded: Option<Vec<f32>>,
+}
+
+impl EdgeGraph {
+    fn new(
+        edges: &EdgeSet,
+        n_receivers: usize,
+        embedder: Block,
+        opts: LoadOptions,
+    ) -> Result<EdgeGraph> {
+        let n = edges.len();
+        let bytes = n * embedder.d_out() * std::mem::size_of::<f32>();
+        let embedded = (bytes <= opts.embedding_cache_bytes).then(|| {
+            let mut out = vec![0.0; n * embedder.d_out()];
+            embedder.forward(&edges.features, n, &mut out);
+            out
+        });
+        Ok(EdgeGraph {
+            senders: edges.senders.clone(),
+            receivers: edges.receivers.clone(),
+            plan: SegmentPlan::new(&edges.receivers, n_receivers, opts.edge_chunk.max(1))?,
+            features: edges.features.clone(),
+            embedder,
+            embedded,
+        })
+    }
+
+    /// All edge latents `[E, D]` (the processor's starting point).
+    fn all_latents(&self) -> Vec<f32> {
+        match &self.embedded {
+            Some(e) => e.clone(),
+            None => {
+                let n = self.senders.len();
+                let mut out = vec![0.0; n * self.embedder.d_out()];
+                self.embedder.forward(&self.features, n, &mut out);
+                out
+            }
+        }
+    }
+}
+
+/// The latents after each stage of one forward pass (the reference's intermediates).
+#[derive(Debug, Clone)]
+pub struct GraphCastStages {
+    /// Mesh node latents after the encoder `[Nm, D]`.
+    pub latent_mesh_after_grid2mesh: Vec<f32>,
+    /// Grid node latents after the encoder `[Ng, D]`.
+    pub latent_grid_after_grid2mesh: Vec<f32>,
+    /// Mesh node latents after the processor `[Nm, D]`.
+    pub latent_mesh_after_processor: Vec<f32>,
+    /// Normalised prediction `[Ng, Cout]`.
+    pub decoder_output: Vec<f32>,
+}
+
+/// A loaded GraphCast network for one grid.
+#[derive(Debug, Clone)]
+pub struct GraphCast {
+    graphs: Arc<GraphCastGraphs>,
+    node_chunk: usize,
+    cin: usize,
+    cout: usize,
+    d: usize,
+    g2m: EdgeGraph,
+    g2m_grid_embed: Block,
+    g2m_edges: Block,
+    g2m_grid_nodes: Block,
+    g2m_mesh_nodes: Block,
+    /// `LN(MLP(concat(0, Sm)))`: the mesh-node embedding `[Nm, D]`.
+    mesh_embedded: Vec<f32>,
+    mesh: EdgeGraph,
+    mesh_edges: Vec<Block>,
+    mesh_nodes: Vec<Block>,
+    m2g: EdgeGraph,
+    m2g_edges: Block,
+    m2g_grid_nodes: Block,
+    decoder: Mlp,
+}
+
+/// Checks an edge set's arrays and node indices against the node counts.
+fn check_edges(name: &str, e: &EdgeSet, n_send: usize, n_recv: usize) -> Result<()> {
+    let n = e.senders.len();
+    if e.receivers.len() != n || e.features.len() != 4 * n {
+        return Err(Error::Invalid(format!(
+            "{name} edges: {n} senders, {} receivers and {} feature values (expected 4 per edge)",
+            e.receivers.len(),
+            e.features.len()
+        )));
+    }
+    if let Some(s) = e.senders.iter().find(|&&s| s as usize >= n_send) {
+        return Err(Error::Invalid(format!(
+            "{name} edges: sender {s} out of range for {n_send} nodes"
+        )));
+    }
+    if let Some(r) = e.receivers.iter().find(|&&r| r as usize >= n_recv) {
+        return Err(Error::Invalid(format!(
+            "{name} edges: receiver {r} out of range for {n_recv} nodes"
+        )));
+    }
+    Ok(())
+}
+
+impl GraphCast {
+    /// Loads the network from a checkpoint for the given graphs; every missing, unexpected and
+    /// mis-shaped tensor is reported at once.
+    pub fn load(ckpt: &GraphCastCheckpoint, graphs: Arc<GraphCastGraphs>) -> Result<GraphCast> {
+        Self::load_with(ckpt, graphs, LoadOptions::default())
+    }
+
+    /// [`GraphCast::load`] with the given work arrangement.
+    pub fn load_with(
+        ckpt: &GraphCastCheckpoint,
+        graphs: Arc<GraphCastGraphs>,
+        opts: LoadOptions,
+    ) -> Result<GraphCast> {
+        let cfg = &ckpt.model_config;
+        cfg.check()?;
+        let (ng, nm) = (graphs.n_grid, graphs.n_mesh);
+        if graphs.grid_node_features.len() != 3 * ng || graphs.mesh_node_features.len() != 3 * nm {
+            return Err(Error::Invalid(
+                "graphs: node features are not 3 per node".into(),
+            ));
+        }
+        check_edges("grid2mesh", &graphs.grid2mesh, ng, nm)?;
+        check_edges("mesh", &graphs.mesh, nm, nm)?;
+        check_edges("mesh2grid", &graphs.mesh2grid, nm, ng)?;
+
+        let cin = ckpt.cin()?;
+        let cout = ckpt.cout();
+        let d = cfg.latent_size;
+        let dh = (d, cfg.hidden_layers);
+        let mut l = ParamLoader::new(&ckpt.params, &ckpt.path);
+        let g = networks_builder("grid2mesh_gnn");
+        let g2m_edge_embed = Block::load(
+            &mut l,
+            &format!("{g}encoder_edges_grid2mesh"),
+            4,
+            dh,
+            d,
+            true,
+        );
+        let g2m_grid_embed = Block::load(
+            &mut l,
+            &format!("{g}encoder_nodes_grid_nodes"),
+            cin + 3,
+            dh,
+            d,
+            true,
+        );
+        let g2m_mesh_embed = Block::load(
+            &mut l,
+            &format!("{g}encoder_nodes_mesh_nodes"),
+            cin + 3,
+            dh,
+            d,
+            true,
+        );
+        let g2m_edges = Block::load(
+            &mut l,
+            &format!("{g}processor_edges_0_grid2mesh"),
+            3 * d,
+            dh,
+            d,
+            true,
+        );
+        let g2m_grid_nodes = Block::load(
+            &mut l,
+            &format!("{g}processor_nodes_0_grid_nodes"),
+            d,
+            dh,
+            d,
+            true,
+        );
+        let g2m_mesh_nodes = Block::load(
+            &mut l,
+            &format!("{g}processor_nodes_0_mesh_nodes"),
+            2 * d,
+            dh,
+            d,
+            true,
+        );
+        let p = networks_builder("mesh_gnn");
+        let mesh_edge_embed =
+            Block::load(&mut l, &format!("{p}encoder_edges_mesh"), 4, dh, d, true);
+        let mut mesh_edges = Vec::with_capacity(cfg.gnn_msg_steps);
+        let mut mesh_nodes = Vec::with_capacity(cfg.gnn_msg_steps);
+        for k in 0..cfg.gnn_msg_steps {
+            let e = format!("{p}processor_edges_{k}_mesh");
+            mesh_edges.push(Block::load(&mut l, &e, 3 * d, dh, d, true));
+            let n = format!("{p}processor_nodes_{k}_mesh_nodes");
+            mesh_nodes.push(Block::load(&mut l, &n, 2 * d, dh, d, true));
+        }
+        let m = networks_builder("mesh2grid_gnn");
+        let m2g_edge_embed = Block::load(
+            &mut l,
+            &format!("{m}encoder_edges_mesh2grid"),
+            4,
+            dh,
+            d,
+            true,
+        );
+        let m2g_edges = Block::load(
+            &mut l,
+            &format!("{m}processor_edges_0_mesh2grid"),
+            3 * d,
+            dh,
+            d,
+            true,
+        );
+        let m2g_grid_nodes = Block::load(
+            &mut l,
+            &format!("{m}processor_nodes_0_grid_nodes"),
+            2 * d,
+            dh,
+            d,
+            true,
+        );
+        // The decoder's mesh-node update exists in the checkpoint but its output is unused.
+        let _ = Block::load(
+            &mut l,
+            &format!("{m}processor_nodes_0_mesh_nodes"),
+            d,
+            dh,
+            d,
+            true,
+        );
+        let mut sizes = vec![d; cfg.hidden_layers];
+        sizes.push(cout);
+        let decoder = Mlp::load(
+            &mut l,
+            &format!("{m}decoder_nodes_grid_nodes_mlp"),
+            d,
+            &sizes,
+            crate::kernels::Act::Swish,
+        );
+        l.finish()?;
+
+        // Mesh nodes receive zeros in place of the stacked inputs: only the structural columns
+        // contribute to the first layer.
+        let mut mesh_embedded = vec![0.0; nm * d];
+        {
+            let mut pre = vec![0.0; nm * g2m_mesh_embed.d_first()];
+            g2m_mesh_embed.first_with_bias(&graphs.mesh_node_features, nm, cin..cin + 3, &mut pre);
+            g2m_mesh_embed.tail(&mut pre, nm, &mut mesh_embedded, &mut Vec::new());
+        }
+        Ok(GraphCast {
+            g2m: EdgeGraph::new(&graphs.grid2mesh, nm, g2m_edge_embed, opts)?,
+            mesh: EdgeGraph::new(&graphs.mesh, nm, mesh_edge_embed, opts)?,
+            m2g: EdgeGraph::new(&graphs.mesh2grid, ng, m2g_edge_embed, opts)?,
+            graphs,
+            node_chunk: opts.node_chunk.max(1),
+            cin,
+            cout,
+            d,
+            g2m_grid_embed,
+            g2m_edges,
+            g2m_grid_nodes,
+            g2m_mesh_nodes,
+            mesh_embedded,
+            mesh_edges,
+            mesh_nodes,
+            m2g_edges,
+            m2g_grid_nodes,
+            decoder,
+        })
+    }
+
+    /// The graphs the network was loaded for.
+    pub fn graphs(&self) -> &Arc<GraphCastGraphs> {
+        &self.graphs
+    }
+
+    /// Number of stacked input channels `Cin`.
+    pub fn cin(&self) -> usize {
+        self.cin
+    }
+
+    /// Number of output channels `Cout`.
+    pub fn cout(&self) -> usize {
+        self.cout
+    }
+
+    /// Latent width `D`.
+    pub fn latent_size(&self) -> usize {
+        self.d
+    }
+
+    /// One forward pass on the stacked normalised inputs `x` `[Ng, Cin]`, returning every
+    /// stage's latents and the normalised prediction `[Ng, Cout]`.
+    pub fn forward_stages(&self, x: &[f32]) -> Result<GraphCastStages> {
+        let mut stages = None;
+        let (out, _) = self.run(x, Some(&mut stages))?;
+        match stages {
+            Some((m1, g1, m)) => Ok(GraphCastStages {
+                latent_mesh_after_grid2mesh: m1,
+                latent_grid_after_grid2mesh: g1,
+                latent_mesh_after_processor: m,
+                decoder_output: out,
+            }),
+            None => Err(Error::Invalid("GraphCast stages were not recorded".into())),
+        }
+    }
+
+    /// One forward pass: the normalised prediction `[Ng, Cout]` of the stacked normalised
+    /// inputs `x` `[Ng, Cin]`.
+    pub fn forward(&self, x: &[f32]) -> Result<Vec<f32>> {
+        Ok(self.run(x, None)?.0)
+    }
+
+    /// [`GraphCast::forward`] with the seconds spent in the encoder (grid2mesh), the processor
+    /// and the decoder (mesh2grid and the output MLP).
+    pub fn forward_timed(&self, x: &[f32]) -> Result<(Vec<f32>, [f64; 3])> {
+        self.run(x, None)
+    }
+
+    /// The forward pass and the seconds of its three stages; copies of the encoder and
+    /// processor outputs go to `keep` when given.
+    #[allow(clippy::type_complexity)]
+    fn run(
+        &self,
+        x: &[f32],
+        keep: Option<&mut Option<(Vec<f32>, Vec<f32>, Vec<f32>)>>,
+    ) -> Result<(Vec<f32>, [f64; 3])> {
+        let (ng, nm, d, cin) = (self.graphs.n_grid, self.graphs.n_mesh, self.d, self.cin);
+        if x.len() != ng * cin {
+            return Err(Error::Shape {
+                what: "GraphCast stacked inputs [grid nodes, channels]".into(),
+                expected: vec![ng, cin],
+                found: vec![x.len() / cin.max(1), x.len() % cin.max(1)],
+            });
+        }
+        let mut scratch = Scratch::default();
+        let mut times = [0f64; 3];
+        let t = std::time::Instant::now();
+
+        // Encoder: grid-node embedding from the inputs and the structural features.
+        let mut g = vec![0.0; ng * d];
+        let sg = &self.graphs.grid_node_features;
+        let b = &self.g2m_grid_embed;
+        for (c, rows) in chunks(ng, self.node_chunk) {
+            let n = rows.len();
+            let pre = sized(&mut scratch.pre, n * b.d_first());
+            b.first_with_bias(&x[rows.start * cin..rows.end * cin], n, 0..cin, pre);
+            b.first_accumulate(&sg[rows.start * 3..rows.end * 3], n, cin..cin + 3, pre);
+            b.tail(
+                pre,
+                n,
+                &mut g[c * self.node_chunk * d..][..n * d],
+                &mut scratch.hidden,
+            );
+        }
+        let m0 = &self.mesh_embedded;
+        let mut agg = vec![0.0; nm * d];
+        edge_pass(
+            &self.g2m_edges,
+            &self.g2m,
+            EdgeLatents::Static,
+            (&g, m0),
+            d,
+            &mut agg,
+            &mut scratch,
+        );
+        scratch.release();
+        let mut m = m0.clone();
+        node_update(
+            &self.g2m_mesh_nodes,
+            &mut m,
+            Some(&agg),
+            (d, self.node_chunk),
+            &mut scratch,
+        );
+        node_update(
+            &self.g2m_grid_nodes,
+            &mut g,
+            None,
+            (d, self.node_chunk),
+            &mut scratch,
+        );
+        let m1 = keep.is_some().then(|| m.clone());
+        let g1 = keep.is_some().then(|| g.clone());
+
+        times[0] = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+
+        // Processor: K interaction-network steps with edge residuals.
+        let mut e = self.mesh.all_latents();
+        for (edges, nodes) in self.mesh_edges.iter().zip(&self.mesh_nodes) {
+            agg.iter_mut().for_each(|v| *v = 0.0);
+            edge_pass(
+                edges,
+                &self.mesh,
+                EdgeLatents::Carried(&mut e),
+                (&m, &m),
+                d,
+                &mut agg,
+                &mut scratch,
+            );
+            node_update(
+                nodes,
+                &mut m,
+                Some(&agg),
+                (d, self.node_chunk),
+                &mut scratch,
+            );
+        }
+        drop(e);
+        drop(agg);
+        times[1] = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+
+        // Decoder: mesh to grid, then the output MLP.
+        let mut agg_g = vec![0.0; ng * d];
+        edge_pass(
+            &self.m2g_edges,
+            &self.m2g,
+            EdgeLatents::Static,
+            (&m, &g),
+            d,
+            &mut agg_g,
+            &mut scratch,
+        );
+        scratch.release();
+        node_update(
+            &self.m2g_grid_nodes,
+            &mut g,
+            Some(&agg_g),
+            (d, self.node_chunk),
+            &mut scratch,
+        );
+        drop(agg_g);
+        let mut out = vec![0.0; ng * self.cout];
+        for (c, rows) in chunks(ng, self.node_chunk) {
+            let n = rows.len();
+            self.decoder.forward(
+                &g[rows.start * d..rows.end * d],
+                n,
+                &mut out[c * self.node_chunk * self.cout..][..n * self.cout],
+                &mut scratch.pre,
+                &mut scratch.hidden,
+            );
+        }
+        check_finite(&out, self.cout, "decoder output")?;
+        times[2] = t.elapsed().as_secs_f64();
+        if let (Some(k), Some(m1), Some(g1)) = (keep, m1, g1) {
+            *k = Some((m1, g1, m));
+        }
+        Ok((out, times))
+    }
+}
+
+/// Row chunks `(index, rows)` of `n` nodes, `size` rows each.
+fn chunks(n: usize, size: usize) -> impl Iterator<Item = (usize, Range<usize>)> {
+    (0..n.div_ceil(size)).map(move |c| (c, c * size..((c + 1) * size).min(n)))
+}
+
+/// Reusable buffers of one forward pass.
+#[derive(Default)]
+struct Scratch {
+    pre: Vec<f32>,
+    hidden: Vec<f32>,
+    msg: Vec<f32>,
+    embedded: Vec<f32>,
+    senders: Vec<f32>,
+    receivers: Vec<f32>,
+}
+
+impl Scratch {
+    /// Frees the per-node projections of the last edge pass (grid-sized in grid2mesh and
+    /// mesh2grid).
+    fn release(&mut self) {
+        self.senders = Vec::new();
+        self.receivers = Vec::new();
+    }
+}
+
+/// The edge latents of an edge pass.
+enum EdgeLatents<'a> {
+    /// The edge set's static embedding (cached, or recomputed chunk by chunk).
+    Static,
+    /// Updated in place with the residual `e + msg`, carried into the next step.
+    Carried(&'a mut [f32]),
+}
+
+/// One edge pass: `msg = LN(MLP(concat(e, s[snd], r[rcv])))` for every edge, summed onto the
+/// receivers into `agg`; carried latents become `e + msg` once the chunk's messages exist.
+fn edge_pass(
+    block: &Block,
+    graph: &EdgeGraph,
+    mut latents: EdgeLatents<'_>,
+    (sender_nodes, receiver_nodes): (&[f32], &[f32]),
+    d: usize,
+    agg: &mut [f32],
+    s: &mut Scratch,
+) {
+    let d1 = block.d_first();
+    let ns = sender_nodes.len() / d;
+    let nr = receiver_nodes.len() / d;
+    let proj = |x: &[f32], rows: usize, r: Range<usize>, out: &mut Vec<f32>| {
+        let o = sized(out, rows * d1);
+        crate::kernels::matmul_packed(x, block.w_rows(r), o, rows, false, None);
+    };
+    proj(sender_nodes, ns, d..2 * d, &mut s.senders);
+    proj(receiver_nodes, nr, 2 * d..3 * d, &mut s.receivers);
+    for c in 0..graph.plan.n_chunks() {
+        let range = graph.plan.chunk_range(c);
+        let rows = range.len();
+        let pre = sized(&mut s.pre, rows * d1);
+        let rows_of = range.start * d..range.end * d;
+        let e: &[f32] = match (&latents, &graph.embedded) {
+            (EdgeLatents::Carried(all), _) => &all[rows_of.clone()],
+            (EdgeLatents::Static, Some(all)) => &all[rows_of.clone()],
+            (EdgeLatents::Static, None) => {
+                let out = sized(&mut s.embedded, rows * d);
+                let f = &graph.features[range.start * 4..range.end * 4];
+                graph.embedder.forward(f, rows, out);
+                out
+            }
+        };
+        block.first_with_bias(e, rows, 0..d, pre);
+        gather_add_rows(
+            pre,
+            &s.senders[..ns * d1],
+            &graph.senders[range.clone()],
+            d1,
+        );
+        gather_add_rows(
+            pre,
+            &s.receivers[..nr * d1],
+            &graph.receivers[range.clone()],
+            d1,
+        );
+        let msg = sized(&mut s.msg, rows * d);
+        block.tail(pre, rows, msg, &mut s.hidden);
+        graph.plan.accumulate(c, msg, d, agg);
+        if let EdgeLatents::Carried(all) = &mut latents {
+            for (r, m) in all[rows_of].iter_mut().zip(msg.iter()) {
+                *r += *m;
+            }
+        }
+    }
+}
+
+/// `nodes ← nodes + LN(MLP(concat(nodes, agg)))` (or of `nodes` alone when `agg` is `None`),
+/// in chunks of rows.
+fn node_update(
+    block: &Block,
+    nodes: &mut [f32],
+    agg: Option<&[f32]>,
+    (d, chunk): (usize, usize),
+    s: &mut Scratch,
+) {
+    let n_nodes = nodes.len() / d;
+    for (_, rows) in chunks(n_nodes, chunk) {
+        let n = rows.len();
+        let span = rows.start * d..rows.end * d;
+        let pre = sized(&mut s.pre, n * block.d_first());
+        block.first_with_bias(&nodes[span.clone()], n, 0..d, pre);
+        if let Some(a) = agg {
+            block.first_accumulate(&a[span.clone()], n, d..2 * d, pre);
+        }
+        let out = sized(&mut s.msg, n * d);
+        block.tail(pre, n, out, &mut s.hidden);
+        for (o, &u) in nodes[span].iter_mut().zip(out.iter()) {
+            *o += u;
+        }
+    }
+}
+
+/// Fails with the first non-finite value of a `[rows, width]` buffer.
+fn check_finite(x: &[f32], width: usize, stage: &str) -> Result<()> {
+    match x.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::NonFinite {
+            stage: format!("GraphCast {stage}"),
+            detail: format!(
+                "value {} at grid node {}, channel {}",
+                x[i],
+                i / width.max(1),
+                i % width.max(1)
+            ),
+        }),
+    }
+}

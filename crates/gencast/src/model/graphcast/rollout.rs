@@ -1,0 +1,140 @@
+//! Prediction in physical units: one step (stack, network, un-normalise) and the autoregressive
+//! rollout that feeds each prediction back as the newest input frame (graphcast spec §12).
+
+use std::sync::Arc;
+
+use super::bf16::{round_bf16, GraphCastBf16};
+use super::graphs::GraphCastGraphs;
+use super::inputs::StepInputs;
+use super::network::GraphCast;
+use super::normalization::{stack_inputs, to_physical, GraphCastStats};
+use crate::checkpoint::{GraphCastCheckpoint, TaskConfig};
+use crate::data::task::Field;
+use crate::data::Dataset;
+use crate::{Error, Result};
+
+/// Refuses inputs on another grid than the graphs were built for.
+fn check_grid(g: &GraphCastGraphs, inputs: &StepInputs) -> Result<()> {
+    if g.lat != inputs.lat() || g.lon != inputs.lon() {
+        return Err(Error::Data {
+            path: inputs.path().to_path_buf(),
+            variable: "lat/lon".into(),
+            detail: format!(
+                "the network was built for a {}x{} grid with other coordinates than the data's {}x{}",
+                g.lat.len(),
+                g.lon.len(),
+                inputs.lat().len(),
+                inputs.lon().len()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// One step: the prediction at `inputs.target_datetime()`, one field per target in sorted
+/// order.
+pub fn predict_step(
+    net: &GraphCast,
+    inputs: &StepInputs,
+    task: &TaskConfig,
+    stats: &GraphCastStats,
+) -> Result<Vec<Field>> {
+    check_grid(net.graphs(), inputs)?;
+    let x = stack_inputs(inputs, task, stats)?;
+    let out = net.forward(&x)?;
+    to_physical(&out, inputs, task, stats)
+}
+
+/// How the network computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// Float32 throughout (the reference without the cast).
+    #[default]
+    F32,
+    /// The notebook's `Bfloat16Cast`, emulated (see [`GraphCastBf16`]).
+    Bf16Cast,
+}
+
+impl Precision {
+    /// The name used on the command line and in output metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16Cast => "bf16-cast",
+        }
+    }
+}
+
+/// A loaded GraphCast network in either precision.
+#[derive(Debug, Clone)]
+pub enum GraphCastModel {
+    /// Float32.
+    F32(Box<GraphCast>),
+    /// Under the bfloat16 cast.
+    Bf16Cast(Box<GraphCastBf16>),
+}
+
+impl GraphCastModel {
+    /// Loads the network for `graphs` in `precision`.
+    pub fn load(
+        ckpt: &GraphCastCheckpoint,
+        graphs: Arc<GraphCastGraphs>,
+        precision: Precision,
+    ) -> Result<GraphCastModel> {
+        Ok(match precision {
+            Precision::F32 => GraphCastModel::F32(Box::new(GraphCast::load(ckpt, graphs)?)),
+            Precision::Bf16Cast => {
+                GraphCastModel::Bf16Cast(Box::new(GraphCastBf16::load(ckpt, graphs)?))
+            }
+        })
+    }
+
+    /// The graphs the network was loaded for.
+    pub fn graphs(&self) -> &Arc<GraphCastGraphs> {
+        match self {
+            GraphCastModel::F32(n) => n.graphs(),
+            GraphCastModel::Bf16Cast(n) => n.graphs(),
+        }
+    }
+
+    /// One step, as [`predict_step`]; under the cast the normalised inputs are rounded to
+    /// bfloat16 and the bfloat16 output is un-normalised in float32.
+    pub fn predict_step(
+        &self,
+        inputs: &StepInputs,
+        task: &TaskConfig,
+        stats: &GraphCastStats,
+    ) -> Result<Vec<Field>> {
+        match self {
+            GraphCastModel::F32(n) => predict_step(n, inputs, task, stats),
+            GraphCastModel::Bf16Cast(n) => {
+                check_grid(n.graphs(), inputs)?;
+                let x = stack_inputs(inputs, task, stats)?;
+                let out: Vec<f32> = n.forward(&x)?.into_iter().map(round_bf16).collect();
+                to_physical(&out, inputs, task, stats)
+            }
+        }
+    }
+}
+
+/// `n_steps` steps from `inputs`, each prediction becoming the newest input frame of the next
+/// step; forcings at later target times come from `ds` where it has those frames and are
+/// computed otherwise. Returns the predictions of every step, oldest first.
+pub fn rollout(
+    net: &GraphCast,
+    mut inputs: StepInputs,
+    task: &TaskConfig,
+    stats: &GraphCastStats,
+    n_steps: usize,
+    ds: Option<&Dataset>,
+) -> Result<Vec<Vec<Field>>> {
+    let mut steps = Vec::with_capacity(n_steps);
+    for k in 0..n_steps {
+        let fields = predict_step(net, &inputs, task, stats)?;
+        if k + 1 < n_steps {
+            inputs.advance(&fields, ds)?;
+        }
+        steps.push(fields);
+    }
+    Ok(steps)
+}

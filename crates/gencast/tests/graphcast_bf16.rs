@@ -1,0 +1,81 @@
+//! The emulated `Bfloat16Cast` against the reference's bf16-cast one-step prediction on the
+//! `graphcast-tiny` fixtures, both task variants.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use gencast::checkpoint::GraphCastCheckpoint;
+use gencast::data::Dataset;
+use gencast::model::graphcast::{
+    GraphCastGraphs, GraphCastModel, GraphCastStats, Precision, StepInputs,
+};
+
+fn fixture(file: &str) -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/graphcast-tiny"
+    ))
+    .join(file)
+}
+
+const DATASET: &str = "source-era5_date-2019-03-29_res-10.0_levels-13_steps-03.nc";
+
+/// RMS of `a − b`, in float64.
+fn rms_diff(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let s: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum();
+    (s / a.len() as f64).sqrt()
+}
+
+#[test]
+fn one_step_bf16_cast_is_within_twice_the_reference_bf16_vs_f32_difference() {
+    for prefix in ["", "precip_out_"] {
+        let ckpt = GraphCastCheckpoint::open(fixture(&format!("{prefix}checkpoint.npz"))).unwrap();
+        let task = &ckpt.task_config;
+        let ds = Dataset::open(fixture(DATASET)).unwrap();
+        let stats = GraphCastStats::open_dir(fixture("")).unwrap();
+        let graphs =
+            Arc::new(GraphCastGraphs::build(&ckpt.model_config, ds.lat(), ds.lon()).unwrap());
+        let inputs = StepInputs::from_dataset(&ds, task, 0).unwrap();
+        let run = |p| {
+            GraphCastModel::load(&ckpt, graphs.clone(), p)
+                .unwrap()
+                .predict_step(&inputs, task, &stats)
+                .unwrap()
+        };
+        let (ours_bf16, ours_f32) = (run(Precision::Bf16Cast), run(Precision::F32));
+        let ref_bf16 =
+            Dataset::open(fixture(&format!("{prefix}prediction_1step_bf16cast.nc"))).unwrap();
+        let ref_f32 = Dataset::open(fixture(&format!("{prefix}prediction_1step_f32.nc"))).unwrap();
+        for (f, f32_field) in ours_bf16.iter().zip(&ours_f32) {
+            let rb = ref_bf16.read(&f.name, Some(0..1)).unwrap().data;
+            let rf = ref_f32.read(&f.name, Some(0..1)).unwrap().data;
+            // The reference's own bf16-vs-f32 difference (meta.json `bf16_vs_f32_1step`,
+            // here in physical units from the two prediction files).
+            let budget = rms_diff(&rb, &rf);
+            let ours = rms_diff(&f.data, &rb);
+            let ours_vs_f32 = rms_diff(&f.data, &f32_field.data);
+            println!(
+                "{prefix}{}: ours−ref bf16 {ours:.3e}, ref bf16−f32 {budget:.3e}, ours bf16−f32 {ours_vs_f32:.3e}",
+                f.name
+            );
+            // Acceptance bound: bf16 rounding is not reproducible across summation orders, so
+            // the emulation is held to the size of the reference's own bf16 effect, twice it.
+            assert!(
+                ours <= 2.0 * budget,
+                "{prefix}{}: RMS {ours:.3e} > 2 × {budget:.3e}",
+                f.name
+            );
+            // The cast must change the result: an f32 run passing for bf16 would be a bug.
+            assert!(
+                ours_vs_f32 > 0.0,
+                "{prefix}{}: bf16-cast equals f32",
+                f.name
+            );
+        }
+    }
+}
