@@ -96,3 +96,60 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def make_wb2_zarr():
+    """`wb2.zarr`: a WeatherBench-2 / ARCO-ERA5 style Zarr v2 store with consolidated metadata:
+    long names, `latitude` 90..-90, `longitude` 0..350, `level`, absolute `time` (hours since
+    1970), hourly `total_precipitation`, statics without time, and some variables stored with
+    their dimensions in another order. Chunks are Blosc-compressed: LZ4 with byte shuffle for
+    some variables, zstd with bit shuffle for the others. The hourly precipitation of each 12 h
+    total is put in the last 6 hours, so the first 6 hours of each total are all zero and, zero
+    being the fill value, their chunks are not written (they must read as the fill value).
+    """
+    import numcodecs
+    import zarr
+
+    ex = xr.open_dataset(SRC).isel(batch=0, time=slice(0, 3))
+    times = ex.datetime.values
+    ex = ex.drop_vars("datetime").assign_coords(time=times)
+    ex = ex.rename({"lat": "latitude", "lon": "longitude"}).isel(latitude=slice(None, None, -1))
+    out = xr.Dataset()
+    for name in list(SURFACE) + list(LEVEL) + ["geopotential_at_surface", "land_sea_mask"]:
+        out[name] = ex[name]
+    # Other dimension orders than (time, level, latitude, longitude).
+    out["temperature"] = out["temperature"].transpose("level", "time", "longitude", "latitude")
+    out["2m_temperature"] = out["2m_temperature"].transpose("latitude", "longitude", "time")
+
+    tp12 = ex["total_precipitation_12hr"].values.astype(np.float32)
+    hourly, hours = [], []
+    for k, t in enumerate(times):
+        p = (tp12[k] / np.float32(6)).astype(np.float32)
+        last = (tp12[k].astype(np.float64) - 5 * p.astype(np.float64)).astype(np.float32)
+        assert np.array_equal((5 * p.astype(np.float64) + last.astype(np.float64)).astype(np.float32), tp12[k])
+        for h in range(11, -1, -1):
+            hours.append(t - np.timedelta64(h, "h"))
+            hourly.append(np.zeros_like(p) if h >= 6 else (last if h == 0 else p))
+    precip = xr.DataArray(np.stack(hourly), dims=("time", "latitude", "longitude"),
+                          coords={"time": np.array(hours)})
+    out = xr.merge([out, precip.rename("total_precipitation").to_dataset()], join="outer")
+    lz4 = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
+    zstd = numcodecs.Blosc(cname="zstd", clevel=3, shuffle=numcodecs.Blosc.BITSHUFFLE)
+    enc = {"time": {"units": "hours since 1970-01-01", "dtype": "int64"}}
+    for i, v in enumerate(out.data_vars):
+        da = out[v]
+        chunks = tuple(1 if d in ("time", "level") else n for d, n in zip(da.dims, da.shape))
+        enc[v] = {"compressors": (lz4 if i % 2 == 0 else zstd,), "chunks": chunks}
+        if v == "total_precipitation":
+            enc[v]["_FillValue"] = 0.0
+    path = os.path.join(OUT, "wb2.zarr")
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
+    # Only the hours of the precipitation are on the hourly axis; the other variables are NaN
+    # there after the merge, and are cut back to their own frames by `prepare`.
+    out.to_zarr(path, encoding=enc, consolidated=True, zarr_format=2,
+                write_empty_chunks=False)
+
+
+if __name__ == "__main__":
+    make_wb2_zarr()

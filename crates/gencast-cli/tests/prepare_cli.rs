@@ -125,3 +125,37 @@ fn prepare_refuses_an_input_as_output_and_a_non_netcdf_output() {
         "{text}"
     );
 }
+
+#[test]
+fn prepared_wb2_zarr_inputs_forecast_byte_identically_to_the_example() {
+    let original = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture_dataset("tiny-mha"),
+        original.path().join("inputs.nc"),
+    )
+    .unwrap();
+    let prepared = tempfile::tempdir().unwrap();
+    let checkpoint = fixture("tiny-mha").join("checkpoint.npz");
+    let (ok, text) = gencast_in(
+        prepared.path(),
+        &[
+            "prepare",
+            "--input",
+            &cds("wb2.zarr"),
+            "--init-time",
+            "2019-03-29T12:00",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "--grid",
+            "10",
+            "--output",
+            "inputs.nc",
+        ],
+    );
+    assert!(ok, "{text}");
+    assert!(text.contains("inputs.nc: all 356 checks passed"), "{text}");
+    assert!(
+        forecast_in(original.path()) == forecast_in(prepared.path()),
+        "forecasts differ"
+    );
+}

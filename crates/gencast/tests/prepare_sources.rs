@@ -399,3 +399,61 @@ fn orienting_flips_latitudes_and_rolls_longitudes() {
     convert::orient_grid(&mut f).unwrap();
     assert_eq!((f.lat, f.lon, f.data), (want.lat, want.lon, want.data));
 }
+
+fn wb2() -> PathBuf {
+    fixtures().join("prepare/wb2.zarr")
+}
+
+#[test]
+fn wb2_zarr_store_gives_back_the_example_inputs() {
+    // The store mixes Blosc LZ4 (byte shuffle) and zstd (bit shuffle) chunks.
+    let meta = std::fs::read_to_string(wb2().join(".zmetadata")).unwrap();
+    assert!(meta.contains("\"lz4\"") && meta.contains("\"zstd\""));
+    let prepared = sources::prepare(&[wb2()], &request("2019-03-29T12:00")).unwrap();
+    assert_matches_example(&prepared, 0);
+    let prepared = sources::prepare(&[wb2()], &request("2019-03-30T00:00")).unwrap();
+    assert_matches_example(&prepared, 1);
+}
+
+#[test]
+fn missing_zarr_chunks_read_as_the_fill_value() {
+    // Hours 0..5 of each 12-hour total are all zero and were not written (fill value 0).
+    let store = wb2();
+    assert!(!store.join("total_precipitation/0.0.0").exists());
+    assert!(store.join("total_precipitation/6.0.0").exists());
+    let fields = sources::read_source(&store).unwrap();
+    let tp = fields
+        .iter()
+        .find(|f| f.source_name == "total_precipitation")
+        .unwrap();
+    assert_eq!(tp.conversion, Conversion::Accumulation(1));
+    assert!(tp.slice(0, 0).iter().all(|&x| x == 0.0));
+    assert!(tp.slice(6, 0).iter().any(|&x| x > 0.0));
+    // A variable on the hourly axis only at the frames reads NaN (its fill value) in between.
+    let t2m = fields
+        .iter()
+        .find(|f| f.source_name == "2m_temperature")
+        .unwrap();
+    assert!(t2m.slice(1, 0).iter().all(|x| x.is_nan()));
+    assert!(t2m.slice(11, 0).iter().all(|x| x.is_finite()));
+}
+
+#[test]
+fn a_zarr_store_without_consolidated_metadata_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("plain.zarr");
+    std::fs::create_dir(&store).unwrap();
+    std::fs::write(store.join(".zgroup"), "{\"zarr_format\": 2}").unwrap();
+    let err = sources::read_source(&store).unwrap_err().to_string();
+    assert!(
+        err.contains("plain.zarr") && err.contains("consolidated"),
+        "{err}"
+    );
+    let not_store = dir.path().join("folder");
+    std::fs::create_dir(&not_store).unwrap();
+    let err = sources::read_source(&not_store).unwrap_err().to_string();
+    assert!(
+        err.contains("folder") && err.contains("not a Zarr store"),
+        "{err}"
+    );
+}

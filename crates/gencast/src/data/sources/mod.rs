@@ -11,6 +11,7 @@ pub mod field;
 pub mod netcdf;
 pub mod tables;
 mod write;
+pub mod zarr;
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -73,16 +74,33 @@ pub fn detect(path: &Path) -> Result<SourceKind> {
     }
 }
 
+/// Which variables and times of a source to read.
+#[derive(Debug, Clone, Default)]
+pub struct Wanted {
+    /// Model variable names to read; empty means all.
+    pub names: BTreeSet<String>,
+    /// Valid times to read, first and last (inclusive); `None` means all. Stores that can read
+    /// part of a time axis (Zarr) read only these; fields without time are read whole.
+    pub window: Option<(i64, i64)>,
+}
+
+impl Wanted {
+    /// Whether the source variable `source_name` holds a wanted model variable.
+    pub fn wants(&self, source_name: &str) -> bool {
+        self.names.is_empty() || self.names.contains(&tables::name_rule(source_name).model)
+    }
+}
+
 /// Reads every gridded variable of a source.
 pub fn read_source(path: &Path) -> Result<Vec<Field>> {
+    read_source_part(path, &Wanted::default())
+}
+
+/// Reads the `wanted` gridded variables of a source.
+pub fn read_source_part(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
     match detect(path)? {
         SourceKind::NetCdf => netcdf::read_fields(path),
-        SourceKind::Zarr => Err(Error::format(
-            path,
-            "source",
-            "Zarr stores are not supported yet; convert the store to NetCDF \
-             (xarray: `xr.open_zarr(store).to_netcdf(file)`)",
-        )),
+        SourceKind::Zarr => zarr::read_fields(path, wanted),
         SourceKind::Grib => Err(Error::format(
             path,
             "source",
@@ -142,11 +160,38 @@ impl Prepared {
 
 /// Builds the model's input dataset from the fields of all sources.
 pub fn prepare(sources: &[PathBuf], request: &PrepareRequest) -> Result<Prepared> {
+    let wanted = wanted(request)?;
     let mut fields = Vec::new();
     for path in sources {
-        fields.extend(read_source(path)?);
+        fields.extend(read_source_part(path, &wanted)?);
     }
     prepare_fields(fields, sources, request)
+}
+
+/// The variables and the time window `request` needs: the input frames and the precipitation
+/// accumulations ending at them.
+fn wanted(request: &PrepareRequest) -> Result<Wanted> {
+    let model = &request.model;
+    let task = &model.task;
+    let frames = model.input_frames()? as i64;
+    let start = request.init_time
+        - (frames - 1) * i64::from(model.step_hours) * NS_PER_HOUR
+        - (i64::from(model.precipitation_hours()) - 1) * NS_PER_HOUR;
+    let mut names: BTreeSet<String> = task
+        .input_variables
+        .iter()
+        .chain(&task.target_variables)
+        .chain(&task.forcing_variables)
+        .cloned()
+        .collect();
+    // Surface geopotential may come as `geopotential` without levels; precipitation as any
+    // accumulation.
+    names.insert("geopotential".into());
+    names.insert("total_precipitation".into());
+    Ok(Wanted {
+        names,
+        window: Some((start, request.init_time)),
+    })
 }
 
 /// [`prepare`] on fields already read.

@@ -160,3 +160,39 @@ pub fn from_task(name: &str, task: TaskConfig, grid_step: f64) -> ModelSpec {
         precipitation: "total_precipitation_12hr".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_row_is_well_formed() {
+        for cols in rows(NAMES) {
+            assert_eq!(cols.len(), 3, "names.tsv row {cols:?}");
+            assert!(
+                ["-", "height", "accum1", "accum6", "accum12"].contains(&cols[2]),
+                "names.tsv row {cols:?}: unknown conversion"
+            );
+        }
+        for name in model_names() {
+            model(&name).unwrap();
+        }
+    }
+
+    #[test]
+    fn names_map_to_model_variables_with_their_conversions() {
+        let rule = name_rule("t2m");
+        assert_eq!(
+            (rule.model.as_str(), rule.conversion),
+            ("2m_temperature", Conversion::None)
+        );
+        assert_eq!(name_rule("gh").conversion, Conversion::Height);
+        assert_eq!(name_rule("tp").conversion, Conversion::Accumulation(1));
+        assert_eq!(
+            name_rule("total_precipitation_6hr").conversion,
+            Conversion::Accumulation(6)
+        );
+        // Names not in the table are the model's own.
+        assert_eq!(name_rule("land_sea_mask").model, "land_sea_mask");
+    }
+}
