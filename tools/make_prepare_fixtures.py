@@ -11,8 +11,9 @@ that preparing it must give back the example's input frames:
   plus 975 hPa (not a model level, filled with the 1000 hPa values), which must be dropped.
 - `cds-static.nc`: `z` (surface geopotential) and `lsm` with one `valid_time`, as CDS delivers
   the invariant fields.
+- `wb2.zarr`: a WeatherBench-2 / ARCO-ERA5 style Zarr v2 store (see `make_wb2_zarr`).
 
-Run with a Python that has xarray, netCDF4 and numpy:
+Run with a Python that has xarray, netCDF4, numpy, zarr (3.x, writing format 2) and numcodecs:
     python tools/make_prepare_fixtures.py
 """
 import os
@@ -94,10 +95,6 @@ def main():
                      encoding={**encode_times(static), **{v: ENC for v in static.data_vars}})
 
 
-if __name__ == "__main__":
-    main()
-
-
 def make_wb2_zarr():
     """`wb2.zarr`: a WeatherBench-2 / ARCO-ERA5 style Zarr v2 store with consolidated metadata:
     long names, `latitude` 90..-90, `longitude` 0..350, `level`, absolute `time` (hours since
@@ -152,4 +149,5 @@ def make_wb2_zarr():
 
 
 if __name__ == "__main__":
+    main()
     make_wb2_zarr()
