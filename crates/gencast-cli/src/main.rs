@@ -6,6 +6,7 @@ mod cmd_fields;
 mod cmd_forecast;
 mod cmd_inspect;
 mod cmd_plot;
+mod cmd_prepare;
 mod cmd_stats;
 mod numbers;
 mod progress;
@@ -48,6 +49,8 @@ enum Command {
     Plot(cmd_plot::Args),
     /// Check an input dataset against a checkpoint's task (variables, frames, grid, levels, NaNs, ranges).
     Check(cmd_check::Args),
+    /// Build a model-ready input dataset from ERA5 sources (CDS NetCDF and other NetCDF layouts).
+    Prepare(cmd_prepare::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -82,5 +85,6 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(args) => cmd_bench::run(args),
         Command::Plot(args) => cmd_plot::run(args),
         Command::Check(args) => cmd_check::run(args),
+        Command::Prepare(args) => cmd_prepare::run(args),
     }
 }

@@ -10,5 +10,6 @@ pub use netcdf_io::AttrValue;
 pub use stats::{NormStats, StatsSet};
 pub mod checks;
 pub mod normalization;
+pub mod sources;
 pub mod stacking;
 pub mod task;

@@ -1,0 +1,134 @@
+//! `gencast prepare`: builds a model-ready input dataset from ERA5 sources (CDS NetCDF and
+//! other NetCDF layouts), then runs the same checks as `gencast check` on it.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use gencast::checkpoint::Checkpoint;
+use gencast::data::checks::check_inputs;
+use gencast::data::netcdf_time::parse_datetime;
+use gencast::data::sources::{self, tables, PrepareRequest, Regrid};
+use gencast::data::Dataset;
+use gencast::output::guard::refuse_inputs_as_output;
+
+/// Arguments of `gencast prepare`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A source file (repeat for several: e.g. a CDS single-level and a pressure-level file,
+    /// and a file of static fields). The kind is told from the content.
+    #[arg(long = "input", required = true)]
+    inputs: Vec<PathBuf>,
+    /// Initialisation time: the last input frame, e.g. `2019-03-29T12:00`.
+    #[arg(long)]
+    init_time: String,
+    /// The model to prepare for, from the model table (e.g. `gencast-1p0`, `gencast-0p25`).
+    #[arg(
+        long,
+        conflicts_with = "checkpoint",
+        required_unless_present = "checkpoint"
+    )]
+    model: Option<String>,
+    /// Prepare for this checkpoint's task (its variables, levels and input window).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Grid step of the model in degrees. With `--checkpoint` it is taken from a name like
+    /// `… 1p0deg …` or `… 0p25deg …`, otherwise the sources' grid is kept.
+    #[arg(long)]
+    grid: Option<f64>,
+    /// How a finer source grid is brought to the model's: `subsample` (exact, the grids must
+    /// nest) or `conservative` (area-weighted cell averages).
+    #[arg(long, default_value = "subsample", value_parser = ["subsample", "conservative"])]
+    regrid: String,
+    /// The dataset to write (NetCDF, `.nc`).
+    #[arg(long)]
+    output: PathBuf,
+}
+
+/// The model spec for the arguments.
+fn model_spec(args: &Args) -> anyhow::Result<tables::ModelSpec> {
+    let mut spec = match (&args.model, &args.checkpoint) {
+        (Some(name), _) => tables::model(name)?,
+        (None, Some(path)) => {
+            let task = Checkpoint::open_configs(path)
+                .with_context(|| format!("reading the configs of {}", path.display()))?
+                .task_config;
+            let file = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let step = if file.contains("0p25deg") {
+                0.25
+            } else if file.contains("1p0deg") {
+                1.0
+            } else {
+                0.0
+            };
+            tables::from_task(&file, task, step)
+        }
+        (None, None) => bail!("give --model NAME or --checkpoint FILE"),
+    };
+    if let Some(step) = args.grid {
+        if !(step > 0.0
+            && (180.0 / step).fract().abs() < 1e-9
+            && (360.0 / step).fract().abs() < 1e-9)
+        {
+            bail!("--grid {step}: expected a step in degrees that divides 180");
+        }
+        spec.grid_step = step;
+    }
+    Ok(spec)
+}
+
+/// Prepares the dataset, writes it, and prints the check table; fails when a check fails.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let init_time = parse_datetime(&args.init_time).with_context(|| {
+        format!(
+            "--init-time `{}`: expected YYYY-MM-DDTHH:MM",
+            args.init_time
+        )
+    })?;
+    match args.output.extension().and_then(|e| e.to_str()) {
+        Some("nc") => {}
+        _ => bail!(
+            "--output {}: expected a NetCDF file name ending in .nc",
+            args.output.display()
+        ),
+    }
+    let inputs: Vec<(&str, &std::path::Path)> = args
+        .inputs
+        .iter()
+        .map(|p| ("--input", p.as_path()))
+        .collect();
+    refuse_inputs_as_output(std::slice::from_ref(&args.output), &inputs)?;
+    let model = model_spec(&args)?;
+    let request = PrepareRequest {
+        model,
+        init_time,
+        regrid: if args.regrid == "conservative" {
+            Regrid::Conservative
+        } else {
+            Regrid::Subsample
+        },
+    };
+    let prepared = sources::prepare(&args.inputs, &request)?;
+    sources::write_netcdf(&prepared, &args.output)?;
+    tracing::info!(
+        "wrote {} ({} variables, {} frames, {}×{} grid)",
+        args.output.display(),
+        prepared.vars.len(),
+        prepared.datetimes.len(),
+        prepared.lat.len(),
+        prepared.lon.len()
+    );
+    let ds = Dataset::open(&args.output)?;
+    let report = check_inputs(&ds, &request.model.task, 0)?;
+    println!("{}: {report}", args.output.display());
+    if !report.is_ok() {
+        bail!(
+            "{} problem(s) in the prepared inputs {}",
+            report.rows.len(),
+            args.output.display()
+        );
+    }
+    Ok(())
+}

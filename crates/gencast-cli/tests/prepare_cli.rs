@@ -1,0 +1,161 @@
+//! `gencast prepare` on the CDS-layout fixtures, then `gencast forecast` on the result: the
+//! forecast is byte-identical to one from the original example dataset.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::{fixture, fixture_dataset};
+
+fn cds(name: &str) -> String {
+    fixture("prepare").join(name).to_str().unwrap().to_string()
+}
+
+/// Runs `gencast` in `dir`: (success, stdout + stderr).
+fn gencast_in(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gencast"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("running gencast");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// A one-member, one-step forecast from `dir/inputs.nc` (the same relative name in both runs,
+/// since the file records the dataset's path).
+fn forecast_in(dir: &Path) -> Vec<u8> {
+    let set = fixture("tiny-mha");
+    let (ok, text) = gencast_in(
+        dir,
+        &[
+            "forecast",
+            "--checkpoint",
+            set.join("checkpoint.npz").to_str().unwrap(),
+            "--dataset",
+            "inputs.nc",
+            "--stats",
+            set.to_str().unwrap(),
+            "--members",
+            "1",
+            "--steps",
+            "1",
+            "--seed",
+            "0",
+            "--init-time",
+            "2019-03-29T12:00",
+            "--output",
+            "out.nc",
+        ],
+    );
+    assert!(ok, "{text}");
+    std::fs::read(dir.join("out.nc")).unwrap()
+}
+
+fn prepare_args(output: &str) -> Vec<String> {
+    let mut args: Vec<String> = vec!["prepare".into()];
+    for f in [
+        "cds-single-levels.nc",
+        "cds-pressure-levels.nc",
+        "cds-precipitation.nc",
+        "cds-static.nc",
+    ] {
+        args.push("--input".into());
+        args.push(cds(f));
+    }
+    for a in [
+        "--init-time",
+        "2019-03-29T12:00",
+        "--model",
+        "gencast-1p0",
+        "--grid",
+        "10",
+        "--output",
+        output,
+    ] {
+        args.push(a.into());
+    }
+    args
+}
+
+#[test]
+fn prepared_cds_inputs_forecast_byte_identically_to_the_example() {
+    let original = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture_dataset("tiny-mha"),
+        original.path().join("inputs.nc"),
+    )
+    .unwrap();
+    let prepared = tempfile::tempdir().unwrap();
+    let args = prepare_args("inputs.nc");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, text) = gencast_in(prepared.path(), &args);
+    assert!(ok, "{text}");
+    assert!(text.contains("inputs.nc: all 356 checks passed"), "{text}");
+    let a = forecast_in(original.path());
+    let b = forecast_in(prepared.path());
+    assert!(a == b, "forecasts differ");
+}
+
+#[test]
+fn prepare_refuses_an_input_as_output_and_a_non_netcdf_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy: PathBuf = dir.path().join("single.nc");
+    std::fs::copy(cds("cds-single-levels.nc"), &copy).unwrap();
+    let mut args = prepare_args(copy.to_str().unwrap());
+    args.push("--input".into());
+    args.push(copy.to_str().unwrap().into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, text) = gencast_in(dir.path(), &args);
+    assert!(
+        !ok && text.contains("same file as the input --input"),
+        "{text}"
+    );
+    let args = prepare_args("inputs.zarr");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, text) = gencast_in(dir.path(), &args);
+    assert!(
+        !ok && text.contains("inputs.zarr") && text.contains(".nc"),
+        "{text}"
+    );
+}
+
+#[test]
+fn prepared_wb2_zarr_inputs_forecast_byte_identically_to_the_example() {
+    let original = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture_dataset("tiny-mha"),
+        original.path().join("inputs.nc"),
+    )
+    .unwrap();
+    let prepared = tempfile::tempdir().unwrap();
+    let checkpoint = fixture("tiny-mha").join("checkpoint.npz");
+    let (ok, text) = gencast_in(
+        prepared.path(),
+        &[
+            "prepare",
+            "--input",
+            &cds("wb2.zarr"),
+            "--init-time",
+            "2019-03-29T12:00",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "--grid",
+            "10",
+            "--output",
+            "inputs.nc",
+        ],
+    );
+    assert!(ok, "{text}");
+    assert!(text.contains("inputs.nc: all 356 checks passed"), "{text}");
+    assert!(
+        forecast_in(original.path()) == forecast_in(prepared.path()),
+        "forecasts differ"
+    );
+}

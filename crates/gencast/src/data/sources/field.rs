@@ -1,0 +1,100 @@
+//! A source variable read into memory in a fixed layout: (time, level, lat, lon).
+
+use std::path::PathBuf;
+
+use super::tables::Conversion;
+
+/// The dimension names each role goes by in the sources.
+pub const TIME_NAMES: [&str; 3] = ["valid_time", "time", "datetime"];
+/// Names of the pressure-level dimension.
+pub const LEVEL_NAMES: [&str; 4] = ["pressure_level", "level", "isobaricInhPa", "plev"];
+/// Names of the latitude dimension.
+pub const LAT_NAMES: [&str; 2] = ["latitude", "lat"];
+/// Names of the longitude dimension.
+pub const LON_NAMES: [&str; 2] = ["longitude", "lon"];
+
+/// One variable of one source, in the layout (time, level, lat, lon), as the source gives it
+/// (grid orientation and units not yet converted).
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// The file or store it came from.
+    pub path: PathBuf,
+    /// Its name there.
+    pub source_name: String,
+    /// The model variable it holds.
+    pub model_name: String,
+    /// The conversion its name calls for.
+    pub conversion: Conversion,
+    /// The `units` attribute, if any.
+    pub units: Option<String>,
+    /// Valid times (ns since 1970), or `None` for a field without a time dimension.
+    pub times: Option<Vec<i64>>,
+    /// Pressure levels (hPa), or `None` for a single-level field.
+    pub levels: Option<Vec<i32>>,
+    /// Latitudes in the source's order.
+    pub lat: Vec<f64>,
+    /// Longitudes in the source's order.
+    pub lon: Vec<f64>,
+    /// Values, (time, level, lat, lon) row-major; absent dims have size 1.
+    pub data: Vec<f32>,
+}
+
+impl Field {
+    /// Number of times (1 without a time dimension).
+    pub fn n_times(&self) -> usize {
+        self.times.as_ref().map_or(1, Vec::len)
+    }
+
+    /// Number of levels (1 for a single-level field).
+    pub fn n_levels(&self) -> usize {
+        self.levels.as_ref().map_or(1, Vec::len)
+    }
+
+    /// Points per horizontal slice.
+    pub fn n_grid(&self) -> usize {
+        self.lat.len() * self.lon.len()
+    }
+
+    /// The horizontal slice at time index `t` and level index `l`.
+    pub fn slice(&self, t: usize, l: usize) -> &[f32] {
+        let n = self.n_grid();
+        let start = (t * self.n_levels() + l) * n;
+        &self.data[start..start + n]
+    }
+}
+
+/// Reorders `data` of shape `shape` (dims in `dims`) into (time, level, lat, lon), where
+/// `roles[i]` is the position of dim `i` in that order (0 time, 1 level, 2 lat, 3 lon) or `None`
+/// for a dimension of size 1 that is dropped. `out_shape` is the (time, level, lat, lon) shape.
+pub fn transpose(
+    data: &[f32],
+    shape: &[usize],
+    roles: &[Option<usize>],
+    out_shape: [usize; 4],
+) -> Vec<f32> {
+    let mut out_strides = [0usize; 4];
+    let mut s = 1;
+    for k in (0..4).rev() {
+        out_strides[k] = s;
+        s *= out_shape[k];
+    }
+    let mut out = vec![0.0f32; s];
+    let mut index = vec![0usize; shape.len()];
+    for &value in data {
+        let mut o = 0;
+        for (i, &ix) in index.iter().enumerate() {
+            if let Some(r) = roles[i] {
+                o += ix * out_strides[r];
+            }
+        }
+        out[o] = value;
+        for d in (0..shape.len()).rev() {
+            index[d] += 1;
+            if index[d] < shape[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    out
+}

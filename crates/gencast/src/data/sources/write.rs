@@ -1,0 +1,105 @@
+//! Writes a prepared dataset as NetCDF in the reference's example layout.
+
+use std::path::Path;
+
+use super::Prepared;
+use crate::data::netcdf_time::format_datetime;
+use crate::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+use crate::{Error, Result};
+
+const NS_PER_HOUR: i64 = 3_600_000_000_000;
+
+fn text(key: &str, value: &str) -> (String, AttrValue) {
+    (key.to_string(), AttrValue::Text(value.to_string()))
+}
+
+/// Writes `prepared` to `path` (classic NetCDF, 64-bit offsets): dims batch, time, lat, lon,
+/// level; `lat`/`lon` float32, `level` int32 (hPa), `time` offsets from the first frame in hours,
+/// `datetime` (batch, time) in hours since the first frame; statics on (lat, lon), surface variables on
+/// (batch, time, lat, lon), level variables on (batch, time, level, lat, lon), year progress on
+/// (batch, time) and day progress on (batch, time, lon). Like the reference's example files, the
+/// data variables carry no `units` attribute: every value is in the model's units. The file appears only when complete.
+pub fn write_netcdf(prepared: &Prepared, path: &Path) -> Result<()> {
+    let first = *prepared
+        .datetimes
+        .first()
+        .ok_or_else(|| Error::Invalid("a prepared dataset has no frames".into()))?;
+    let mut h = NcHeader::default();
+    let d_batch = h.add_dim("batch", 1);
+    let d_time = h.add_dim("time", prepared.datetimes.len());
+    let d_lat = h.add_dim("lat", prepared.lat.len());
+    let d_lon = h.add_dim("lon", prepared.lon.len());
+    let d_level = h.add_dim("level", prepared.levels.len());
+    let v_lon = h.add_var(
+        "lon",
+        &[d_lon],
+        NcType::Float,
+        vec![text("units", "degrees_east")],
+    );
+    let v_lat = h.add_var(
+        "lat",
+        &[d_lat],
+        NcType::Float,
+        vec![text("units", "degrees_north")],
+    );
+    let v_level = h.add_var("level", &[d_level], NcType::Int, vec![text("units", "hPa")]);
+    // As xarray writes a timedelta64 coordinate, so that it reads back as one.
+    let v_time = h.add_var(
+        "time",
+        &[d_time],
+        NcType::Int,
+        vec![text("dtype", "timedelta64[ns]"), text("units", "hours")],
+    );
+    let epoch = format_datetime(first).replace('T', " ");
+    let v_datetime = h.add_var(
+        "datetime",
+        &[d_batch, d_time],
+        NcType::Int,
+        vec![
+            text("units", &format!("hours since {epoch}")),
+            text("calendar", "proleptic_gregorian"),
+        ],
+    );
+    let mut var_ids = Vec::new();
+    for v in &prepared.vars {
+        let dims: Vec<usize> = match (v.forcing, v.timed, v.leveled) {
+            (Some(f), _, _) if f.per_longitude() => vec![d_batch, d_time, d_lon],
+            (Some(_), _, _) => vec![d_batch, d_time],
+            (None, false, _) => vec![d_lat, d_lon],
+            (None, true, false) => vec![d_batch, d_time, d_lat, d_lon],
+            (None, true, true) => vec![d_batch, d_time, d_level, d_lat, d_lon],
+        };
+        let mut attrs = vec![("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN]))];
+        if v.timed {
+            attrs.push(text("coordinates", "datetime"));
+        }
+        let id = h.add_var(&v.name, &dims, NcType::Float, attrs);
+        if h.var_len(id) != v.data.len() as u64 {
+            return Err(Error::Shape {
+                what: format!("prepared variable `{}`", v.name),
+                expected: dims.iter().map(|&d| h.dims[d].1).collect(),
+                found: vec![v.data.len()],
+            });
+        }
+        var_ids.push(id);
+    }
+    let mut w = NcWriter::create(path, h)?;
+    w.write_f32(v_lon, 0, &prepared.lon)?;
+    w.write_f32(v_lat, 0, &prepared.lat)?;
+    w.write_i32(v_level, 0, &prepared.levels)?;
+    let hours = |ns: i64| -> Result<i32> {
+        i32::try_from(ns / NS_PER_HOUR)
+            .map_err(|_| Error::Invalid(format!("time {ns} ns does not fit the file's hours")))
+    };
+    let offsets: Vec<i32> = prepared
+        .datetimes
+        .iter()
+        .map(|&t| hours(t - first))
+        .collect::<Result<_>>()?;
+    w.write_i32(v_time, 0, &offsets)?;
+    w.write_i32(v_datetime, 0, &offsets)?;
+    for (v, &id) in prepared.vars.iter().zip(&var_ids) {
+        w.write_f32(id, 0, &v.data)?;
+    }
+    w.finish()
+}

@@ -1,0 +1,379 @@
+//! Zarr v2 sources with consolidated metadata (WeatherBench-2, ARCO-ERA5): arrays named by
+//! their `_ARRAY_DIMENSIONS`, in any dimension order, with Blosc-compressed chunks (LZ4 or zstd,
+//! with byte or bit shuffle), read with the `zarrs` crate. A chunk absent from the store holds the
+//! array's `fill_value`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use zarrs::array::{Array, ArraySubset};
+use zarrs::filesystem::FilesystemStore;
+
+use super::field::{transpose, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, TIME_NAMES};
+use super::tables::name_rule;
+use super::Wanted;
+use crate::data::netcdf_time;
+use crate::data::netcdf_time::format_datetime;
+use crate::{Error, Result};
+
+/// An opened store: its consolidated metadata and the zarrs storage.
+struct Store<'a> {
+    path: &'a Path,
+    meta: Map<String, Value>,
+    storage: Arc<FilesystemStore>,
+}
+
+fn data_err(path: &Path, variable: &str, detail: String) -> Error {
+    Error::Data {
+        path: path.to_path_buf(),
+        variable: variable.to_string(),
+        detail,
+    }
+}
+
+impl Store<'_> {
+    fn zarray(&self, name: &str) -> Option<&Map<String, Value>> {
+        self.meta.get(&format!("{name}/.zarray"))?.as_object()
+    }
+
+    fn zattrs(&self, name: &str) -> Option<&Map<String, Value>> {
+        self.meta.get(&format!("{name}/.zattrs"))?.as_object()
+    }
+
+    fn dims(&self, name: &str) -> Result<Vec<String>> {
+        let dims = self
+            .zattrs(name)
+            .and_then(|a| a.get("_ARRAY_DIMENSIONS"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                data_err(
+                    self.path,
+                    name,
+                    "has no `_ARRAY_DIMENSIONS` attribute".into(),
+                )
+            })?;
+        Ok(dims
+            .iter()
+            .map(|d| d.as_str().unwrap_or_default().to_string())
+            .collect())
+    }
+
+    fn attr_text(&self, name: &str, key: &str) -> Option<String> {
+        Some(self.zattrs(name)?.get(key)?.as_str()?.to_string())
+    }
+
+    fn attr_f64(&self, name: &str, key: &str) -> Option<f64> {
+        self.zattrs(name)?.get(key)?.as_f64()
+    }
+
+    fn open(&self, name: &str) -> Result<Array<FilesystemStore>> {
+        Array::open(self.storage.clone(), &format!("/{name}"))
+            .map_err(|e| Error::format(self.path, name, e.to_string()))
+    }
+
+    /// Reads a whole array as f64, with the CF `scale_factor`, `add_offset`, `_FillValue` and
+    /// `missing_value` attributes applied (missing values become NaN).
+    fn read_f64(&self, name: &str) -> Result<Vec<f64>> {
+        self.read_f64_subset(name, None)
+    }
+
+    /// [`Store::read_f64`] of the hyperslab `ranges` (one per dimension), or of everything.
+    fn read_f64_subset(
+        &self,
+        name: &str,
+        ranges: Option<Vec<std::ops::Range<u64>>>,
+    ) -> Result<Vec<f64>> {
+        let dtype = self
+            .zarray(name)
+            .and_then(|z| z.get("dtype"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let array = self.open(name)?;
+        let subset = match ranges {
+            Some(r) => ArraySubset::new_with_ranges(&r),
+            None => array.subset_all(),
+        };
+        let err = |e: zarrs::array::ArrayError| Error::format(self.path, name, e.to_string());
+        let raw: Vec<f64> = match dtype.trim_start_matches(['<', '|']) {
+            "f4" => array
+                .retrieve_array_subset::<Vec<f32>>(&subset)
+                .map_err(err)?
+                .into_iter()
+                .map(f64::from)
+                .collect(),
+            "f8" => array
+                .retrieve_array_subset::<Vec<f64>>(&subset)
+                .map_err(err)?,
+            "i8" => array
+                .retrieve_array_subset::<Vec<i64>>(&subset)
+                .map_err(err)?
+                .into_iter()
+                .map(|x| x as f64)
+                .collect(),
+            "i4" => array
+                .retrieve_array_subset::<Vec<i32>>(&subset)
+                .map_err(err)?
+                .into_iter()
+                .map(f64::from)
+                .collect(),
+            "i2" => array
+                .retrieve_array_subset::<Vec<i16>>(&subset)
+                .map_err(err)?
+                .into_iter()
+                .map(f64::from)
+                .collect(),
+            other => {
+                return Err(data_err(
+                    self.path,
+                    name,
+                    format!("data type `{other}` is not supported (expected f4, f8, i2, i4 or i8)"),
+                ))
+            }
+        };
+        let fills: Vec<f64> = ["_FillValue", "missing_value"]
+            .iter()
+            .filter_map(|k| self.attr_f64(name, k))
+            .collect();
+        let scale = self.attr_f64(name, "scale_factor").unwrap_or(1.0);
+        let offset = self.attr_f64(name, "add_offset").unwrap_or(0.0);
+        Ok(raw
+            .into_iter()
+            .map(|x| {
+                if fills.contains(&x) {
+                    f64::NAN
+                } else {
+                    x * scale + offset
+                }
+            })
+            .collect())
+    }
+
+    /// Reads an integer array exactly (time coordinates).
+    fn read_i64(&self, name: &str) -> Result<Vec<i64>> {
+        let array = self.open(name)?;
+        let dtype = self
+            .zarray(name)
+            .and_then(|z| z.get("dtype"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let err = |e: zarrs::array::ArrayError| Error::format(self.path, name, e.to_string());
+        match dtype.trim_start_matches(['<', '|']) {
+            "i8" => array
+                .retrieve_array_subset::<Vec<i64>>(&array.subset_all())
+                .map_err(err),
+            "i4" => Ok(array
+                .retrieve_array_subset::<Vec<i32>>(&array.subset_all())
+                .map_err(err)?
+                .into_iter()
+                .map(i64::from)
+                .collect()),
+            _ => Ok(self
+                .read_f64(name)?
+                .into_iter()
+                .map(|x| x.round() as i64)
+                .collect()),
+        }
+    }
+
+    fn times(&self, name: &str) -> Result<Vec<i64>> {
+        let units = self.attr_text(name, "units").unwrap_or_default();
+        let (per, epoch) = netcdf_time::parse_since_units(&units).ok_or_else(|| {
+            data_err(
+                self.path,
+                name,
+                format!("units `{units}` are not of the form `<unit> since <date>`"),
+            )
+        })?;
+        self.read_i64(name)?
+            .into_iter()
+            .map(|x| {
+                x.checked_mul(per)
+                    .and_then(|v| v.checked_add(epoch))
+                    .ok_or_else(|| data_err(self.path, name, "time overflows 64-bit ns".into()))
+            })
+            .collect()
+    }
+
+    fn levels(&self, name: &str) -> Result<Vec<i32>> {
+        let scale = match self.attr_text(name, "units").as_deref() {
+            Some("Pa") => 0.01,
+            _ => 1.0,
+        };
+        self.read_f64(name)?
+            .into_iter()
+            .map(|x| {
+                let hpa = x * scale;
+                if hpa.fract() == 0.0 && hpa > 0.0 && hpa < 1e6 {
+                    Ok(hpa as i32)
+                } else {
+                    Err(data_err(
+                        self.path,
+                        name,
+                        format!("level {x} is not a positive whole number of hPa"),
+                    ))
+                }
+            })
+            .collect()
+    }
+}
+
+/// Reads the gridded arrays (those with latitude and longitude dimensions) of a Zarr v2 store
+/// that hold `wanted` variables, only over `wanted`'s time window: a store may hold decades.
+pub fn read_fields(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
+    let zmeta = path.join(".zmetadata");
+    let text = std::fs::read_to_string(&zmeta).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::format(
+                path,
+                ".zmetadata",
+                "no consolidated metadata; expected a Zarr v2 store written with consolidated \
+                 metadata (xarray's `to_zarr(..., consolidated=True)`)",
+            )
+        } else {
+            Error::io(&zmeta, e)
+        }
+    })?;
+    let json: Value =
+        serde_json::from_str(&text).map_err(|e| Error::format(&zmeta, "JSON", e.to_string()))?;
+    let meta = json
+        .get("metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| Error::format(&zmeta, "metadata", "no `metadata` object"))?;
+    let storage = Arc::new(
+        FilesystemStore::new(path).map_err(|e| Error::format(path, "store", e.to_string()))?,
+    );
+    let store = Store {
+        path,
+        meta,
+        storage,
+    };
+    let mut names: Vec<String> = store
+        .meta
+        .keys()
+        .filter_map(|k| k.strip_suffix("/.zarray"))
+        .filter(|k| !k.contains('/'))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    let mut fields = Vec::new();
+    for name in names {
+        let Ok(dims) = store.dims(&name) else {
+            continue;
+        };
+        let has = |set: &[&str]| dims.iter().any(|d| set.contains(&d.as_str()));
+        if dims.len() < 2 || !has(&LAT_NAMES) || !has(&LON_NAMES) || !wanted.wants(&name) {
+            continue;
+        }
+        fields.push(read_field(&store, &name, &dims, wanted)?);
+    }
+    Ok(fields)
+}
+
+fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Result<Field> {
+    let shape: Vec<usize> = store
+        .zarray(name)
+        .and_then(|z| z.get("shape"))
+        .and_then(Value::as_array)
+        .map(|s| s.iter().map(|x| x.as_u64().unwrap_or(0) as usize).collect())
+        .unwrap_or_default();
+    if shape.len() != dims.len() {
+        return Err(data_err(
+            store.path,
+            name,
+            format!(
+                "{} dimension names for a {}-d array",
+                dims.len(),
+                shape.len()
+            ),
+        ));
+    }
+    let mut roles = Vec::new();
+    let mut out_shape = [1usize; 4];
+    let mut ranges: Vec<std::ops::Range<u64>> = shape.iter().map(|&n| 0..n as u64).collect();
+    let (mut times, mut levels, mut lat, mut lon) = (None, None, Vec::new(), Vec::new());
+    for (i, (d, &size)) in dims.iter().zip(&shape).enumerate() {
+        let d = d.as_str();
+        let mut size = size;
+        let role = if TIME_NAMES.contains(&d) {
+            let all = store.times(d)?;
+            let (lo, hi) = match wanted.window {
+                Some((start, end)) if all.len() == size => {
+                    let lo = all.iter().position(|&t| t >= start);
+                    let hi = all.iter().rposition(|&t| t <= end);
+                    match (lo, hi) {
+                        (Some(lo), Some(hi)) if lo <= hi => (lo, hi + 1),
+                        _ => {
+                            return Err(data_err(
+                                store.path,
+                                name,
+                                format!(
+                                    "no times from {} to {} (found {} values from {} to {})",
+                                    format_datetime(start),
+                                    format_datetime(end),
+                                    all.len(),
+                                    all.first().map_or(String::new(), |&t| format_datetime(t)),
+                                    all.last().map_or(String::new(), |&t| format_datetime(t)),
+                                ),
+                            ))
+                        }
+                    }
+                }
+                _ => (0, all.len()),
+            };
+            ranges[i] = lo as u64..hi as u64;
+            size = hi - lo;
+            times = Some(all[lo..hi].to_vec());
+            0
+        } else if LEVEL_NAMES.contains(&d) {
+            levels = Some(store.levels(d)?);
+            1
+        } else if LAT_NAMES.contains(&d) {
+            lat = store.read_f64(d)?;
+            2
+        } else if LON_NAMES.contains(&d) {
+            lon = store.read_f64(d)?;
+            3
+        } else if size == 1 {
+            roles.push(None);
+            continue;
+        } else {
+            return Err(data_err(
+                store.path,
+                name,
+                format!("dimension `{d}` has {size} values; expected time, level, latitude, longitude or a dimension of size 1"),
+            ));
+        };
+        if out_shape[role] != 1 {
+            return Err(data_err(
+                store.path,
+                name,
+                format!("two dimensions play the role of `{d}`"),
+            ));
+        }
+        out_shape[role] = size;
+        roles.push(Some(role));
+    }
+    let raw: Vec<f32> = store
+        .read_f64_subset(name, Some(ranges.clone()))?
+        .into_iter()
+        .map(|x| x as f32)
+        .collect();
+    let read_shape: Vec<usize> = ranges.iter().map(|r| (r.end - r.start) as usize).collect();
+    let data = transpose(&raw, &read_shape, &roles, out_shape);
+    let rule = name_rule(name);
+    Ok(Field {
+        path: store.path.to_path_buf(),
+        source_name: name.to_string(),
+        model_name: rule.model,
+        conversion: rule.conversion,
+        units: store.attr_text(name, "units"),
+        times,
+        levels,
+        lat,
+        lon,
+        data,
+    })
+}
