@@ -169,6 +169,19 @@ fn lead_time_steps(text: &str, step_hours: u64) -> anyhow::Result<usize> {
     check_steps((hours / step_hours) as usize, step_hours)
 }
 
+/// The units written for output variable `name`: the CF table's, so every file says the same;
+/// the dataset's own `units` only for a variable the table does not know.
+fn output_units(ds: &Dataset, name: &str) -> Option<String> {
+    gencast::output::cf::lookup(name)
+        .map(|i| i.units.to_string())
+        .or_else(|| {
+            ds.variables()
+                .iter()
+                .find(|v| v.name == name)
+                .and_then(|v| v.units.clone())
+        })
+}
+
 /// The most steps one run may compute (lead times must also fit the files' 32-bit hours).
 const MAX_STEPS: usize = 10_000;
 
@@ -459,18 +472,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .input_datetimes()
         .last()
         .context("the prepared step has no input datetimes")?;
-    // The CF table's units for GenCast's variables, so every file says the same; the dataset's
-    // own `units` only for a variable the table does not know.
-    let units = |name: &str| {
-        gencast::output::cf::lookup(name)
-            .map(|i| i.units.to_string())
-            .or_else(|| {
-                ds.variables()
-                    .iter()
-                    .find(|v| v.name == name)
-                    .and_then(|v| v.units.clone())
-            })
-    };
+    let units = |name: &str| output_units(&ds, name);
     let layout = ForecastLayout {
         variables: selection
             .variables

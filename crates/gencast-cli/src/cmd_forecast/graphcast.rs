@@ -24,8 +24,8 @@ use tracing::info;
 
 use super::select::Selection;
 use super::{
-    guard_output, input_identities, is_zarr, open_output, steps_of, Args, LayoutArg, PrecisionArg,
-    STOP_AFTER_ENV,
+    guard_output, input_identities, is_zarr, open_output, output_units, steps_of, Args, LayoutArg,
+    PrecisionArg, STOP_AFTER_ENV,
 };
 use crate::progress::ProgressLine;
 
@@ -193,17 +193,7 @@ pub(super) fn run(
         .input_datetimes()
         .last()
         .context("the step has no input datetimes")?;
-    // The CF table's units, as for GenCast; the dataset's own only for a variable it lacks.
-    let units = |name: &str| {
-        gencast::output::cf::lookup(name)
-            .map(|i| i.units.to_string())
-            .or_else(|| {
-                ds.variables()
-                    .iter()
-                    .find(|v| v.name == name)
-                    .and_then(|v| v.units.clone())
-            })
-    };
+    let units = |name: &str| output_units(&ds, name);
     let layout = ForecastLayout {
         variables: sorted_names(&task.target_variables)
             .into_iter()
