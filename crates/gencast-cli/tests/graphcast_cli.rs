@@ -8,11 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use gencast::data::Dataset;
-use support::{assert_ok, gencast, write_edited, Edit};
+use support::{assert_ok, gencast, run_forecast, write_edited, Edit};
 
 /// The GraphCast fixture set.
+const SET: &str = "graphcast-tiny";
+
+/// The GraphCast fixture folder.
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../gencast/tests/fixtures/graphcast-tiny")
+    support::fixture(SET)
 }
 
 /// The fixture dataset: two input frames and three target frames, 6 h apart.
@@ -23,20 +26,7 @@ fn dataset() -> PathBuf {
 /// Runs `gencast forecast` with the fixture model `<prefix>checkpoint.npz`.
 fn forecast(prefix: &str, dataset: &Path, out: &Path, extra: &[&str]) -> Output {
     let ckpt = fixture().join(format!("{prefix}checkpoint.npz"));
-    let stats = fixture();
-    let mut args = vec![
-        "forecast",
-        "--checkpoint",
-        ckpt.to_str().unwrap(),
-        "--dataset",
-        dataset.to_str().unwrap(),
-        "--stats",
-        stats.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    gencast(&args)
+    run_forecast(SET, &ckpt, dataset, out, extra)
 }
 
 /// The error message of a failed run.

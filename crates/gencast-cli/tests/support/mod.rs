@@ -72,7 +72,8 @@ pub fn forecast_with_checkpoint(set: &str, ckpt: &Path, out: &Path, extra: &[&st
     run_forecast(set, ckpt, &fixture_dataset(set), out, extra)
 }
 
-fn run_forecast(set: &str, ckpt: &Path, dataset: &Path, out: &Path, extra: &[&str]) -> Output {
+/// Runs `gencast forecast` with `ckpt`, `dataset` and fixture set `set`'s statistics.
+pub fn run_forecast(set: &str, ckpt: &Path, dataset: &Path, out: &Path, extra: &[&str]) -> Output {
     let dir = fixture(set);
     let mut args = vec![
         "forecast",
