@@ -249,13 +249,7 @@ fn block(
     output: usize,
     layer_norm: bool,
 ) {
-    for j in 0..=hidden {
-        let rows = if j == 0 { input } else { d };
-        let cols = if j == hidden { output } else { d };
-        let module = format!("{prefix}_mlp/~/linear_{j}");
-        out.push((module.clone(), "w".into(), vec![rows, cols]));
-        out.push((module, "b".into(), vec![cols]));
-    }
+    super::shapes::mlp(out, prefix, input, d, hidden, output);
     if layer_norm {
         let module = format!("{prefix}_layer_norm");
         out.push((module.clone(), "scale".into(), vec![output]));

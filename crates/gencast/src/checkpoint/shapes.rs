@@ -8,7 +8,7 @@ pub type ExpectedParam = (String, String, Vec<usize>);
 
 /// Pushes the `w`/`b` pairs of an MLP `<prefix>_mlp/~/linear_j` with `hidden` hidden layers of
 /// width `d`.
-fn mlp(
+pub(crate) fn mlp(
     out: &mut Vec<ExpectedParam>,
     prefix: &str,
     input: usize,
