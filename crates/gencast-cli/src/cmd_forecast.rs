@@ -609,7 +609,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "steps_skipped": members * steps - computed,
             "seconds": seconds,
             "denoiser_calls": calls_total,
-            "peak_rss_mb": gencast::bench::sys::peak_rss_mb(),
+            "peak_rss_mb": gencast::process::peak_rss_mb(),
         });
         println!("{summary}");
     }

@@ -8,6 +8,8 @@
 //! graphs, normalisation and rollout live in [`model::graphcast`], its checkpoint reader in
 //! [`checkpoint::graphcast`].
 
+/// Benchmarks of random-weight models of the published configurations (`gencast bench`).
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod checkpoint;
 pub mod data;
@@ -15,8 +17,12 @@ pub mod error;
 pub mod graph;
 pub mod kernels;
 pub mod model;
+pub mod npmath;
 pub mod output;
+pub mod process;
 pub mod rollout;
 pub mod sampler;
+pub mod synthetic;
+pub mod time;
 
 pub use error::{Error, Result};

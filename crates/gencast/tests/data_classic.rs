@@ -4,8 +4,9 @@
 mod data_support;
 
 use data_support::*;
-use gencast::data::netcdf_time::{days_from_civil, NS_PER_DAY};
+use gencast::data::netcdf_time::days_from_civil;
 use gencast::data::{AttrValue, Dataset, NormStats};
+use gencast::time::NS_PER_DAY;
 
 #[test]
 fn classic_example_decodes() {

@@ -4,8 +4,9 @@
 //! (python netCDF4 1.7), an implementation independent of the Rust reader under test; f32
 //! values are compared exactly, widened to f64 and written with all their decimal digits.
 
-use gencast::data::netcdf_time::{days_from_civil, NS_PER_DAY};
+use gencast::data::netcdf_time::days_from_civil;
 use gencast::data::{AttrValue, Dataset, StatsSet};
+use gencast::time::NS_PER_DAY;
 
 const MHA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-mha");
 const TBD: &str = concat!(

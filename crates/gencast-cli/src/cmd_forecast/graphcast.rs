@@ -293,7 +293,7 @@ pub(super) fn run(
             "steps_computed": computed,
             "steps_skipped": steps - computed,
             "seconds": seconds,
-            "peak_rss_mb": gencast::bench::sys::peak_rss_mb(),
+            "peak_rss_mb": gencast::process::peak_rss_mb(),
         });
         println!("{summary}");
     }

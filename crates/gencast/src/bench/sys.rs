@@ -1,32 +1,10 @@
-//! Process measurements: peak resident memory and the matrix-product rate of this machine.
+//! The matrix-product rate of this machine and the benchmarks' thread pools (resident memory is
+//! measured by [`crate::process`]).
 
 use std::time::Instant;
 
 use crate::kernels::matmul;
-
-/// Peak resident set size of this process in MiB (`VmHWM` of `/proc/self/status`), if known.
-pub fn peak_rss_mb() -> Option<f64> {
-    status_mb("VmHWM:")
-}
-
-/// Current resident set size of this process in MiB (`VmRSS`), if known.
-pub fn rss_mb() -> Option<f64> {
-    status_mb("VmRSS:")
-}
-
-/// A `kB` field of `/proc/self/status`, in MiB.
-fn status_mb(field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    let kib: f64 = line
-        .trim_start_matches(field)
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
-}
+pub use crate::process::{peak_rss_mb, rss_mb};
 
 /// Shape of the product used to measure the GEMM rate: a chunk of rows times a latent-sized
 /// weight, the dominant product shape of the network.

@@ -12,6 +12,7 @@ pub mod npy;
 pub mod npz;
 pub mod params;
 pub mod shapes;
+#[cfg(feature = "testing")]
 mod writer;
 mod zip;
 
@@ -22,7 +23,9 @@ pub use config::{
     SparseTransformerConfig, TaskConfig,
 };
 pub use graphcast::{CheckpointKind, GraphCastCheckpoint, ModelConfig};
-pub use npz::{NpyArray, NpyData, NpzArchive, NpzWriter};
+#[cfg(feature = "testing")]
+pub use npz::NpzWriter;
+pub use npz::{NpyArray, NpyData, NpzArchive};
 pub use params::{Param, ParamLoader, Params};
 pub use shapes::{expected_params, expected_params_with_output, ExpectedParam};
 

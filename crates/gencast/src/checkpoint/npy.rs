@@ -393,6 +393,7 @@ fn parse_dict(text: &str) -> Result<Vec<(String, Value)>, String> {
 }
 
 /// Builds a version-1.0 NPY preamble and header (padded to a multiple of 64 bytes like NumPy).
+#[cfg(any(test, feature = "testing"))]
 pub fn write_header(descr: &str, shape: &[usize]) -> Vec<u8> {
     let shape_text = match shape {
         [] => "()".to_string(),

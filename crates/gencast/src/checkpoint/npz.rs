@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use super::npy::{Dtype, NpyHeader};
+#[cfg(feature = "testing")]
 pub use super::writer::NpzWriter;
 use super::{npy, zip};
 use crate::{Error, Result};

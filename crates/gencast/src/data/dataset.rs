@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use netcdf_reader::{NcFile, NcSliceInfo, NcSliceInfoElem, NcVariable};
 
-use super::checks::rules;
+use super::grid;
 use super::netcdf_io::{self, AttrValue};
 use super::netcdf_time;
 use crate::{Error, Result};
@@ -399,17 +399,17 @@ fn coord_err(path: &Path, variable: &str, detail: String) -> Error {
     }
 }
 
-/// Applies the latitude rule of [`rules::lat_problem`].
+/// Applies the latitude rule of [`grid::lat_problem`].
 fn check_lat(path: &Path, lat: &[f32]) -> Result<()> {
-    match rules::lat_problem(lat) {
+    match grid::lat_problem(lat) {
         Some(problem) => Err(coord_err(path, "lat", problem)),
         None => Ok(()),
     }
 }
 
-/// Applies the longitude rule of [`rules::lon_problem`].
+/// Applies the longitude rule of [`grid::lon_problem`].
 fn check_lon(path: &Path, lon: &[f32]) -> Result<()> {
-    match rules::lon_problem(lon) {
+    match grid::lon_problem(lon) {
         Some(problem) => Err(coord_err(path, "lon", problem)),
         None => Ok(()),
     }

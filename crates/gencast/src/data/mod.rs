@@ -1,6 +1,7 @@
 //! Reading example datasets (NetCDF written by xarray) and normalisation statistics.
 pub mod dataset;
 pub mod forcings;
+pub mod grid;
 mod netcdf_io;
 pub mod netcdf_time;
 pub mod solar_radiation;

@@ -4,8 +4,7 @@
 //! Absolute times are nanoseconds since 1970-01-01T00:00:00 UTC on the proleptic Gregorian
 //! calendar (the `datetime64[ns]` convention that xarray uses).
 
-/// Nanoseconds in one day.
-pub const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+use crate::time::{NS_PER_DAY, NS_PER_HOUR, NS_PER_MINUTE, NS_PER_SECOND};
 
 /// Nanoseconds per unit for a CF time unit name (`"hours"`, `"s"`, `"nanoseconds"`, ...).
 pub fn unit_ns(unit: &str) -> Option<i64> {
@@ -13,9 +12,9 @@ pub fn unit_ns(unit: &str) -> Option<i64> {
         "nanoseconds" | "nanosecond" | "nsecs" | "nsec" | "ns" => 1,
         "microseconds" | "microsecond" | "usecs" | "usec" | "us" | "µs" => 1_000,
         "milliseconds" | "millisecond" | "msecs" | "msec" | "ms" => 1_000_000,
-        "seconds" | "second" | "secs" | "sec" | "s" => 1_000_000_000,
-        "minutes" | "minute" | "mins" | "min" => 60 * 1_000_000_000,
-        "hours" | "hour" | "hrs" | "hr" | "h" => 3_600 * 1_000_000_000,
+        "seconds" | "second" | "secs" | "sec" | "s" => NS_PER_SECOND,
+        "minutes" | "minute" | "mins" | "min" => NS_PER_MINUTE,
+        "hours" | "hour" | "hrs" | "hr" | "h" => NS_PER_HOUR,
         "days" | "day" | "d" => NS_PER_DAY,
         _ => return None,
     };

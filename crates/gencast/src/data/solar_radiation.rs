@@ -9,6 +9,7 @@
 use std::sync::OnceLock;
 
 use super::netcdf_time::{civil_from_days, days_from_civil};
+use crate::time::{NS_PER_SECOND, SEC_PER_DAY, SEC_PER_HOUR};
 
 /// Name of the variable.
 pub const TISR: &str = "toa_incident_solar_radiation";
@@ -29,11 +30,8 @@ const J2000_EPOCH: f64 = 2_451_545.0;
 const JULIAN_YEAR_LENGTH_IN_DAYS: f32 = 365.25;
 
 /// Integration window (1 h) in seconds and number of trapezoid bins.
-const INTEGRATION_SECONDS: i64 = 3_600;
+const INTEGRATION_SECONDS: i64 = SEC_PER_HOUR;
 const NUM_INTEGRATION_BINS: usize = 360;
-
-const NS_PER_SECOND: i64 = 1_000_000_000;
-const SECONDS_PER_DAY: i64 = 86_400;
 
 /// The scaled TSI table `(times, values)`.
 fn tsi_table() -> &'static (Vec<f64>, Vec<f64>) {
@@ -77,9 +75,9 @@ fn interp(x: f64, xs: &[f64], ys: &[f64]) -> f64 {
 fn civil(datetime_ns: i64) -> (i64, u32, u32, i64, i64) {
     let seconds = datetime_ns.div_euclid(NS_PER_SECOND);
     let nanos = datetime_ns.rem_euclid(NS_PER_SECOND);
-    let days = seconds.div_euclid(SECONDS_PER_DAY);
+    let days = seconds.div_euclid(SEC_PER_DAY);
     let (y, m, d) = civil_from_days(days);
-    (y, m, d, seconds.rem_euclid(SECONDS_PER_DAY), nanos)
+    (y, m, d, seconds.rem_euclid(SEC_PER_DAY), nanos)
 }
 
 fn is_leap(year: i64) -> bool {
@@ -91,7 +89,7 @@ fn is_leap(year: i64) -> bool {
 pub fn total_solar_irradiance(datetime_ns: i64) -> f64 {
     let (year, month, day, sod, nanos) = civil(datetime_ns);
     let day_of_year = days_from_civil(year, month, day) - days_from_civil(year, 1, 1) + 1;
-    let day_fraction = (sod as f64 * 1e9 + nanos as f64) / (SECONDS_PER_DAY as f64 * 1e9);
+    let day_fraction = (sod as f64 * 1e9 + nanos as f64) / (SEC_PER_DAY as f64 * 1e9);
     let year_length = if is_leap(year) { 366.0 } else { 365.0 };
     let fractional_year = year as f64 + ((day_of_year - 1) as f64 + day_fraction) / year_length;
     let (times, values) = tsi_table();
@@ -124,10 +122,15 @@ pub fn j2000_days(datetime_ns: i64) -> f64 {
     julian - J2000_EPOCH
 }
 
+/// Float32 sine as the reference's `jax.numpy` code gets it from XLA, taken here as the correctly
+/// rounded value (XLA's float32 routines are within about an ulp of it; the radiation is
+/// compared with the reference within a tolerance, not bit for bit, and it is not NumPy's
+/// [`crate::npmath::sin`], which the data pipeline's NumPy code uses).
 fn sin(x: f32) -> f32 {
     f64::from(x).sin() as f32
 }
 
+/// Float32 cosine, like [`sin`].
 fn cos(x: f32) -> f32 {
     f64::from(x).cos() as f32
 }
@@ -198,11 +201,11 @@ pub fn toa_incident_solar_radiation(datetime_ns: i64, lat: &[f32], lon: &[f32]) 
         .map(|k| {
             let offset_seconds = -INTEGRATION_SECONDS as f64
                 + (k as f64) * INTEGRATION_SECONDS as f64 / NUM_INTEGRATION_BINS as f64;
-            let offset = (offset_seconds / SECONDS_PER_DAY as f64) as f32;
+            let offset = (offset_seconds / SEC_PER_DAY as f64) as f32;
             let o = orbit(j + offset);
             let inv = 1.0 / o.solar_distance_au;
             let factor = tsi * (inv * inv);
-            let solar_time = o.rotational_phase + o.eq_of_time_seconds / SECONDS_PER_DAY as f32;
+            let solar_time = o.rotational_phase + o.eq_of_time_seconds / SEC_PER_DAY as f32;
             let phase = 2.0 * std::f32::consts::PI * solar_time;
             (factor, phase, o.cos_declination, o.sin_declination)
         })

@@ -4,8 +4,8 @@
 
 use rayon::prelude::*;
 
-use super::npmath;
 use super::spherical::{lat_lon_deg_to_spherical, spherical_to_cartesian};
+use crate::npmath;
 
 /// Node features `[N, 3]` = `[cos theta, cos phi, sin phi]`, in float32.
 pub fn node_features(lat: &[f32], lon: &[f32]) -> Vec<f32> {

@@ -5,12 +5,12 @@
 //! The choice follows trimesh's rule (closest point per triangle, the two best by squared
 //! distance, the face-normal rule when they are within 1e-8), with exact ties going to the lower
 //! face index. Points whose reference outcome depends on trimesh's R-tree candidate order or on
-//! rounding are then overridden from a table generated with the reference stack (`ties_table`).
+//! rounding are then overridden from a table generated with the reference stack (`tables::ties`).
 
 use rayon::prelude::*;
 
 use super::cells::CellIndex;
-use super::ties_table;
+use super::tables;
 
 type V3 = [f64; 3];
 
@@ -207,7 +207,7 @@ pub fn containing_faces(
         .par_iter()
         .map(|p| locator.locate(p))
         .collect();
-    if let Some(table) = ties_table::lookup(mesh_size, lat.len(), lon.len()) {
+    if let Some(table) = tables::ties(mesh_size, lat.len(), lon.len()) {
         let n_lon = lon.len();
         for row in table {
             let g = row.grid_index as usize;

@@ -6,12 +6,10 @@ pub mod features;
 pub mod grid2mesh;
 pub mod icosahedral_mesh;
 pub mod mesh2grid;
-pub mod mesh_angles_table;
 pub mod multimesh;
-pub mod npmath;
 pub mod rcm;
 pub mod spherical;
-pub mod ties_table;
+pub mod tables;
 
 pub use attention::Neighbourhoods;
 pub use icosahedral_mesh::TriangularMesh;

@@ -1,7 +1,7 @@
 //! Conversions between lat/lon, spherical angles and unit-sphere positions, in float32 with
 //! NumPy's rounding (`model_utils` and `grid_mesh_connectivity` in the reference).
 
-use super::npmath;
+use crate::npmath;
 
 /// `(phi, theta)` in radians from lat/lon in degrees: `phi = deg2rad(lon)`,
 /// `theta = deg2rad(90 - lat)`, in float32.
@@ -62,9 +62,7 @@ pub fn mesh_nodes_lat_lon(
     vertices: &[[f32; 3]],
     permutation: &[u32],
 ) -> (Vec<f32>, Vec<f32>) {
-    let table = super::mesh_angles_table::MESH_ANGLE_ULPS
-        .get(mesh_size)
-        .map(|t| t.as_bytes())
+    let table = super::tables::mesh_angle_ulps(mesh_size)
         .filter(|t| t.len() == vertices.len() && permutation.len() == vertices.len());
     vertices
         .iter()
@@ -72,25 +70,13 @@ pub fn mesh_nodes_lat_lon(
         .map(|(i, &v)| {
             let ulps = table
                 .and_then(|t| t.get(permutation[i] as usize))
-                .and_then(|&c| decode_base64(c))
+                .copied()
                 .map_or((0, 0), |code| {
                     (i32::from(code / 8) - 4, i32::from(code % 8) - 4)
                 });
             cartesian_to_lat_lon(v, ulps)
         })
         .unzip()
-}
-
-/// Value of a base64 alphabet character.
-fn decode_base64(c: u8) -> Option<u8> {
-    match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    }
 }
 
 /// Grid node lat/lon, flattened with `g = i_lat * n_lon + i_lon` (`meshgrid(lon, lat)`).

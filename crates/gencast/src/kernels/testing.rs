@@ -2,7 +2,7 @@
 
 /// `n` deterministic values spread over [-1, 1].
 pub fn signed_values(seed: u64, n: usize) -> Vec<f32> {
-    crate::bench::random::lcg_unit(seed, n)
+    crate::synthetic::lcg_unit(seed, n)
         .into_iter()
         .map(|u| u * 2.0 - 1.0)
         .collect()

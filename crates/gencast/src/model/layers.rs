@@ -260,7 +260,7 @@ mod tests {
     use crate::checkpoint::Params;
 
     fn vals(n: usize, seed: u64) -> Vec<f32> {
-        crate::bench::random::lcg_unit(seed, n)
+        crate::synthetic::lcg_unit(seed, n)
             .into_iter()
             .map(|u| u - 0.5)
             .collect()

@@ -5,9 +5,8 @@ use std::path::Path;
 use super::Prepared;
 use crate::data::netcdf_time::format_datetime;
 use crate::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+use crate::time::NS_PER_HOUR;
 use crate::{Error, Result};
-
-const NS_PER_HOUR: i64 = 3_600_000_000_000;
 
 fn text(key: &str, value: &str) -> (String, AttrValue) {
     (key.to_string(), AttrValue::Text(value.to_string()))

@@ -20,7 +20,7 @@ use crate::data::Dataset;
 use crate::{Error, Result};
 
 /// Nanoseconds in one GraphCast time step (6 h).
-pub const TIMESTEP_NS: i64 = (GRAPHCAST_TIMESTEP_HOURS as i64) * 3_600 * 1_000_000_000;
+pub const TIMESTEP_NS: i64 = (GRAPHCAST_TIMESTEP_HOURS as i64) * crate::time::NS_PER_HOUR;
 
 /// The physical inputs of one step.
 #[derive(Debug, Clone)]
@@ -185,7 +185,7 @@ impl StepInputs {
                 "datetime",
                 format!(
                     "input frames must be 6 h apart, found {} s",
-                    (w[1] - w[0]) / 1_000_000_000
+                    (w[1] - w[0]) / crate::time::NS_PER_SECOND
                 ),
             ));
         }
