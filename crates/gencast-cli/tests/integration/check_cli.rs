@@ -1,7 +1,7 @@
 //! `gencast check` on the fixture dataset and on a catalogue of broken copies of it, and
 //! `gencast forecast` refusing a broken copy before computing anything.
 
-mod support;
+use crate::support;
 
 use support::{fixture_dataset, forecast_on, gencast, write_edited, Edit};
 

@@ -3,7 +3,7 @@
 //! resume needs the very same input files, and the demo model never stands in for a missing
 //! input.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! `graphcast-tiny` fixtures matches the reference's, an interrupted run resumes to the same
 //! file, and ensemble options and bad inputs are refused with clear errors.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -1,7 +1,7 @@
 //! `gencast prepare` on the CDS-layout fixtures, then `gencast forecast` on the result: the
 //! forecast is byte-identical to one from the original example dataset.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,6 +1,6 @@
 //! `gencast inspect` and `gencast fields` on the fixture checkpoints.
 
-mod support;
+use crate::support;
 
 use support::{json, run};
 

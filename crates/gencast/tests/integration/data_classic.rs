@@ -1,7 +1,7 @@
 //! Reading classic-format (CDF-1) files: CF decoding of packed integers, fill values,
 //! integer time offsets and floating-point datetimes, 0-d statistics.
 
-mod data_support;
+use crate::data_support;
 
 use data_support::*;
 use gencast::data::netcdf_time::days_from_civil;

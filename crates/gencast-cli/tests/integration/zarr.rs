@@ -2,7 +2,7 @@
 //! filling one store concurrently, `--resume` after an interrupted run, and rejection of
 //! writers whose settings disagree with the store's.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

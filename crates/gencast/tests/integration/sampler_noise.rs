@@ -146,7 +146,7 @@ fn time_draw(res: f64) {
 }
 
 #[test]
-#[ignore = "timing only; run with: cargo test --release -p gencast --test sampler_noise -- --ignored --nocapture"]
+#[ignore = "timing only; run with: cargo test --release -p gencast --test integration sampler_noise:: -- --ignored --nocapture"]
 fn time_noise_draw() {
     time_draw(1.0);
     time_draw(0.25);

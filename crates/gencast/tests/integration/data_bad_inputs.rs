@@ -1,7 +1,7 @@
 //! Bad-input catalogue for the dataset and statistics readers: every error must name the file
 //! and the culprit (variable, coordinate, level or missing file), and nothing may panic.
 
-mod data_support;
+use crate::data_support;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! unfinished file under the temporary name (never the final one), and resuming it gives the
 //! uninterrupted run's file byte for byte; a resume with other settings is refused.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,7 +1,7 @@
 //! Kernel paths: a forecast is byte-identical whichever instruction set runs it, and
 //! `GENCAST_ISA` / `--isa` refuse what the CPU cannot run.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Output};
 

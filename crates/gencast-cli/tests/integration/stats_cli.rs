@@ -1,6 +1,6 @@
 //! `gencast stats` on the reference's 2-step, 2-member rollout with the example dataset as truth.
 
-mod support;
+use crate::support;
 
 use support::{json, run};
 

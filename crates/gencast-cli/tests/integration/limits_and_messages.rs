@@ -2,7 +2,7 @@
 //! allocated or computed, unusable outputs fail at once and leave nothing, every command writes
 //! files that open, and messages and logs say clearly what is wrong and fit a pipe.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! `gencast forecast --layout weatherbench2`: WeatherBench-2's dimension and coordinate names
 //! around the same values as the reference layout, in NetCDF and Zarr.
 
-mod support;
+use crate::support;
 
 use netcdf_reader::NcFile;
 use support::{assert_ok, forecast};

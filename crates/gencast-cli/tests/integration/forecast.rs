@@ -1,7 +1,7 @@
 //! `gencast forecast` end to end: parity with the reference's ensembles, member and thread
 //! invariance, robustness of the sampler, and rejection of bad inputs.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! part of a full run, bit for bit, in NetCDF and Zarr; bad selections and `--resume` with a
 //! selection are refused before computing.
 
-mod support;
+use crate::support;
 
 use gencast::data::Dataset;
 use support::{assert_ok, forecast};

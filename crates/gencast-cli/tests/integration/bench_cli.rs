@@ -1,6 +1,6 @@
 //! `gencast bench` on the hidden tiny preset: runs in a second and reports every figure.
 
-mod support;
+use crate::support;
 
 use support::{assert_ok, gencast};
 

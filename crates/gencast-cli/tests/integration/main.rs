@@ -1,0 +1,20 @@
+//! The crate's integration tests, one module per subject, built as one test binary (one
+//! link instead of one per file). Run one subject with `cargo test -p CRATE --test
+//! integration SUBJECT::`.
+
+mod bench_cli;
+mod check_cli;
+mod forecast;
+mod graphcast_cli;
+mod inspect;
+mod isa;
+mod layouts;
+mod limits_and_messages;
+mod output_safety;
+mod plot_cli;
+mod prepare_cli;
+mod resume_nc;
+mod selections;
+mod stats_cli;
+mod support;
+mod zarr;
