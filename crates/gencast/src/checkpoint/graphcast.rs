@@ -1,5 +1,6 @@
 //! GraphCast checkpoints (`graphcast.CheckPoint`): `model_config:*`, `task_config:*` and the
-//! parameter tree the deterministic model expects (graphcast spec §9).
+//! parameter tree the deterministic model expects (`GraphCast` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/graphcast.py>).
 
 use std::path::{Path, PathBuf};
 
@@ -262,8 +263,11 @@ pub fn networks_builder(gnn: &str) -> String {
     format!("{gnn}/~_networks_builder/")
 }
 
-/// Every parameter of GraphCast for `cin` input and `cout` output channels, in the order the
-/// model uses them (spec §9.3).
+/// Every parameter of GraphCast for `cin` input and `cout` output channels, in the order the model
+/// uses them (`GraphCast.__init__` in
+/// <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/graphcast.py> and
+/// `DeepTypedGraphNet._networks_builder` in
+/// <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/deep_typed_graph_net.py>).
 pub fn expected_graphcast_params(cfg: &ModelConfig, cin: usize, cout: usize) -> Vec<ExpectedParam> {
     let d = cfg.latent_size;
     let h = cfg.hidden_layers;

@@ -1,9 +1,12 @@
 //! Reading the official `.npz` checkpoints: container, typed configs and parameters.
 //!
 //! A checkpoint is an uncompressed `.npz` whose member names are the `:`-joined paths of the
-//! reference's `gencast.CheckPoint` dataclass tree (model.md §14.1): `description`, `license`,
-//! `params:<module>:<name>`, `task_config:*`, `denoiser_architecture_config:*`,
-//! `sampler_config:*`, `noise_config:*` and `noise_encoder_config:*`. Unknown keys are ignored.
+//! reference's `CheckPoint` dataclass tree
+//! (<https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/gencast.py>, written by
+//! `dump` in <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/checkpoint.py>):
+//! `description`, `license`, `params:<module>:<name>`, `task_config:*`,
+//! `denoiser_architecture_config:*`, `sampler_config:*`, `noise_config:*` and
+//! `noise_encoder_config:*`. Unknown keys are ignored.
 
 pub mod config;
 pub mod graphcast;

@@ -1,4 +1,7 @@
-//! Normalisation with the `*_by_level` statistics and NaN cleaning (pipeline spec §4).
+//! Normalisation with the `*_by_level` statistics and NaN cleaning (`InputsAndResiduals` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/normalization.py>,
+//! `NaNCleaner` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/nan_cleaning.py>).
 //!
 //! Precision follows the reference's compiled forward pass: the f64 statistics are cast to f32
 //! first; normalisation is `(x − μ) · (1/s)` in f32, the reciprocal `1/s` being an f32 division

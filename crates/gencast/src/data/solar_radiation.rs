@@ -1,4 +1,5 @@
-//! Top-of-atmosphere incident solar radiation (`solar_radiation.py`, graphcast spec §10): the
+//! Top-of-atmosphere incident solar radiation (`get_toa_incident_solar_radiation` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/solar_radiation.py>): the
 //! flux integrated over the hour ending at each valid time, in J m⁻², like ERA5's `tisr`.
 //!
 //! The reference evaluates it in float32 after rounding the J2000 day count to float32 and

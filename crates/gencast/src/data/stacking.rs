@@ -1,4 +1,6 @@
-//! Channel layout of the denoiser's stacked grid features and outputs (model spec §6.2-6.4).
+//! Channel layout of the denoiser's stacked grid features and outputs (`dataset_to_stacked` and
+//! `stacked_to_dataset` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/model_utils.py>).
 //!
 //! Grid features are `concat(stack(inputs), stack(forcings ∪ noisy targets))`: each block takes
 //! its variables in sorted name order (Python code-point order, i.e. byte order of the UTF-8
@@ -391,7 +393,9 @@ mod tests {
         assert_eq!(l.cin(), 264);
         assert_eq!(l.cout(), 84);
         assert_eq!(l.n_input_channels(), 176);
-        // Spot checks against the channel table of model spec §6.3 / §6.4.
+        // Spot checks of the standard GenCast channel order, as `dataset_to_stacked` in
+        // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/model_utils.py> lays
+        // it out.
         assert_eq!(l.block("geopotential", Role::Input).unwrap().offset, 10);
         assert_eq!(
             l.block("geopotential_at_surface", Role::Input)

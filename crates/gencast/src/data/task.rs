@@ -1,6 +1,12 @@
-//! One forecast step's data: from a dataset and statistics to the denoiser's stacked grid
-//! features, and from normalised network outputs back to physical fields (pipeline spec §0, §3,
-//! §4, §8; model spec §6).
+//! One forecast step's data: from a dataset and statistics to the denoiser's stacked grid features,
+//! and from normalised network outputs back to physical fields (`extract_inputs_targets_forcings`
+//! in <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/data_utils.py>,
+//! `InputsAndResiduals` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/normalization.py>,
+//! `dataset_to_stacked` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/model_utils.py>,
+//! `chunked_prediction_generator` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/rollout.py>).
 //!
 //! [`PreparedStep`] keeps the physical input frames (NaNs as in the data) and the valid times;
 //! it NaN-cleans sea surface temperature with `min_by_level`, normalises inputs and forcings,

@@ -466,7 +466,7 @@ mod tests {
 
     #[test]
     fn legacy_split_and_normal() {
-        // Legacy-mode vectors (pipeline spec §7.2, verified against JAX there).
+        // Legacy-mode vectors of JAX's threefry2x32 PRNG, as computed by JAX itself.
         let k0 = prng_key(0);
         assert_eq!(
             split_with(PrngMode::Legacy, k0, 2),
@@ -609,8 +609,10 @@ mod tests {
 
     #[test]
     fn key_chain() {
-        // The first in-model key of member 0's first step (pipeline spec §7.3): u_1 where
-        // k_0 = split(fold_in(PRNGKey(0), 0))[1].
+        // The first in-model key of member 0's first step (key flow of
+        // `chunked_prediction_generator_multiple_runs` in
+        // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/rollout.py>): u_1
+        // where k_0 = split(fold_in(PRNGKey(0), 0))[1].
         let k_m = fold_in(prng_key(0), 0);
         assert_eq!(k_m, Key([1797259609, 2579123966]));
         let (_, k0) = split2(PrngMode::Partitionable, k_m);

@@ -155,7 +155,8 @@ mod tests {
         assert_eq!(s.noise_levels.len(), 21);
         assert_eq!(s.noise_levels[20], 0.0);
         assert_eq!(s.noise_levels[0], 80.0);
-        // Exact f32 bit values from the pipeline spec (§5.2).
+        // Exact f32 bit values of the reference's `noise_schedule`
+        // (<https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/samplers_utils.py>).
         assert_eq!(s.noise_levels[16] as f64, 0.22014613449573517);
         assert_eq!(s.noise_levels[17] as f64, 0.12040464580059052);
         assert_eq!(s.noise_levels[19] as f64, 0.029999999329447746);

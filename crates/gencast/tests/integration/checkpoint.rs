@@ -39,7 +39,8 @@ fn check_common(c: &Checkpoint) {
     assert_eq!(s.num_heads, 2);
     assert_eq!(s.attention_k_hop, 2);
     assert_eq!(s.ffw_hidden, 128);
-    // Library defaults for the fields the generator left alone (model.md §1.2).
+    // Library defaults for the fields the generator left alone (`SparseTransformerConfig` in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/denoiser.py>).
     assert_eq!(
         (
             s.block_q,
@@ -114,7 +115,9 @@ fn expected_params_match_the_fixture_exactly() {
         &c.noise_encoder_config,
         264,
     );
-    // Count formula of model.md §14.3 with h = 1: 4 + 36 + 13 L + 2 + 28.
+    // Parameter-array count of the tree built by `_DenoiserArchitecture` in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/denoiser.py>, with h =
+    // 1: 4 + 36 + 13 L + 2 + 28.
     let l = c
         .denoiser_architecture_config
         .sparse_transformer_config
@@ -137,7 +140,7 @@ fn expected_params_match_the_fixture_exactly() {
         .sum();
     assert_eq!(total, 117_540);
 
-    // A few concrete shapes from model.md §14.4 scaled to D = 32, F = 128.
+    // A few concrete parameter shapes of `_DenoiserArchitecture` for D = 32, F = 128.
     let p = &c.params;
     let g = "grid2mesh_gnn/~_networks_builder/";
     assert_eq!(
@@ -230,7 +233,8 @@ fn gencast_default_task_channel_counts() {
     assert_eq!(t.forcing_variables.len(), 4);
     assert_eq!(t.num_input_frames(12.0).unwrap(), 2);
     assert_eq!(t.node_output_size(), 84);
-    // model.md §6.3: 176 input channels + 88 forcing/noisy-target channels.
+    // 176 input channels + 88 forcing/noisy-target channels (`dataset_to_stacked` in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/model_utils.py>).
     assert_eq!(t.gencast_input_channels().unwrap(), 264);
     assert_eq!(
         t.static_variables(),

@@ -65,7 +65,10 @@ fn tiny_fixture_graph_facts() {
 
 #[test]
 fn mini_configuration_counts_and_build_time() {
-    // Mini: mesh 4, 1° grid, 16 attention hops. Counts from spec §4.2 and §10.2.
+    // Mini: mesh 4, 1° grid, 16 attention hops. Counts as produced by `radius_query_indices` in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/grid_mesh_connectivity.py>
+    // and `_get_adj_matrix_for_edge_set` in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/transformer.py>.
     let (lat, lon) = grid(1.0);
     let start = Instant::now();
     let g = Graphs::build(4, &lat, &lon, 0.6, 16).unwrap();
@@ -124,7 +127,8 @@ fn attention_equals_the_boolean_matrix_power() {
 
 #[test]
 fn mesh5_attention_sizes() {
-    // Spec §10.2 table (k = 16).
+    // k-hop attention mask sizes of `_get_adj_matrix_for_edge_set` (k = 16) in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/transformer.py>.
     let (lat, lon) = grid(10.0);
     let g = Graphs::build(5, &lat, &lon, 0.6, 16).unwrap();
     assert_eq!(g.attention.nnz(), 8_182_482);
@@ -135,7 +139,8 @@ fn mesh5_attention_sizes() {
 
 #[test]
 fn full_size_configuration_mesh6_quarter_degree() {
-    // The 0.25° configuration: 1,038,240 grid points, mesh 6, 16 hops (spec §4.2, §10.2).
+    // The 0.25° configuration: 1,038,240 grid points, mesh 6, 16 hops (counts from the same
+    // reference functions as for Mini above).
     let (lat, lon) = grid(0.25);
     let start = Instant::now();
     let g = Graphs::build(6, &lat, &lon, 0.6, 16).unwrap();

@@ -144,7 +144,9 @@ fn grid2mesh_edges_are_identical_to_the_reference() {
         let mut bytes = i32_bytes(&senders);
         bytes.extend(i32_bytes(&receivers));
         assert_eq!(sha256(&bytes), sha, "edges, mesh {mesh_size} at {res} deg");
-        // Every grid node sends at least one edge and every mesh node receives one (spec §4.2).
+        // Every grid node sends at least one edge and every mesh node receives one
+        // (`radius_query_indices` in
+        // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/grid_mesh_connectivity.py>).
         let mut received = vec![false; mesh.vertices.len()];
         receivers.iter().for_each(|&m| received[m as usize] = true);
         assert!(received.iter().all(|&b| b));

@@ -1,5 +1,6 @@
 //! Structural node and edge features against an independent float64 recomputation, and their
-//! invariants (spec §5).
+//! invariants (`get_graph_spatial_features` and `get_bipartite_graph_spatial_features` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/model_utils.py>).
 
 use gencast::graph::{EdgeSet, Graphs};
 

@@ -115,7 +115,9 @@ fn counts_for_mesh_sizes_0_to_6() {
 #[test]
 fn base_icosahedron_matches_the_spec_table() {
     let m = get_icosahedron();
-    // Spec §2.1 table (8 significant digits, so compare to 5e-8 absolute).
+    // Vertices of `get_icosahedron` in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/icosahedral_mesh.py> (8
+    // significant digits, so compare to 5e-8 absolute).
     let expected: [[f32; 3]; 4] = [
         [0.491_123_44, 0.850_650_8, 0.187_592_46],
         [-0.303_531, 0.525_731_1, 0.794_654_4],
@@ -141,7 +143,9 @@ fn vertices_and_faces_are_bit_identical_to_the_reference() {
 
 #[test]
 fn edge_lengths_match_the_spec_table() {
-    // Spec §2.2: longest float32 chord for meshes 4, 5, 6 (exact float32 values).
+    // Longest float32 chord for meshes 4, 5, 6 (exact float32 values) after
+    // `get_hierarchy_of_triangular_meshes_for_sphere` in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/icosahedral_mesh.py>.
     for (s, longest) in [
         (4usize, 0.082_604_006f32),
         (5, 0.041_337_296),
@@ -183,7 +187,9 @@ fn rcm_permutation_matches_the_reference_for_mesh_2_to_6() {
         let mesh = get_last_triangular_mesh_for_sphere(s);
         let (permuted, perm) = permute_mesh_to_banded(&mesh);
         assert_eq!(&sha256(&i32_bytes(&perm)), sha, "mesh {s}");
-        // Spec §3: permuted vertex 0 is original vertex 9 for every mesh size.
+        // `_permute_mesh_to_banded` in
+        // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/denoiser.py>:
+        // permuted vertex 0 is original vertex 9 for every mesh size.
         assert_eq!(perm[0], 9);
         assert_eq!(
             permuted.vertices[0],

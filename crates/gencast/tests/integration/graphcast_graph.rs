@@ -121,7 +121,11 @@ fn grid(res: f64) -> (Vec<f32>, Vec<f32>) {
 fn multimesh_sizes_and_radii_for_every_published_mesh_size() {
     use gencast::graph::icosahedral_mesh::max_edge_length;
     use gencast::graph::multimesh::{get_hierarchy_of_triangular_meshes_for_sphere, merge_meshes};
-    // Spec §5 table: (mesh_size, nodes, multi-mesh faces, longest finest chord, g2m radius).
+    // (mesh_size, nodes, multi-mesh faces, longest finest chord, g2m radius) as computed by
+    // `merge_meshes` in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/icosahedral_mesh.py> and
+    // `_get_max_edge_distance` in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/graphcast.py>.
     for (s, nodes, faces, longest, radius) in [
         (2, 162, 420, 0.324_919_76f32, 0.194_951_86f32),
         (3, 642, 1_700, 0.164_647_19, 0.098_788_32),
@@ -149,8 +153,10 @@ fn multimesh_sizes_and_radii_for_every_published_mesh_size() {
 fn published_configurations_build() {
     use gencast::checkpoint::ModelConfig;
     // GraphCast_small (1°, mesh 5) and GraphCast (0.25°, mesh 6). The grid2mesh edge sets equal
-    // GenCast's at the same mesh size and grid (spec §6; GenCast's counts are from spec model.md
-    // §4.2); only the node labels differ.
+    // GenCast's at the same mesh size and grid (`_init_grid2mesh_graph` in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/graphcast.py> and
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/denoiser.py>); only the
+    // node labels differ.
     for (res, mesh_size, g2m) in [(1.0, 5, 101_892), (0.25, 6, 1_618_818)] {
         let cfg = ModelConfig {
             resolution: res,

@@ -65,8 +65,10 @@ fn every_stage_matches_the_reference() {
         ] {
             let rel = max_rel(ours, &get(name));
             println!("{prefix}{name}: max rel {rel:.2e}");
-            // An independent float64 re-implementation lands within 9e-7 of the reference
-            // at every stage (spec §8); float32 here adds round-off of the same size.
+            // An independent float64 re-implementation lands within 9e-7 of the reference at every
+            // stage of `GraphCast.__call__`
+            // (<https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/graphcast.py>);
+            // float32 here adds round-off of the same size.
             assert!(
                 rel < 2e-6,
                 "{prefix}{name}: max relative difference {rel:.3e}"
@@ -203,8 +205,8 @@ fn rollout_with_computed_solar_radiation_stays_close() {
         for f in fields {
             let rel = rel_rms(&f.data, &reference_field(&pred, &f.name, k));
             println!("step {}: {}: relative RMS {rel:.2e}", k + 1, f.name);
-            // Computed TISR differs from the file's by at most 4.4 J/m2 of 4.9e6 (spec §13),
-            // a change of the normalised forcing below 1e-5; 1e-4 as for the rollout.
+            // Computed TISR differs from the file's by at most 4.4 J/m2 of 4.9e6, a change of the
+            // normalised forcing below 1e-5; 1e-4 as for the rollout.
             assert!(rel < 1e-4, "step {} {}: {rel:.3e}", k + 1, f.name);
         }
     }

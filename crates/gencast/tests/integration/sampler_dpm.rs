@@ -31,9 +31,11 @@ fn sampler(cfg: &SamplerConfig) -> Sampler {
 #[test]
 fn churn_variance_fma_form_and_clamp() {
     let s = Schedule::new(&SamplerConfig::default()).unwrap();
-    // XLA on CPU evaluates ŝ² − s² as fma(ŝ, ŝ, −s·s). Where γ = 0 this is minus the rounding
-    // error of s·s. Values printed by JAX 0.7.2 (CPU, jit) for `(s*(1+g))**2 - s**2` at these
-    // levels with g = 0 (pipeline spec §6.3 lists the same values from JAX 0.5.3).
+    // XLA on CPU evaluates ŝ² − s² as fma(ŝ, ŝ, −s·s). Where γ = 0 this is minus the rounding error
+    // of s·s. Values printed by JAX 0.7.2 (CPU, jit) for `(s*(1+g))**2 - s**2` at these levels with
+    // g = 0 (`apply_stochastic_churn` in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/samplers_utils.py>; JAX
+    // 0.5.3 gives the same values).
     let expected_at_gamma0: [(usize, f32); 6] = [
         (14, 1.157_974_7e-8),
         (15, 6.024_962e-9),
@@ -77,7 +79,8 @@ fn churn_variance_fma_form_and_clamp() {
         let (e, s_hat) = smp.churn(i);
         assert!(e.is_finite() && s_hat.is_finite(), "step {i}");
     }
-    // Table of §5.2: extra noise std at step 0 is 43.2926 and ŝ_0 = 90.
+    // Extra noise std at step 0 is 43.2926 and ŝ_0 = 90 (`apply_stochastic_churn` in
+    // <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/samplers_utils.py>).
     let (e0, s0) = smp.churn(0);
     assert_eq!(s0, 90.0);
     assert!((e0 - 43.2926).abs() < 1e-4, "{e0}");

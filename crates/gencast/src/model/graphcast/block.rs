@@ -1,6 +1,7 @@
-//! GraphCast's building block `LN(MLP(x))`: a haiku MLP with swish between layers followed by
-//! a LayerNorm with learnable `scale` and `offset` (graphcast spec §7). The decoder's output MLP
-//! has no LayerNorm.
+//! GraphCast's building block `LN(MLP(x))`: a haiku MLP with swish between layers followed by a
+//! LayerNorm with learnable `scale` and `offset` (`DeepTypedGraphNet._networks_builder` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/deep_typed_graph_net.py>).
+//! The decoder's output MLP has no LayerNorm.
 
 use crate::checkpoint::ParamLoader;
 use crate::kernels::{activation::Act, layer_norm_cond_rows, matmul_packed, PackedRef};

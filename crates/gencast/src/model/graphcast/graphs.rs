@@ -1,6 +1,9 @@
-//! GraphCast's static graphs (graphcast spec §5–6): the multi-mesh with its edges, grid2mesh
-//! by radius around the finest level, mesh2grid by containing finest-level triangle, and the
-//! structural node and edge features. Mesh nodes keep the natural refinement order.
+//! GraphCast's static graphs (`GraphCast._init_grid2mesh_graph`, `_init_mesh_graph` and
+//! `_init_mesh2grid_graph` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/graphcast.py>): the
+//! multi-mesh with its edges, grid2mesh by radius around the finest level, mesh2grid by containing
+//! finest-level triangle, and the structural node and edge features. Mesh nodes keep the natural
+//! refinement order.
 
 use crate::checkpoint::ModelConfig;
 use crate::graph::{

@@ -1,5 +1,9 @@
-//! One GraphCast step's data in physical units (graphcast spec §2, §4, §12): the input frames
-//! read from a dataset, the static fields and the forcings at the target time, and how a
+//! One GraphCast step's data in physical units (`TaskConfig` and
+//! `GraphCast._inputs_to_grid_node_features` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/graphcast.py>,
+//! `_get_next_inputs` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/rollout.py>): the input
+//! frames read from a dataset, the static fields and the forcings at the target time, and how a
 //! prediction becomes the newest input frame for the next step.
 //!
 //! Progress features are always computed from the valid times. `toa_incident_solar_radiation`

@@ -1,5 +1,7 @@
-//! The GraphCast network (graphcast spec §8): grid2mesh encoder, K unshared interaction-network
-//! steps on the multi-mesh with edge residuals, mesh2grid decoder and the output MLP.
+//! The GraphCast network (`GraphCast.__call__` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/graphcast.py>): grid2mesh
+//! encoder, K unshared interaction-network steps on the multi-mesh with edge residuals, mesh2grid
+//! decoder and the output MLP.
 //!
 //! The arithmetic is the reference's; only the work is arranged differently. Everything that
 //! depends only on the graphs and weights (the mesh-node embedding, whose stacked inputs are

@@ -1,7 +1,8 @@
-//! `normalization.InputsAndResiduals` for GraphCast (graphcast spec §3–4): inputs and forcings
-//! normalised with `mean_by_level`/`stddev_by_level` and stacked in sorted-name order; targets
-//! that are also inputs predicted as residuals scaled by `diffs_stddev_by_level`, the others
-//! (precipitation in the precipitation-output-only task) as absolute values.
+//! `InputsAndResiduals` for GraphCast
+//! (<https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/normalization.py>): inputs
+//! and forcings normalised with `mean_by_level`/`stddev_by_level` and stacked in sorted-name order;
+//! targets that are also inputs predicted as residuals scaled by `diffs_stddev_by_level`, the
+//! others (precipitation in the precipitation-output-only task) as absolute values.
 
 use std::path::Path;
 

@@ -1,5 +1,7 @@
 //! Prediction in physical units: one step (stack, network, un-normalise) and the autoregressive
-//! rollout that feeds each prediction back as the newest input frame (graphcast spec §12).
+//! rollout that feeds each prediction back as the newest input frame (`chunked_prediction` and
+//! `_get_next_inputs` in
+//! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/rollout.py>).
 
 use std::sync::Arc;
 
