@@ -307,19 +307,20 @@ impl ForecastOutput {
         }
         // Grid.
         let (lat, lon) = (self.names.lat.clone(), self.names.lon.clone());
-        for (name, out) in [(&lat, &mut self.lat), (&lon, &mut self.lon)] {
-            let values = self
-                .coord_f64(name)?
-                .ok_or_else(|| Error::Missing {
-                    path: path.clone(),
-                    what: "coordinate",
-                    key: name.clone(),
-                })?;
+        let mut grid = Vec::with_capacity(2);
+        for name in [&lat, &lon] {
+            let values = self.coord_f64(name)?.ok_or_else(|| Error::Missing {
+                path: path.clone(),
+                what: "coordinate",
+                key: name.clone(),
+            })?;
             if values.iter().any(|x| !x.is_finite()) {
                 return Err(data_err(&path, name, "contains non-finite values".into()));
             }
-            *out = values.into_iter().map(|x| x as f32).collect();
+            grid.push(values.into_iter().map(|x| x as f32).collect::<Vec<f32>>());
         }
+        self.lon = grid.pop().unwrap_or_default();
+        self.lat = grid.pop().unwrap_or_default();
         Ok(())
     }
 
