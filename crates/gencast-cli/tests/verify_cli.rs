@@ -182,7 +182,7 @@ fn write_climatology(truth: &Path, dst: &Path, vars: &[&str]) {
     h.add_var("lon", &[x], NcType::Float, vec![]);
     let mut data = Vec::new();
     for v in vars {
-        let a = t.read_all(v).unwrap(); // (time, [level,] lat, lon)
+        let a = t.read(v, None).unwrap(); // (time, [level,] lat, lon)
         let frames = a.shape[0];
         let per = a.data.len() / frames;
         let mean: Vec<f32> = (0..per)
