@@ -71,9 +71,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         false => None,
     };
-    let path = copy.as_ref().map_or(args.dataset.as_path(), |c| c.1.as_path());
-    let report = report_for(path, &task, args.init_time.as_deref(), step_hours)
-        .map_err(|e| anyhow::anyhow!(e.to_string().replace(&path.display().to_string(), &args.dataset.display().to_string())))?;
+    let path = copy
+        .as_ref()
+        .map_or(args.dataset.as_path(), |c| c.1.as_path());
+    let report = report_for(path, &task, args.init_time.as_deref(), step_hours).map_err(|e| {
+        anyhow::anyhow!(e.to_string().replace(
+            &path.display().to_string(),
+            &args.dataset.display().to_string()
+        ))
+    })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

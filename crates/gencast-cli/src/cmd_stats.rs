@@ -180,7 +180,10 @@ fn open_truth(
     })?;
     let frames = truth_frames(fc, &out, init_frame)?;
     if frames.iter().all(Option::is_none) {
-        bail!("{}: no frame matches any forecast lead time", path.display());
+        bail!(
+            "{}: no frame matches any forecast lead time",
+            path.display()
+        );
     }
     for (lead, f) in fc.lead_times().iter().zip(&frames) {
         if f.is_none() {
@@ -224,12 +227,10 @@ fn pick_levels(
     }
     let mut out = Vec::with_capacity(levels.len() * map.len());
     for &l in levels {
-        let k = have.iter().position(|&x| x == l).ok_or_else(|| {
-            anyhow!(
-                "{}: variable `{name}` has no level {l} hPa",
-                what.display()
-            )
-        })?;
+        let k = have
+            .iter()
+            .position(|&x| x == l)
+            .ok_or_else(|| anyhow!("{}: variable `{name}` has no level {l} hPa", what.display()))?;
         out.extend(map.gather(&field[k * per..(k + 1) * per]));
     }
     Ok(out)

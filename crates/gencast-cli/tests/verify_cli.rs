@@ -28,7 +28,14 @@ fn s(p: &Path) -> &str {
 }
 
 fn stats(forecast: &Path, truth: &Path, extra: &[&str]) -> Value {
-    let mut args = vec!["stats", "--forecast", s(forecast), "--truth", s(truth), "--json"];
+    let mut args = vec![
+        "stats",
+        "--forecast",
+        s(forecast),
+        "--truth",
+        s(truth),
+        "--json",
+    ];
     args.extend(extra);
     json(&args)
 }
@@ -61,7 +68,12 @@ fn stats_read_zarr_and_weatherbench2_outputs_and_zarr_truth_alike() {
         for t in [&truth, &truth_zarr] {
             let v = stats(&p, t, &[]);
             // Same f32 data, same computations: identical numbers.
-            assert_eq!(v["rows"], base["rows"], "{format:?} {naming:?} {}", t.display());
+            assert_eq!(
+                v["rows"],
+                base["rows"],
+                "{format:?} {naming:?} {}",
+                t.display()
+            );
             assert_eq!(v["truth_frames"], serde_json::json!([2, 3]));
             assert_eq!(v["init_time"], "2019-03-29T12:00:00");
         }
@@ -110,7 +122,13 @@ fn region_scores_cross_zero_and_equal_those_of_a_regional_output() {
     let cols: Vec<usize> = (30..36).chain(0..6).collect();
     let lons: Vec<f32> = cols
         .iter()
-        .map(|&j| if j >= 30 { j as f32 * 10.0 - 360.0 } else { j as f32 * 10.0 })
+        .map(|&j| {
+            if j >= 30 {
+                j as f32 * 10.0 - 360.0
+            } else {
+                j as f32 * 10.0
+            }
+        })
         .collect();
     let global = stats(&rollout(), &truth, &["--region", region]);
     assert_eq!(global["region"], region);
@@ -136,7 +154,10 @@ fn region_scores_cross_zero_and_equal_those_of_a_regional_output() {
             for k in ["mean", "spread", "crps", "rmse", "spread_skill"] {
                 let (u, v) = (x[k].as_f64().unwrap(), y[k].as_f64().unwrap());
                 // The weights differ by a constant factor, which changes the f64 rounding only.
-                assert!((u - v).abs() <= 1e-12 * u.abs().max(1e-30), "{k}: {u} vs {v}");
+                assert!(
+                    (u - v).abs() <= 1e-12 * u.abs().max(1e-30),
+                    "{k}: {u} vs {v}"
+                );
             }
         }
     }
@@ -159,13 +180,7 @@ fn region_scores_cross_zero_and_equal_those_of_a_regional_output() {
     // f64 sums of the same terms in other orders.
     assert!((got - want).abs() <= 1e-12 * want, "{got} vs {want}");
     // A region holding no grid point is refused by name.
-    let (ok, _, err) = run(&[
-        "stats",
-        "--forecast",
-        s(&rollout()),
-        "--region",
-        "1,2,1,2",
-    ]);
+    let (ok, _, err) = run(&["stats", "--forecast", s(&rollout()), "--region", "1,2,1,2"]);
     assert!(!ok && err.contains("holds no point"), "{err}");
 }
 
@@ -187,8 +202,10 @@ fn write_climatology(truth: &Path, dst: &Path, vars: &[&str]) {
         let per = a.data.len() / frames;
         let mean: Vec<f32> = (0..per)
             .map(|i| {
-                ((0..frames).map(|f| f64::from(a.data[f * per + i])).sum::<f64>() / frames as f64)
-                    as f32
+                ((0..frames)
+                    .map(|f| f64::from(a.data[f * per + i]))
+                    .sum::<f64>()
+                    / frames as f64) as f32
             })
             .collect();
         let dims = if a.dims.contains(&"level".to_string()) {
@@ -239,7 +256,10 @@ fn acc_rank_histograms_maps_and_csv_match_naive_values() {
     let n = 19 * 36;
     let k500 = fc.level_index(500).unwrap();
     let nlev = fc.level().len();
-    for (var, level, lead) in [("2m_temperature", None, 0usize), ("geopotential", Some(500), 1)] {
+    for (var, level, lead) in [
+        ("2m_temperature", None, 0usize),
+        ("geopotential", Some(500), 1),
+    ] {
         let levelled = level.is_some();
         let per = if levelled { nlev * n } else { n };
         let off = if levelled { k500 * n } else { 0 };
@@ -299,7 +319,10 @@ fn acc_rank_histograms_maps_and_csv_match_naive_values() {
             let (a, b, o) = (f64::from(m[0][p]), f64::from(m[1][p]), f64::from(y[p]));
             let want = ((a - o).abs() + (b - o).abs()) / 2.0 - (a - b).abs() / 2.0;
             // f64 values rounded once to f32.
-            assert!((cr - want).abs() <= 1e-6 * want.abs().max(1.0), "{var} point {p}");
+            assert!(
+                (cr - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "{var} point {p}"
+            );
             let e = f64::from(err_map[start + p]);
             assert!(((a + b) / 2.0 - o).abs() - e <= 1e-6 * e.max(1.0));
             sum += w[p / 36] * cr;
@@ -321,8 +344,17 @@ fn acc_rank_histograms_maps_and_csv_match_naive_values() {
     assert_eq!(
         head,
         [
-            "variable", "level", "lead_hours", "valid_points", "mean", "spread", "crps", "rmse",
-            "rmse_unbiased", "spread_skill", "acc"
+            "variable",
+            "level",
+            "lead_hours",
+            "valid_points",
+            "mean",
+            "spread",
+            "crps",
+            "rmse",
+            "rmse_unbiased",
+            "spread_skill",
+            "acc"
         ]
     );
     let body: Vec<&str> = lines.collect();
@@ -365,7 +397,8 @@ fn a_perfect_one_member_forecast_scores_zero_crps_and_unit_acc() {
     let p = dir.path().join("perfect.nc");
     let mut w = gencast::output::forecast_nc::ForecastWriter::create(&p, layout).unwrap();
     for s in 0..2 {
-        w.write_field(0, s, 0, &x[(2 + s) * n..(3 + s) * n]).unwrap();
+        w.write_field(0, s, 0, &x[(2 + s) * n..(3 + s) * n])
+            .unwrap();
     }
     w.finish().unwrap();
     let clim = dir.path().join("clim.nc");
@@ -378,7 +411,10 @@ fn a_perfect_one_member_forecast_scores_zero_crps_and_unit_acc() {
         // f·o equals f² and o² exactly; only the square root rounds.
         assert!((r["acc"].as_f64().unwrap() - 1.0).abs() < 1e-15, "{r}");
         // Every point ties with the member: half a count in each of the two bins.
-        assert_eq!(r["rank_histogram"], serde_json::json!([n as f64 / 2.0, n as f64 / 2.0]));
+        assert_eq!(
+            r["rank_histogram"],
+            serde_json::json!([n as f64 / 2.0, n as f64 / 2.0])
+        );
     }
 }
 
@@ -390,9 +426,14 @@ fn check_reads_zarr_datasets_and_refuses_forecast_outputs() {
     nc_to_zarr(&ds, &store);
     let out = gencast(&["check", "--dataset", s(&store)]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        text.contains("checks passed (13 variables, 2 frames, 13 levels)") && text.contains("dataset.zarr"),
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("checks passed (13 variables, 2 frames, 13 levels)")
+            && text.contains("dataset.zarr"),
         "{text}"
     );
     // The JSON report of the store is that of the NetCDF file.
@@ -404,7 +445,10 @@ fn check_reads_zarr_datasets_and_refuses_forecast_outputs() {
         let p = dir.path().join(format!("fc-{format:?}"));
         rewrite_forecast(&rollout(), &p, format, Naming::WeatherBench2, INIT, None);
         let (ok, _, err) = run(&["check", "--dataset", s(&p)]);
-        assert!(!ok && err.contains("is a forecast output (2 members, 2 lead times)"), "{err}");
+        assert!(
+            !ok && err.contains("is a forecast output (2 members, 2 lead times)"),
+            "{err}"
+        );
     }
     let (ok, _, err) = run(&["check", "--dataset", s(&rollout())]);
     assert!(!ok && err.contains("forecast output"), "{err}");

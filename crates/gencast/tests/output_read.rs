@@ -42,7 +42,11 @@ fn value(v: usize, m: usize, s: usize, i: usize) -> f32 {
 }
 
 fn field_len(l: &ForecastLayout, v: usize) -> usize {
-    let levels = if l.variables[v].levelled { l.levels.len() } else { 1 };
+    let levels = if l.variables[v].levelled {
+        l.levels.len()
+    } else {
+        1
+    };
     levels * l.lat.len() * l.lon.len()
 }
 
@@ -159,10 +163,14 @@ fn input_datasets_read_as_one_member_and_bad_paths_are_named() {
 
 /// Deterministic pseudo-random values in [0, 1) (a 64-bit LCG).
 fn noise(seed: u64, n: usize) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 40) as f64 / (1u64 << 24) as f64) as f32
         })
         .collect()
@@ -199,12 +207,20 @@ fn score_maps_match_naive_crps_and_error() {
         let y = f64::from(truth[p]);
         let mean = x.iter().sum::<f64>() / m as f64;
         // Both are f64 computations rounded once to f32; the sums run in other orders.
-        assert!((f64::from(crps[p]) - naive_crps(&x, y)).abs() <= 1e-6, "point {p}");
-        assert!((f64::from(err[p]) - (mean - y).abs()).abs() <= 1e-6, "point {p}");
+        assert!(
+            (f64::from(crps[p]) - naive_crps(&x, y)).abs() <= 1e-6,
+            "point {p}"
+        );
+        assert!(
+            (f64::from(err[p]) - (mean - y).abs()).abs() <= 1e-6,
+            "point {p}"
+        );
     }
     // A perfect one-member ensemble has CRPS 0 and error 0 everywhere.
     score_maps(&[&truth], &truth, &mut crps, &mut err).unwrap();
-    assert!((0..n).filter(|&p| p != 7).all(|p| crps[p] == 0.0 && err[p] == 0.0));
+    assert!((0..n)
+        .filter(|&p| p != 7)
+        .all(|p| crps[p] == 0.0 && err[p] == 0.0));
 }
 
 #[test]
@@ -212,7 +228,12 @@ fn rank_histogram_matches_naive_counts_and_shares_ties() {
     let (m, n) = (4, 1000);
     // Values on a coarse lattice so that ties occur.
     let data: Vec<Vec<f32>> = (0..m)
-        .map(|k| noise(k as u64 + 10, n).iter().map(|x| (x * 5.0).floor()).collect())
+        .map(|k| {
+            noise(k as u64 + 10, n)
+                .iter()
+                .map(|x| (x * 5.0).floor())
+                .collect()
+        })
         .collect();
     let truth: Vec<f32> = noise(77, n).iter().map(|x| (x * 5.0).floor()).collect();
     let members: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
@@ -224,8 +245,8 @@ fn rank_histogram_matches_naive_counts_and_shares_ties() {
         let below = data.iter().filter(|d| d[p] < truth[p]).count();
         let equal = data.iter().filter(|d| d[p] == truth[p]).count();
         ties += usize::from(equal > 0);
-        for b in below..=below + equal {
-            want[b] += 1.0 / (equal + 1) as f64;
+        for bin in &mut want[below..=below + equal] {
+            *bin += 1.0 / (equal + 1) as f64;
         }
     }
     assert!(ties > 100, "the lattice makes ties common ({ties})");
@@ -283,7 +304,10 @@ fn regional_weights_are_proportional_to_the_global_ones() {
         let ratio = w[0] / global[a];
         for (k, x) in w.iter().enumerate() {
             // Ratios of cosines and of the cap formula, computed in f64.
-            assert!((x / global[a + k] - ratio).abs() < 1e-12, "{a}..{b} row {k}");
+            assert!(
+                (x / global[a + k] - ratio).abs() < 1e-12,
+                "{a}..{b} row {k}"
+            );
         }
     }
     let err = region_latitude_weights(&[95.0, 100.0]).unwrap_err();

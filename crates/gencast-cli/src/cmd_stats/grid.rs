@@ -28,7 +28,11 @@ impl Grid {
         let rows = region_latitude_weights(lat)
             .with_context(|| format!("{}: latitude weights", fc.path().display()))?;
         let (lat_idx, lon_idx, lon_values) = match region {
-            None => ((0..lat.len()).collect(), (0..lon.len()).collect(), lon.to_vec()),
+            None => (
+                (0..lat.len()).collect(),
+                (0..lon.len()).collect(),
+                lon.to_vec(),
+            ),
             Some(text) => {
                 let r = Region::parse(text)?;
                 let s = Selection::new(&[], &[], (lat, lon), 1, &[], &[], Some(r), None, 1)?;

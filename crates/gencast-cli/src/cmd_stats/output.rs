@@ -133,10 +133,7 @@ impl Output {
                 "rank",
                 &[r],
                 NcType::Int,
-                a(&[
-                    ("long_name", "members below the truth"),
-                    ("units", "1"),
-                ]),
+                a(&[("long_name", "members below the truth"), ("units", "1")]),
             );
         }
         let fill = || ("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN]));
@@ -330,7 +327,8 @@ impl Output {
                 false => r.ranks.clone(),
             })
             .collect();
-        self.nc.write_f64(v, (lead * values.len()) as u64, &values)?;
+        self.nc
+            .write_f64(v, (lead * values.len()) as u64, &values)?;
         Ok(())
     }
 

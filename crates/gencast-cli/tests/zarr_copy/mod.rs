@@ -60,7 +60,10 @@ pub fn nc_to_zarr(src: &Path, dst: &Path) {
         std::fs::create_dir_all(&chunk).unwrap();
         std::fs::write(a.join("zarr.json"), meta.to_string()).unwrap();
         let bytes: Vec<u8> = if is_f32 {
-            values.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect()
+            values
+                .iter()
+                .flat_map(|&x| (x as f32).to_le_bytes())
+                .collect()
         } else {
             values.iter().flat_map(|&x| x.to_le_bytes()).collect()
         };

@@ -73,7 +73,9 @@ pub fn zarr_to_netcdf(src: &Path, dst: &Path) -> Result<()> {
         };
         let mut list = Vec::new();
         match ty {
-            NcType::Float => list.push(("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN]))),
+            NcType::Float => {
+                list.push(("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN])))
+            }
             NcType::Double => {
                 list.push(("_FillValue".to_string(), AttrValue::Double(vec![f64::NAN])))
             }

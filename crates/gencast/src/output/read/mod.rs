@@ -169,12 +169,9 @@ impl ForecastOutput {
     }
 
     fn dim_size(&self, dim: &str) -> Option<usize> {
-        self.arrays.iter().find_map(|a| {
-            a.dims
-                .iter()
-                .position(|d| d == dim)
-                .map(|i| a.shape[i])
-        })
+        self.arrays
+            .iter()
+            .find_map(|a| a.dims.iter().position(|d| d == dim).map(|i| a.shape[i]))
     }
 
     /// Reads a 1-d coordinate, or None when the file has no array of that name.
@@ -244,7 +241,9 @@ impl ForecastOutput {
                 .into_iter()
                 .map(|x| to_ns(x, per))
                 .collect::<Option<_>>()
-                .ok_or_else(|| data_err(&path, lead, "missing or out-of-range lead times".into()))?;
+                .ok_or_else(|| {
+                    data_err(&path, lead, "missing or out-of-range lead times".into())
+                })?;
         } else if let Some(n) = self.dim_size(lead) {
             return Err(data_err(
                 &path,
@@ -356,15 +355,27 @@ impl ForecastOutput {
             let roles: Option<Vec<Role>> = a.dims.iter().map(|d| self.role(d)).collect();
             let Some(roles) = roles else { continue };
             let has = |r: Role| roles.contains(&r);
-            let time_coord = ["datetime", "valid_time", "init_time", "forecast_reference_time"]
-                .contains(&a.name.as_str());
+            let time_coord = [
+                "datetime",
+                "valid_time",
+                "init_time",
+                "forecast_reference_time",
+            ]
+            .contains(&a.name.as_str());
             if time_coord || !has(Role::Lat) || !has(Role::Lon) {
                 continue;
             }
             let distinct = |r: Role| roles.iter().filter(|&&x| x == r).count() <= 1;
-            if ![Role::Member, Role::Init, Role::Lead, Role::Level, Role::Lat, Role::Lon]
-                .into_iter()
-                .all(distinct)
+            if ![
+                Role::Member,
+                Role::Init,
+                Role::Lead,
+                Role::Level,
+                Role::Lat,
+                Role::Lon,
+            ]
+            .into_iter()
+            .all(distinct)
             {
                 return Err(data_err(
                     &self.path,

@@ -149,14 +149,12 @@ impl Source {
                             .map(|x| x.as_str().unwrap_or_default().to_string())
                             .collect()
                     })
-                    .ok_or_else(|| {
-                        Error::Data {
-                            path: path.to_path_buf(),
-                            variable: name.clone(),
-                            detail: "has no dimension names (`dimension_names` or \
+                    .ok_or_else(|| Error::Data {
+                        path: path.to_path_buf(),
+                        variable: name.clone(),
+                        detail: "has no dimension names (`dimension_names` or \
                                      `_ARRAY_DIMENSIONS`)"
-                                .into(),
-                        }
+                            .into(),
                     })?,
             };
             let shape: Vec<usize> = a.shape().iter().map(|&n| n as usize).collect();
@@ -268,7 +266,12 @@ impl Source {
     }
 
     /// The stored values of a Zarr array promoted to f64, without CF decoding.
-    fn zarr_raw(&self, path: &Path, var: &str, ranges: Option<&[Range<usize>]>) -> Result<Vec<f64>> {
+    fn zarr_raw(
+        &self,
+        path: &Path,
+        var: &str,
+        ranges: Option<&[Range<usize>]>,
+    ) -> Result<Vec<f64>> {
         let Source::Zarr {
             storage, dtypes, ..
         } = self
@@ -298,9 +301,7 @@ impl Source {
                 .into_iter()
                 .map(f64::from)
                 .collect(),
-            "f8" => a
-                .retrieve_array_subset::<Vec<f64>>(&subset)
-                .map_err(err)?,
+            "f8" => a.retrieve_array_subset::<Vec<f64>>(&subset).map_err(err)?,
             "i8" => a
                 .retrieve_array_subset::<Vec<i64>>(&subset)
                 .map_err(err)?
