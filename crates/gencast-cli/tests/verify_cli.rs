@@ -453,3 +453,45 @@ fn check_reads_zarr_datasets_and_refuses_forecast_outputs() {
     let (ok, _, err) = run(&["check", "--dataset", s(&rollout())]);
     assert!(!ok && err.contains("forecast output"), "{err}");
 }
+
+#[test]
+fn an_analysis_zarr_v2_store_serves_as_truth() {
+    // The prepare fixture's WeatherBench-2 style store: Zarr v2, hourly absolute `time`,
+    // latitude/longitude names, some variables stored (latitude, longitude, time). It holds the
+    // example dataset's first three frames, so the 12 h lead (valid 2019-03-30T00) verifies and
+    // the 24 h lead has no truth.
+    let store = fixture("prepare").join("wb2.zarr");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("fc.zarr");
+    rewrite_forecast(
+        &rollout(),
+        &p,
+        Format::Zarr,
+        Naming::WeatherBench2,
+        INIT,
+        None,
+    );
+    let vars = ["--variables", "2m_temperature,temperature"];
+    let from_store = stats(&p, &store, &vars);
+    let from_nc = stats(&p, &fixture_dataset("tiny-mha"), &vars);
+    assert!(
+        from_store["truth_frames"][0].is_u64(),
+        "{}",
+        from_store["truth_frames"]
+    );
+    assert!(from_store["truth_frames"][1].is_null());
+    let rows = |v: &Value, lead: f64| -> Vec<Value> {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["lead_hours"] == lead)
+            .cloned()
+            .collect()
+    };
+    // Same values on the same points: identical scores.
+    assert_eq!(rows(&from_store, 12.0), rows(&from_nc, 12.0));
+    assert!(rows(&from_store, 24.0)
+        .iter()
+        .all(|r| r.get("crps").is_none()));
+}

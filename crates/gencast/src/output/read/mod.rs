@@ -7,7 +7,9 @@
 //!
 //! Input datasets in the reference layout (`batch, time[, level], lat, lon`, with a `datetime`
 //! coordinate) read the same way, as a one-member "ensemble" whose lead times are the `time`
-//! offsets; [`ForecastOutput::is_ensemble`] tells the two apart.
+//! offsets; [`ForecastOutput::is_ensemble`] tells the two apart. Analysis stores whose `time`
+//! holds absolute times (WeatherBench-2 / ARCO-ERA5 ERA5) read alike, those times being their
+//! valid times.
 
 pub mod climatology;
 mod convert;
@@ -228,8 +230,17 @@ impl ForecastOutput {
         };
         // Lead times.
         let lead = self.names.lead;
-        if let Some(values) = self.coord_f64(lead)? {
-            let units = self.source.attr_text(lead, "units").unwrap_or_default();
+        let units = self.source.attr_text(lead, "units").unwrap_or_default();
+        // An analysis store (WeatherBench-2 / ARCO-ERA5) has absolute times along `time`: they
+        // are its valid times, counted as leads from the first.
+        let mut absolute = None;
+        if self.layout == OutputLayout::Reference
+            && netcdf_time::parse_since_units(&units).is_some()
+        {
+            let t = self.abs_times(lead)?.unwrap_or_default();
+            self.leads = t.iter().map(|x| x - t[0]).collect();
+            absolute = Some(t);
+        } else if let Some(values) = self.coord_f64(lead)? {
             let per = netcdf_time::unit_ns(&units).ok_or_else(|| {
                 data_err(
                     &path,
@@ -266,10 +277,11 @@ impl ForecastOutput {
             OutputLayout::Reference => "datetime",
             OutputLayout::WeatherBench2 => "valid_time",
         };
-        self.valid = match (self.abs_times(valid_name)?, self.init_time) {
-            (Some(v), _) => v.into_iter().take(self.leads.len()).collect(),
-            (None, Some(init)) => self.leads.iter().map(|l| init + l).collect(),
-            (None, None) => Vec::new(),
+        self.valid = match (self.abs_times(valid_name)?, absolute, self.init_time) {
+            (Some(v), _, _) => v.into_iter().take(self.leads.len()).collect(),
+            (None, Some(t), _) => t,
+            (None, None, Some(init)) => self.leads.iter().map(|l| init + l).collect(),
+            (None, None, None) => Vec::new(),
         };
         if !self.valid.is_empty() && self.valid.len() != self.leads.len() {
             return Err(data_err(
