@@ -199,7 +199,7 @@ impl ForecastOutput {
         })?;
         values
             .into_iter()
-            .map(|x| to_ns(x, per).map(|v| v + epoch))
+            .map(|x| to_ns(x, per).and_then(|v| v.checked_add(epoch)))
             .collect::<Option<Vec<i64>>>()
             .map(Some)
             .ok_or_else(|| data_err(&self.path, name, "missing or out-of-range times".into()))
