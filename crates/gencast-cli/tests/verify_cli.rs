@@ -541,3 +541,74 @@ fn a_selected_regional_weatherbench2_zarr_forecast_scores_like_the_region_of_a_f
         }
     }
 }
+
+#[test]
+fn a_dayofyear_hour_climatology_in_any_dimension_order_selects_the_valid_times_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = fixture_dataset("tiny-mha");
+    let var = "2m_temperature";
+    let simple = dir.path().join("simple.nc");
+    write_climatology(&truth, &simple, &[var]);
+    let mean = Dataset::open(&simple).unwrap().read_all(var).unwrap().data; // (lat, lon)
+                                                                            // WeatherBench-2 style: (dayofyear, hour, longitude, latitude). Only the slots of the valid
+                                                                            // times (day 89 = 2019-03-30, hours 0 and 12) hold the mean; the others are 50 K off.
+    let (days, hours) = ([88, 89, 90], [0, 6, 12, 18]);
+    let mut h = NcHeader::default();
+    let d = h.add_dim("dayofyear", days.len());
+    let hr = h.add_dim("hour", hours.len());
+    let x = h.add_dim("longitude", 36);
+    let y = h.add_dim("latitude", 19);
+    h.add_var("dayofyear", &[d], NcType::Int, vec![]);
+    h.add_var("hour", &[hr], NcType::Int, vec![]);
+    h.add_var("longitude", &[x], NcType::Float, vec![]);
+    h.add_var("latitude", &[y], NcType::Float, vec![]);
+    h.add_var(var, &[d, hr, x, y], NcType::Float, vec![]);
+    let mut values = Vec::new();
+    for day in days {
+        for hour in hours {
+            let off = if day == 89 && (hour == 0 || hour == 12) {
+                0.0
+            } else {
+                50.0
+            };
+            for lon in 0..36 {
+                for lat in 0..19 {
+                    values.push(mean[lat * 36 + lon] + off);
+                }
+            }
+        }
+    }
+    let t = Dataset::open(&truth).unwrap();
+    let mut w = NcWriter::create(&dir.path().join("wb2.nc"), h).unwrap();
+    w.write_i32(0, 0, &days).unwrap();
+    w.write_i32(1, 0, &hours).unwrap();
+    w.write_f32(2, 0, t.lon()).unwrap();
+    w.write_f32(3, 0, t.lat()).unwrap();
+    w.write_f32(4, 0, &values).unwrap();
+    w.finish().unwrap();
+    let wb2 = dir.path().join("wb2.nc");
+
+    let fc = dir.path().join("fc.nc");
+    rewrite_forecast(&rollout(), &fc, Format::Nc, Naming::Reference, INIT, None);
+    let only = ["--variables", var, "--climatology"];
+    let a = stats(&fc, &truth, &[&only[..], &[s(&simple)]].concat());
+    let b = stats(&fc, &truth, &[&only[..], &[s(&wb2)]].concat());
+    for lead in [12.0, 24.0] {
+        let (x, y) = (row(&a, var, None, lead), row(&b, var, None, lead));
+        assert!(x["acc"].as_f64().unwrap().is_finite());
+        assert_eq!(x["acc"], y["acc"], "lead {lead}");
+    }
+    // The reference's rollout has no valid times to pick a day and hour with.
+    let (ok, _, err) = run(&[
+        "stats",
+        "--forecast",
+        s(&rollout()),
+        "--truth",
+        s(&truth),
+        "--climatology",
+        s(&wb2),
+        "--variables",
+        var,
+    ]);
+    assert!(!ok && err.contains("no valid times"), "{err}");
+}
