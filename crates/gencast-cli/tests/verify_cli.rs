@@ -611,4 +611,17 @@ fn a_dayofyear_hour_climatology_in_any_dimension_order_selects_the_valid_times_s
         var,
     ]);
     assert!(!ok && err.contains("no valid times"), "{err}");
+    let (ok, _, err) = run(&["stats", "--forecast", s(&fc), "--climatology", s(&wb2)]);
+    assert!(!ok && err.contains("--climatology needs --truth"), "{err}");
+    // A climatology on another grid is refused by name.
+    let (ok, _, err) = run(&[
+        "stats",
+        "--forecast",
+        s(&fc),
+        "--truth",
+        s(&truth),
+        "--climatology",
+        s(&fixture("tiny-mha").join("mean_by_level.nc")),
+    ]);
+    assert!(!ok && err.contains("mean_by_level.nc"), "{err}");
 }

@@ -1,4 +1,4 @@
-//! Output writers (NetCDF, Zarr) and ensemble statistics.
+//! Output writers (NetCDF, Zarr), their reader, ensemble statistics and verification scores.
 
 pub mod cf;
 pub mod forecast_nc;
