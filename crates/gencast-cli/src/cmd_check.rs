@@ -61,7 +61,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ),
     };
     refuse_forecast_output(&args.dataset)?;
-    // A Zarr store is checked through a NetCDF copy, in a folder removed afterwards.
+    // A Zarr store is checked through a NetCDF copy (as large as the decoded dataset), in a
+    // temporary folder removed afterwards: the checks run on the dataset reader, which reads
+    // NetCDF.
     let copy = match args.dataset.is_dir() {
         true => {
             let dir = tempfile::tempdir().context("creating a temporary folder")?;
