@@ -2,7 +2,7 @@
 pub mod dataset;
 pub mod forcings;
 pub mod grid;
-mod netcdf_io;
+pub(crate) mod netcdf_io;
 pub mod netcdf_time;
 pub mod solar_radiation;
 pub mod stats;
