@@ -17,4 +17,6 @@ mod resume_nc;
 mod selections;
 mod stats_cli;
 mod support;
+mod verify_cli;
 mod zarr;
+mod zarr_copy;

@@ -22,6 +22,7 @@ mod graphcast_checkpoint;
 mod graphcast_graph;
 mod graphcast_parity;
 mod graphcast_tisr;
+mod output_read;
 mod prepare_sources;
 mod reader_fuzz;
 mod sampler_dpm;

@@ -2,8 +2,8 @@
 //! anomaly correlations, rank histograms, score maps and the CSV table, checked against naive
 //! f64 computations from the files.
 
-mod support;
-mod zarr_copy;
+use crate::support;
+use crate::zarr_copy;
 
 use std::path::{Path, PathBuf};
 
