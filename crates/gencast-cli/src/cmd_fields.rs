@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use gencast::checkpoint::config::{is_atmospheric, is_static, GENCAST_TIMESTEP_HOURS};
+use gencast::checkpoint::config::GENCAST_TIMESTEP_HOURS;
 use gencast::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
 use gencast::checkpoint::{Checkpoint, CheckpointKind, GraphCastCheckpoint, TaskConfig};
+use gencast::variables::{is_atmospheric, is_progress, is_static};
 
 use crate::cmd_inspect::{emit, Tree};
 
@@ -18,19 +19,6 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-}
-
-/// Forcings derived from the `datetime` coordinate (no need to provide them).
-fn computed_from_datetime(var: &str) -> bool {
-    matches!(
-        var,
-        "year_progress_sin"
-            | "year_progress_cos"
-            | "day_progress_sin"
-            | "day_progress_cos"
-            | "year_progress"
-            | "day_progress"
-    )
 }
 
 /// One variable the model touches.
@@ -99,7 +87,7 @@ fn fields(task: &TaskConfig, frames: usize) -> Vec<Field> {
                 } else {
                     0
                 },
-                computed: computed_from_datetime(v),
+                computed: is_progress(v),
             }
         })
         .collect()

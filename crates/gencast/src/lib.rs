@@ -24,5 +24,6 @@ pub mod rollout;
 pub mod sampler;
 pub mod synthetic;
 pub mod time;
+pub mod variables;
 
 pub use error::{Error, Result};

@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use super::random::{grid_coordinates, lcg_unit};
 use super::{median, sys};
-use crate::checkpoint::config::STATIC_VARS;
 use crate::checkpoint::graphcast::expected_graphcast_params;
 use crate::checkpoint::{GraphCastCheckpoint, ModelConfig, Params, TaskConfig};
 use crate::model::graphcast::{GraphCast, GraphCastGraphs};
+use crate::variables::{self, Kind};
 use crate::{Error, Result};
 
 /// A GraphCast benchmark configuration.
@@ -111,7 +111,7 @@ impl GraphCastPreset {
         ]);
         let mut inputs = targets.clone();
         inputs.extend(forcings.iter().cloned());
-        inputs.extend(s(&STATIC_VARS));
+        inputs.extend(variables::of_kind(Kind::Static).map(String::from));
         let pressure_levels = if self.shape().levels == 37 {
             LEVELS_37.to_vec()
         } else {

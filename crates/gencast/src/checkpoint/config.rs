@@ -6,6 +6,7 @@
 
 use serde::{Serialize, Serializer};
 
+use crate::variables::{self, Kind};
 use crate::{Error, Result};
 
 /// Writes finite floats as JSON numbers and non-finite ones as `"inf"`, `"-inf"` or `"nan"`.
@@ -28,42 +29,10 @@ fn serialize_opt_f64<S: Serializer>(v: &Option<f64>, s: S) -> std::result::Resul
     }
 }
 
-/// Atmospheric variables known to the reference (`graphcast.ALL_ATMOSPHERIC_VARS`): these carry a
-/// pressure-level dimension.
-pub const ALL_ATMOSPHERIC_VARS: [&str; 16] = [
-    "potential_vorticity",
-    "specific_rain_water_content",
-    "specific_snow_water_content",
-    "geopotential",
-    "temperature",
-    "u_component_of_wind",
-    "v_component_of_wind",
-    "specific_humidity",
-    "vertical_velocity",
-    "vorticity",
-    "divergence",
-    "relative_humidity",
-    "ozone_mass_mixing_ratio",
-    "specific_cloud_liquid_water_content",
-    "specific_cloud_ice_water_content",
-    "fraction_of_cloud_cover",
-];
-
-/// Variables without a time dimension (`graphcast.STATIC_VARS`).
-pub const STATIC_VARS: [&str; 2] = ["geopotential_at_surface", "land_sea_mask"];
+pub use crate::variables::{is_atmospheric, is_static};
 
 /// Time between consecutive frames of GenCast data, in hours.
 pub const GENCAST_TIMESTEP_HOURS: f64 = 12.0;
-
-/// Whether a variable has a pressure-level dimension.
-pub fn is_atmospheric(var: &str) -> bool {
-    ALL_ATMOSPHERIC_VARS.contains(&var)
-}
-
-/// Whether a variable is static (no time dimension).
-pub fn is_static(var: &str) -> bool {
-    STATIC_VARS.contains(&var)
-}
 
 /// The task: which variables are inputs, targets and forcings, at which levels (`graphcast.TaskConfig`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -141,8 +110,9 @@ impl TaskConfig {
             .filter(|v| **v != "total_precipitation_12hr")
             .chain(GENCAST_ATMOSPHERIC_TARGETS.iter())
             .chain(GENCAST_FORCINGS.iter())
-            .chain(STATIC_VARS.iter())
-            .map(|x| x.to_string())
+            .copied()
+            .chain(variables::of_kind(Kind::Static))
+            .map(String::from)
             .collect();
         TaskConfig {
             input_variables: inputs,

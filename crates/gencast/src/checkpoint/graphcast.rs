@@ -4,12 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use super::config::{is_static, TaskConfig};
+use super::config::TaskConfig;
 use super::keys::ConfigReader;
 use super::npz::NpzArchive;
 use super::params::{ParamLoader, Params};
 use super::shapes::ExpectedParam;
 use crate::graph::MAX_MESH_SIZE;
+use crate::variables::is_static;
 use crate::{Error, Result};
 
 /// Time between consecutive frames of GraphCast data (one forecast step), in hours.

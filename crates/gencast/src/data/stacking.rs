@@ -10,8 +10,8 @@
 
 use crate::{Error, Result};
 
-pub use crate::checkpoint::config::{is_atmospheric, is_static, ALL_ATMOSPHERIC_VARS, STATIC_VARS};
 use crate::checkpoint::TaskConfig;
+use crate::variables::{is_atmospheric, is_static};
 
 /// The GenCast model's time step in hours (one frame to the next, one forecast step).
 pub const TIMESTEP_HOURS: i64 = 12;

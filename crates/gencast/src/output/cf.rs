@@ -1,49 +1,7 @@
-//! CF metadata (units, standard name, long name) of GenCast's variables, read from the one
-//! table `variables.csv` next to this module.
+//! CF attributes (units, standard name, long name) of the variables written, from the variables
+//! table ([`crate::variables`]).
 
-use std::sync::OnceLock;
-
-/// The CF description of one variable.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VarInfo {
-    /// The variable's name in the reference's files (e.g. `2m_temperature`).
-    pub name: &'static str,
-    /// CF/UDUNITS units (e.g. `m s-1`).
-    pub units: &'static str,
-    /// CF standard name, when the CF table has one.
-    pub standard_name: Option<&'static str>,
-    /// Human-readable name.
-    pub long_name: &'static str,
-}
-
-/// The table's text, compiled into the library.
-const TABLE: &str = include_str!("variables.csv");
-
-/// Every variable of the table, in table order.
-pub fn all() -> &'static [VarInfo] {
-    static PARSED: OnceLock<Vec<VarInfo>> = OnceLock::new();
-    PARSED.get_or_init(|| {
-        TABLE
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .filter_map(|l| {
-                let mut f = l.splitn(4, ',');
-                let (name, units, std, long) = (f.next()?, f.next()?, f.next()?, f.next()?);
-                Some(VarInfo {
-                    name,
-                    units,
-                    standard_name: (!std.is_empty()).then_some(std),
-                    long_name: long,
-                })
-            })
-            .collect()
-    })
-}
-
-/// The CF description of `name`, when it is one of GenCast's variables.
-pub fn lookup(name: &str) -> Option<&'static VarInfo> {
-    all().iter().find(|v| v.name == name)
-}
+pub use crate::variables::{all, lookup, Variable as VarInfo};
 
 /// CF attributes of data variable `name` (`units`, `standard_name`, `long_name`) as flat text
 /// pairs; `units` given by the caller win over the table's.
@@ -68,25 +26,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_table_is_complete_and_well_formed() {
-        let t = all();
-        // 19 rows: 13 predicted or input variables, 2 statics, 4 forcings.
-        assert_eq!(t.len(), 19);
-        for v in t {
-            assert!(!v.units.is_empty() && !v.long_name.is_empty(), "{v:?}");
-            assert!(
-                !v.units.contains(' ') || v.units.split(' ').count() <= 3,
-                "{v:?}"
-            );
-        }
-        let names: std::collections::HashSet<_> = t.iter().map(|v| v.name).collect();
-        assert_eq!(names.len(), t.len(), "each variable appears once");
-        let p = lookup("mean_sea_level_pressure").unwrap();
-        assert_eq!(
-            (p.units, p.standard_name),
-            ("Pa", Some("air_pressure_at_mean_sea_level"))
-        );
-        assert_eq!(lookup("year_progress_sin").unwrap().standard_name, None);
+    fn attributes_come_from_the_table() {
         assert_eq!(
             attributes("geopotential", None),
             vec![

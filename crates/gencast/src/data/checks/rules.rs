@@ -4,9 +4,9 @@
 //! [`PreparedStep`](crate::data::task::PreparedStep) fails on the first one. A rule returns what
 //! is wrong, with the expected and found values; the caller names the file and the variable.
 
-use crate::checkpoint::config::{is_atmospheric, is_static};
 use crate::data::dataset::{Array, Dataset, BATCH_DIM, TIME_DIM};
 use crate::data::forcings::ProgressFeature;
+use crate::variables::{is_atmospheric, is_static};
 
 pub use crate::data::grid::{lat_problem, lon_problem};
 pub use crate::time::NS_PER_HOUR;

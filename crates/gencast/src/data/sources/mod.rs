@@ -25,7 +25,7 @@ pub use write::write_netcdf;
 use super::checks::{LAND_SEA_MASK, LAND_THRESHOLD, SST};
 use super::forcings::ProgressFeature;
 use super::netcdf_time::format_datetime;
-use crate::checkpoint::config::{is_atmospheric, is_static};
+use crate::variables::{is_atmospheric, is_static};
 use crate::{Error, Result};
 use tables::Conversion;
 

@@ -14,13 +14,13 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::checkpoint::config::{is_atmospheric, is_static};
 use crate::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
 use crate::checkpoint::TaskConfig;
 use crate::data::forcings::ProgressFeature;
 use crate::data::solar_radiation::{self, TISR};
 use crate::data::task::Field;
 use crate::data::Dataset;
+use crate::variables::{is_atmospheric, is_static};
 use crate::{Error, Result};
 
 /// Nanoseconds in one GraphCast time step (6 h).

@@ -7,12 +7,12 @@
 use std::path::Path;
 
 use super::inputs::StepInputs;
-use crate::checkpoint::config::is_static;
 use crate::checkpoint::TaskConfig;
 use crate::data::normalization::{level_norms, LevelNorm};
 use crate::data::stacking::sorted_names;
 use crate::data::task::Field;
 use crate::data::NormStats;
+use crate::variables::is_static;
 use crate::{Error, Result};
 
 /// The three statistics files of a GraphCast model (there is no `min_by_level`).
@@ -106,7 +106,7 @@ pub fn channel_names(task: &TaskConfig, levels: &[i32], n_frames: usize) -> Vec<
         .map(|k| (k + 1 - n_frames as i64) * 6)
         .collect();
     let levels_of = |v: &str| -> Vec<Option<i32>> {
-        if crate::checkpoint::config::is_atmospheric(v) {
+        if crate::variables::is_atmospheric(v) {
             levels.iter().copied().map(Some).collect()
         } else {
             vec![None]
