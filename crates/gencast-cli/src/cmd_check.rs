@@ -1,5 +1,6 @@
-//! `gencast check`: checks an input dataset against a checkpoint's task before any computation
-//! and prints a variable × frame table of the problems (non-zero exit status when any).
+//! `gencast check`: checks an input dataset (NetCDF file or Zarr store) against a checkpoint's
+//! task before any computation and prints a variable × frame table of the problems (non-zero
+//! exit status when any). A forecast output handed in its place is refused with a clear message.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ use gencast::data::checks::{check_inputs_every, CheckReport};
 use gencast::data::netcdf_time::{format_datetime, parse_datetime};
 use gencast::data::stacking::TIMESTEP_HOURS;
 use gencast::data::Dataset;
+use gencast::output::read::{ForecastOutput, OutputLayout};
 
 /// The bundled demo checkpoint.
 const DEMO_CHECKPOINT: &str = concat!(
@@ -20,7 +22,7 @@ const DEMO_CHECKPOINT: &str = concat!(
 /// Arguments of `gencast check`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The input dataset (NetCDF).
+    /// The input dataset (NetCDF file or Zarr store, reference layout).
     #[arg(long)]
     dataset: PathBuf,
     /// The checkpoint whose task the inputs must satisfy. Defaults to the bundled demo model.
@@ -58,7 +60,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             GRAPHCAST_TIMESTEP_HOURS as i64,
         ),
     };
-    let report = report_for(&args.dataset, &task, args.init_time.as_deref(), step_hours)?;
+    refuse_forecast_output(&args.dataset)?;
+    // A Zarr store is checked through a NetCDF copy, in a folder removed afterwards.
+    let copy = match args.dataset.is_dir() {
+        true => {
+            let dir = tempfile::tempdir().context("creating a temporary folder")?;
+            let nc = dir.path().join("dataset.nc");
+            gencast::output::read::zarr_to_netcdf(&args.dataset, &nc)?;
+            Some((dir, nc))
+        }
+        false => None,
+    };
+    let path = copy.as_ref().map_or(args.dataset.as_path(), |c| c.1.as_path());
+    let report = report_for(path, &task, args.init_time.as_deref(), step_hours)
+        .map_err(|e| anyhow::anyhow!(e.to_string().replace(&path.display().to_string(), &args.dataset.display().to_string())))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -69,6 +84,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "{} problem(s) in the inputs of {}",
             report.rows.len(),
             args.dataset.display()
+        );
+    }
+    Ok(())
+}
+
+/// Fails when `path` is a forecast output (it has an ensemble member dimension or the
+/// WeatherBench-2 layout) rather than an input dataset.
+fn refuse_forecast_output(path: &Path) -> anyhow::Result<()> {
+    // Files that do not open here are left to the dataset reader, whose errors are specific.
+    let Ok(out) = ForecastOutput::open(path) else {
+        return Ok(());
+    };
+    if out.is_ensemble() || out.layout() == OutputLayout::WeatherBench2 {
+        bail!(
+            "{}: this is a forecast output ({} members, {} lead times), not an input dataset; \
+             `gencast check` checks the inputs of a forecast. Use `gencast stats --forecast` or \
+             `gencast inspect` on outputs",
+            path.display(),
+            out.members().len(),
+            out.lead_times().len()
         );
     }
     Ok(())

@@ -25,7 +25,7 @@ use tracing::info;
 use crate::progress::ProgressLine;
 
 mod graphcast;
-mod select;
+pub(crate) mod select;
 use select::{Region, Selection};
 
 /// The bundled demo model and data (a tiny random-weight GenCast in the official formats).

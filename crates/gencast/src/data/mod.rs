@@ -1,7 +1,7 @@
 //! Reading example datasets (NetCDF written by xarray) and normalisation statistics.
 pub mod dataset;
 pub mod forcings;
-mod netcdf_io;
+pub(crate) mod netcdf_io;
 pub mod netcdf_time;
 pub mod solar_radiation;
 pub mod stats;

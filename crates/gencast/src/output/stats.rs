@@ -117,7 +117,7 @@ pub fn grid_weights(lat: &[f32], nlon: usize) -> Result<Vec<f64>> {
 }
 
 /// Checks that `members` is non-empty and every member has `points` values.
-fn check_members(members: &[&[f32]], points: usize, what: &str) -> Result<()> {
+pub(crate) fn check_members(members: &[&[f32]], points: usize, what: &str) -> Result<()> {
     if members.is_empty() {
         return Err(invalid(format!("{what}: the ensemble has no members")));
     }
@@ -284,7 +284,7 @@ struct Partial {
 }
 
 /// Fair CRPS of the values in `buf` (sorted in place) against `y`.
-fn fair_crps(buf: &mut [f64], y: f64) -> f64 {
+pub(crate) fn fair_crps(buf: &mut [f64], y: f64) -> f64 {
     let m = buf.len();
     let skill = buf.iter().map(|x| (x - y).abs()).sum::<f64>() / m as f64;
     if m < 2 {
