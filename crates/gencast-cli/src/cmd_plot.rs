@@ -1,8 +1,10 @@
-//! `gencast plot`: a PNG map of one field of a forecast file (dims `sample, batch, time[, level],
-//! lat, lon`) or of an input dataset (dims `batch, time[, level], lat, lon`, or static
-//! `lat, lon`). Longitudes run 0..360 from left to right as in the file (−180..180 with
-//! `--centre-greenwich`), north is up; missing values are light grey; coastlines are the 0.5
-//! contour of `land_sea_mask` drawn along cell boundaries.
+//! `gencast plot`: PNG maps of a forecast output (NetCDF or Zarr, reference or WeatherBench-2
+//! layout, regional or global; read through `gencast::output::read`) or of an input dataset.
+//! Longitudes run west to east as in the file (−180..180 with `--centre-greenwich`), north is
+//! up; missing values are light grey; coastlines are the 0.5 contour of `land_sea_mask` drawn
+//! along cell boundaries. Values are shown in forecaster units (`display_units.csv`); maps are
+//! one field, postage stamps of every member, exceedance probabilities, or forecast / truth /
+//! difference panels, with optional contour lines.
 
 mod colormap;
 mod contour;
@@ -16,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use gencast::data::netcdf_time::format_datetime;
-use gencast::data::{Array, Dataset};
 use gencast::output::guard::{check_output_location, refuse_inputs_as_output, OutputKind};
+use gencast::output::read::ForecastOutput;
 use gencast::output::stats::ensemble_mean_std;
 
 use colormap::Colormap;
@@ -34,7 +36,7 @@ const STAMP_MAP_WIDTH: usize = 400;
 /// Arguments of `gencast plot`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Forecast file or input dataset (NetCDF).
+    /// Forecast output or input dataset (NetCDF file or Zarr store).
     #[arg(long)]
     input: PathBuf,
     /// Variable to plot (e.g. 2m_temperature); optional with --probability.
@@ -150,7 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Builds the PNG bytes for `args` without writing anything.
 fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
-    let ds = Dataset::open_lenient(&args.input)
+    let ds = ForecastOutput::open(&args.input)
         .with_context(|| format!("opening {}", args.input.display()))?;
     let path = args.input.display();
     let event = args
@@ -175,26 +177,12 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
             names.join(", ")
         )
     })?;
-    let dims = info.dims.clone();
-    let n = dims.len();
-    if n < 2 || dims[n - 2] != "lat" || dims[n - 1] != "lon" {
-        bail!(
-            "{path}: variable `{var}` has dims ({}); expected (..., lat, lon)",
-            dims.join(", ")
-        );
-    }
     let (nlat, nlon) = (ds.lat().len(), ds.lon().len());
     if nlat == 0 || nlon == 0 {
-        bail!("{path}: no `lat`/`lon` coordinates");
+        bail!("{path}: no latitude/longitude coordinates");
     }
-    if info.shape[n - 2..] != [nlat, nlon] {
-        bail!(
-            "{path}: variable `{var}` has lat × lon {:?}; the coordinates have {nlat} × {nlon}",
-            &info.shape[n - 2..]
-        );
-    }
-    let is_forecast = dims.iter().any(|d| d == "sample");
-    let has_time = dims.iter().any(|d| d == "time");
+    let is_forecast = ds.is_ensemble();
+    let has_time = info.timed;
     if !is_forecast && (args.stamps || event.is_some()) {
         bail!("{path} is not a forecast (no `sample` dimension): --stamps and --probability need an ensemble");
     }
@@ -208,11 +196,11 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
             None => 0,
             Some(h) => {
                 let leads: Vec<String> = ds
-                    .time()
+                    .lead_times()
                     .iter()
                     .map(|t| format!("{}h", t / NS_PER_HOUR))
                     .collect();
-                ds.time()
+                ds.lead_times()
                     .iter()
                     .position(|&t| t == h * NS_PER_HOUR)
                     .ok_or_else(|| {
@@ -228,7 +216,7 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
             bail!("{path} is not a forecast (no `sample` dimension): --lead-time, --member, --mean and --std do not apply; use --frame");
         }
         let f = args.frame.unwrap_or(0);
-        let frames = ds.num_frames();
+        let frames = ds.lead_times().len();
         if has_time && f >= frames {
             bail!(
                 "{path}: frame {f} out of range: `{var}` has {frames} frames (0..{})",
@@ -237,11 +225,8 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
         }
         f
     };
-    let has_level = dims.iter().any(|d| d == "level");
-    level_of(&ds, var, has_level, args.level)?;
-    let samples = ds
-        .read_i64("sample")
-        .unwrap_or_else(|_| (0..ds.dim_size("sample").unwrap_or(0) as i64).collect());
+    level_of(&ds, var, info.levelled, args.level)?;
+    let samples = ds.members().to_vec();
     let members = if !is_forecast {
         Members::One(0, 0)
     } else if args.mean {
@@ -269,8 +254,7 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
         None => Window::all(ds.lat(), ds.lon()),
     };
     let all = read_members(&ds, var, frame, args.level)?;
-    let mask =
-        land_sea_mask(&ds, args.dataset.as_deref(), nlat, nlon)?.map(|m| window.crop(&m, nlon));
+    let mask = land_sea_mask(&ds, args.dataset.as_deref())?.map(|m| window.crop(&m, nlon));
     let native_units = info
         .units
         .clone()
@@ -512,23 +496,23 @@ fn colour_range(args: &Args, field: &[f32], colormap: Colormap) -> anyhow::Resul
 
 /// The level index of `level` for `var`, checking that a level is given exactly when `var` has levels.
 fn level_of(
-    ds: &Dataset,
+    ds: &ForecastOutput,
     var: &str,
     has_level: bool,
     level: Option<i32>,
 ) -> anyhow::Result<Option<usize>> {
     let path = ds.path().display();
     let list = || {
-        ds.level()
+        ds.levels()
             .iter()
             .map(|l| l.to_string())
             .collect::<Vec<_>>()
             .join(", ")
     };
     match (has_level, level) {
-        (true, Some(l)) => Ok(Some(ds.level_index(l).ok_or_else(|| {
-            anyhow!("{path}: level {l} hPa not in file; available: {}", list())
-        })?)),
+        (true, Some(l)) => Ok(Some(ds.levels().iter().position(|&x| x == l).ok_or_else(
+            || anyhow!("{path}: level {l} hPa not in file; available: {}", list()),
+        )?)),
         (true, None) => bail!(
             "{path}: `{var}` has levels; choose one with --level ({})",
             list()
@@ -540,7 +524,7 @@ fn level_of(
 
 /// Every member's `lat × lon` field of `var` at `frame` (one field for a dataset).
 fn read_members(
-    ds: &Dataset,
+    ds: &ForecastOutput,
     var: &str,
     frame: usize,
     level: Option<i32>,
@@ -549,19 +533,25 @@ fn read_members(
     let info = ds
         .variable(var)
         .ok_or_else(|| anyhow!("{path}: no variable `{var}`"))?;
-    let has_time = info.dims.iter().any(|d| d == "time");
-    let has_level = info.dims.iter().any(|d| d == "level");
-    let level_index = level_of(ds, var, has_level, level)?;
-    let array = ds
-        .read(var, has_time.then_some(frame..frame + 1))
+    let level_index = level_of(ds, var, info.levelled, level)?;
+    let data = ds
+        .read(var, frame)
         .with_context(|| format!("reading `{var}` from {path}"))?;
-    select_fields(
-        &array,
-        level_index,
-        &Members::Mean,
-        ds.lat().len() * ds.lon().len(),
-    )
-    .with_context(|| format!("{path}: variable `{var}`"))
+    // Laid out [member][level][lat][lon].
+    let points = ds.lat().len() * ds.lon().len();
+    let levels = if info.levelled { ds.levels().len() } else { 1 };
+    let per_member = levels * points;
+    if per_member == 0 || data.len() % per_member != 0 {
+        bail!(
+            "{path}: `{var}` read {} values, not a whole number of {levels} level(s) × {points} points",
+            data.len()
+        );
+    }
+    let start = level_index.unwrap_or(0) * points;
+    Ok(data
+        .chunks_exact(per_member)
+        .map(|m| m[start..start + points].to_vec())
+        .collect())
 }
 
 /// The field shown for `members` out of every member's field.
@@ -603,38 +593,29 @@ fn reduce(
 }
 
 /// The truth for the forecast's frame: `var` (at `level`) of the dataset frame whose valid time
-/// is the forecast's.
+/// is the forecast's, at the forecast's grid points (a regional forecast picks its part of a
+/// global truth).
 fn truth_field(
-    fc: &Dataset,
+    fc: &ForecastOutput,
     frame: usize,
     truth: &Path,
     var: &str,
     level: Option<i32>,
 ) -> anyhow::Result<Vec<f32>> {
-    let valid = fc.datetime().get(frame).copied().ok_or_else(|| {
+    let valid = fc.valid_times().get(frame).copied().ok_or_else(|| {
         anyhow!(
-            "{}: no valid times (`datetime`) to match with --truth",
+            "{}: no valid times to match with --truth",
             fc.path().display()
         )
     })?;
-    let ds =
-        Dataset::open_lenient(truth).with_context(|| format!("opening {}", truth.display()))?;
-    if ds.lat() != fc.lat() || ds.lon() != fc.lon() {
-        bail!(
-            "--truth {}: grid {} × {} differs from the forecast's {} × {}",
-            truth.display(),
-            ds.lat().len(),
-            ds.lon().len(),
-            fc.lat().len(),
-            fc.lon().len()
-        );
-    }
+    let ds = ForecastOutput::open(truth).with_context(|| format!("opening {}", truth.display()))?;
+    let points = on_grid(fc, &ds, &format!("--truth {}", truth.display()))?;
     let j = ds
-        .datetime()
+        .valid_times()
         .iter()
         .position(|&t| t == valid)
         .ok_or_else(|| {
-            let have: Vec<String> = ds.datetime().iter().map(|&t| short_time(t)).collect();
+            let have: Vec<String> = ds.valid_times().iter().map(|&t| short_time(t)).collect();
             anyhow!(
                 "--truth {}: no frame valid at {}; it has {}",
                 truth.display(),
@@ -642,11 +623,49 @@ fn truth_field(
                 have.join(", ")
             )
         })?;
-    if !ds.has(var) {
+    if ds.variable(var).is_none() {
         bail!("--truth {}: no variable `{var}`", truth.display());
     }
-    let mut f = read_members(&ds, var, j, level)?;
-    Ok(f.swap_remove(0))
+    let field = read_members(&ds, var, j, level)?.swap_remove(0);
+    Ok(points.iter().map(|&k| field[k]).collect())
+}
+
+/// Index into `other`'s `lat × lon` grid of each point of `grid`'s (latitudes equal, longitudes
+/// equal modulo 360°): the same grid, or a region of it; `what` names `other` in errors.
+fn on_grid(
+    grid: &ForecastOutput,
+    other: &ForecastOutput,
+    what: &str,
+) -> anyhow::Result<Vec<usize>> {
+    // Coordinates are float32 degrees from the same source; 1e-3° tells grid points apart.
+    let find = |want: f32, have: &[f32], axis: &str, lon: bool| {
+        have.iter()
+            .position(|&h| {
+                let d = f64::from(h) - f64::from(want);
+                let d = if lon {
+                    (d + 180.0).rem_euclid(360.0) - 180.0
+                } else {
+                    d
+                };
+                d.abs() < 1e-3
+            })
+            .ok_or_else(|| anyhow!("{what}: no {axis} {want} of the plotted grid"))
+    };
+    let rows: Vec<usize> = grid
+        .lat()
+        .iter()
+        .map(|&l| find(l, other.lat(), "latitude", false))
+        .collect::<anyhow::Result<_>>()?;
+    let cols: Vec<usize> = grid
+        .lon()
+        .iter()
+        .map(|&l| find(l, other.lon(), "longitude", true))
+        .collect::<anyhow::Result<_>>()?;
+    let n = other.lon().len();
+    Ok(rows
+        .iter()
+        .flat_map(|&r| cols.iter().map(move |&c| r * n + c))
+        .collect())
 }
 
 /// Contour lines over a map: which variable (and level), every how much.
@@ -682,7 +701,7 @@ impl ContourSpec {
 /// plotted variable itself where the display table gives it a spacing (isobars on pressure,
 /// height contours on geopotential), except on probability maps.
 fn contour_spec(
-    ds: &Dataset,
+    ds: &ForecastOutput,
     text: Option<&str>,
     (var, level): (&str, Option<i32>),
     mode: UnitsMode,
@@ -742,7 +761,7 @@ fn contour_spec(
             ds.path().display()
         ))
     })?;
-    let has_level = info.dims.iter().any(|d| d == "level");
+    let has_level = info.levelled;
     if has_level != level.is_some() {
         return Err(bad(if has_level {
             format!("`{variable}` has levels; give one after `:`")
@@ -764,64 +783,17 @@ fn contour_spec(
     }))
 }
 
-/// The lat × lon fields of every selected member (one unless the mean/std is asked for).
-fn select_fields(
-    a: &Array,
-    level: Option<usize>,
-    members: &Members,
-    points: usize,
-) -> anyhow::Result<Vec<Vec<f32>>> {
-    let mut strides = vec![1usize; a.shape.len()];
-    for i in (0..a.shape.len().saturating_sub(1)).rev() {
-        strides[i] = strides[i + 1] * a.shape[i + 1];
-    }
-    let outer = a.shape.len().saturating_sub(2);
-    let (mut base, mut sample_dim) = (0usize, None);
-    let outer_dims = a.dims.iter().zip(&a.shape).zip(&strides).take(outer);
-    for (i, ((dim, &size), &stride)) in outer_dims.enumerate() {
-        let idx = match dim.as_str() {
-            "sample" => {
-                sample_dim = Some(i);
-                0
-            }
-            "level" => level.unwrap_or(0),
-            _ if size == 1 => 0,
-            d => bail!("unexpected dimension `{d}` of size {size}"),
-        };
-        if idx >= size {
-            bail!("index {idx} out of range for dimension `{dim}` ({size})");
-        }
-        base += idx * stride;
-    }
-    let picks: Vec<usize> = match (sample_dim, members) {
-        (Some(d), Members::One(i, _)) => vec![base + i * strides[d]],
-        (Some(d), _) => (0..a.shape[d]).map(|i| base + i * strides[d]).collect(),
-        (None, _) => vec![base],
-    };
-    picks
-        .into_iter()
-        .map(|start| {
-            a.data
-                .get(start..start + points)
-                .map(<[f32]>::to_vec)
-                .ok_or_else(|| anyhow!("field out of the array's bounds"))
-        })
-        .collect()
-}
-
-/// The land-sea mask for coastlines: from `--dataset` when given, else from the input if it has one.
+/// The land-sea mask for coastlines: from `--dataset` when given, else from the input if it has
+/// one, at the input's grid points.
 fn land_sea_mask(
-    input: &Dataset,
+    input: &ForecastOutput,
     dataset: Option<&Path>,
-    nlat: usize,
-    nlon: usize,
 ) -> anyhow::Result<Option<Vec<f32>>> {
     let opened;
     let ds = match dataset {
         Some(p) => {
-            opened =
-                Dataset::open_lenient(p).with_context(|| format!("opening {}", p.display()))?;
-            if !opened.has("land_sea_mask") {
+            opened = ForecastOutput::open(p).with_context(|| format!("opening {}", p.display()))?;
+            if opened.variable("land_sea_mask").is_none() {
                 bail!(
                     "{}: no variable `land_sea_mask` for coastlines",
                     p.display()
@@ -829,18 +801,21 @@ fn land_sea_mask(
             }
             &opened
         }
-        None if input.has("land_sea_mask") => input,
+        None if input.variable("land_sea_mask").is_some() => input,
         None => return Ok(None),
     };
-    let m = ds.read("land_sea_mask", None)?;
-    if m.data.len() != nlat * nlon || ds.lat().len() != nlat || ds.lon().len() != nlon {
+    let what = ds.path().display().to_string();
+    let points = on_grid(input, ds, &what)?;
+    let m = ds.read("land_sea_mask", 0)?;
+    if m.len() != ds.lat().len() * ds.lon().len() {
         bail!(
-            "{}: `land_sea_mask` has shape {:?}; the plotted grid is {nlat} × {nlon}",
-            ds.path().display(),
-            m.shape
+            "{what}: `land_sea_mask` has {} values; its grid is {} × {}",
+            m.len(),
+            ds.lat().len(),
+            ds.lon().len()
         );
     }
-    Ok(Some(m.data))
+    Ok(Some(points.iter().map(|&k| m[k]).collect()))
 }
 
 /// Formats a time as `YYYY-MM-DD HH:MM UTC`.
@@ -852,7 +827,7 @@ fn short_time(ns: i64) -> String {
 /// Title: variable, level and member choice; then valid time and lead time or frame.
 #[allow(clippy::too_many_arguments)]
 fn title_lines(
-    ds: &Dataset,
+    ds: &ForecastOutput,
     var: &str,
     level: Option<i32>,
     frame: usize,
@@ -865,15 +840,15 @@ fn title_lines(
     if let Some(l) = level {
         first.push_str(&format!(" at {l} hPa"));
     }
-    let m = ds.dim_size("sample").unwrap_or(0);
+    let m = ds.members().len();
     match members {
         Members::One(_, s) if is_forecast => first.push_str(&format!(", member {s}")),
         Members::Mean => first.push_str(&format!(", ensemble mean of {m} members")),
         Members::Std => first.push_str(&format!(", ensemble std (ddof {ddof}) of {m} members")),
         Members::One(..) => {}
     }
-    let lead = ds.time().get(frame).copied().filter(|_| has_time);
-    let valid = ds.datetime().get(frame).copied().filter(|_| has_time);
+    let lead = ds.lead_times().get(frame).copied().filter(|_| has_time);
+    let valid = ds.valid_times().get(frame).copied().filter(|_| has_time);
     let second = match (is_forecast, valid, lead) {
         (true, Some(v), Some(l)) => format!(
             "valid {} (init {} + {}h)",
@@ -918,7 +893,7 @@ mod tests {
 
     #[test]
     fn titles_name_field_member_and_time() {
-        let ds = Dataset::open_lenient(format!(
+        let ds = ForecastOutput::open(format!(
             "{DIR}source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc"
         ))
         .unwrap();
@@ -951,7 +926,7 @@ mod tests {
         );
         assert_eq!(t, ["land_sea_mask", "static field"]);
 
-        let fc = Dataset::open_lenient(format!("{DIR}rollout_2step_2members.nc")).unwrap();
+        let fc = ForecastOutput::open(format!("{DIR}rollout_2step_2members.nc")).unwrap();
         let t = title_lines(&fc, "2m_temperature", None, 1, true, true, &Members::Std, 1);
         assert_eq!(
             t,

@@ -686,3 +686,62 @@ fn bad_map_requests_name_the_culprit() {
     ]);
     assert!(!ok && err.contains("--stamps"), "{err}");
 }
+
+#[test]
+fn zarr_weatherbench2_and_regional_outputs_plot_like_the_netcdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let members = MEMBERS.to_string();
+    let run = ["--members", &members, "--steps", "2", "--seed", "0"];
+    let zarr = dir.path().join("demo.zarr");
+    let extra = [&run[..], &["--layout", "weatherbench2"]].concat();
+    support::assert_ok(&support::forecast("tiny-mha", &zarr, &extra));
+    let regional = dir.path().join("europe.nc");
+    let extra = [&run[..], &["--region", "30,60,-20,30"]].concat();
+    support::assert_ok(&support::forecast("tiny-mha", &regional, &extra));
+    let demo = demo().to_str().unwrap();
+    let map = |input: &str, name: &str, extra: &[&str]| {
+        let base = [
+            "--input",
+            input,
+            "--variable",
+            "geopotential",
+            "--level",
+            "500",
+            "--lead-time",
+            "24h",
+        ];
+        plot(dir.path(), name, &[&base[..], extra].concat())
+    };
+    // Same values, names and times: the same picture, contours and title included.
+    for extra in [&["--member", "2"][..], &["--mean"], &["--stamps"]] {
+        let nc = map(demo, "nc.png", extra);
+        let wb2 = map(zarr.to_str().unwrap(), "wb2.png", extra);
+        assert!(
+            nc.rgb == wb2.rgb,
+            "{extra:?}: WeatherBench-2 Zarr differs from NetCDF"
+        );
+    }
+    let zoomed = map(demo, "zoom.png", &["--region", "30,60,-20,30"]);
+    let written = map(regional.to_str().unwrap(), "regional.png", &[]);
+    assert!(
+        zoomed.rgb == written.rgb,
+        "a regional output differs from the zoomed global one"
+    );
+    // A regional forecast against the global truth picks its part of the grid.
+    let dataset = support::fixture_dataset("tiny-mha");
+    let truth = plot(
+        dir.path(),
+        "truth.png",
+        &[
+            "--input",
+            regional.to_str().unwrap(),
+            "--variable",
+            "2m_temperature",
+            "--lead-time",
+            "12h",
+            "--truth",
+            dataset.to_str().unwrap(),
+        ],
+    );
+    assert!(truth.bars(VIRIDIS_LO, VIRIDIS_HI).len() == 2);
+}
