@@ -298,9 +298,6 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
         &members,
         args.ddof,
     );
-    if let Some(spec) = &contour_spec {
-        title[0].push_str(&format!(", contours {}", spec.describe(var)));
-    }
 
     let default_map = if is_signed(var) && !matches!(members, Members::Std) {
         Colormap::Diverging
@@ -434,6 +431,9 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
             )
         }
     };
+    if let Some(spec) = &contour_spec {
+        title[0].push_str(&format!(", contours {}", spec.describe(var)));
+    }
     if panels.iter().any(|p| p.field.iter().all(|v| v.is_nan())) {
         bail!("{path}: `{var}` has no value in the plotted area");
     }
