@@ -1,35 +1,47 @@
-//! `gencast plot`: a PNG map of one field of a forecast file (dims `sample, batch, time[, level],
-//! lat, lon`) or of an input dataset (dims `batch, time[, level], lat, lon`, or static
-//! `lat, lon`). Longitudes run 0..360 from left to right as in the file (−180..180 with
-//! `--centre-greenwich`), north is up; missing values are light grey; coastlines are the 0.5
-//! contour of `land_sea_mask` drawn along cell boundaries.
+//! `gencast plot`: PNG maps of a forecast output (NetCDF or Zarr, reference or WeatherBench-2
+//! layout, regional or global; read through `gencast::output::read`) or of an input dataset.
+//! Longitudes run west to east as in the file (−180..180 with `--centre-greenwich`), north is
+//! up; missing values are light grey; coastlines are the 0.5 contour of `land_sea_mask` drawn
+//! along cell boundaries. Values are shown in forecaster units (`display_units.csv`); maps are
+//! one field, postage stamps of every member, exceedance probabilities, or forecast / truth /
+//! difference panels, with optional contour lines.
 
 mod colormap;
+mod contour;
 mod font;
+mod probability;
+mod region;
 mod render;
+mod units;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use gencast::data::netcdf_time::format_datetime;
-use gencast::data::{Array, Dataset};
 use gencast::output::guard::{check_output_location, refuse_inputs_as_output, OutputKind};
+use gencast::output::read::ForecastOutput;
 use gencast::output::stats::ensemble_mean_std;
 
 use colormap::Colormap;
-use render::{render_map, MapSpec};
+use region::Window;
+use render::{render_page, tick_label, ColourBar, Contours, Grid, Page, Panel, SINGLE_MAP_WIDTH};
+use units::{Shown, UnitsMode};
 
 const NS_PER_HOUR: i64 = 3_600_000_000_000;
+/// Width of each map of the forecast / truth / difference panels.
+const PANEL_MAP_WIDTH: usize = 480;
+/// Width of each postage stamp.
+const STAMP_MAP_WIDTH: usize = 400;
 
 /// Arguments of `gencast plot`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Forecast file or input dataset (NetCDF).
+    /// Forecast output or input dataset (NetCDF file or Zarr store).
     #[arg(long)]
     input: PathBuf,
-    /// Variable to plot (e.g. 2m_temperature).
+    /// Variable to plot (e.g. 2m_temperature); optional with --probability.
     #[arg(long)]
-    variable: String,
+    variable: Option<String>,
     /// Pressure level in hPa (required for variables with a level dimension).
     #[arg(long)]
     level: Option<i32>,
@@ -37,14 +49,36 @@ pub struct Args {
     #[arg(long, value_parser = parse_hours)]
     lead_time: Option<i64>,
     /// Ensemble member (a value of the forecast's `sample` coordinate); default the first one.
-    #[arg(long, conflicts_with_all = ["mean", "std"])]
+    #[arg(long, conflicts_with_all = ["mean", "std", "stamps", "probability"])]
     member: Option<i64>,
     /// Plot the ensemble mean of a forecast.
-    #[arg(long, conflicts_with = "std")]
+    #[arg(long, conflicts_with_all = ["std", "stamps", "probability"])]
     mean: bool,
     /// Plot the ensemble standard deviation of a forecast.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["stamps", "probability"])]
     std: bool,
+    /// Postage stamps: every member on one page, with a shared colour bar.
+    #[arg(long, conflicts_with_all = ["probability", "truth"])]
+    stamps: bool,
+    /// Exceedance probability: the percentage of members with e.g.
+    /// `total_precipitation_12hr>10mm` (>, >=, <, <=; units mm, m, hPa, Pa, K, °C, m/s, dam, …).
+    #[arg(long, conflicts_with = "truth")]
+    probability: Option<String>,
+    /// Dataset holding the truth at the forecast's valid time: forecast, truth and difference
+    /// panels side by side.
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// Contour lines: `VAR[:LEVEL][@INTERVAL]` (interval in the units shown), or `none`
+    /// (default: isobars every 4 hPa on mean sea level pressure, every 6 dam on geopotential).
+    #[arg(long)]
+    contours: Option<String>,
+    /// Only this region: `lat_min,lat_max,lon_min,lon_max` in degrees (`lon_min > lon_max`
+    /// crosses 0°).
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "centre_greenwich")]
+    region: Option<String>,
+    /// Units on the map: forecaster (hPa, °C, dam, mm, g/kg) or the file's (native).
+    #[arg(long, value_enum, default_value_t = UnitsMode::Forecaster)]
+    units: UnitsMode,
     /// Delta degrees of freedom of --std (Σ(x − x̄)²/(M − ddof)).
     #[arg(long, default_value_t = 1)]
     ddof: usize,
@@ -118,10 +152,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Builds the PNG bytes for `args` without writing anything.
 fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
-    let ds = Dataset::open_lenient(&args.input)
+    let ds = ForecastOutput::open(&args.input)
         .with_context(|| format!("opening {}", args.input.display()))?;
     let path = args.input.display();
-    let var = args.variable.as_str();
+    let event = args
+        .probability
+        .as_deref()
+        .map(probability::parse)
+        .transpose()?;
+    let var = match (&event, &args.variable) {
+        (Some(e), None) => e.variable.as_str(),
+        (Some(e), Some(v)) if *v == e.variable => v.as_str(),
+        (Some(e), Some(v)) => bail!(
+            "--variable {v} and --probability `{}` name different variables",
+            e.variable
+        ),
+        (None, Some(v)) => v.as_str(),
+        (None, None) => bail!("give --variable (or --probability)"),
+    };
     let info = ds.variable(var).ok_or_else(|| {
         let names: Vec<&str> = ds.variables().iter().map(|v| v.name.as_str()).collect();
         anyhow!(
@@ -129,26 +177,15 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
             names.join(", ")
         )
     })?;
-    let dims = info.dims.clone();
-    let n = dims.len();
-    if n < 2 || dims[n - 2] != "lat" || dims[n - 1] != "lon" {
-        bail!(
-            "{path}: variable `{var}` has dims ({}); expected (..., lat, lon)",
-            dims.join(", ")
-        );
-    }
     let (nlat, nlon) = (ds.lat().len(), ds.lon().len());
     if nlat == 0 || nlon == 0 {
-        bail!("{path}: no `lat`/`lon` coordinates");
+        bail!("{path}: no latitude/longitude coordinates");
     }
-    if info.shape[n - 2..] != [nlat, nlon] {
-        bail!(
-            "{path}: variable `{var}` has lat × lon {:?}; the coordinates have {nlat} × {nlon}",
-            &info.shape[n - 2..]
-        );
+    let is_forecast = ds.is_ensemble();
+    let has_time = info.timed;
+    if !is_forecast && (args.stamps || event.is_some()) {
+        bail!("{path} is not a forecast (no `sample` dimension): --stamps and --probability need an ensemble");
     }
-    let is_forecast = dims.iter().any(|d| d == "sample");
-    let has_time = dims.iter().any(|d| d == "time");
 
     // Frame along `time`: a lead time for forecasts, an index for datasets.
     let frame = if is_forecast {
@@ -159,11 +196,11 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
             None => 0,
             Some(h) => {
                 let leads: Vec<String> = ds
-                    .time()
+                    .lead_times()
                     .iter()
                     .map(|t| format!("{}h", t / NS_PER_HOUR))
                     .collect();
-                ds.time()
+                ds.lead_times()
                     .iter()
                     .position(|&t| t == h * NS_PER_HOUR)
                     .ok_or_else(|| {
@@ -179,7 +216,7 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
             bail!("{path} is not a forecast (no `sample` dimension): --lead-time, --member, --mean and --std do not apply; use --frame");
         }
         let f = args.frame.unwrap_or(0);
-        let frames = ds.num_frames();
+        let frames = ds.lead_times().len();
         if has_time && f >= frames {
             bail!(
                 "{path}: frame {f} out of range: `{var}` has {frames} frames (0..{})",
@@ -188,24 +225,8 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
         }
         f
     };
-    let level_index = match (dims.iter().any(|d| d == "level"), args.level) {
-        (true, Some(l)) => Some(ds.level_index(l).ok_or_else(|| {
-            let ls: Vec<String> = ds.level().iter().map(|l| l.to_string()).collect();
-            anyhow!(
-                "{path}: level {l} hPa not in file; available: {}",
-                ls.join(", ")
-            )
-        })?),
-        (true, None) => {
-            let ls: Vec<String> = ds.level().iter().map(|l| l.to_string()).collect();
-            bail!(
-                "{path}: `{var}` has levels; choose one with --level ({})",
-                ls.join(", ")
-            )
-        }
-        (false, Some(l)) => bail!("{path}: `{var}` has no level dimension (got --level {l})"),
-        (false, None) => None,
-    };
+    level_of(&ds, var, info.levelled, args.level)?;
+    let samples = ds.members().to_vec();
     let members = if !is_forecast {
         Members::One(0, 0)
     } else if args.mean {
@@ -213,9 +234,6 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
     } else if args.std {
         Members::Std
     } else {
-        let samples = ds
-            .read_i64("sample")
-            .unwrap_or_else(|_| (0..ds.dim_size("sample").unwrap_or(0) as i64).collect());
         match args.member {
             None => Members::One(0, samples.first().copied().unwrap_or(0)),
             Some(m) => {
@@ -231,50 +249,238 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
         }
     };
 
-    let array = ds
-        .read(var, has_time.then_some(frame..frame + 1))
-        .with_context(|| format!("reading `{var}` from {path}"))?;
-    let fields = select_fields(&array, level_index, &members, nlat * nlon)
-        .with_context(|| format!("{path}: variable `{var}`"))?;
-    let field = match members {
-        Members::One(..) => fields.into_iter().next().unwrap_or_default(),
-        Members::Mean | Members::Std => {
-            if matches!(members, Members::Std) && fields.len() <= args.ddof {
-                bail!(
-                    "{path}: --std of {} member(s) with --ddof {} is undefined (the standard \
-                     deviation divides by members - ddof); plot a member or the --mean",
-                    fields.len(),
-                    args.ddof
-                );
-            }
-            let refs: Vec<&[f32]> = fields.iter().map(Vec::as_slice).collect();
-            let (mut mean, mut std) = (vec![0f32; nlat * nlon], vec![0f32; nlat * nlon]);
-            ensemble_mean_std(&refs, args.ddof, &mut mean, &mut std)?;
-            if matches!(members, Members::Mean) {
-                mean
-            } else {
-                std
-            }
-        }
+    let window = match &args.region {
+        Some(r) => Window::parse(r, ds.lat(), ds.lon())?,
+        None => Window::all(ds.lat(), ds.lon()),
     };
-    if field.len() != nlat * nlon {
-        bail!("{path}: variable `{var}` selects no field");
-    }
-
-    let mask = land_sea_mask(&ds, args.dataset.as_deref(), nlat, nlon)?;
-    let units = info
+    let all = read_members(&ds, var, frame, args.level)?;
+    let mask = land_sea_mask(&ds, args.dataset.as_deref())?.map(|m| window.crop(&m, nlon));
+    let native_units = info
         .units
         .clone()
         .or_else(|| default_units(var).map(str::to_string))
         .unwrap_or_else(|| "units unknown".into());
-    let colormap = args
-        .colormap
-        .unwrap_or(if is_signed(var) && !matches!(members, Members::Std) {
-            Colormap::Diverging
+    let shown = Shown::new(var, &native_units, args.units);
+    let contour_spec = contour_spec(
+        &ds,
+        args.contours.as_deref(),
+        (var, args.level),
+        args.units,
+        event.is_some(),
+    )?;
+    let contour_members = match &contour_spec {
+        Some(c) => Some(read_members(&ds, &c.variable, frame, c.level)?),
+        None => None,
+    };
+    let contours_of = |fields: &[Vec<f32>], pick: &Members| -> anyhow::Result<Option<Contours>> {
+        let (Some(spec), Some(_)) = (&contour_spec, &contour_members) else {
+            return Ok(None);
+        };
+        // The standard deviation is contoured with the mean of the contoured variable.
+        let pick = if matches!(pick, Members::Std) {
+            &Members::Mean
         } else {
-            Colormap::Viridis
-        });
-    let auto = render::value_range(&field, colormap);
+            pick
+        };
+        let field = reduce(fields, pick, args.ddof, &path.to_string())?;
+        let field = spec.shown.apply(&window.crop(&field, nlon));
+        let levels = contour::levels(&field, spec.interval);
+        Ok(Some(Contours { field, levels }))
+    };
+    let cm = contour_members.as_deref().unwrap_or_default();
+    let mut title = title_lines(
+        &ds,
+        var,
+        args.level,
+        frame,
+        has_time,
+        is_forecast,
+        &members,
+        args.ddof,
+    );
+
+    let default_map = if is_signed(var) && !matches!(members, Members::Std) {
+        Colormap::Diverging
+    } else {
+        Colormap::Viridis
+    };
+    let colormap = args.colormap.unwrap_or(default_map);
+    let bar_label = format!("{var} [{}]", shown.units);
+    let (panels, bars, columns, map_width, axes) = if let Some(e) = &event {
+        let threshold =
+            units::threshold_to_native(var, e.value, e.units.as_deref(), &native_units)?;
+        let field = window.crop(&probability::percent(&all, e.op, threshold), nlon);
+        let written = match &e.units {
+            Some(u) => format!("{} {u}", e.value),
+            None => format!("{} {native_units}", e.value),
+        };
+        title[0] = format!(
+            "probability of {var}{} {} {written}, {} members",
+            args.level
+                .map(|l| format!(" at {l} hPa"))
+                .unwrap_or_default(),
+            e.op.symbol(),
+            all.len()
+        );
+        let bar = ColourBar {
+            colormap: args.colormap.unwrap_or(Colormap::Viridis),
+            range: (args.vmin.unwrap_or(0.0), args.vmax.unwrap_or(100.0)),
+            label: "members exceeding [%]".into(),
+        };
+        let contours = contours_of(cm, &Members::Mean)?;
+        let panel = Panel {
+            field,
+            label: None,
+            bar: 0,
+            contours,
+        };
+        (vec![panel], vec![bar], 1, SINGLE_MAP_WIDTH, true)
+    } else if args.stamps {
+        let shown_fields: Vec<Vec<f32>> = all
+            .iter()
+            .map(|f| shown.apply(&window.crop(f, nlon)))
+            .collect();
+        let flat: Vec<f32> = shown_fields.concat();
+        let range = colour_range(args, &flat, colormap)?;
+        let mut panels = Vec::new();
+        for (i, field) in shown_fields.into_iter().enumerate() {
+            let contours = contours_of(cm, &Members::One(i, samples[i]))?;
+            panels.push(Panel {
+                field,
+                label: Some(format!("member {}", samples[i])),
+                bar: 0,
+                contours,
+            });
+        }
+        title[0] = format!(
+            "{var}{}, all {} members",
+            args.level
+                .map(|l| format!(" at {l} hPa"))
+                .unwrap_or_default(),
+            panels.len()
+        );
+        let columns = (panels.len() as f64).sqrt().ceil() as usize;
+        let bar = ColourBar {
+            colormap,
+            range,
+            label: bar_label,
+        };
+        (panels, vec![bar], columns, STAMP_MAP_WIDTH, false)
+    } else {
+        let field =
+            shown.apply(&window.crop(&reduce(&all, &members, args.ddof, &path.to_string())?, nlon));
+        let contours = contours_of(cm, &members)?;
+        if let Some(truth_path) = &args.truth {
+            let truth = truth_field(&ds, frame, truth_path, var, args.level)?;
+            let truth = shown.apply(&window.crop(&truth, nlon));
+            let diff: Vec<f32> = field.iter().zip(&truth).map(|(f, t)| f - t).collect();
+            let both = [field.as_slice(), truth.as_slice()].concat();
+            let range = colour_range(args, &both, colormap)?;
+            let diff_range = render::value_range(&diff, Colormap::Diverging);
+            let bars = vec![
+                ColourBar {
+                    colormap,
+                    range,
+                    label: bar_label,
+                },
+                ColourBar {
+                    colormap: Colormap::Diverging,
+                    range: diff_range,
+                    label: format!("forecast - truth [{}]", shown.units),
+                },
+            ];
+            let panels = vec![
+                Panel {
+                    field,
+                    label: Some("forecast".into()),
+                    bar: 0,
+                    contours,
+                },
+                Panel {
+                    field: truth,
+                    label: Some("truth".into()),
+                    bar: 0,
+                    contours: None,
+                },
+                Panel {
+                    field: diff,
+                    label: Some("difference".into()),
+                    bar: 1,
+                    contours: None,
+                },
+            ];
+            (panels, bars, 3, PANEL_MAP_WIDTH, true)
+        } else {
+            let range = colour_range(args, &field, colormap)?;
+            let bar = ColourBar {
+                colormap,
+                range,
+                label: bar_label,
+            };
+            (
+                vec![Panel {
+                    field,
+                    label: None,
+                    bar: 0,
+                    contours,
+                }],
+                vec![bar],
+                1,
+                SINGLE_MAP_WIDTH,
+                true,
+            )
+        }
+    };
+    if let Some(spec) = &contour_spec {
+        title[0].push_str(&format!(", contours {}", spec.describe(var)));
+    }
+    if panels.iter().any(|p| p.field.iter().all(|v| v.is_nan())) {
+        bail!("{path}: `{var}` has no value in the plotted area");
+    }
+    let mut lon = window.lon.clone();
+    let (mut panels, mut mask) = (panels, mask);
+    if args.centre_greenwich && args.region.is_none() {
+        let k = lon.iter().position(|&l| l >= 180.0).unwrap_or(nlon);
+        let rotate = |f: &mut Vec<f32>| {
+            for row in f.chunks_exact_mut(nlon) {
+                row.rotate_left(k);
+            }
+        };
+        for p in &mut panels {
+            rotate(&mut p.field);
+            if let Some(c) = &mut p.contours {
+                rotate(&mut c.field);
+            }
+        }
+        if let Some(m) = &mut mask {
+            rotate(m);
+        }
+        lon.rotate_left(k);
+        let wrapped = nlon - k;
+        for l in &mut lon[..wrapped] {
+            *l -= 360.0;
+        }
+    }
+    let page = Page {
+        grid: Grid {
+            lat: &window.lat,
+            lon: &lon,
+            land_sea_mask: mask.as_deref(),
+            global: window.global,
+        },
+        title,
+        panels,
+        columns,
+        bars,
+        map_width,
+        axes,
+    };
+    render_page(&page).encode_png()
+}
+
+/// The colour range: `--vmin`/`--vmax` where given, else the field's (checked non-empty).
+fn colour_range(args: &Args, field: &[f32], colormap: Colormap) -> anyhow::Result<(f64, f64)> {
+    let auto = render::value_range(field, colormap);
     let range = (args.vmin.unwrap_or(auto.0), args.vmax.unwrap_or(auto.1));
     if range.0 >= range.1 || !range.0.is_finite() || !range.1.is_finite() {
         bail!(
@@ -285,102 +491,309 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
             auto.1
         );
     }
-    let title = title_lines(
-        &ds,
-        var,
-        args.level,
-        frame,
-        has_time,
-        is_forecast,
-        &members,
-        args.ddof,
-    );
-    let (mut field, mut mask, mut lon) = (field, mask, ds.lon().to_vec());
-    if args.centre_greenwich {
-        let k = lon.iter().position(|&l| l >= 180.0).unwrap_or(nlon);
-        for row in field.chunks_exact_mut(nlon) {
-            row.rotate_left(k);
-        }
-        for row in mask.iter_mut().flat_map(|m| m.chunks_exact_mut(nlon)) {
-            row.rotate_left(k);
-        }
-        lon.rotate_left(k);
-        let wrapped = nlon - k;
-        for l in &mut lon[..wrapped] {
-            *l -= 360.0;
-        }
-    }
-    let spec = MapSpec {
-        field: &field,
-        lat: ds.lat(),
-        lon: &lon,
-        land_sea_mask: mask.as_deref(),
-        title,
-        bar_label: format!("{var} [{units}]"),
-        colormap,
-        range,
-    };
-    render_map(&spec).encode_png()
+    Ok(range)
 }
 
-/// The lat × lon fields of every selected member (one unless the mean/std is asked for).
-fn select_fields(
-    a: &Array,
-    level: Option<usize>,
-    members: &Members,
-    points: usize,
+/// The level index of `level` for `var`, checking that a level is given exactly when `var` has levels.
+fn level_of(
+    ds: &ForecastOutput,
+    var: &str,
+    has_level: bool,
+    level: Option<i32>,
+) -> anyhow::Result<Option<usize>> {
+    let path = ds.path().display();
+    let list = || {
+        ds.levels()
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (has_level, level) {
+        (true, Some(l)) => Ok(Some(ds.levels().iter().position(|&x| x == l).ok_or_else(
+            || anyhow!("{path}: level {l} hPa not in file; available: {}", list()),
+        )?)),
+        (true, None) => bail!(
+            "{path}: `{var}` has levels; choose one with --level ({})",
+            list()
+        ),
+        (false, Some(l)) => bail!("{path}: `{var}` has no level dimension (got --level {l})"),
+        (false, None) => Ok(None),
+    }
+}
+
+/// Every member's `lat × lon` field of `var` at `frame` (one field for a dataset).
+fn read_members(
+    ds: &ForecastOutput,
+    var: &str,
+    frame: usize,
+    level: Option<i32>,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
-    let mut strides = vec![1usize; a.shape.len()];
-    for i in (0..a.shape.len().saturating_sub(1)).rev() {
-        strides[i] = strides[i + 1] * a.shape[i + 1];
+    let path = ds.path().display();
+    let info = ds
+        .variable(var)
+        .ok_or_else(|| anyhow!("{path}: no variable `{var}`"))?;
+    let level_index = level_of(ds, var, info.levelled, level)?;
+    let data = ds
+        .read(var, frame)
+        .with_context(|| format!("reading `{var}` from {path}"))?;
+    // Laid out [member][level][lat][lon].
+    let points = ds.lat().len() * ds.lon().len();
+    let levels = if info.levelled { ds.levels().len() } else { 1 };
+    let per_member = levels * points;
+    if per_member == 0 || data.len() % per_member != 0 {
+        bail!(
+            "{path}: `{var}` read {} values, not a whole number of {levels} level(s) × {points} points",
+            data.len()
+        );
     }
-    let outer = a.shape.len().saturating_sub(2);
-    let (mut base, mut sample_dim) = (0usize, None);
-    let outer_dims = a.dims.iter().zip(&a.shape).zip(&strides).take(outer);
-    for (i, ((dim, &size), &stride)) in outer_dims.enumerate() {
-        let idx = match dim.as_str() {
-            "sample" => {
-                sample_dim = Some(i);
-                0
-            }
-            "level" => level.unwrap_or(0),
-            _ if size == 1 => 0,
-            d => bail!("unexpected dimension `{d}` of size {size}"),
-        };
-        if idx >= size {
-            bail!("index {idx} out of range for dimension `{dim}` ({size})");
-        }
-        base += idx * stride;
-    }
-    let picks: Vec<usize> = match (sample_dim, members) {
-        (Some(d), Members::One(i, _)) => vec![base + i * strides[d]],
-        (Some(d), _) => (0..a.shape[d]).map(|i| base + i * strides[d]).collect(),
-        (None, _) => vec![base],
-    };
-    picks
-        .into_iter()
-        .map(|start| {
-            a.data
-                .get(start..start + points)
-                .map(<[f32]>::to_vec)
-                .ok_or_else(|| anyhow!("field out of the array's bounds"))
-        })
-        .collect()
+    let start = level_index.unwrap_or(0) * points;
+    Ok(data
+        .chunks_exact(per_member)
+        .map(|m| m[start..start + points].to_vec())
+        .collect())
 }
 
-/// The land-sea mask for coastlines: from `--dataset` when given, else from the input if it has one.
+/// The field shown for `members` out of every member's field.
+fn reduce(
+    fields: &[Vec<f32>],
+    members: &Members,
+    ddof: usize,
+    path: &str,
+) -> anyhow::Result<Vec<f32>> {
+    match members {
+        Members::One(i, _) => fields
+            .get(*i)
+            .cloned()
+            .ok_or_else(|| anyhow!("{path}: member index {i} out of range")),
+        Members::Mean | Members::Std => {
+            let points = fields.first().map_or(0, Vec::len);
+            if matches!(members, Members::Std) && fields.len() <= ddof {
+                bail!(
+                    "{path}: --std of {} member(s) with --ddof {ddof} is undefined (the standard \
+                     deviation divides by members - ddof); plot a member or the --mean",
+                    fields.len(),
+                );
+            }
+            let refs: Vec<&[f32]> = fields.iter().map(Vec::as_slice).collect();
+            let (mut mean, mut std) = (vec![0f32; points], vec![0f32; points]);
+            ensemble_mean_std(
+                &refs,
+                ddof.min(fields.len().saturating_sub(1)),
+                &mut mean,
+                &mut std,
+            )?;
+            Ok(if matches!(members, Members::Mean) {
+                mean
+            } else {
+                std
+            })
+        }
+    }
+}
+
+/// The truth for the forecast's frame: `var` (at `level`) of the dataset frame whose valid time
+/// is the forecast's, at the forecast's grid points (a regional forecast picks its part of a
+/// global truth).
+fn truth_field(
+    fc: &ForecastOutput,
+    frame: usize,
+    truth: &Path,
+    var: &str,
+    level: Option<i32>,
+) -> anyhow::Result<Vec<f32>> {
+    let valid = fc.valid_times().get(frame).copied().ok_or_else(|| {
+        anyhow!(
+            "{}: no valid times to match with --truth",
+            fc.path().display()
+        )
+    })?;
+    let ds = ForecastOutput::open(truth).with_context(|| format!("opening {}", truth.display()))?;
+    let points = on_grid(fc, &ds, &format!("--truth {}", truth.display()))?;
+    let j = ds
+        .valid_times()
+        .iter()
+        .position(|&t| t == valid)
+        .ok_or_else(|| {
+            let have: Vec<String> = ds.valid_times().iter().map(|&t| short_time(t)).collect();
+            anyhow!(
+                "--truth {}: no frame valid at {}; it has {}",
+                truth.display(),
+                short_time(valid),
+                have.join(", ")
+            )
+        })?;
+    if ds.variable(var).is_none() {
+        bail!("--truth {}: no variable `{var}`", truth.display());
+    }
+    let field = read_members(&ds, var, j, level)?.swap_remove(0);
+    Ok(points.iter().map(|&k| field[k]).collect())
+}
+
+/// Index into `other`'s `lat × lon` grid of each point of `grid`'s (latitudes equal, longitudes
+/// equal modulo 360°): the same grid, or a region of it; `what` names `other` in errors.
+fn on_grid(
+    grid: &ForecastOutput,
+    other: &ForecastOutput,
+    what: &str,
+) -> anyhow::Result<Vec<usize>> {
+    // Coordinates are float32 degrees from the same source; 1e-3° tells grid points apart.
+    let find = |want: f32, have: &[f32], axis: &str, lon: bool| {
+        have.iter()
+            .position(|&h| {
+                let d = f64::from(h) - f64::from(want);
+                let d = if lon {
+                    (d + 180.0).rem_euclid(360.0) - 180.0
+                } else {
+                    d
+                };
+                d.abs() < 1e-3
+            })
+            .ok_or_else(|| anyhow!("{what}: no {axis} {want} of the plotted grid"))
+    };
+    let rows: Vec<usize> = grid
+        .lat()
+        .iter()
+        .map(|&l| find(l, other.lat(), "latitude", false))
+        .collect::<anyhow::Result<_>>()?;
+    let cols: Vec<usize> = grid
+        .lon()
+        .iter()
+        .map(|&l| find(l, other.lon(), "longitude", true))
+        .collect::<anyhow::Result<_>>()?;
+    let n = other.lon().len();
+    Ok(rows
+        .iter()
+        .flat_map(|&r| cols.iter().map(move |&c| r * n + c))
+        .collect())
+}
+
+/// Contour lines over a map: which variable (and level), every how much.
+struct ContourSpec {
+    /// Contoured variable.
+    variable: String,
+    /// Its level (hPa), for variables with levels.
+    level: Option<i32>,
+    /// Spacing of the lines, in the units shown.
+    interval: f64,
+    /// Units conversion of the contoured variable.
+    shown: Shown,
+}
+
+impl ContourSpec {
+    /// E.g. `of geopotential at 500 hPa every 6 dam` (just `every 4 hPa` when the contoured
+    /// variable is the plotted one, `plotted`).
+    fn describe(&self, plotted: &str) -> String {
+        let iv = tick_label(self.interval, self.interval, self.interval);
+        let every = format!("every {iv} {}", self.shown.units);
+        if self.variable == plotted {
+            return every;
+        }
+        let level = self
+            .level
+            .map(|l| format!(" at {l} hPa"))
+            .unwrap_or_default();
+        format!("of {}{level} {every}", self.variable)
+    }
+}
+
+/// What `--contours` asks for (`VAR[:LEVEL][@INTERVAL]` or `none`); without it, lines of the
+/// plotted variable itself where the display table gives it a spacing (isobars on pressure,
+/// height contours on geopotential), except on probability maps.
+fn contour_spec(
+    ds: &ForecastOutput,
+    text: Option<&str>,
+    (var, level): (&str, Option<i32>),
+    mode: UnitsMode,
+    probability: bool,
+) -> anyhow::Result<Option<ContourSpec>> {
+    let units_of = |v: &str| {
+        ds.variable(v)
+            .and_then(|i| i.units.clone())
+            .or_else(|| default_units(v).map(str::to_string))
+            .unwrap_or_default()
+    };
+    let Some(text) = text else {
+        let shown = Shown::new(var, &units_of(var), mode);
+        return Ok(match shown.contour_interval {
+            Some(interval) if !probability => Some(ContourSpec {
+                variable: var.to_string(),
+                level,
+                interval,
+                shown,
+            }),
+            _ => None,
+        });
+    };
+    if text.trim() == "none" {
+        return Ok(None);
+    }
+    let bad = |why: String| {
+        anyhow!("--contours `{text}`: {why} (expected VARIABLE[:LEVEL][@INTERVAL], e.g. geopotential:500@6, or none)")
+    };
+    let (head, interval) = match text.split_once('@') {
+        Some((h, i)) => (
+            h,
+            Some(
+                i.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite() && *x > 0.0)
+                    .ok_or_else(|| bad(format!("`{i}` is not a positive interval")))?,
+            ),
+        ),
+        None => (text, None),
+    };
+    let (variable, level) = match head.split_once(':') {
+        Some((v, l)) => (
+            v.trim(),
+            Some(
+                l.trim()
+                    .parse::<i32>()
+                    .map_err(|_| bad(format!("`{l}` is not a level in hPa")))?,
+            ),
+        ),
+        None => (head.trim(), None),
+    };
+    let info = ds.variable(variable).ok_or_else(|| {
+        bad(format!(
+            "{} has no variable `{variable}`",
+            ds.path().display()
+        ))
+    })?;
+    let has_level = info.levelled;
+    if has_level != level.is_some() {
+        return Err(bad(if has_level {
+            format!("`{variable}` has levels; give one after `:`")
+        } else {
+            format!("`{variable}` has no levels")
+        }));
+    }
+    let shown = Shown::new(variable, &units_of(variable), mode);
+    let interval = interval.or(shown.contour_interval).ok_or_else(|| {
+        bad(format!(
+            "no default spacing for `{variable}`; give one after `@`"
+        ))
+    })?;
+    Ok(Some(ContourSpec {
+        variable: variable.to_string(),
+        level,
+        interval,
+        shown,
+    }))
+}
+
+/// The land-sea mask for coastlines: from `--dataset` when given, else from the input if it has
+/// one, at the input's grid points.
 fn land_sea_mask(
-    input: &Dataset,
+    input: &ForecastOutput,
     dataset: Option<&Path>,
-    nlat: usize,
-    nlon: usize,
 ) -> anyhow::Result<Option<Vec<f32>>> {
     let opened;
     let ds = match dataset {
         Some(p) => {
-            opened =
-                Dataset::open_lenient(p).with_context(|| format!("opening {}", p.display()))?;
-            if !opened.has("land_sea_mask") {
+            opened = ForecastOutput::open(p).with_context(|| format!("opening {}", p.display()))?;
+            if opened.variable("land_sea_mask").is_none() {
                 bail!(
                     "{}: no variable `land_sea_mask` for coastlines",
                     p.display()
@@ -388,18 +801,21 @@ fn land_sea_mask(
             }
             &opened
         }
-        None if input.has("land_sea_mask") => input,
+        None if input.variable("land_sea_mask").is_some() => input,
         None => return Ok(None),
     };
-    let m = ds.read("land_sea_mask", None)?;
-    if m.data.len() != nlat * nlon || ds.lat().len() != nlat || ds.lon().len() != nlon {
+    let what = ds.path().display().to_string();
+    let points = on_grid(input, ds, &what)?;
+    let m = ds.read("land_sea_mask", 0)?;
+    if m.len() != ds.lat().len() * ds.lon().len() {
         bail!(
-            "{}: `land_sea_mask` has shape {:?}; the plotted grid is {nlat} × {nlon}",
-            ds.path().display(),
-            m.shape
+            "{what}: `land_sea_mask` has {} values; its grid is {} × {}",
+            m.len(),
+            ds.lat().len(),
+            ds.lon().len()
         );
     }
-    Ok(Some(m.data))
+    Ok(Some(points.iter().map(|&k| m[k]).collect()))
 }
 
 /// Formats a time as `YYYY-MM-DD HH:MM UTC`.
@@ -411,7 +827,7 @@ fn short_time(ns: i64) -> String {
 /// Title: variable, level and member choice; then valid time and lead time or frame.
 #[allow(clippy::too_many_arguments)]
 fn title_lines(
-    ds: &Dataset,
+    ds: &ForecastOutput,
     var: &str,
     level: Option<i32>,
     frame: usize,
@@ -424,15 +840,15 @@ fn title_lines(
     if let Some(l) = level {
         first.push_str(&format!(" at {l} hPa"));
     }
-    let m = ds.dim_size("sample").unwrap_or(0);
+    let m = ds.members().len();
     match members {
         Members::One(_, s) if is_forecast => first.push_str(&format!(", member {s}")),
         Members::Mean => first.push_str(&format!(", ensemble mean of {m} members")),
         Members::Std => first.push_str(&format!(", ensemble std (ddof {ddof}) of {m} members")),
         Members::One(..) => {}
     }
-    let lead = ds.time().get(frame).copied().filter(|_| has_time);
-    let valid = ds.datetime().get(frame).copied().filter(|_| has_time);
+    let lead = ds.lead_times().get(frame).copied().filter(|_| has_time);
+    let valid = ds.valid_times().get(frame).copied().filter(|_| has_time);
     let second = match (is_forecast, valid, lead) {
         (true, Some(v), Some(l)) => format!(
             "valid {} (init {} + {}h)",
@@ -477,7 +893,7 @@ mod tests {
 
     #[test]
     fn titles_name_field_member_and_time() {
-        let ds = Dataset::open_lenient(format!(
+        let ds = ForecastOutput::open(format!(
             "{DIR}source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc"
         ))
         .unwrap();
@@ -510,7 +926,7 @@ mod tests {
         );
         assert_eq!(t, ["land_sea_mask", "static field"]);
 
-        let fc = Dataset::open_lenient(format!("{DIR}rollout_2step_2members.nc")).unwrap();
+        let fc = ForecastOutput::open(format!("{DIR}rollout_2step_2members.nc")).unwrap();
         let t = title_lines(&fc, "2m_temperature", None, 1, true, true, &Members::Std, 1);
         assert_eq!(
             t,

@@ -2,10 +2,13 @@
 //! bar into an RGB canvas, and encoding it as PNG.
 
 use super::colormap::{Colormap, Rgb};
+use super::contour;
 use super::font::{glyph, glyph_offset, text_width, DESCENT, GLYPH_H, GLYPH_W};
 
 const WHITE: Rgb = [255, 255, 255];
 const BLACK: Rgb = [0, 0, 0];
+/// Colour of contour lines.
+pub const CONTOUR: Rgb = [255, 255, 255];
 /// Text is drawn with each font pixel as a square of this many image pixels.
 const TEXT_SCALE: usize = 2;
 /// Height of one line of text in image pixels, spacing included.
@@ -66,6 +69,57 @@ impl Canvas {
         }
     }
 
+    /// Blends colour `c` with weight `a` (0..1) into pixel (x, y) if it lies inside `clip`
+    /// (left, top, right, bottom; right and bottom excluded).
+    fn blend(&mut self, x: i64, y: i64, c: Rgb, a: f64, clip: (i64, i64, i64, i64)) {
+        if x < clip.0 || y < clip.1 || x >= clip.2 || y >= clip.3 {
+            return;
+        }
+        if x < 0 || y < 0 || x >= self.width as i64 || y >= self.height as i64 {
+            return;
+        }
+        let i = (y as usize * self.width + x as usize) * 3;
+        for (k, &ck) in c.iter().enumerate() {
+            let old = f64::from(self.rgb[i + k]);
+            self.rgb[i + k] = (old + (f64::from(ck) - old) * a.clamp(0.0, 1.0)).round() as u8;
+        }
+    }
+
+    /// Draws an anti-aliased line about 1.5 px wide from `a` to `b` (pixel coordinates, pixel
+    /// centres at half-integers), clipped to `clip`: each step along the major axis covers the
+    /// two or three pixels across it in proportion to their overlap with the line's width.
+    pub fn line(&mut self, a: (f64, f64), b: (f64, f64), c: Rgb, clip: (i64, i64, i64, i64)) {
+        const HALF_WIDTH: f64 = 0.75;
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let steep = dy.abs() > dx.abs();
+        // Work along the major axis u with the minor coordinate v.
+        let (a, b) = if steep {
+            ((a.1, a.0), (b.1, b.0))
+        } else {
+            (a, b)
+        };
+        let (a, b) = if a.0 > b.0 { (b, a) } else { (a, b) };
+        let slope = if b.0 > a.0 {
+            (b.1 - a.1) / (b.0 - a.0)
+        } else {
+            0.0
+        };
+        let u0 = (a.0 - 0.5).round() as i64;
+        let u1 = (b.0 - 0.5).round() as i64;
+        for u in u0..=u1 {
+            let uc = u as f64 + 0.5;
+            let v = a.1 + slope * (uc.clamp(a.0, b.0) - a.0);
+            let (lo, hi) = (v - HALF_WIDTH, v + HALF_WIDTH);
+            for p in (lo.floor() as i64)..=(hi.floor() as i64) {
+                let cover = (hi.min(p as f64 + 1.0) - lo.max(p as f64)).max(0.0);
+                if cover > 0.0 {
+                    let (x, y) = if steep { (p, u) } else { (u, p) };
+                    self.blend(x, y, c, cover, clip);
+                }
+            }
+        }
+    }
+
     /// Encodes the canvas as an 8-bit RGB PNG.
     pub fn encode_png(&self) -> anyhow::Result<Vec<u8>> {
         let mut out = Vec::new();
@@ -73,6 +127,9 @@ impl Canvas {
             let mut enc = png::Encoder::new(&mut out, self.width as u32, self.height as u32);
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
+            // Maps are mostly flat colour areas: the stronger deflate keeps them small at
+            // little cost for images of this size.
+            enc.set_compression(png::Compression::High);
             let mut w = enc.write_header()?;
             w.write_image_data(&self.rgb)?;
             w.finish()?;
@@ -86,25 +143,70 @@ fn text_px(s: &str) -> i64 {
     (text_width(s) * TEXT_SCALE) as i64
 }
 
-/// What to draw.
-pub struct MapSpec<'a> {
-    /// Field values, `lat × lon` row-major in the file's latitude order.
-    pub field: &'a [f32],
-    /// Latitudes (degrees) of the rows.
+/// The grid shared by every panel of a page.
+pub struct Grid<'a> {
+    /// Latitudes (degrees) of the rows, in the fields' row order.
     pub lat: &'a [f32],
-    /// Longitudes (degrees) of the columns, ascending with uniform spacing (e.g. 0..360 or −180..180).
+    /// Longitudes (degrees) of the columns, ascending with uniform spacing (may run below 0 or
+    /// past 360 for a region across the map's seam).
     pub lon: &'a [f32],
     /// Land-sea mask on the same grid (land where ≥ 0.5), for coastlines.
     pub land_sea_mask: Option<&'a [f32]>,
-    /// Title lines.
-    pub title: Vec<String>,
-    /// Colour-bar label (e.g. the units).
-    pub bar_label: String,
+    /// Whether the columns go all round the globe (contours then join across the edge).
+    pub global: bool,
+}
+
+/// One map of a page.
+pub struct Panel {
+    /// Field values, `lat × lon` row-major in the grid's row order.
+    pub field: Vec<f32>,
+    /// Text above the map (e.g. the member), if any.
+    pub label: Option<String>,
+    /// Index of the panel's colour bar in [`Page::bars`].
+    pub bar: usize,
+    /// Contour lines drawn over the map, if any.
+    pub contours: Option<Contours>,
+}
+
+/// Contour lines of a field at given values.
+pub struct Contours {
+    /// The contoured field, on the page's grid (may differ from the coloured field).
+    pub field: Vec<f32>,
+    /// The values the lines follow.
+    pub levels: Vec<f64>,
+}
+
+/// A colour bar: the colour map, its value range and its label.
+pub struct ColourBar {
     /// Colour map.
     pub colormap: Colormap,
     /// Values at the two ends of the colour map (values outside get the end colours).
     pub range: (f64, f64),
+    /// Label under the bar (name and units).
+    pub label: String,
 }
+
+/// What to draw: title lines, then panels in rows of `columns`, then the colour bar(s): one
+/// shared under all panels when there is one, else one under each panel.
+pub struct Page<'a> {
+    /// Grid of every panel.
+    pub grid: Grid<'a>,
+    /// Title lines.
+    pub title: Vec<String>,
+    /// The maps.
+    pub panels: Vec<Panel>,
+    /// Panels per row.
+    pub columns: usize,
+    /// Colour bars referred to by the panels.
+    pub bars: Vec<ColourBar>,
+    /// Each map is at least this many pixels wide (cells are square and whole pixels).
+    pub map_width: usize,
+    /// Whether latitude/longitude labels are drawn around each map.
+    pub axes: bool,
+}
+
+/// Width in pixels of a single map (one panel).
+pub const SINGLE_MAP_WIDTH: usize = MIN_MAP_WIDTH;
 
 /// Colour range: finite min/max (symmetric about 0 for the diverging map), widened when flat.
 pub fn value_range(field: &[f32], colormap: Colormap) -> (f64, f64) {
@@ -157,55 +259,144 @@ pub fn tick_label(v: f64, step: f64, max_abs: f64) -> String {
     format!("{v:.decimals$}")
 }
 
-/// Renders the map.
-pub fn render_map(spec: &MapSpec) -> Canvas {
-    let (nlat, nlon) = (spec.lat.len(), spec.lon.len());
-    let cell = MIN_MAP_WIDTH.div_ceil(nlon.max(1)).max(1);
+/// Degrees between axis labels for a span of `span` degrees: about six labels.
+fn degree_step(span: f64) -> i64 {
+    [1, 2, 5, 10, 20, 30, 60]
+        .into_iter()
+        .find(|&s| span / s as f64 <= 6.5)
+        .unwrap_or(90)
+}
+
+/// Pixel size of a cell: maps at least `map_width` wide, but no taller than 1.2 × that
+/// (regions much taller than wide), and at least one pixel.
+fn cell_size(nlat: usize, nlon: usize, map_width: usize) -> usize {
+    let cell = map_width.div_ceil(nlon.max(1)).max(1);
+    let max_h = map_width * 6 / 5;
+    if nlat * cell > max_h {
+        (max_h / nlat.max(1)).max(1)
+    } else {
+        cell
+    }
+}
+
+/// Positions of one panel on the page.
+struct Frame {
+    /// Left edge of the map.
+    left: i64,
+    /// Top edge of the map.
+    top: i64,
+    /// Cell size in pixels.
+    cell: usize,
+}
+
+/// Renders the page.
+pub fn render_page(page: &Page) -> Canvas {
+    let g = &page.grid;
+    let (nlat, nlon) = (g.lat.len(), g.lon.len());
+    let cell = cell_size(nlat, nlon, page.map_width);
     let (map_w, map_h) = ((nlon * cell) as i64, (nlat * cell) as i64);
-    let left = 70i64;
-    let top = 12 + (spec.title.len() * LINE_H) as i64 + 8;
-    let bar_top = top + map_h + 10 + LINE_H as i64 + 14;
+    let (margin_l, margin_r) = if page.axes { (70i64, 50i64) } else { (10, 10) };
+    let shared_bar = page.bars.len() == 1;
+    let label_h = if page.panels.iter().any(|p| p.label.is_some()) {
+        LINE_H as i64
+    } else {
+        0
+    };
+    let axes_h = if page.axes { 10 + LINE_H as i64 } else { 0 };
     let bar_h = 20i64;
-    let widest = spec.title.iter().map(|l| text_px(l)).max().unwrap_or(0);
-    let width = (left + map_w + 50).max(widest + 20);
-    let height = bar_top + bar_h + 8 + 2 * LINE_H as i64 + 8;
+    let bar_block = 14 + bar_h + 8 + 2 * LINE_H as i64 + 8;
+    let panel_w = margin_l + map_w + margin_r;
+    let panel_h = label_h + map_h + axes_h + if shared_bar { 0 } else { bar_block };
+    let columns = page.columns.clamp(1, page.panels.len().max(1));
+    let rows = page.panels.len().div_ceil(columns).max(1);
+    let title_h = 12 + (page.title.len() * LINE_H) as i64 + 8;
+    let widest = page.title.iter().map(|l| text_px(l)).max().unwrap_or(0);
+    let width = (columns as i64 * panel_w).max(widest + 20);
+    let height = title_h + rows as i64 * panel_h + if shared_bar { bar_block } else { 0 };
     let mut cv = Canvas::new(width as usize, height as usize, WHITE);
 
-    for (i, line) in spec.title.iter().enumerate() {
+    for (i, line) in page.title.iter().enumerate() {
         let x = (width / 2 - text_px(line) / 2).max(4);
         cv.text(x, 12 + (i * LINE_H) as i64, line, BLACK);
     }
+    for (i, panel) in page.panels.iter().enumerate() {
+        let (row, col) = ((i / columns) as i64, (i % columns) as i64);
+        let f = Frame {
+            left: col * panel_w + margin_l,
+            top: title_h + row * panel_h + label_h,
+            cell,
+        };
+        if let Some(label) = &panel.label {
+            let x = f.left + map_w / 2 - text_px(label) / 2;
+            cv.text(x, f.top - LINE_H as i64 + 2, label, BLACK);
+        }
+        let bar = &page.bars[panel.bar.min(page.bars.len() - 1)];
+        draw_map(&mut cv, g, &f, panel, bar);
+        if page.axes {
+            draw_axes(&mut cv, g, &f);
+        }
+        if !shared_bar {
+            draw_bar(
+                &mut cv,
+                bar,
+                f.left,
+                f.top + map_h + axes_h + 14,
+                map_w,
+                bar_h,
+            );
+        }
+    }
+    if shared_bar {
+        let right = (columns as i64 - 1) * panel_w + margin_l + map_w;
+        let y = title_h + rows as i64 * panel_h + 14;
+        draw_bar(&mut cv, &page.bars[0], margin_l, y, right - margin_l, bar_h);
+    }
+    cv
+}
 
-    // Rows go top (north) to bottom (south) whatever the file's latitude order.
-    let ascending = nlat < 2 || spec.lat[0] < spec.lat[nlat - 1];
-    let file_row = |r: usize| if ascending { nlat - 1 - r } else { r };
-    let (lo, hi) = spec.range;
+/// Rows go top (north) to bottom (south) whatever the file's latitude order: the grid row drawn
+/// at map row `r`.
+fn file_row(lat: &[f32], r: usize) -> usize {
+    let n = lat.len();
+    if n < 2 || lat[0] < lat[n - 1] {
+        n - 1 - r
+    } else {
+        r
+    }
+}
+
+/// Cells, coastlines, contours and frame of one panel.
+fn draw_map(cv: &mut Canvas, g: &Grid, f: &Frame, panel: &Panel, bar: &ColourBar) {
+    let (nlat, nlon) = (g.lat.len(), g.lon.len());
+    let cell = f.cell;
+    let (map_w, map_h) = ((nlon * cell) as i64, (nlat * cell) as i64);
+    let (lo, hi) = bar.range;
     for r in 0..nlat {
         for c in 0..nlon {
-            let v = spec.field[file_row(r) * nlon + c];
+            let v = panel.field[file_row(g.lat, r) * nlon + c];
             let t = if v.is_finite() {
                 (f64::from(v) - lo) / (hi - lo)
             } else {
                 f64::NAN
             };
-            let x = left + (c * cell) as i64;
-            let y = top + (r * cell) as i64;
-            cv.fill_rect(x, y, cell as i64, cell as i64, spec.colormap.at(t));
+            let x = f.left + (c * cell) as i64;
+            let y = f.top + (r * cell) as i64;
+            cv.fill_rect(x, y, cell as i64, cell as i64, bar.colormap.at(t));
         }
     }
-
-    if let Some(mask) = spec.land_sea_mask {
-        let land = |r: usize, c: usize| mask[file_row(r) * nlon + c] >= 0.5;
+    if let Some(mask) = g.land_sea_mask {
+        let land = |r: usize, c: usize| mask[file_row(g.lat, r) * nlon + c] >= 0.5;
         let t = if cell >= 8 { 2 } else { 1 };
         for r in 0..nlat {
             for c in 0..nlon {
-                let x = left + (c * cell) as i64;
-                let y = top + (r * cell) as i64;
-                if land(r, c) != land(r, (c + 1) % nlon) {
+                let x = f.left + (c * cell) as i64;
+                let y = f.top + (r * cell) as i64;
+                if c + 1 < nlon && land(r, c) != land(r, c + 1) {
                     cv.fill_rect(x + cell as i64 - t / 2, y, t, cell as i64, BLACK);
-                    if c + 1 == nlon {
-                        cv.fill_rect(left, y, t, cell as i64, BLACK);
-                    }
+                }
+                if g.global && c + 1 == nlon && land(r, c) != land(r, 0) {
+                    cv.fill_rect(x + cell as i64 - t / 2, y, t, cell as i64, BLACK);
+                    cv.fill_rect(f.left, y, t, cell as i64, BLACK);
                 }
                 if r + 1 < nlat && land(r, c) != land(r + 1, c) {
                     cv.fill_rect(x, y + cell as i64 - t / 2, cell as i64, t, BLACK);
@@ -213,22 +404,53 @@ pub fn render_map(spec: &MapSpec) -> Canvas {
             }
         }
     }
+    if let Some(c) = &panel.contours {
+        let rows: Vec<f32> = (0..nlat)
+            .flat_map(|r| {
+                let start = file_row(g.lat, r) * nlon;
+                c.field[start..start + nlon].iter().copied()
+            })
+            .collect();
+        let clip = (f.left, f.top, f.left + map_w, f.top + map_h);
+        for level in &c.levels {
+            for seg in contour::segments(&rows, nlat, nlon, g.global, *level) {
+                let px = |(r, c): (f64, f64)| {
+                    (
+                        f.left as f64 + (c + 0.5) * cell as f64,
+                        f.top as f64 + (r + 0.5) * cell as f64,
+                    )
+                };
+                let (a, b) = (px(seg.0), px(seg.1));
+                cv.line(a, b, CONTOUR, clip);
+                if g.global {
+                    // A segment across the right edge reappears at the left edge.
+                    let shift = map_w as f64;
+                    cv.line((a.0 - shift, a.1), (b.0 - shift, b.1), CONTOUR, clip);
+                }
+            }
+        }
+    }
+    cv.fill_rect(f.left - 1, f.top - 1, map_w + 2, 1, BLACK);
+    cv.fill_rect(f.left - 1, f.top + map_h, map_w + 2, 1, BLACK);
+    cv.fill_rect(f.left - 1, f.top - 1, 1, map_h + 2, BLACK);
+    cv.fill_rect(f.left + map_w, f.top - 1, 1, map_h + 2, BLACK);
+}
 
-    // Frame and axes.
-    cv.fill_rect(left - 1, top - 1, map_w + 2, 1, BLACK);
-    cv.fill_rect(left - 1, top + map_h, map_w + 2, 1, BLACK);
-    cv.fill_rect(left - 1, top - 1, 1, map_h + 2, BLACK);
-    cv.fill_rect(left + map_w, top - 1, 1, map_h + 2, BLACK);
+/// Latitude labels left of the map and longitude labels under it.
+fn draw_axes(cv: &mut Canvas, g: &Grid, f: &Frame) {
+    let (nlat, nlon) = (g.lat.len(), g.lon.len());
+    let cell = f.cell as f64;
+    let (map_w, map_h) = ((nlon * f.cell) as i64, (nlat * f.cell) as i64);
     let text_h = (GLYPH_H * TEXT_SCALE) as i64;
     if nlat >= 2 {
         let (lat0, dlat) = (
-            spec.lat[file_row(0)],
-            spec.lat[file_row(1)] - spec.lat[file_row(0)],
+            f64::from(g.lat[file_row(g.lat, 0)]),
+            f64::from(g.lat[file_row(g.lat, 1)] - g.lat[file_row(g.lat, 0)]),
         );
-        for deg in (-90..=90).step_by(30) {
-            let y =
-                top + ((f64::from(deg - lat0 as i32) / f64::from(dlat) + 0.5) * cell as f64) as i64;
-            if y < top || y > top + map_h {
+        let step = degree_step((nlat as f64 * dlat).abs());
+        for deg in (-90..=90).filter(|d| d % step == 0) {
+            let y = f.top + (((deg as f64 - lat0) / dlat + 0.5) * cell) as i64;
+            if y < f.top || y > f.top + map_h {
                 continue;
             }
             let label = match deg {
@@ -236,54 +458,58 @@ pub fn render_map(spec: &MapSpec) -> Canvas {
                 d if d > 0 => format!("{d}N"),
                 d => format!("{}S", -d),
             };
-            cv.fill_rect(left - 6, y, 5, 1, BLACK);
-            cv.text(left - 10 - text_px(&label), y - text_h / 2, &label, BLACK);
+            cv.fill_rect(f.left - 6, y, 5, 1, BLACK);
+            cv.text(f.left - 10 - text_px(&label), y - text_h / 2, &label, BLACK);
         }
     }
     if nlon >= 2 {
-        let (lon0, dlon) = (spec.lon[0], spec.lon[1] - spec.lon[0]);
-        for deg in (-180..=360).step_by(60) {
-            let x = left
-                + ((f64::from(deg as f32 - lon0) / f64::from(dlon) + 0.5) * cell as f64) as i64;
-            if x < left || x > left + map_w {
+        let (lon0, dlon) = (f64::from(g.lon[0]), f64::from(g.lon[1] - g.lon[0]));
+        let step = degree_step(nlon as f64 * dlon);
+        let first = (lon0 / step as f64).floor() as i64 * step;
+        let last = f64::from(g.lon[nlon - 1]).ceil() as i64 + step;
+        for deg in (first..=last).step_by(step as usize) {
+            let x = f.left + (((deg as f64 - lon0) / dlon + 0.5) * cell) as i64;
+            if x < f.left || x > f.left + map_w {
                 continue;
             }
-            let label = match (deg + 540) % 360 - 180 {
+            let label = match (deg.rem_euclid(360) + 180) % 360 - 180 {
                 0 => "0".to_string(),
                 -180 => "180".to_string(),
                 d if d > 0 => format!("{d}E"),
                 d => format!("{}W", -d),
             };
-            cv.fill_rect(x, top + map_h + 1, 1, 5, BLACK);
-            cv.text(x - text_px(&label) / 2, top + map_h + 10, &label, BLACK);
+            cv.fill_rect(x, f.top + map_h + 1, 1, 5, BLACK);
+            cv.text(x - text_px(&label) / 2, f.top + map_h + 10, &label, BLACK);
         }
     }
+}
 
-    // Colour bar with ticks and label.
-    for k in 0..map_w {
-        let t = (k as f64 + 0.5) / map_w as f64;
-        cv.fill_rect(left + k, bar_top, 1, bar_h, spec.colormap.at(t));
+/// A colour bar of width `w` with its top-left corner at (`left`, `top`), ticks and label.
+fn draw_bar(cv: &mut Canvas, bar: &ColourBar, left: i64, top: i64, w: i64, h: i64) {
+    for k in 0..w {
+        let t = (k as f64 + 0.5) / w as f64;
+        cv.fill_rect(left + k, top, 1, h, bar.colormap.at(t));
     }
-    cv.fill_rect(left - 1, bar_top - 1, map_w + 2, 1, BLACK);
-    cv.fill_rect(left - 1, bar_top + bar_h, map_w + 2, 1, BLACK);
-    cv.fill_rect(left - 1, bar_top - 1, 1, bar_h + 2, BLACK);
-    cv.fill_rect(left + map_w, bar_top - 1, 1, bar_h + 2, BLACK);
-    let (ticks, step) = nice_ticks(lo, hi, (map_w / 130).max(2) as usize);
+    cv.fill_rect(left - 1, top - 1, w + 2, 1, BLACK);
+    cv.fill_rect(left - 1, top + h, w + 2, 1, BLACK);
+    cv.fill_rect(left - 1, top - 1, 1, h + 2, BLACK);
+    cv.fill_rect(left + w, top - 1, 1, h + 2, BLACK);
+    let (lo, hi) = bar.range;
+    let (ticks, step) = nice_ticks(lo, hi, (w / 130).max(4) as usize);
     let max_abs = lo.abs().max(hi.abs());
     for v in ticks {
-        let x = left + ((v - lo) / (hi - lo) * map_w as f64).round() as i64;
+        let x = left + ((v - lo) / (hi - lo) * w as f64).round() as i64;
         let label = tick_label(v, step, max_abs);
-        cv.fill_rect(x, bar_top + bar_h, 1, 6, BLACK);
-        cv.text(x - text_px(&label) / 2, bar_top + bar_h + 9, &label, BLACK);
+        cv.fill_rect(x, top + h, 1, 6, BLACK);
+        cv.text(x - text_px(&label) / 2, top + h + 9, &label, BLACK);
     }
-    let label_y = bar_top + bar_h + 9 + LINE_H as i64;
+    let label_y = top + h + 9 + LINE_H as i64;
     cv.text(
-        left + map_w / 2 - text_px(&spec.bar_label) / 2,
+        left + w / 2 - text_px(&bar.label) / 2,
         label_y,
-        &spec.bar_label,
+        &bar.label,
         BLACK,
     );
-    cv
 }
 
 #[cfg(test)]
@@ -318,21 +544,58 @@ mod tests {
     #[test]
     fn canvas_is_wide_enough_and_encodes() {
         let (lat, lon) = ([-45.0f32, 45.0], [0.0f32, 90.0, 180.0, 270.0]);
-        let field = [1.0, 2.0, f32::NAN, 4.0, 5.0, 6.0, 7.0, 8.0];
-        let spec = MapSpec {
-            field: &field,
-            lat: &lat,
-            lon: &lon,
-            land_sea_mask: None,
+        let field = vec![1.0, 2.0, f32::NAN, 4.0, 5.0, 6.0, 7.0, 8.0];
+        let page = Page {
+            grid: Grid {
+                lat: &lat,
+                lon: &lon,
+                land_sea_mask: None,
+                global: true,
+            },
             title: vec!["t".into()],
-            bar_label: "x [K]".into(),
-            colormap: Colormap::Viridis,
-            range: (1.0, 8.0),
+            panels: vec![Panel {
+                field,
+                label: None,
+                bar: 0,
+                contours: None,
+            }],
+            columns: 1,
+            bars: vec![ColourBar {
+                colormap: Colormap::Viridis,
+                range: (1.0, 8.0),
+                label: "x [K]".into(),
+            }],
+            map_width: SINGLE_MAP_WIDTH,
+            axes: true,
         };
-        let cv = render_map(&spec);
+        let cv = render_page(&page);
         assert!(cv.width >= MIN_MAP_WIDTH);
         assert_eq!(cv.rgb.len(), cv.width * cv.height * 3);
         let png = cv.encode_png().unwrap();
         assert_eq!(&png[1..4], b"PNG");
+    }
+
+    #[test]
+    fn lines_are_anti_aliased_and_clipped() {
+        let mut cv = Canvas::new(20, 10, [0, 0, 0]);
+        cv.line((2.0, 5.5), (30.0, 5.5), WHITE, (0, 0, 15, 10));
+        // The line through the centres of row 5 (1.5 px wide) covers it fully and rows 4 and 6 by
+        // a quarter.
+        assert_eq!(cv.rgb[(5 * 20 + 8) * 3], 255);
+        assert_eq!(cv.rgb[(4 * 20 + 8) * 3], 64);
+        assert_eq!(cv.rgb[(6 * 20 + 8) * 3], 64);
+        // Clipped at x = 15.
+        assert_eq!(cv.rgb[(5 * 20 + 16) * 3], 0);
+        assert_eq!(cv.rgb[(3 * 20 + 8) * 3], 0);
+    }
+
+    #[test]
+    fn regions_get_taller_cells_but_stay_bounded() {
+        assert_eq!(cell_size(19, 36, 720), 20);
+        assert_eq!(cell_size(4, 6, 720), 120);
+        // A tall narrow region: cells shrink so the map stays under 1.2 × 720 px.
+        assert_eq!(cell_size(10, 2, 720), 86);
+        assert_eq!(degree_step(360.0), 60);
+        assert_eq!(degree_step(50.0), 10);
     }
 }
