@@ -10,6 +10,7 @@ mod inspect;
 mod isa;
 mod layouts;
 mod limits_and_messages;
+mod maps;
 mod output_safety;
 mod plot_cli;
 mod prepare_cli;

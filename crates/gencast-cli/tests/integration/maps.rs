@@ -3,7 +3,7 @@
 //! and forecast / truth / difference panels. PNGs are decoded and checked against the file's
 //! values.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
