@@ -146,7 +146,7 @@ fn report_for(
                         "time",
                         Some(format!(
                             "{} (-{step_hours}h)",
-                            format_datetime(ns - step_hours * 3_600_000_000_000)
+                            format_datetime(ns - step_hours * gencast::time::NS_PER_HOUR)
                         )),
                         format!("missing input frame: {text} is the dataset's first frame"),
                     ))

@@ -27,7 +27,7 @@ use region::Window;
 use render::{render_page, tick_label, ColourBar, Contours, Grid, Page, Panel, SINGLE_MAP_WIDTH};
 use units::{Shown, UnitsMode};
 
-const NS_PER_HOUR: i64 = 3_600_000_000_000;
+use gencast::time::NS_PER_HOUR;
 /// Width of each map of the forecast / truth / difference panels.
 const PANEL_MAP_WIDTH: usize = 480;
 /// Width of each postage stamp.

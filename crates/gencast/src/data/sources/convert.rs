@@ -8,7 +8,7 @@ use crate::{Error, Result};
 /// Standard gravity (m/s²), the WMO value ERA5 uses between geopotential and its height.
 pub const STANDARD_GRAVITY: f64 = 9.80665;
 
-const NS_PER_HOUR: i64 = 3_600_000_000_000;
+use crate::time::NS_PER_HOUR;
 
 fn data_err(field: &Field, detail: String) -> Error {
     Error::Data {

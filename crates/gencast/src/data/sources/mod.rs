@@ -29,7 +29,7 @@ use crate::variables::{is_atmospheric, is_static};
 use crate::{Error, Result};
 use tables::Conversion;
 
-const NS_PER_HOUR: i64 = 3_600_000_000_000;
+use crate::time::NS_PER_HOUR;
 
 /// The kinds of source `prepare` reads, told apart by their content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

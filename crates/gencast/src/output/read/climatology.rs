@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 
 use super::source::{ArrayInfo, Source};
 use super::{data_err, to_canonical, LAT_NAMES, LEVEL_NAME, LON_NAMES};
-use crate::data::netcdf_time::{civil_from_days, days_from_civil, NS_PER_DAY};
+use crate::data::netcdf_time::{civil_from_days, days_from_civil};
+use crate::time::NS_PER_DAY;
 use crate::{Error, Result};
 
 /// Nanoseconds per hour.
-const HOUR_NS: i64 = 3_600_000_000_000;
+use crate::time::NS_PER_HOUR as HOUR_NS;
 
 /// An opened climatology.
 pub struct Climatology {
