@@ -177,7 +177,92 @@ impl Store<'_> {
         }
     }
 
+    /// The `<M8[unit]` (numpy datetime64) dtype of an array, as the unit's length in ns.
+    fn datetime64_unit(&self, name: &str) -> Result<Option<i64>> {
+        let dtype = self
+            .zarray(name)
+            .and_then(|z| z.get("dtype"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some(unit) = dtype
+            .trim_start_matches(['<', '|'])
+            .strip_prefix("M8[")
+            .and_then(|u| u.strip_suffix(']'))
+        else {
+            return Ok(None);
+        };
+        let per = match unit {
+            "ns" => 1,
+            "us" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "D" => 86_400_000_000_000,
+            other => {
+                return Err(data_err(
+                    self.path,
+                    name,
+                    format!("datetime64 unit `{other}` is not supported (ns, us, ms, s, m, h, D)"),
+                ))
+            }
+        };
+        Ok(Some(per))
+    }
+
+    /// Reads a `<M8[...]` array as the int64 counts it stores: zarrs reads Zarr v2 datetime64
+    /// only through its int64 layout, so the array is opened with its dtype given as `<i8`.
+    fn read_datetime64_counts(&self, name: &str) -> Result<Vec<i64>> {
+        let mut zarray = self
+            .zarray(name)
+            .cloned()
+            .ok_or_else(|| data_err(self.path, name, "has no .zarray metadata".into()))?;
+        zarray.insert("dtype".into(), Value::from("<i8"));
+        // NaT (the usual fill value) is the smallest int64.
+        zarray.insert("fill_value".into(), Value::from(i64::MIN));
+        let meta: zarrs::metadata::v2::ArrayMetadataV2 =
+            serde_json::from_value(Value::Object(zarray))
+                .map_err(|e| Error::format(self.path, name, e.to_string()))?;
+        let array = Array::new_with_metadata(
+            self.storage.clone(),
+            &format!("/{name}"),
+            zarrs::metadata::ArrayMetadata::V2(meta),
+        )
+        .map_err(|e| Error::format(self.path, name, e.to_string()))?;
+        array
+            .retrieve_array_subset::<Vec<i64>>(&array.subset_all())
+            .map_err(|e| Error::format(self.path, name, e.to_string()))
+    }
+
+    /// A time coordinate as ns since 1970: numpy datetime64 (`<M8[unit]`), or numbers with CF
+    /// `units` `<unit> since <date>` (and a Gregorian `calendar`, if any).
     fn times(&self, name: &str) -> Result<Vec<i64>> {
+        if let Some(per) = self.datetime64_unit(name)? {
+            return self
+                .read_datetime64_counts(name)?
+                .into_iter()
+                .map(|x| {
+                    if x == i64::MIN {
+                        return Err(data_err(
+                            self.path,
+                            name,
+                            "contains NaT (missing) times".into(),
+                        ));
+                    }
+                    x.checked_mul(per)
+                        .ok_or_else(|| data_err(self.path, name, "time overflows 64-bit ns".into()))
+                })
+                .collect();
+        }
+        if let Some(cal) = self.attr_text(name, "calendar") {
+            if !netcdf_time::is_gregorian(&cal) {
+                return Err(data_err(
+                    self.path,
+                    name,
+                    format!("calendar `{cal}` is not supported"),
+                ));
+            }
+        }
         let units = self.attr_text(name, "units").unwrap_or_default();
         let (per, epoch) = netcdf_time::parse_since_units(&units).ok_or_else(|| {
             data_err(
