@@ -1,10 +1,12 @@
-//! Zarr time coordinates stored as numpy datetime64 (`<M8[unit]`), and their refusals.
+//! Zarr stores: time coordinates stored as numpy datetime64 (`<M8[unit]`) and their refusals;
+//! the Zarr output of `prepare`, read back as a dataset.
 
 use std::path::{Path, PathBuf};
 
 use gencast::data::netcdf_time::parse_datetime;
 use gencast::data::sources::convert::Regrid;
 use gencast::data::sources::{self, tables, PrepareRequest};
+use gencast::data::Dataset;
 use serde_json::Value;
 
 fn wb2() -> PathBuf {
@@ -103,6 +105,59 @@ fn an_unsupported_datetime64_unit_or_calendar_is_named() {
         .to_string();
     assert!(
         err.contains("`time`") && err.contains("calendar `noleap`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_prepared_zarr_store_opens_as_the_example_dataset() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/prepare");
+    let sources_: Vec<PathBuf> = [
+        "cds-single-levels.nc",
+        "cds-pressure-levels.nc",
+        "cds-precipitation.nc",
+        "cds-static.nc",
+    ]
+    .iter()
+    .map(|f| dir.join(f))
+    .collect();
+    let prepared = sources::prepare(&sources_, &request()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let store = out.path().join("inputs.zarr");
+    sources::write_zarr(&prepared, &store).unwrap();
+    // Written twice: an existing store is replaced.
+    sources::write_zarr(&prepared, &store).unwrap();
+    let back = Dataset::open(&store).unwrap();
+    let ex = Dataset::open(Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "tests/fixtures/tiny-mha/source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc",
+    ))
+    .unwrap();
+    assert_eq!(back.lat(), ex.lat());
+    assert_eq!(back.lon(), ex.lon());
+    assert_eq!(back.level(), ex.level());
+    assert_eq!(back.time(), &ex.time()[..2]);
+    assert_eq!(back.datetime(), &ex.datetime()[..2]);
+    assert_eq!(back.variables().len(), ex.variables().len());
+    let bits = |x: Vec<f32>| x.into_iter().map(f32::to_bits).collect::<Vec<_>>();
+    for info in ex.variables() {
+        let got = back.variable(&info.name).unwrap();
+        assert_eq!(got.dims, info.dims, "`{}` dims", info.name);
+        let frames = info.dims.iter().any(|d| d == "time").then_some(0..2);
+        assert_eq!(
+            bits(back.read(&info.name, None).unwrap().data),
+            bits(ex.read(&info.name, frames).unwrap().data),
+            "`{}`",
+            info.name
+        );
+    }
+    // Anything but a Zarr store at the output is left alone.
+    let file = out.path().join("taken.zarr");
+    std::fs::write(&file, "x").unwrap();
+    let err = sources::write_zarr(&prepared, &file)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("taken.zarr") && err.contains("not a Zarr store"),
         "{err}"
     );
 }

@@ -12,6 +12,7 @@ pub mod grib;
 pub mod netcdf;
 pub mod tables;
 mod write;
+mod write_zarr;
 pub mod zarr;
 
 use std::collections::BTreeSet;
@@ -22,6 +23,7 @@ pub use convert::Regrid;
 pub use field::Field;
 pub use tables::{ModelSpec, NameRule};
 pub use write::write_netcdf;
+pub use write_zarr::write_zarr;
 
 use super::checks::{LAND_SEA_MASK, LAND_THRESHOLD, SST};
 use super::forcings::ProgressFeature;

@@ -307,34 +307,7 @@ impl Store<'_> {
 /// Reads the gridded arrays (those with latitude and longitude dimensions) of a Zarr v2 store
 /// that hold `wanted` variables, only over `wanted`'s time window: a store may hold decades.
 pub fn read_fields(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
-    let zmeta = path.join(".zmetadata");
-    let text = std::fs::read_to_string(&zmeta).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::format(
-                path,
-                ".zmetadata",
-                "no consolidated metadata; expected a Zarr v2 store written with consolidated \
-                 metadata (xarray's `to_zarr(..., consolidated=True)`)",
-            )
-        } else {
-            Error::io(&zmeta, e)
-        }
-    })?;
-    let json: Value =
-        serde_json::from_str(&text).map_err(|e| Error::format(&zmeta, "JSON", e.to_string()))?;
-    let meta = json
-        .get("metadata")
-        .and_then(Value::as_object)
-        .cloned()
-        .ok_or_else(|| Error::format(&zmeta, "metadata", "no `metadata` object"))?;
-    let storage = Arc::new(
-        FilesystemStore::new(path).map_err(|e| Error::format(path, "store", e.to_string()))?,
-    );
-    let store = Store {
-        path,
-        meta,
-        storage,
-    };
+    let store = open_store(path)?;
     let mut names: Vec<String> = store
         .meta
         .keys()
@@ -461,4 +434,173 @@ fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Re
         lon,
         data,
     })
+}
+
+/// Opens a Zarr v2 store through its consolidated metadata.
+fn open_store(path: &Path) -> Result<Store<'_>> {
+    let zmeta = path.join(".zmetadata");
+    let text = std::fs::read_to_string(&zmeta).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::format(
+                path,
+                ".zmetadata",
+                "no consolidated metadata; expected a Zarr v2 store written with consolidated \
+                 metadata (xarray's `to_zarr(..., consolidated=True)`)",
+            )
+        } else {
+            Error::io(&zmeta, e)
+        }
+    })?;
+    let json: Value =
+        serde_json::from_str(&text).map_err(|e| Error::format(&zmeta, "JSON", e.to_string()))?;
+    let meta = json
+        .get("metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| Error::format(&zmeta, "metadata", "no `metadata` object"))?;
+    let storage = Arc::new(
+        FilesystemStore::new(path).map_err(|e| Error::format(path, "store", e.to_string()))?,
+    );
+    Ok(Store {
+        path,
+        meta,
+        storage,
+    })
+}
+
+/// The top-level arrays of a Zarr v2 store written as a NetCDF (classic, 64-bit offsets) file
+/// image, with their dimensions (`_ARRAY_DIMENSIONS`) and text and number attributes, so that
+/// a store in the example layout opens as a [`crate::data::Dataset`]. Float arrays keep their
+/// type (missing values NaN), integer ones become int32 when every value fits, else float64.
+pub fn netcdf_image(path: &Path) -> Result<Vec<u8>> {
+    use crate::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+
+    let store = open_store(path)?;
+    let mut names: Vec<String> = store
+        .meta
+        .keys()
+        .filter_map(|k| k.strip_suffix("/.zarray"))
+        .filter(|k| !k.contains('/'))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    let mut header = NcHeader::default();
+    enum Data {
+        F32(Vec<f32>),
+        F64(Vec<f64>),
+        I32(Vec<i32>),
+    }
+    let mut contents = Vec::new();
+    for name in &names {
+        let dims = store.dims(name)?;
+        let shape: Vec<usize> = store
+            .zarray(name)
+            .and_then(|z| z.get("shape"))
+            .and_then(Value::as_array)
+            .map(|s| s.iter().map(|x| x.as_u64().unwrap_or(0) as usize).collect())
+            .unwrap_or_default();
+        if shape.len() != dims.len() {
+            return Err(data_err(
+                path,
+                name,
+                format!(
+                    "{} dimension names for a {}-d array",
+                    dims.len(),
+                    shape.len()
+                ),
+            ));
+        }
+        let mut dim_ids = Vec::new();
+        for (d, &n) in dims.iter().zip(&shape) {
+            let id = match header.dims.iter().position(|(name, _)| name == d) {
+                Some(i) if header.dims[i].1 == n => i,
+                Some(i) => {
+                    return Err(data_err(
+                        path,
+                        name,
+                        format!(
+                            "dimension `{d}` has {n} values here and {} elsewhere",
+                            header.dims[i].1
+                        ),
+                    ))
+                }
+                None => header.add_dim(d, n),
+            };
+            dim_ids.push(id);
+        }
+        let dtype = store
+            .zarray(name)
+            .and_then(|z| z.get("dtype"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim_start_matches(['<', '|'])
+            .to_string();
+        let data = match dtype.as_str() {
+            "f4" => Data::F32(
+                store
+                    .read_f64(name)?
+                    .into_iter()
+                    .map(|x| x as f32)
+                    .collect(),
+            ),
+            "f8" => Data::F64(store.read_f64(name)?),
+            _ if dtype.starts_with("M8[") => {
+                Data::F64(store.times(name)?.into_iter().map(|t| t as f64).collect())
+            }
+            _ => {
+                let values = store.read_i64(name)?;
+                match values.iter().map(|&x| i32::try_from(x)).collect() {
+                    Ok(small) => Data::I32(small),
+                    Err(_) => Data::F64(values.into_iter().map(|x| x as f64).collect()),
+                }
+            }
+        };
+        let mut attrs = Vec::new();
+        if let Some(map) = store.zattrs(name) {
+            for (k, v) in map {
+                let value = match v {
+                    _ if k == "_ARRAY_DIMENSIONS" => continue,
+                    Value::String(t) => AttrValue::Text(t.clone()),
+                    Value::Number(n)
+                        if n.is_i64() && i32::try_from(n.as_i64().unwrap_or(0)).is_ok() =>
+                    {
+                        AttrValue::Int(vec![n.as_i64().unwrap_or(0) as i32])
+                    }
+                    Value::Number(n) => AttrValue::Double(vec![n.as_f64().unwrap_or(f64::NAN)]),
+                    _ => continue,
+                };
+                attrs.push((k.clone(), value));
+            }
+        }
+        if dtype.starts_with("M8[") {
+            attrs.retain(|(k, _)| k != "units" && k != "calendar");
+            attrs.push((
+                "units".into(),
+                AttrValue::Text("nanoseconds since 1970-01-01".into()),
+            ));
+        }
+        let ty = match data {
+            Data::F32(_) => NcType::Float,
+            Data::F64(_) => NcType::Double,
+            Data::I32(_) => NcType::Int,
+        };
+        header.add_var(name, &dim_ids, ty, attrs);
+        contents.push(data);
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let tmp = std::env::temp_dir().join(format!("gencast-zarr-{}-{stamp}.nc", std::process::id()));
+    let mut w = NcWriter::create(&tmp, header)?;
+    for (i, data) in contents.iter().enumerate() {
+        match data {
+            Data::F32(v) => w.write_f32(i, 0, v)?,
+            Data::F64(v) => w.write_f64(i, 0, v)?,
+            Data::I32(v) => w.write_i32(i, 0, v)?,
+        }
+    }
+    w.finish()?;
+    let bytes = std::fs::read(&tmp).map_err(|e| Error::io(&tmp, e));
+    let _ = std::fs::remove_file(&tmp);
+    bytes
 }
