@@ -4,7 +4,8 @@
 //! (time, level, lat, lon) layout); names are mapped to the model's through the table in
 //! `names.tsv`; then the fields the model needs are oriented, regridded, cut to the model's
 //! levels and input frames, converted to its units, and written in the reference's example
-//! layout by [`write_netcdf`].
+//! layout by [`write_netcdf`] or [`write_zarr`]. Sources are NetCDF files, Zarr v2 stores and
+//! GRIB 1/2 files (see the [`netcdf`], [`zarr`] and [`grib`] modules).
 
 pub mod convert;
 pub mod field;
