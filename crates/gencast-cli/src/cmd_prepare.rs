@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use gencast::checkpoint::Checkpoint;
-use gencast::data::checks::check_inputs;
+use gencast::data::checks::check_inputs_every;
 use gencast::data::netcdf_time::parse_datetime;
 use gencast::data::sources::{self, tables, PrepareRequest, Regrid};
 use gencast::data::Dataset;
@@ -128,7 +128,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         prepared.lon.len()
     );
     let ds = Dataset::open(&args.output)?;
-    let report = check_inputs(&ds, &request.model.task, 0)?;
+    let report = check_inputs_every(
+        &ds,
+        &request.model.task,
+        0,
+        i64::from(request.model.step_hours),
+    )?;
     println!("{}: {report}", args.output.display());
     if !report.is_ok() {
         bail!(

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use gencast::data::checks::check_inputs_every;
 use gencast::data::netcdf_time::parse_datetime;
 use gencast::data::solar_radiation::TISR;
 use gencast::data::sources::convert::Regrid;
@@ -177,9 +178,16 @@ fn assert_matches_example(prepared: &Prepared, tisr_tolerance: f64) {
 
 #[test]
 fn graphcast_small_inputs_come_back_from_a_cds_layout() {
-    let prepared =
-        sources::prepare_fields(cds_fields(true), &[], &request("graphcast-small")).unwrap();
+    let request = request("graphcast-small");
+    let prepared = sources::prepare_fields(cds_fields(true), &[], &request).unwrap();
     assert_matches_example(&prepared, 0.0);
+    // Written, it passes the checks `gencast check` runs for the GraphCast task.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("inputs.nc");
+    sources::write_netcdf(&prepared, &out).unwrap();
+    let ds = Dataset::open(&out).unwrap();
+    let report = check_inputs_every(&ds, &request.model.task, 0, 6).unwrap();
+    assert!(report.is_ok(), "{report}");
 }
 
 #[test]
