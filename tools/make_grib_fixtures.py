@@ -16,7 +16,8 @@ inverse of a conversion `prepare` does, encoded with ecCodes:
   32-bit packing, which holds float32 values exactly: preparing it gives the example bit for bit.
 - `jpeg2000.grib2` (one `2t` field in JPEG 2000 packing) and `unknown-parameter.grib2`
   (total precipitation in kg m-2, ecCodes paramId 228228, which it encodes as WMO 0/1/52 and
-  the table does not map): for the refusals.
+  the table does not map), `tp-mixed-periods.grib2` (steps 0-6 and 0-12 of one run): for the
+  refusals.
 - `era5-static.grib1`: surface `z` and `lsm` in GRIB edition 1, simple packing, 24 bits per value,
   scanned south to north with longitudes -180..170.
 
@@ -168,6 +169,15 @@ def main():
     with open(os.path.join(OUT, "unknown-parameter.grib2"), "wb") as out:
         keys = {"dataDate": date, "dataTime": hhmm, "paramId": 228228}
         write(out, "regular_ll_sfc_grib2", keys, "grid_simple", hourly[times[0]], bits=16)
+
+    # Forecast totals since the start of one run (steps 0-6 and 0-12): periods that differ.
+    with open(os.path.join(OUT, "tp-mixed-periods.grib2"), "wb") as out:
+        date, hhmm = date_time(times[0])
+        for end in (6, 12):
+            keys = {"dataDate": date, "dataTime": hhmm, "productDefinitionTemplateNumber": 8,
+                    "shortName": "tp", "stepType": "accum", "stepUnits": 1,
+                    "startStep": 0, "endStep": end}
+            write(out, "regular_ll_sfc_grib2", keys, "grid_simple", hourly[times[0]], bits=16)
 
     grid = {"south_to_north": True, "lon_from": -180.0}
     with open(os.path.join(OUT, "era5-static.grib1"), "wb") as out:

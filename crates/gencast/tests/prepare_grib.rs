@@ -237,3 +237,15 @@ fn a_missing_grib_hour_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn accumulations_of_different_periods_are_refused() {
+    let path = prepare_dir().join("tp-mixed-periods.grib2");
+    let err = sources::read_source(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("tp-mixed-periods.grib2")
+            && err.contains("`tp`")
+            && err.contains("different periods ({6, 12} hours)"),
+        "{err}"
+    );
+}
