@@ -249,3 +249,31 @@ fn accumulations_of_different_periods_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn corrupted_grib_files_are_refused_without_panicking() {
+    let bytes = std::fs::read(prepare_dir().join("era5-single-levels.grib2")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.grib2");
+    let read = |b: &[u8]| {
+        std::fs::write(&path, b).unwrap();
+        sources::read_source(&path)
+    };
+    // A file cut inside a message is refused, with the file named. The cuts are 20 bytes past
+    // k/40 of the file: half the file is a whole number of messages (a valid file), and a tail
+    // shorter than a GRIB indicator section (16 bytes) is skipped by the reader as stray bytes.
+    for k in 1..40 {
+        let cut = k * bytes.len() / 40 + 20;
+        let Err(err) = read(&bytes[..cut]).map(|f| f.len()) else {
+            panic!("cut at {cut} of {} read", bytes.len());
+        };
+        let err = err.to_string();
+        assert!(err.contains("bad.grib2"), "cut at {k}/40: {err}");
+    }
+    // Single bytes flipped across the first messages: refused or read, never a panic.
+    for i in (4..6000).step_by(7) {
+        let mut b = bytes.clone();
+        b[i] ^= 0x5a;
+        let _ = read(&b);
+    }
+}
