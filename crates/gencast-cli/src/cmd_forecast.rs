@@ -275,7 +275,8 @@ fn check_input_kinds(
     stats_files: &[&str],
 ) -> anyhow::Result<()> {
     for (role, p) in [("--checkpoint", ckpt), ("--dataset", ds)] {
-        if p.is_dir() {
+        // A dataset may be a Zarr v2 store with consolidated metadata (a folder).
+        if p.is_dir() && !(role == "--dataset" && p.join(".zmetadata").is_file()) {
             bail!("{role} {} is a folder; give the file itself", p.display());
         }
         if !p.exists() {

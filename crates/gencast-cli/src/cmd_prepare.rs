@@ -1,11 +1,12 @@
-//! `gencast prepare`: builds a model-ready input dataset from ERA5 sources (CDS NetCDF and
-//! other NetCDF layouts), then runs the same checks as `gencast check` on it.
+//! `gencast prepare`: builds a model-ready input dataset from ERA5 and operational sources
+//! (NetCDF, Zarr, GRIB), writes it as NetCDF or Zarr, then runs the same checks as
+//! `gencast check` on it.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use gencast::checkpoint::Checkpoint;
-use gencast::data::checks::check_inputs;
+use gencast::data::checks::check_inputs_every;
 use gencast::data::netcdf_time::parse_datetime;
 use gencast::data::sources::{self, tables, PrepareRequest, Regrid};
 use gencast::data::Dataset;
@@ -39,7 +40,7 @@ pub struct Args {
     /// nest) or `conservative` (area-weighted cell averages).
     #[arg(long, default_value = "subsample", value_parser = ["subsample", "conservative"])]
     regrid: String,
-    /// The dataset to write (NetCDF, `.nc`).
+    /// The dataset to write: a NetCDF file (`.nc`) or a Zarr v2 store (`.zarr`).
     #[arg(long)]
     output: PathBuf,
 }
@@ -87,13 +88,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.init_time
         )
     })?;
-    match args.output.extension().and_then(|e| e.to_str()) {
-        Some("nc") => {}
+    let zarr = match args.output.extension().and_then(|e| e.to_str()) {
+        Some("nc") => false,
+        Some("zarr") => true,
         _ => bail!(
-            "--output {}: expected a NetCDF file name ending in .nc",
+            "--output {}: expected a NetCDF file name ending in .nc or a Zarr store name \
+             ending in .zarr",
             args.output.display()
         ),
-    }
+    };
     let inputs: Vec<(&str, &std::path::Path)> = args
         .inputs
         .iter()
@@ -111,7 +114,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     };
     let prepared = sources::prepare(&args.inputs, &request)?;
-    sources::write_netcdf(&prepared, &args.output)?;
+    if zarr {
+        sources::write_zarr(&prepared, &args.output)?;
+    } else {
+        sources::write_netcdf(&prepared, &args.output)?;
+    }
     tracing::info!(
         "wrote {} ({} variables, {} frames, {}×{} grid)",
         args.output.display(),
@@ -121,7 +128,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         prepared.lon.len()
     );
     let ds = Dataset::open(&args.output)?;
-    let report = check_inputs(&ds, &request.model.task, 0)?;
+    let report = check_inputs_every(
+        &ds,
+        &request.model.task,
+        0,
+        i64::from(request.model.step_hours),
+    )?;
     println!("{}: {report}", args.output.display());
     if !report.is_ok() {
         bail!(

@@ -31,6 +31,11 @@ fn gencast_in(dir: &Path, args: &[&str]) -> (bool, String) {
 /// A one-member, one-step forecast from `dir/inputs.nc` (the same relative name in both runs,
 /// since the file records the dataset's path).
 fn forecast_in(dir: &Path) -> Vec<u8> {
+    forecast_from(dir, "inputs.nc")
+}
+
+/// [`forecast_in`] from the dataset `dataset` in `dir`.
+fn forecast_from(dir: &Path, dataset: &str) -> Vec<u8> {
     let set = fixture("tiny-mha");
     let (ok, text) = gencast_in(
         dir,
@@ -39,7 +44,7 @@ fn forecast_in(dir: &Path) -> Vec<u8> {
             "--checkpoint",
             set.join("checkpoint.npz").to_str().unwrap(),
             "--dataset",
-            "inputs.nc",
+            dataset,
             "--stats",
             set.to_str().unwrap(),
             "--members",
@@ -117,11 +122,11 @@ fn prepare_refuses_an_input_as_output_and_a_non_netcdf_output() {
         !ok && text.contains("same file as the input --input"),
         "{text}"
     );
-    let args = prepare_args("inputs.zarr");
+    let args = prepare_args("inputs.grib");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (ok, text) = gencast_in(dir.path(), &args);
     assert!(
-        !ok && text.contains("inputs.zarr") && text.contains(".nc"),
+        !ok && text.contains("inputs.grib") && text.contains(".nc") && text.contains(".zarr"),
         "{text}"
     );
 }
@@ -158,4 +163,74 @@ fn prepared_wb2_zarr_inputs_forecast_byte_identically_to_the_example() {
         forecast_in(original.path()) == forecast_in(prepared.path()),
         "forecasts differ"
     );
+}
+
+#[test]
+fn prepared_grib_inputs_forecast_byte_identically_to_the_example() {
+    // IEEE-packed GRIB2 holds the example's float32 values exactly.
+    let original = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture_dataset("tiny-mha"),
+        original.path().join("inputs.nc"),
+    )
+    .unwrap();
+    let prepared = tempfile::tempdir().unwrap();
+    let (ok, text) = gencast_in(
+        prepared.path(),
+        &[
+            "prepare",
+            "--input",
+            &cds("era5-ieee.grib2"),
+            "--init-time",
+            "2019-03-29T12:00",
+            "--model",
+            "gencast-1p0",
+            "--grid",
+            "10",
+            "--output",
+            "inputs.nc",
+        ],
+    );
+    assert!(ok, "{text}");
+    assert!(text.contains("inputs.nc: all 356 checks passed"), "{text}");
+    assert!(
+        forecast_in(original.path()) == forecast_in(prepared.path()),
+        "forecasts differ"
+    );
+}
+
+#[test]
+fn a_prepared_zarr_store_forecasts_as_the_example() {
+    let original = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture_dataset("tiny-mha"),
+        original.path().join("inputs.nc"),
+    )
+    .unwrap();
+    let prepared = tempfile::tempdir().unwrap();
+    let args = prepare_args("inputs.zarr");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, text) = gencast_in(prepared.path(), &args);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("inputs.zarr: all 356 checks passed"),
+        "{text}"
+    );
+    assert!(prepared.path().join("inputs.zarr/.zmetadata").is_file());
+    forecast_from(prepared.path(), "inputs.zarr");
+    forecast_in(original.path());
+    // The output records the dataset's name, so the files differ there; every variable is
+    // compared bit for bit.
+    let a = gencast::data::Dataset::open_lenient(original.path().join("out.nc")).unwrap();
+    let b = gencast::data::Dataset::open_lenient(prepared.path().join("out.nc")).unwrap();
+    assert_eq!(a.variables().len(), b.variables().len());
+    for info in a.variables() {
+        let bits = |x: Vec<f32>| x.into_iter().map(f32::to_bits).collect::<Vec<_>>();
+        assert!(
+            bits(a.read(&info.name, None).unwrap().data)
+                == bits(b.read(&info.name, None).unwrap().data),
+            "`{}` differs",
+            info.name
+        );
+    }
 }

@@ -12,7 +12,6 @@ use super::{median, sys};
 use crate::checkpoint::graphcast::expected_graphcast_params;
 use crate::checkpoint::{GraphCastCheckpoint, ModelConfig, Params, TaskConfig};
 use crate::model::graphcast::{GraphCast, GraphCastGraphs};
-use crate::variables::{self, Kind};
 use crate::{Error, Result};
 
 /// A GraphCast benchmark configuration.
@@ -88,42 +87,11 @@ impl GraphCastPreset {
     /// The task: `graphcast.TASK_13` (13 levels) or `graphcast.TASK` (37 levels), both with
     /// precipitation as input and output.
     pub fn task(self) -> TaskConfig {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
-        let targets = s(&[
-            "2m_temperature",
-            "mean_sea_level_pressure",
-            "10m_v_component_of_wind",
-            "10m_u_component_of_wind",
-            "total_precipitation_6hr",
-            "temperature",
-            "geopotential",
-            "u_component_of_wind",
-            "v_component_of_wind",
-            "vertical_velocity",
-            "specific_humidity",
-        ]);
-        let forcings = s(&[
-            "toa_incident_solar_radiation",
-            "year_progress_sin",
-            "year_progress_cos",
-            "day_progress_sin",
-            "day_progress_cos",
-        ]);
-        let mut inputs = targets.clone();
-        inputs.extend(forcings.iter().cloned());
-        inputs.extend(variables::of_kind(Kind::Static).map(String::from));
-        let pressure_levels = if self.shape().levels == 37 {
+        TaskConfig::graphcast(if self.shape().levels == 37 {
             LEVELS_37.to_vec()
         } else {
             crate::checkpoint::config::PRESSURE_LEVELS_WEATHERBENCH_13.to_vec()
-        };
-        TaskConfig {
-            input_variables: inputs,
-            target_variables: targets,
-            forcing_variables: forcings,
-            pressure_levels,
-            input_duration: "12h".into(),
-        }
+        })
     }
 }
 

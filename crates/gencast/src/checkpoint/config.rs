@@ -123,6 +123,43 @@ impl TaskConfig {
         }
     }
 
+    /// The reference's `graphcast.TASK` (37 levels) or `graphcast.TASK_13` (13 levels) on
+    /// `pressure_levels`: 12h input window, 6h step, precipitation as input and target, TOA
+    /// solar radiation and the progress features as forcings.
+    pub fn graphcast(pressure_levels: Vec<i64>) -> TaskConfig {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+        let targets = s(&[
+            "2m_temperature",
+            "mean_sea_level_pressure",
+            "10m_v_component_of_wind",
+            "10m_u_component_of_wind",
+            "total_precipitation_6hr",
+            "temperature",
+            "geopotential",
+            "u_component_of_wind",
+            "v_component_of_wind",
+            "vertical_velocity",
+            "specific_humidity",
+        ]);
+        let forcings = s(&[
+            "toa_incident_solar_radiation",
+            "year_progress_sin",
+            "year_progress_cos",
+            "day_progress_sin",
+            "day_progress_cos",
+        ]);
+        let mut inputs = targets.clone();
+        inputs.extend(forcings.iter().cloned());
+        inputs.extend(variables::of_kind(Kind::Static).map(String::from));
+        TaskConfig {
+            input_variables: inputs,
+            target_variables: targets,
+            forcing_variables: forcings,
+            pressure_levels,
+            input_duration: "12h".into(),
+        }
+    }
+
     /// Number of input frames for data spaced `timestep_hours` apart: input times are the
     /// lead times in `(-input_duration, 0]`, i.e. `input_duration / timestep` frames (2 for GenCast).
     pub fn num_input_frames(&self, timestep_hours: f64) -> Result<usize> {

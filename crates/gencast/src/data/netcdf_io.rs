@@ -77,9 +77,16 @@ pub(crate) fn reader_error(path: &Path, what: &str, err: netcdf_reader::Error) -
 pub(crate) fn open(path: &Path) -> Result<NcFile> {
     match std::fs::metadata(path) {
         Err(e) => return Err(Error::io(path, e)),
+        Ok(m) if m.is_dir() && path.join(".zmetadata").is_file() => {
+            // A Zarr v2 store with consolidated metadata (as `prepare` writes): read through
+            // a NetCDF image of its arrays.
+            let image = super::sources::zarr::netcdf_image(path)?;
+            return NcFile::from_vec(image).map_err(|e| reader_error(path, "Zarr store", e));
+        }
         Ok(m) if m.is_dir() => {
             let detail = if path.join("zarr.json").is_file() {
-                "is a Zarr store; this command reads NetCDF files: convert it with xarray, \
+                "is a Zarr store (v3); this command reads NetCDF files and Zarr v2 stores with \
+                 consolidated metadata: convert it with xarray, \
                  xr.open_zarr(STORE).to_netcdf(FILE)"
             } else {
                 "is a folder; expected a NetCDF file"

@@ -123,11 +123,30 @@ pub fn lock_exclusive(file: &File, lock_path: &Path, output: &Path) -> Result<()
 }
 
 /// The content identity of a file: `{"size": bytes, "xxh3": 128-bit hash in hex}`. Reading is
-/// streamed, so any file size works.
+/// streamed, so any file size works. For a directory (a Zarr store) the hash covers each file's
+/// relative path and content, in path order, and the size is their total.
 pub fn file_identity(path: &Path) -> Result<Value> {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut size = 0u64;
+    if path.is_dir() {
+        let mut files = Vec::new();
+        list_files(path, path, &mut files)?;
+        files.sort();
+        for rel in files {
+            hasher.update(rel.as_bytes());
+            hasher.update(&[0]);
+            size += hash_file(&path.join(&rel), &mut hasher)?;
+        }
+    } else {
+        size = hash_file(path, &mut hasher)?;
+    }
+    Ok(json!({"size": size, "xxh3": format!("{:032x}", hasher.digest128())}))
+}
+
+/// Feeds a file's content to `hasher`; returns its size.
+fn hash_file(path: &Path, hasher: &mut xxhash_rust::xxh3::Xxh3) -> Result<u64> {
     let io = |e| Error::io(path, e);
     let mut f = File::open(path).map_err(io)?;
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
     loop {
@@ -138,7 +157,27 @@ pub fn file_identity(path: &Path) -> Result<Value> {
         size += n as u64;
         hasher.update(&buf[..n]);
     }
-    Ok(json!({"size": size, "xxh3": format!("{:032x}", hasher.digest128())}))
+    Ok(size)
+}
+
+/// The files below `dir`, as paths relative to `root` with `/` separators.
+fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let p = entry.path();
+        if p.is_dir() {
+            list_files(root, &p, out)?;
+        } else {
+            let rel = p.strip_prefix(root).unwrap_or(&p);
+            out.push(
+                rel.components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The first place where two JSON values differ: its dotted path below the top and the two

@@ -4,13 +4,16 @@
 //! (time, level, lat, lon) layout); names are mapped to the model's through the table in
 //! `names.tsv`; then the fields the model needs are oriented, regridded, cut to the model's
 //! levels and input frames, converted to its units, and written in the reference's example
-//! layout by [`write_netcdf`].
+//! layout by [`write_netcdf`] or [`write_zarr`]. Sources are NetCDF files, Zarr v2 stores and
+//! GRIB 1/2 files (see the [`netcdf`], [`zarr`] and [`grib`] modules).
 
 pub mod convert;
 pub mod field;
+pub mod grib;
 pub mod netcdf;
 pub mod tables;
 mod write;
+mod write_zarr;
 pub mod zarr;
 
 use std::collections::BTreeSet;
@@ -21,10 +24,12 @@ pub use convert::Regrid;
 pub use field::Field;
 pub use tables::{ModelSpec, NameRule};
 pub use write::write_netcdf;
+pub use write_zarr::write_zarr;
 
 use super::checks::{LAND_SEA_MASK, LAND_THRESHOLD, SST};
 use super::forcings::ProgressFeature;
 use super::netcdf_time::format_datetime;
+use super::solar_radiation::{toa_incident_solar_radiation, TISR};
 use crate::variables::{is_atmospheric, is_static};
 use crate::{Error, Result};
 use tables::Conversion;
@@ -101,12 +106,7 @@ pub fn read_source_part(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
     match detect(path)? {
         SourceKind::NetCdf => netcdf::read_fields(path),
         SourceKind::Zarr => zarr::read_fields(path, wanted),
-        SourceKind::Grib => Err(Error::format(
-            path,
-            "source",
-            "GRIB files are not supported yet; convert them to NetCDF first \
-             (e.g. `grib_to_netcdf` from ecCodes)",
-        )),
+        SourceKind::Grib => grib::read_fields(path, wanted),
     }
 }
 
@@ -249,8 +249,10 @@ pub fn prepare_fields(
     };
     let mut chosen: Vec<(String, Field)> = Vec::new();
     let mut missing = Vec::new();
+    // TOA solar radiation from a source if one has it, else computed for each frame.
+    let tisr_from_source = fields.iter().any(|f| f.model_name == TISR);
     for name in &wanted {
-        if ProgressFeature::from_name(name).is_some() {
+        if ProgressFeature::from_name(name).is_some() || (name == TISR && !tisr_from_source) {
             continue;
         }
         let source_name = if *name == precip {
@@ -393,7 +395,26 @@ pub fn prepare_fields(
         }
     }
     let lon32: Vec<f32> = lon.iter().map(|&x| x as f32).collect();
+    let lat32: Vec<f32> = lat.iter().map(|&x| x as f32).collect();
+    // GraphCast's example datasets (whose tasks have TOA solar radiation as a forcing) carry
+    // no progress features: they are computed from `datetime`. GenCast's carry them.
+    let progress_in_file = !task.forcing_variables.iter().any(|v| v == TISR);
     for name in &wanted {
+        if name == TISR && !tisr_from_source {
+            let data = frames
+                .iter()
+                .flat_map(|&t| toa_incident_solar_radiation(t, &lat32, &lon32))
+                .collect();
+            vars.push(PreparedVar {
+                name: name.clone(),
+                timed: true,
+                leveled: false,
+                forcing: None,
+                data,
+            });
+        }
+    }
+    for name in wanted.iter().filter(|_| progress_in_file) {
         if let Some(feature) = ProgressFeature::from_name(name) {
             let data = frames
                 .iter()
@@ -409,7 +430,7 @@ pub fn prepare_fields(
         }
     }
     Ok(Prepared {
-        lat: lat.iter().map(|&x| x as f32).collect(),
+        lat: lat32,
         lon: lon32,
         levels,
         datetimes: frames,

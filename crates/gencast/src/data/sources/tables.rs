@@ -146,18 +146,35 @@ pub fn model(name: &str) -> Result<ModelSpec> {
 fn task_for(name: &str) -> Option<TaskConfig> {
     match name {
         "gencast" => Some(TaskConfig::gencast_default()),
+        "graphcast" => Some(TaskConfig::graphcast(Vec::new())),
+        "graphcast_precip_out" => {
+            let mut task = TaskConfig::graphcast(Vec::new());
+            task.input_variables
+                .retain(|v| v != "total_precipitation_6hr");
+            Some(task)
+        }
         _ => None,
     }
 }
 
-/// The spec of a checkpoint's model: its own task, GenCast's 12 h step, and `grid_step`.
+/// The spec of a checkpoint's model: its own task and `grid_step`, GraphCast's 6 h step and
+/// 6-hour precipitation when the task has `total_precipitation_6hr`, else GenCast's 12 h.
 pub fn from_task(name: &str, task: TaskConfig, grid_step: f64) -> ModelSpec {
+    let graphcast = task
+        .target_variables
+        .iter()
+        .any(|v| v == "total_precipitation_6hr");
     ModelSpec {
         name: name.to_string(),
         task,
         grid_step,
-        step_hours: 12,
-        precipitation: "total_precipitation_12hr".into(),
+        step_hours: if graphcast { 6 } else { 12 },
+        precipitation: if graphcast {
+            "total_precipitation_6hr"
+        } else {
+            "total_precipitation_12hr"
+        }
+        .into(),
     }
 }
 

@@ -177,7 +177,92 @@ impl Store<'_> {
         }
     }
 
+    /// The `<M8[unit]` (numpy datetime64) dtype of an array, as the unit's length in ns.
+    fn datetime64_unit(&self, name: &str) -> Result<Option<i64>> {
+        let dtype = self
+            .zarray(name)
+            .and_then(|z| z.get("dtype"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some(unit) = dtype
+            .trim_start_matches(['<', '|'])
+            .strip_prefix("M8[")
+            .and_then(|u| u.strip_suffix(']'))
+        else {
+            return Ok(None);
+        };
+        let per = match unit {
+            "ns" => 1,
+            "us" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "D" => 86_400_000_000_000,
+            other => {
+                return Err(data_err(
+                    self.path,
+                    name,
+                    format!("datetime64 unit `{other}` is not supported (ns, us, ms, s, m, h, D)"),
+                ))
+            }
+        };
+        Ok(Some(per))
+    }
+
+    /// Reads a `<M8[...]` array as the int64 counts it stores: zarrs reads Zarr v2 datetime64
+    /// only through its int64 layout, so the array is opened with its dtype given as `<i8`.
+    fn read_datetime64_counts(&self, name: &str) -> Result<Vec<i64>> {
+        let mut zarray = self
+            .zarray(name)
+            .cloned()
+            .ok_or_else(|| data_err(self.path, name, "has no .zarray metadata".into()))?;
+        zarray.insert("dtype".into(), Value::from("<i8"));
+        // NaT (the usual fill value) is the smallest int64.
+        zarray.insert("fill_value".into(), Value::from(i64::MIN));
+        let meta: zarrs::metadata::v2::ArrayMetadataV2 =
+            serde_json::from_value(Value::Object(zarray))
+                .map_err(|e| Error::format(self.path, name, e.to_string()))?;
+        let array = Array::new_with_metadata(
+            self.storage.clone(),
+            &format!("/{name}"),
+            zarrs::metadata::ArrayMetadata::V2(meta),
+        )
+        .map_err(|e| Error::format(self.path, name, e.to_string()))?;
+        array
+            .retrieve_array_subset::<Vec<i64>>(&array.subset_all())
+            .map_err(|e| Error::format(self.path, name, e.to_string()))
+    }
+
+    /// A time coordinate as ns since 1970: numpy datetime64 (`<M8[unit]`), or numbers with CF
+    /// `units` `<unit> since <date>` (and a Gregorian `calendar`, if any).
     fn times(&self, name: &str) -> Result<Vec<i64>> {
+        if let Some(per) = self.datetime64_unit(name)? {
+            return self
+                .read_datetime64_counts(name)?
+                .into_iter()
+                .map(|x| {
+                    if x == i64::MIN {
+                        return Err(data_err(
+                            self.path,
+                            name,
+                            "contains NaT (missing) times".into(),
+                        ));
+                    }
+                    x.checked_mul(per)
+                        .ok_or_else(|| data_err(self.path, name, "time overflows 64-bit ns".into()))
+                })
+                .collect();
+        }
+        if let Some(cal) = self.attr_text(name, "calendar") {
+            if !netcdf_time::is_gregorian(&cal) {
+                return Err(data_err(
+                    self.path,
+                    name,
+                    format!("calendar `{cal}` is not supported"),
+                ));
+            }
+        }
         let units = self.attr_text(name, "units").unwrap_or_default();
         let (per, epoch) = netcdf_time::parse_since_units(&units).ok_or_else(|| {
             data_err(
@@ -222,34 +307,7 @@ impl Store<'_> {
 /// Reads the gridded arrays (those with latitude and longitude dimensions) of a Zarr v2 store
 /// that hold `wanted` variables, only over `wanted`'s time window: a store may hold decades.
 pub fn read_fields(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
-    let zmeta = path.join(".zmetadata");
-    let text = std::fs::read_to_string(&zmeta).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::format(
-                path,
-                ".zmetadata",
-                "no consolidated metadata; expected a Zarr v2 store written with consolidated \
-                 metadata (xarray's `to_zarr(..., consolidated=True)`)",
-            )
-        } else {
-            Error::io(&zmeta, e)
-        }
-    })?;
-    let json: Value =
-        serde_json::from_str(&text).map_err(|e| Error::format(&zmeta, "JSON", e.to_string()))?;
-    let meta = json
-        .get("metadata")
-        .and_then(Value::as_object)
-        .cloned()
-        .ok_or_else(|| Error::format(&zmeta, "metadata", "no `metadata` object"))?;
-    let storage = Arc::new(
-        FilesystemStore::new(path).map_err(|e| Error::format(path, "store", e.to_string()))?,
-    );
-    let store = Store {
-        path,
-        meta,
-        storage,
-    };
+    let store = open_store(path)?;
     let mut names: Vec<String> = store
         .meta
         .keys()
@@ -376,4 +434,173 @@ fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Re
         lon,
         data,
     })
+}
+
+/// Opens a Zarr v2 store through its consolidated metadata.
+fn open_store(path: &Path) -> Result<Store<'_>> {
+    let zmeta = path.join(".zmetadata");
+    let text = std::fs::read_to_string(&zmeta).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::format(
+                path,
+                ".zmetadata",
+                "no consolidated metadata; expected a Zarr v2 store written with consolidated \
+                 metadata (xarray's `to_zarr(..., consolidated=True)`)",
+            )
+        } else {
+            Error::io(&zmeta, e)
+        }
+    })?;
+    let json: Value =
+        serde_json::from_str(&text).map_err(|e| Error::format(&zmeta, "JSON", e.to_string()))?;
+    let meta = json
+        .get("metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| Error::format(&zmeta, "metadata", "no `metadata` object"))?;
+    let storage = Arc::new(
+        FilesystemStore::new(path).map_err(|e| Error::format(path, "store", e.to_string()))?,
+    );
+    Ok(Store {
+        path,
+        meta,
+        storage,
+    })
+}
+
+/// The top-level arrays of a Zarr v2 store written as a NetCDF (classic, 64-bit offsets) file
+/// image, with their dimensions (`_ARRAY_DIMENSIONS`) and text and number attributes, so that
+/// a store in the example layout opens as a [`crate::data::Dataset`]. Float arrays keep their
+/// type (missing values NaN), integer ones become int32 when every value fits, else float64.
+pub fn netcdf_image(path: &Path) -> Result<Vec<u8>> {
+    use crate::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+
+    let store = open_store(path)?;
+    let mut names: Vec<String> = store
+        .meta
+        .keys()
+        .filter_map(|k| k.strip_suffix("/.zarray"))
+        .filter(|k| !k.contains('/'))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    let mut header = NcHeader::default();
+    enum Data {
+        F32(Vec<f32>),
+        F64(Vec<f64>),
+        I32(Vec<i32>),
+    }
+    let mut contents = Vec::new();
+    for name in &names {
+        let dims = store.dims(name)?;
+        let shape: Vec<usize> = store
+            .zarray(name)
+            .and_then(|z| z.get("shape"))
+            .and_then(Value::as_array)
+            .map(|s| s.iter().map(|x| x.as_u64().unwrap_or(0) as usize).collect())
+            .unwrap_or_default();
+        if shape.len() != dims.len() {
+            return Err(data_err(
+                path,
+                name,
+                format!(
+                    "{} dimension names for a {}-d array",
+                    dims.len(),
+                    shape.len()
+                ),
+            ));
+        }
+        let mut dim_ids = Vec::new();
+        for (d, &n) in dims.iter().zip(&shape) {
+            let id = match header.dims.iter().position(|(name, _)| name == d) {
+                Some(i) if header.dims[i].1 == n => i,
+                Some(i) => {
+                    return Err(data_err(
+                        path,
+                        name,
+                        format!(
+                            "dimension `{d}` has {n} values here and {} elsewhere",
+                            header.dims[i].1
+                        ),
+                    ))
+                }
+                None => header.add_dim(d, n),
+            };
+            dim_ids.push(id);
+        }
+        let dtype = store
+            .zarray(name)
+            .and_then(|z| z.get("dtype"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim_start_matches(['<', '|'])
+            .to_string();
+        let data = match dtype.as_str() {
+            "f4" => Data::F32(
+                store
+                    .read_f64(name)?
+                    .into_iter()
+                    .map(|x| x as f32)
+                    .collect(),
+            ),
+            "f8" => Data::F64(store.read_f64(name)?),
+            _ if dtype.starts_with("M8[") => {
+                Data::F64(store.times(name)?.into_iter().map(|t| t as f64).collect())
+            }
+            _ => {
+                let values = store.read_i64(name)?;
+                match values.iter().map(|&x| i32::try_from(x)).collect() {
+                    Ok(small) => Data::I32(small),
+                    Err(_) => Data::F64(values.into_iter().map(|x| x as f64).collect()),
+                }
+            }
+        };
+        let mut attrs = Vec::new();
+        if let Some(map) = store.zattrs(name) {
+            for (k, v) in map {
+                let value = match v {
+                    _ if k == "_ARRAY_DIMENSIONS" => continue,
+                    Value::String(t) => AttrValue::Text(t.clone()),
+                    Value::Number(n)
+                        if n.is_i64() && i32::try_from(n.as_i64().unwrap_or(0)).is_ok() =>
+                    {
+                        AttrValue::Int(vec![n.as_i64().unwrap_or(0) as i32])
+                    }
+                    Value::Number(n) => AttrValue::Double(vec![n.as_f64().unwrap_or(f64::NAN)]),
+                    _ => continue,
+                };
+                attrs.push((k.clone(), value));
+            }
+        }
+        if dtype.starts_with("M8[") {
+            attrs.retain(|(k, _)| k != "units" && k != "calendar");
+            attrs.push((
+                "units".into(),
+                AttrValue::Text("nanoseconds since 1970-01-01".into()),
+            ));
+        }
+        let ty = match data {
+            Data::F32(_) => NcType::Float,
+            Data::F64(_) => NcType::Double,
+            Data::I32(_) => NcType::Int,
+        };
+        header.add_var(name, &dim_ids, ty, attrs);
+        contents.push(data);
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let tmp = std::env::temp_dir().join(format!("gencast-zarr-{}-{stamp}.nc", std::process::id()));
+    let mut w = NcWriter::create(&tmp, header)?;
+    for (i, data) in contents.iter().enumerate() {
+        match data {
+            Data::F32(v) => w.write_f32(i, 0, v)?,
+            Data::F64(v) => w.write_f64(i, 0, v)?,
+            Data::I32(v) => w.write_i32(i, 0, v)?,
+        }
+    }
+    w.finish()?;
+    let bytes = std::fs::read(&tmp).map_err(|e| Error::io(&tmp, e));
+    let _ = std::fs::remove_file(&tmp);
+    bytes
 }
