@@ -14,8 +14,8 @@ use grib_reader::{DataRepresentation, GribFile, Message, ReferenceTime};
 use super::field::Field;
 use super::tables::{name_rule, Conversion};
 use super::Wanted;
-use crate::checkpoint::config::is_static;
 use crate::data::netcdf_time::{days_from_civil, format_datetime};
+use crate::variables::is_static;
 use crate::{Error, Result};
 
 const TABLE: &str = include_str!("grib.tsv");
