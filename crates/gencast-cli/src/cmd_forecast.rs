@@ -106,9 +106,9 @@ pub struct Args {
     /// every step).
     #[arg(long)]
     output_every: Option<String>,
-    /// Write ensemble statistics instead of the members: comma-separated `mean`, `std` (ddof
-    /// 1) and quantiles `qP` (P a percentage, e.g. `q10,q90`); add `members` to write the
-    /// members too. Statistic s of variable v is the variable `s__v`, without the member
+    /// Write ensemble statistics instead of the members: comma-separated `mean`, `std` (with
+    /// ddof one) and quantiles `qP` (P a percentage, e.g. `q10,q90`); add `members` to write
+    /// the members too. Statistic s of variable v is the variable `s__v`, without the member
     /// dimension.
     #[arg(long, value_delimiter = ',')]
     ensemble_summary: Vec<String>,
