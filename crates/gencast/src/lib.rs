@@ -7,6 +7,9 @@
 //! diffusion sampler and its random streams, and [`output`] the writers. GraphCast's network,
 //! graphs, normalisation and rollout live in [`model::graphcast`], its checkpoint reader in
 //! [`checkpoint::graphcast`].
+//!
+//! Most callers need only the facade in [`forecast`]: [`Model::load`], the [`Forecast`]
+//! builder and a [`ForecastSink`] ([`NetCdfSink`], [`ZarrSink`] or [`MemorySink`]).
 
 /// Benchmarks of random-weight models of the published configurations (`gencast bench`).
 #[cfg(feature = "bench")]
@@ -14,6 +17,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod forecast;
 pub mod graph;
 pub mod kernels;
 pub mod model;
@@ -27,3 +31,7 @@ pub mod time;
 pub mod variables;
 
 pub use error::{Error, Result};
+pub use forecast::{
+    Forecast, ForecastSink, MemoryForecast, MemorySink, Model, ModelKind, NetCdfSink, Progress,
+    Stats, Summary, ZarrSink,
+};

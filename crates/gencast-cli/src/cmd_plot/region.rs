@@ -1,8 +1,9 @@
 //! `--region lat_min,lat_max,lon_min,lon_max` of a map: the rows and columns of the grid it
-//! keeps, west to east, with longitudes continuous across 0° (the western part below 0), as the
-//! forecast's `--region` writes them.
+//! keeps, west to east, with longitudes continuous across 0° (the western part below 0), chosen
+//! by the forecast's own [`Region`] rule.
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
+use gencast::forecast::Region;
 
 /// The part of the grid a map shows.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,53 +37,16 @@ impl Window {
     /// The points of `lat × lon` inside `text` (`lat_min,lat_max,lon_min,lon_max`; `lon_min >
     /// lon_max` crosses 0°; longitudes in −180..360).
     pub fn parse(text: &str, lat: &[f32], lon: &[f32]) -> anyhow::Result<Window> {
-        let v: Vec<f32> = text
-            .split(',')
-            .map(|x| x.trim().parse::<f32>())
-            .collect::<Result<Vec<f32>, _>>()
-            .ok()
-            .filter(|v| v.len() == 4 && v.iter().all(|x| x.is_finite()))
-            .ok_or_else(|| {
-                anyhow!(
-                    "--region `{text}`: expected lat_min,lat_max,lon_min,lon_max in degrees, \
-                     e.g. 35,72,-25,45"
-                )
-            })?;
-        let (s, n, w, e) = (v[0], v[1], v[2], v[3]);
-        if !(-90.0..=90.0).contains(&s) || !(-90.0..=90.0).contains(&n) || s > n {
-            bail!("--region `{text}`: latitudes must satisfy -90 <= lat_min <= lat_max <= 90");
-        }
-        if ![w, e].iter().all(|x| (-180.0..=360.0).contains(x)) {
-            bail!("--region `{text}`: longitudes must lie in -180..360");
-        }
-        let all_lons = e - w >= 360.0;
-        let (west, east) = (w.rem_euclid(360.0), e.rem_euclid(360.0));
-        let crosses = !all_lons && west > east;
-        let inside = |x: f32| {
-            all_lons
-                || if crosses {
-                    x >= west || x <= east
-                } else {
-                    (west..=east).contains(&x)
-                }
-        };
-        let rows: Vec<usize> = (0..lat.len())
-            .filter(|&i| (s..=n).contains(&lat[i]))
-            .collect();
-        let mut picked: Vec<(f32, usize)> = (0..lon.len())
-            .map(|i| (lon[i].rem_euclid(360.0), i))
-            .filter(|&(x, _)| inside(x))
-            .map(|(x, i)| (if crosses && x >= west { x - 360.0 } else { x }, i))
-            .collect();
-        picked.sort_by(|a, b| a.0.total_cmp(&b.0));
-        if rows.is_empty() || picked.len() < 2 || rows.len() < 2 {
+        let region = Region::parse(text)?;
+        let p = region.points(lat, lon)?;
+        if p.lat.len() < 2 || p.lon.len() < 2 {
             bail!("--region `{text}` holds fewer than 2 × 2 points of the file's grid");
         }
-        let (lon, cols): (Vec<f32>, Vec<usize>) = picked.into_iter().unzip();
+        let (rows, cols, lon) = (p.lat, p.lon, p.lon_values);
         Ok(Window {
             lat: rows.iter().map(|&i| lat[i]).collect(),
             rows,
-            global: all_lons,
+            global: region.all_lons(),
             cols,
             lon,
         })

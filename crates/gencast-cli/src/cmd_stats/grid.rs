@@ -5,7 +5,7 @@ use anyhow::Context;
 use gencast::output::read::ForecastOutput;
 use gencast::output::verify::region_latitude_weights;
 
-use crate::cmd_forecast::select::{Region, Selection};
+use gencast::forecast::Region;
 
 /// Tolerance in degrees when matching grid coordinates (stored as f32).
 const GRID_TOL: f32 = 1e-3;
@@ -34,9 +34,8 @@ impl Grid {
                 lon.to_vec(),
             ),
             Some(text) => {
-                let r = Region::parse(text)?;
-                let s = Selection::new(&[], &[], (lat, lon), 1, &[], &[], Some(r), None, 1)?;
-                (s.lat, s.lon, s.lon_values)
+                let p = Region::parse(text)?.points(lat, lon)?;
+                (p.lat, p.lon, p.lon_values)
             }
         };
         let mut points = Vec::with_capacity(lat_idx.len() * lon_idx.len());

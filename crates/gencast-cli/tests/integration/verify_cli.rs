@@ -386,6 +386,7 @@ fn a_perfect_one_member_forecast_scores_zero_crps_and_unit_acc() {
             name: var.into(),
             levelled: false,
             units: None,
+            statistic: None,
         }],
         levels: vec![],
         lat: t.lat().to_vec(),

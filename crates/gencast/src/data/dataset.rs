@@ -1,7 +1,7 @@
 //! Example datasets: NetCDF files written by xarray with `lat`, `lon`, optional `level`,
 //! `time` (time deltas) and `datetime` (absolute times) coordinates, read lazily by variable.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,22 @@ use crate::{Error, Result};
 pub const BATCH_DIM: &str = "batch";
 /// Name of the time dimension (the one [`Dataset::read`]'s frame range applies to).
 pub const TIME_DIM: &str = "time";
+
+/// The coordinates of a dataset held in memory ([`Dataset::from_arrays`]); an empty one is
+/// absent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MemoryCoords {
+    /// Latitudes in degrees, ascending from -90 to 90.
+    pub lat: Vec<f32>,
+    /// Longitudes in degrees, ascending from 0.
+    pub lon: Vec<f32>,
+    /// Pressure levels in hPa.
+    pub level: Vec<i32>,
+    /// Time offsets of the frames in nanoseconds.
+    pub time: Vec<i64>,
+    /// Valid time of each frame in nanoseconds since 1970-01-01 UTC.
+    pub datetime: Vec<i64>,
+}
 
 /// Name, dims, shape and units of one data variable.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,9 +65,13 @@ impl Array {
 }
 
 /// An opened example dataset. Coordinates are read and validated on open; variables on demand.
+/// A dataset may also be held in memory ([`Dataset::from_arrays`]).
 pub struct Dataset {
     path: PathBuf,
-    file: NcFile,
+    /// The NetCDF file (`None` for a dataset in memory).
+    file: Option<NcFile>,
+    /// The variables of a dataset in memory.
+    memory: BTreeMap<String, Array>,
     dims: Vec<(String, usize)>,
     lat: Vec<f32>,
     lon: Vec<f32>,
@@ -128,7 +148,8 @@ impl Dataset {
 
         let mut ds = Dataset {
             path,
-            file,
+            file: Some(file),
+            memory: BTreeMap::new(),
             dims,
             lat: Vec::new(),
             lon: Vec::new(),
@@ -151,13 +172,13 @@ impl Dataset {
             check_lon(&ds.path, &ds.lon)?;
         }
         if let Some(v) = ds.coord_var("level")? {
-            ds.level = read_levels(&ds.file, &ds.path, v)?;
+            ds.level = read_levels(ds.nc()?, &ds.path, v)?;
         }
         if let Some(v) = ds.coord_var(TIME_DIM)? {
-            ds.time = read_timedelta(&ds.file, &ds.path, v)?;
+            ds.time = read_timedelta(ds.nc()?, &ds.path, v)?;
         }
-        if let Ok(v) = ds.file.variable("datetime") {
-            ds.datetime = read_datetime(&ds.file, &ds.path, v)?;
+        if let Ok(v) = ds.nc()?.variable("datetime") {
+            ds.datetime = read_datetime(ds.nc()?, &ds.path, v)?;
             if !ds.time.is_empty() && ds.datetime.len() != ds.time.len() {
                 return Err(ds.data_err(
                     "datetime",
@@ -166,6 +187,120 @@ impl Dataset {
             }
         }
         Ok(ds)
+    }
+
+    /// A dataset held in memory (e.g. converted from an `xarray.Dataset`): `label` stands for
+    /// the file in messages; `coords` are the `lat`, `lon`, `level`, `time` (offsets) and
+    /// `datetime` coordinates, validated as a file's are; each variable is a dense array with
+    /// named dimensions (`batch` index 0 is used, as for files) and its units.
+    pub fn from_arrays(
+        label: impl Into<PathBuf>,
+        coords: MemoryCoords,
+        variables: impl IntoIterator<Item = (String, Array, Option<String>)>,
+    ) -> Result<Dataset> {
+        let path = label.into();
+        let mut dims: Vec<(String, usize)> = Vec::new();
+        let mut add_dim = |name: &str, size: usize, var: &str| -> Result<()> {
+            match dims.iter().find(|(n, _)| n == name) {
+                Some((_, s)) if *s != size => Err(coord_err(
+                    &path,
+                    var,
+                    format!("dimension `{name}` has size {size} here and {s} elsewhere"),
+                )),
+                Some(_) => Ok(()),
+                None => {
+                    dims.push((name.to_string(), size));
+                    Ok(())
+                }
+            }
+        };
+        for (name, values) in [
+            ("lat", coords.lat.len()),
+            ("lon", coords.lon.len()),
+            ("level", coords.level.len()),
+            (TIME_DIM, coords.time.len()),
+        ] {
+            if values > 0 {
+                add_dim(name, values, name)?;
+            }
+        }
+        let mut infos = Vec::new();
+        let mut memory = BTreeMap::new();
+        for (name, array, units) in variables {
+            if array.dims.len() != array.shape.len()
+                || array.shape.iter().product::<usize>() != array.data.len()
+            {
+                return Err(coord_err(
+                    &path,
+                    &name,
+                    format!(
+                        "dims {:?} and shape {:?} do not fit {} values",
+                        array.dims,
+                        array.shape,
+                        array.data.len()
+                    ),
+                ));
+            }
+            for (d, &n) in array.dims.iter().zip(&array.shape) {
+                add_dim(d, n, &name)?;
+            }
+            infos.push(VarInfo {
+                name: name.clone(),
+                dims: array.dims.clone(),
+                shape: array.shape.clone(),
+                units,
+            });
+            if memory.insert(name.clone(), array).is_some() {
+                return Err(coord_err(&path, &name, "given twice".into()));
+            }
+        }
+        if !coords.lat.is_empty() {
+            check_lat(&path, &coords.lat)?;
+        }
+        if !coords.lon.is_empty() {
+            check_lon(&path, &coords.lon)?;
+        }
+        let mut seen = BTreeSet::new();
+        if let Some(l) = coords.level.iter().find(|&&l| l <= 0 || !seen.insert(l)) {
+            return Err(coord_err(
+                &path,
+                "level",
+                format!("value {l} is not a distinct positive number of hPa"),
+            ));
+        }
+        if !coords.datetime.is_empty() && coords.datetime.len() != coords.time.len() {
+            return Err(coord_err(
+                &path,
+                "datetime",
+                format!(
+                    "{} values for {} times",
+                    coords.datetime.len(),
+                    coords.time.len()
+                ),
+            ));
+        }
+        Ok(Dataset {
+            path,
+            file: None,
+            memory,
+            dims,
+            lat: coords.lat,
+            lon: coords.lon,
+            level: coords.level,
+            time: coords.time,
+            datetime: coords.datetime,
+            variables: infos,
+        })
+    }
+
+    /// The NetCDF file behind the dataset.
+    fn nc(&self) -> Result<&NcFile> {
+        self.file.as_ref().ok_or_else(|| {
+            self.data_err(
+                "(file)",
+                "the dataset is held in memory; this needs a NetCDF file".into(),
+            )
+        })
     }
 
     /// The file this dataset was opened from.
@@ -257,6 +392,9 @@ impl Dataset {
     /// Variables without a `time` dim are returned whole. Only the selected hyperslab is read.
     pub fn read(&self, name: &str, frames: Option<Range<usize>>) -> Result<Array> {
         let info = self.variable(name).ok_or_else(|| self.missing(name))?;
+        if let Some(array) = self.memory.get(name) {
+            return self.read_memory(name, array, frames);
+        }
         let var = self.nc_var(name)?;
         let mut selections = Vec::with_capacity(info.dims.len());
         let mut dims = Vec::with_capacity(info.dims.len());
@@ -293,29 +431,32 @@ impl Dataset {
             shape.push(end - start);
         }
         let selection = NcSliceInfo { selections };
-        let data = netcdf_io::read_f32(&self.file, &self.path, var, sliced.then_some(&selection))?;
+        let data = netcdf_io::read_f32(self.nc()?, &self.path, var, sliced.then_some(&selection))?;
         self.finish(name, dims, shape, data)
     }
 
     /// Reads a whole variable (data variable or coordinate) as f32 with all its dims.
     pub fn read_all(&self, name: &str) -> Result<Array> {
+        if let Some(array) = self.memory.get(name) {
+            return Ok(array.clone());
+        }
         let var = self.nc_var(name)?;
         let dims = var.dimensions.iter().map(|d| d.name.clone()).collect();
         let shape = netcdf_io::shape(&self.path, var)?;
-        let data = netcdf_io::read_f32(&self.file, &self.path, var, None)?;
+        let data = netcdf_io::read_f32(self.nc()?, &self.path, var, None)?;
         self.finish(name, dims, shape, data)
     }
 
     /// Reads a whole integer variable (e.g. the `sample` or `draw_iteration` coordinate) exactly.
     pub fn read_i64(&self, name: &str) -> Result<Vec<i64>> {
         let var = self.nc_var(name)?;
-        netcdf_io::read_i64(&self.file, &self.path, var)
+        netcdf_io::read_i64(self.nc()?, &self.path, var)
     }
 
     /// Reads a string variable (e.g. the `draw_kind` coordinate), flattened.
     pub fn read_strings(&self, name: &str) -> Result<Vec<String>> {
         self.nc_var(name)?;
-        self.file
+        self.nc()?
             .read_variable_as_strings(name)
             .map_err(|e| netcdf_io::reader_error(&self.path, name, e))
     }
@@ -323,20 +464,20 @@ impl Dataset {
     /// An attribute of a variable (`Some(var)`) or a global attribute (`None`).
     pub fn attribute(&self, var: Option<&str>, name: &str) -> Option<AttrValue> {
         let attr = match var {
-            Some(v) => self.file.variable(v).ok()?.attribute(name)?,
-            None => self.file.global_attribute(name).ok()?,
+            Some(v) => self.file.as_ref()?.variable(v).ok()?.attribute(name)?,
+            None => self.file.as_ref()?.global_attribute(name).ok()?,
         };
         Some(netcdf_io::attr_value(&attr.value))
     }
 
     /// Looks a variable up in the file (data variables and coordinates alike).
     fn nc_var(&self, name: &str) -> Result<&NcVariable> {
-        self.file.variable(name).map_err(|_| self.missing(name))
+        self.nc()?.variable(name).map_err(|_| self.missing(name))
     }
 
     /// A dimension-coordinate variable, if present.
     fn coord_var(&self, name: &str) -> Result<Option<&NcVariable>> {
-        match self.file.variable(name) {
+        match self.nc()?.variable(name) {
             Ok(v) if v.dimensions.len() == 1 && v.dimensions[0].name == name => Ok(Some(v)),
             Ok(v) => Err(self.data_err(
                 name,
@@ -350,8 +491,62 @@ impl Dataset {
     }
 
     fn read_coord_f32(&self, var: &NcVariable) -> Result<Vec<f32>> {
-        let values = netcdf_io::read_f64(&self.file, &self.path, var, None)?;
+        let values = netcdf_io::read_f64(self.nc()?, &self.path, var, None)?;
         Ok(values.into_iter().map(|x| x as f32).collect())
+    }
+
+    /// [`Dataset::read`] of a variable held in memory: batch 0, then the frames.
+    fn read_memory(
+        &self,
+        name: &str,
+        array: &Array,
+        frames: Option<Range<usize>>,
+    ) -> Result<Array> {
+        let mut ranges = Vec::with_capacity(array.dims.len());
+        for (dim, &size) in array.dims.iter().zip(&array.shape) {
+            let r = match (&frames, dim.as_str()) {
+                (_, BATCH_DIM) => 0..1.min(size),
+                (Some(r), TIME_DIM) => {
+                    if r.start >= r.end || r.end > size {
+                        return Err(self.data_err(
+                            name,
+                            format!(
+                                "frames {}..{} out of range for {size} times",
+                                r.start, r.end
+                            ),
+                        ));
+                    }
+                    r.clone()
+                }
+                _ => 0..size,
+            };
+            ranges.push(r);
+        }
+        // Row-major strides of the stored array, and a walk over the selected index box.
+        let mut strides = vec![1usize; array.shape.len()];
+        for i in (0..array.shape.len().saturating_sub(1)).rev() {
+            strides[i] = strides[i + 1] * array.shape[i + 1];
+        }
+        let total: usize = ranges.iter().map(|r| r.len()).product();
+        let mut data = Vec::with_capacity(total);
+        let mut index: Vec<usize> = ranges.iter().map(|r| r.start).collect();
+        for _ in 0..total {
+            let flat: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
+            data.push(array.data[flat]);
+            for d in (0..index.len()).rev() {
+                index[d] += 1;
+                if index[d] < ranges[d].end {
+                    break;
+                }
+                index[d] = ranges[d].start;
+            }
+        }
+        let keep: Vec<usize> = (0..array.dims.len())
+            .filter(|&d| array.dims[d] != BATCH_DIM)
+            .collect();
+        let dims = keep.iter().map(|&d| array.dims[d].clone()).collect();
+        let shape = keep.iter().map(|&d| ranges[d].len()).collect();
+        self.finish(name, dims, shape, data)
     }
 
     fn finish(

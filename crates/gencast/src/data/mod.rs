@@ -6,7 +6,7 @@ pub(crate) mod netcdf_io;
 pub mod netcdf_time;
 pub mod solar_radiation;
 pub mod stats;
-pub use dataset::{Array, Dataset, VarInfo};
+pub use dataset::{Array, Dataset, MemoryCoords, VarInfo};
 pub use netcdf_io::AttrValue;
 pub use stats::{NormStats, StatsSet};
 pub mod checks;

@@ -117,6 +117,7 @@ pub fn rewrite_forecast(
             name: v.to_string(),
             levelled: fc.variable(v).unwrap().dims.contains(&"level".to_string()),
             units: None,
+            statistic: None,
         })
         .collect();
     let layout = ForecastLayout {

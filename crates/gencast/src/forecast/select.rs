@@ -1,12 +1,12 @@
 //! What a forecast writes of what the model predicts: `--variables`, `--levels`, `--region`
 //! and `--output-every`, checked against the model's outputs before anything is computed.
 
-use anyhow::bail;
-use gencast::data::task::Field;
+use crate::data::task::Field;
+use crate::{Error, Result};
 
 /// The part of each step's prediction that goes to the output.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Indices of the written variables among the model's outputs, in output order.
     pub variables: Vec<usize>,
     /// Indices of the written pressure levels among the model's levels.
@@ -38,7 +38,7 @@ pub struct Region {
 
 impl Region {
     /// Parses `lat_min,lat_max,lon_min,lon_max` (longitudes in −180..360).
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
+    pub fn parse(text: &str) -> Result<Self> {
         let v: Vec<f32> = text
             .split(',')
             .map(|x| x.trim().parse::<f32>())
@@ -46,10 +46,10 @@ impl Region {
             .ok()
             .filter(|v| v.len() == 4 && v.iter().all(|x| x.is_finite()))
             .ok_or_else(|| {
-                anyhow::anyhow!(
+                Error::Invalid(format!(
                     "--region `{text}`: expected lat_min,lat_max,lon_min,lon_max in degrees, \
                      e.g. 35,72,-25,45"
-                )
+                ))
             })?;
         let r = Region {
             lat_min: v[0],
@@ -73,7 +73,7 @@ impl Region {
     }
 
     /// Whether the region spans every longitude.
-    fn all_lons(&self) -> bool {
+    pub fn all_lons(&self) -> bool {
         self.lon_max - self.lon_min >= 360.0
     }
 
@@ -91,6 +91,49 @@ impl Region {
             lon >= a || lon <= b
         }
     }
+
+    /// The points of the grid `lat × lon` inside the region: rows ascending, columns west to
+    /// east, and a region crossing 0° shows its western part below 0, so the returned
+    /// longitudes ascend. An error when the region holds no point of the grid.
+    pub fn points(&self, lat: &[f32], lon: &[f32]) -> Result<RegionPoints> {
+        let lat_idx: Vec<usize> = (0..lat.len())
+            .filter(|&i| (self.lat_min..=self.lat_max).contains(&lat[i]))
+            .collect();
+        let west = self.lon_min.rem_euclid(360.0);
+        let crosses = !self.all_lons() && west > self.lon_max.rem_euclid(360.0);
+        let mut picked: Vec<(f32, usize)> = (0..lon.len())
+            .map(|i| (lon[i].rem_euclid(360.0), i))
+            .filter(|&(x, _)| self.has_lon(x))
+            .map(|(x, i)| (if crosses && x >= west { x - 360.0 } else { x }, i))
+            .collect();
+        picked.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if lat_idx.is_empty() || picked.is_empty() {
+            bail!(
+                "--region {},{},{},{} holds no point of the grid",
+                self.lat_min,
+                self.lat_max,
+                self.lon_min,
+                self.lon_max
+            );
+        }
+        let (lon_values, lon_idx): (Vec<f32>, Vec<usize>) = picked.into_iter().unzip();
+        Ok(RegionPoints {
+            lat: lat_idx,
+            lon: lon_idx,
+            lon_values,
+        })
+    }
+}
+
+/// The grid points inside a [`Region`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegionPoints {
+    /// Indices of the kept latitudes, ascending.
+    pub lat: Vec<usize>,
+    /// Indices of the kept longitudes, west to east.
+    pub lon: Vec<usize>,
+    /// The kept longitudes' values, ascending (below 0 where the region crosses 0°).
+    pub lon_values: Vec<f32>,
 }
 
 impl Selection {
@@ -108,7 +151,7 @@ impl Selection {
         region: Option<Region>,
         every_hours: Option<u64>,
         step_hours: u64,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self> {
         let mut var_idx = Vec::new();
         for v in variables {
             match outputs.iter().position(|o| o == v) {
@@ -161,30 +204,8 @@ impl Selection {
                 lon.to_vec(),
             ),
             Some(r) => {
-                let lat_idx: Vec<usize> = (0..lat.len())
-                    .filter(|&i| (r.lat_min..=r.lat_max).contains(&lat[i]))
-                    .collect();
-                let west = r.lon_min.rem_euclid(360.0);
-                let crosses = !r.all_lons() && west > r.lon_max.rem_euclid(360.0);
-                // West to east: a region crossing 0° shows its western part below 0, so the
-                // longitude coordinate ascends.
-                let mut picked: Vec<(f32, usize)> = (0..lon.len())
-                    .map(|i| (lon[i].rem_euclid(360.0), i))
-                    .filter(|&(x, _)| r.has_lon(x))
-                    .map(|(x, i)| (if crosses && x >= west { x - 360.0 } else { x }, i))
-                    .collect();
-                picked.sort_by(|a, b| a.0.total_cmp(&b.0));
-                if lat_idx.is_empty() || picked.is_empty() {
-                    bail!(
-                        "--region {},{},{},{} holds no point of the model's grid",
-                        r.lat_min,
-                        r.lat_max,
-                        r.lon_min,
-                        r.lon_max
-                    );
-                }
-                let (values, idx): (Vec<f32>, Vec<usize>) = picked.into_iter().unzip();
-                (lat_idx, idx, values)
+                let p = r.points(lat, lon)?;
+                (p.lat, p.lon, p.lon_values)
             }
         };
         Ok(Selection {
@@ -199,7 +220,7 @@ impl Selection {
     }
 
     /// Whether the whole grid is written.
-    fn whole_grid(&self, n_lat: usize) -> bool {
+    pub fn whole_grid(&self, n_lat: usize) -> bool {
         self.lat.len() == n_lat && self.lon.iter().copied().eq(0..self.n_lon)
     }
 
@@ -251,7 +272,7 @@ mod tests {
     const LAT: [f32; 1] = [0.0];
     const LON: [f32; 2] = [0.0, 180.0];
 
-    fn sel(vars: &[&str], levels: &[i32], every: Option<u64>) -> anyhow::Result<Selection> {
+    fn sel(vars: &[&str], levels: &[i32], every: Option<u64>) -> Result<Selection> {
         let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
         Selection::new(
             &OUTS,
@@ -267,7 +288,7 @@ mod tests {
     }
 
     /// A selection of region `r` on a 10° grid: latitudes -90..90, longitudes 0..350.
-    fn region(r: &str) -> anyhow::Result<Selection> {
+    fn region(r: &str) -> Result<Selection> {
         let lat: Vec<f32> = (0..19).map(|i| -90.0 + 10.0 * i as f32).collect();
         let lon: Vec<f32> = (0..36).map(|i| 10.0 * i as f32).collect();
         let r = Region::parse(r)?;
