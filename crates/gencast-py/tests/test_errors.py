@@ -26,7 +26,7 @@ def test_load_names_a_missing_checkpoint_or_stats_file(tmp_path):
         gencast_rs.load(tmp_path / "no_such.npz", D)
     with pytest.raises(gencast_rs.GencastError, match="min_by_level.nc"):
         gencast_rs.load(D / "checkpoint.npz", tmp_path)
-    with pytest.raises(gencast_rs.GencastError, match="missing min_by_level"):
+    with pytest.raises(gencast_rs.GencastError, match="missing stddev_by_level, diffs_stddev_by_level, min_by_level"):
         gencast_rs.load(D / "checkpoint.npz", {"mean_by_level": xr.Dataset()})
     with pytest.raises(gencast_rs.GencastError, match="expected 4 datasets"):
         gencast_rs.load(D / "checkpoint.npz", [xr.Dataset()])

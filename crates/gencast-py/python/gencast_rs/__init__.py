@@ -200,9 +200,9 @@ class Model:
         """
         seed = whole("seed", seed, None)
         num_samples = whole("num_samples", num_samples, 1)
-        ds, steps = input_dataset(inputs, targets_template, forcings, self._core.output_variables())
-        names = [n for n, _ in self._core.output_variables()]
-        yield from _generate(self._core, ds, steps, seed, num_samples, names, targets_template, progress)
+        outputs = self._core.output_variables()
+        ds, steps = input_dataset(inputs, targets_template, forcings, outputs)
+        yield from _generate(self._core, ds, steps, seed, num_samples, outputs, targets_template, progress)
 
     def chunked_prediction(
         self,
@@ -249,7 +249,7 @@ def _dataset_path(dataset: Any, folder: str) -> str:
     )
 
 
-def _generate(core, ds, steps, seed, num_samples, names, template, progress) -> Iterator[xr.Dataset]:
+def _generate(core, ds, steps, seed, num_samples, outputs, template, progress) -> Iterator[xr.Dataset]:
     """Runs the rollout on a worker thread and yields its chunks as they come."""
     import queue
 
@@ -308,7 +308,7 @@ def _generate(core, ds, steps, seed, num_samples, names, template, progress) -> 
                 if item is done:
                     break
                 member, step, fields = item
-                yield chunk_dataset(template, names, member, step, fields)
+                yield chunk_dataset(template, outputs, member, step, fields)
         finally:
             stop.set()
             worker.join()
