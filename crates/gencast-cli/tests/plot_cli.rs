@@ -332,6 +332,7 @@ fn write_forecast(path: &Path) {
         name: "2m_temperature".into(),
         levelled: false,
         units: Some("K".into()),
+        statistic: None,
     }];
     let layout = ForecastLayout {
         variables,

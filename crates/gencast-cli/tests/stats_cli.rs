@@ -279,6 +279,7 @@ fn rewrite_with_datetime(path: &std::path::Path, init_time: &str) {
             name: v.to_string(),
             levelled: fc.variable(v).unwrap().dims.contains(&"level".to_string()),
             units: None,
+            statistic: None,
         })
         .collect();
     let layout = ForecastLayout {

@@ -82,6 +82,9 @@ pub enum Error {
         /// Variable, level, grid point, member and step where known.
         detail: String,
     },
+    /// The caller asked the forecast to stop (its cancellation flag was set).
+    #[error("cancelled")]
+    Cancelled,
     /// Any other invalid request (bad argument combination and the like).
     #[error("{0}")]
     Invalid(String),

@@ -1,6 +1,7 @@
 //! Ensemble rollout: member after member, 12 h step after 12 h step, each step sampled with
 //! DPM-Solver++ 2S around the preconditioned denoiser and fed back as the newest input frame.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::checkpoint::{Checkpoint, SamplerConfig};
@@ -62,10 +63,12 @@ struct StepDenoiser<'a> {
     target_columns: &'a [usize],
     calls: usize,
     on_call: &'a mut dyn FnMut(usize),
+    cancel: Option<&'a AtomicBool>,
 }
 
 impl Denoise for StepDenoiser<'_> {
     fn denoise(&mut self, x: &[f32], sigma: f32, out: &mut [f32]) -> Result<()> {
+        check_cancel(self.cancel)?;
         self.calls += 1;
         self.denoiser
             .denoise(&mut self.features, self.target_columns, x, sigma, out)
@@ -173,11 +176,12 @@ impl Forecaster {
         done: impl FnMut(usize, usize) -> Result<Option<Vec<Field>>>,
         on_step: impl FnMut(usize, usize, &[Field], usize) -> Result<()>,
     ) -> Result<()> {
-        self.run_with_progress(first, request, done, on_step, &mut |_| {})
+        self.run_with_progress(first, request, done, on_step, &mut |_| {}, None)
     }
 
     /// Like [`Forecaster::run_resuming`], and `on_call` hears of every finished denoiser call
-    /// of the computed steps (it cannot change the results).
+    /// of the computed steps (it cannot change the results). When `cancel` is set (checked
+    /// before every denoiser call), the run stops with [`Error::Cancelled`].
     pub fn run_with_progress(
         &self,
         first: &PreparedStep,
@@ -185,6 +189,7 @@ impl Forecaster {
         mut done: impl FnMut(usize, usize) -> Result<Option<Vec<Field>>>,
         mut on_step: impl FnMut(usize, usize, &[Field], usize) -> Result<()>,
         on_call: &mut dyn FnMut(CallProgress),
+        cancel: Option<&AtomicBool>,
     ) -> Result<()> {
         let schedule = Schedule::new(&request.sampler)?;
         let grid = SphericalGrid::new(first.lat(), first.lon())?;
@@ -219,6 +224,7 @@ impl Forecaster {
                     }
                     replaying = false;
                 }
+                check_cancel(cancel)?;
                 let mut d = StepDenoiser {
                     denoiser: &self.denoiser,
                     features: step_data.grid_features().to_vec(),
@@ -232,6 +238,7 @@ impl Forecaster {
                             calls_per_step,
                         })
                     },
+                    cancel,
                 };
                 let x = sampler
                     .sample(&mut d, key)
@@ -252,6 +259,14 @@ impl Forecaster {
             }
         }
         Ok(())
+    }
+}
+
+/// Fails with [`Error::Cancelled`] once `cancel` is set.
+pub(crate) fn check_cancel(cancel: Option<&AtomicBool>) -> Result<()> {
+    match cancel {
+        Some(c) if c.load(Ordering::Relaxed) => Err(Error::Cancelled),
+        _ => Ok(()),
     }
 }
 

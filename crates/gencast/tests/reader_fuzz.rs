@@ -135,11 +135,13 @@ fn layout(members: usize) -> ForecastLayout {
                 name: "2m_temperature".into(),
                 levelled: false,
                 units: Some("K".into()),
+                statistic: None,
             },
             OutputVariable {
                 name: "geopotential".into(),
                 levelled: true,
                 units: None,
+                statistic: None,
             },
         ],
         levels: vec![500, 850],

@@ -9,7 +9,7 @@ use crate::{Error, Result};
 
 /// The values of one statistics variable.
 #[derive(Debug, Clone, PartialEq)]
-enum Entry {
+pub enum Entry {
     /// A 0-d variable.
     Scalar(f64),
     /// A 1-d variable over the `level` coordinate: one value per file level.
@@ -92,6 +92,37 @@ impl NormStats {
             path,
             levels,
             entries,
+        })
+    }
+
+    /// Statistics held in memory (e.g. converted from an `xarray.Dataset`): `label` stands for
+    /// the file in messages, `levels` is the `level` coordinate (hPa) and every per-level entry
+    /// must hold one value per level.
+    pub fn from_entries(
+        label: impl Into<PathBuf>,
+        levels: Vec<i32>,
+        entries: impl IntoIterator<Item = (String, Entry)>,
+    ) -> Result<NormStats> {
+        let path = label.into();
+        let mut map = BTreeMap::new();
+        for (name, entry) in entries {
+            if let Entry::Levelled(v) = &entry {
+                if v.len() != levels.len() {
+                    return Err(data_err(
+                        &path,
+                        &name,
+                        format!("{} values for {} levels", v.len(), levels.len()),
+                    ));
+                }
+            }
+            if map.insert(name.clone(), entry).is_some() {
+                return Err(data_err(&path, &name, "given twice".into()));
+            }
+        }
+        Ok(NormStats {
+            path,
+            levels,
+            entries: map,
         })
     }
 

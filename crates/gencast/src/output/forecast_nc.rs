@@ -17,7 +17,8 @@ use serde_json::Value;
 mod progress;
 
 pub use super::netcdf::tmp_name;
-use super::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+use super::netcdf::NcWriter;
+pub use super::netcdf::{AttrValue, NcHeader, NcType, VarDecl};
 use crate::{Error, Result};
 pub use progress::progress_name;
 use progress::{identity, Progress};
@@ -31,6 +32,29 @@ pub struct OutputVariable {
     pub levelled: bool,
     /// Its units, when known.
     pub units: Option<String>,
+    /// For an ensemble statistic (e.g. `mean`, `q10`) of variable `{statistic}__{base}`: the
+    /// statistic; such a variable has no member dimension. `None` for a per-member variable.
+    pub statistic: Option<String>,
+}
+
+impl OutputVariable {
+    /// The predicted variable this one holds or summarises (the name without a statistic's
+    /// `{statistic}__` prefix).
+    pub fn base_name(&self) -> &str {
+        match &self.statistic {
+            Some(s) => self
+                .name
+                .strip_prefix(s.as_str())
+                .and_then(|n| n.strip_prefix("__"))
+                .unwrap_or(&self.name),
+            None => &self.name,
+        }
+    }
+
+    /// Whether the variable has the member dimension.
+    pub fn per_member(&self) -> bool {
+        self.statistic.is_none()
+    }
 }
 
 /// What a forecast file holds.
@@ -301,7 +325,11 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
     );
     let mut var_index = Vec::with_capacity(layout.variables.len());
     for v in &layout.variables {
-        let mut dims = vec![d_sample, d_batch, d_time];
+        let mut dims = if v.per_member() {
+            vec![d_sample, d_batch, d_time]
+        } else {
+            vec![d_batch, d_time]
+        };
         if v.levelled {
             dims.push(d_level);
         }
@@ -314,18 +342,33 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
             ),
         ];
         a.extend(
-            super::cf::attributes(&v.name, v.units.as_deref())
+            super::cf::attributes(v.base_name(), v.units.as_deref())
                 .into_iter()
                 .map(|(k, val)| (k.to_string(), AttrValue::Text(val))),
         );
+        if let Some(stat) = &v.statistic {
+            a.push(("ensemble_statistic".to_string(), text(stat)));
+        }
         var_index.push(h.add_var(&v.name, &dims, NcType::Float, a));
     }
     (h, var_index)
 }
 
-/// Start (flat element) and length of (member, step) of variable `variable` in `layout`.
-fn slab_of(layout: &ForecastLayout, member: usize, step: usize, variable: usize) -> (u64, usize) {
-    let levelled = layout.variables.get(variable).is_some_and(|v| v.levelled);
+/// Start (flat element) and length of (member, step) of variable `variable` in `layout` (an
+/// ensemble statistic has no member: `member` is ignored).
+pub(crate) fn slab_of(
+    layout: &ForecastLayout,
+    member: usize,
+    step: usize,
+    variable: usize,
+) -> (u64, usize) {
+    let v = layout.variables.get(variable);
+    let levelled = v.is_some_and(|v| v.levelled);
+    let member = if v.is_some_and(|v| !v.per_member()) {
+        0
+    } else {
+        member
+    };
     let per_step =
         layout.lat.len() * layout.lon.len() * if levelled { layout.levels.len() } else { 1 };
     (
@@ -334,18 +377,59 @@ fn slab_of(layout: &ForecastLayout, member: usize, step: usize, variable: usize)
     )
 }
 
+/// Number of values of variable `variable` of `layout` in the whole file.
+pub(crate) fn variable_len(layout: &ForecastLayout, variable: usize) -> usize {
+    let per_member = layout
+        .variables
+        .get(variable)
+        .is_none_or(|v| v.per_member());
+    let (_, per_step) = slab_of(layout, 0, 0, variable);
+    per_step * layout.lead_hours.len() * if per_member { layout.members.len() } else { 1 }
+}
+
+/// The values of one coordinate variable of a forecast file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CoordValues {
+    /// 32-bit integers (`NC_INT`).
+    Int(Vec<i32>),
+    /// 32-bit floats (`NC_FLOAT`).
+    Float(Vec<f32>),
+    /// 64-bit floats (`NC_DOUBLE`).
+    Double(Vec<f64>),
+}
+
+/// The header a forecast file of `layout` has: dimensions, global attributes, the coordinate
+/// variables (first, in [`coordinate_values`] order) and then the predicted variables.
+pub fn header(layout: &ForecastLayout) -> NcHeader {
+    build_header(layout).0
+}
+
+/// The values of the coordinate variables, in header order.
+pub fn coordinate_values(layout: &ForecastLayout) -> Vec<CoordValues> {
+    let valid: Vec<f64> = layout.lead_hours.iter().map(|&h| h as f64).collect();
+    vec![
+        CoordValues::Int(layout.members.clone()),
+        CoordValues::Int(layout.lead_hours.clone()),
+        CoordValues::Double(valid),
+        CoordValues::Double(vec![0.0]),
+        CoordValues::Int(layout.levels.clone()),
+        CoordValues::Float(layout.lat.clone()),
+        CoordValues::Float(layout.lon.clone()),
+        CoordValues::Int(layout.lead_hours.clone()),
+        CoordValues::Double(vec![0.0]),
+    ]
+}
+
 /// Writes the coordinate variables.
 fn write_coordinates(nc: &mut NcWriter, layout: &ForecastLayout) -> Result<()> {
-    nc.write_i32(0, 0, &layout.members)?;
-    nc.write_i32(1, 0, &layout.lead_hours)?;
-    let valid: Vec<f64> = layout.lead_hours.iter().map(|&h| h as f64).collect();
-    nc.write_f64(2, 0, &valid)?;
-    nc.write_f64(3, 0, &[0.0])?;
-    nc.write_i32(4, 0, &layout.levels)?;
-    nc.write_f32(5, 0, &layout.lat)?;
-    nc.write_f32(6, 0, &layout.lon)?;
-    nc.write_i32(7, 0, &layout.lead_hours)?;
-    nc.write_f64(8, 0, &[0.0])
+    for (i, values) in coordinate_values(layout).iter().enumerate() {
+        match values {
+            CoordValues::Int(v) => nc.write_i32(i, 0, v)?,
+            CoordValues::Float(v) => nc.write_f32(i, 0, v)?,
+            CoordValues::Double(v) => nc.write_f64(i, 0, v)?,
+        }
+    }
+    Ok(())
 }
 
 impl ForecastWriter {
@@ -547,7 +631,9 @@ impl ForecastWriter {
         if let (Some(nc), Some(p)) = (self.nc.as_mut(), self.progress.as_ref()) {
             for (m, steps) in p.completed.iter().enumerate() {
                 for (s, _) in steps.iter().enumerate().filter(|(_, &done)| !done) {
-                    for v in 0..self.layout.variables.len() {
+                    // Ensemble statistics are written whole by their writer, not per member.
+                    let per_member = |v: &usize| self.layout.variables[*v].per_member();
+                    for v in (0..self.layout.variables.len()).filter(per_member) {
                         let (start, len) = slab_of(&self.layout, m, s, v);
                         nc.fill_f32(self.var_index[v], start, len)?;
                     }
@@ -593,11 +679,13 @@ pub(crate) mod tests {
                     name: "2m_temperature".into(),
                     levelled: false,
                     units: Some("K".into()),
+                    statistic: None,
                 },
                 OutputVariable {
                     name: "geopotential".into(),
                     levelled: true,
                     units: None,
+                    statistic: None,
                 },
             ],
             levels: vec![500, 850],

@@ -269,7 +269,7 @@ impl ZarrForecast {
             Ok(())
         }
         let mut removed = 0;
-        for v in &self.layout.variables {
+        for v in self.layout.variables.iter().filter(|v| v.per_member()) {
             walk(
                 &self.root.join(&v.name).join("c").join(member.to_string()),
                 &mut removed,
@@ -278,10 +278,15 @@ impl ZarrForecast {
         Ok(removed)
     }
 
+    /// Indices of the variables with a member dimension (not ensemble statistics).
+    fn member_variables(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.layout.variables.len()).filter(|&v| self.layout.variables[v].per_member())
+    }
+
     /// Whether any chunk of `member` (store-wide number) is in the store.
     pub fn member_has_chunks(&self, member: usize) -> bool {
         (0..self.layout.lead_hours.len()).any(|s| {
-            (0..self.layout.variables.len())
+            self.member_variables()
                 .any(|v| self.chunk_path(v, member, s).is_ok_and(|p| p.is_file()))
         })
     }
@@ -448,9 +453,15 @@ impl ZarrForecast {
             consolidated.insert(name.to_string(), meta);
         }
         for v in &l.variables {
-            let mut shape = vec![n_s, 1, n_t];
-            let mut chunk = vec![1, 1, 1];
-            let mut dims = vec![n.member, n.init_dim, n.lead];
+            let (mut shape, mut chunk, mut dims) = if v.per_member() {
+                (
+                    vec![n_s, 1, n_t],
+                    vec![1, 1, 1],
+                    vec![n.member, n.init_dim, n.lead],
+                )
+            } else {
+                (vec![1, n_t], vec![1, 1], vec![n.init_dim, n.lead])
+            };
             if v.levelled {
                 shape.push(n_l);
                 chunk.push(n_l.max(1));
@@ -460,8 +471,11 @@ impl ZarrForecast {
             chunk.extend([l.lat.len().max(1), l.lon.len().max(1)]);
             dims.extend([n.lat, n.lon]);
             let mut attrs = json!({"coordinates": l.naming.data_coordinates()});
-            for (k, val) in cf::attributes(&v.name, v.units.as_deref()) {
+            for (k, val) in cf::attributes(v.base_name(), v.units.as_deref()) {
                 attrs[k] = json!(val);
+            }
+            if let Some(stat) = &v.statistic {
+                attrs["ensemble_statistic"] = json!(stat);
             }
             let meta = array_meta(&shape, &chunk, "float32", json!("NaN"), &dims, attrs, true);
             let a = dir.join(&v.name);
@@ -485,12 +499,17 @@ impl ZarrForecast {
         &self.layout
     }
 
-    /// The chunk file of `variable` for ensemble member `member` (store-wide number) at `step`.
+    /// The chunk file of `variable` for ensemble member `member` (store-wide number) at `step`
+    /// (an ensemble statistic has no member: `member` is ignored).
     pub fn chunk_path(&self, variable: usize, member: usize, step: usize) -> Result<PathBuf> {
         let v = self.layout.variables.get(variable).ok_or_else(|| {
             Error::Invalid(format!("the store has no variable number {variable}"))
         })?;
-        let mut key = vec![member.to_string(), "0".into(), step.to_string(), "0".into()];
+        let mut key = if v.per_member() {
+            vec![member.to_string(), "0".into(), step.to_string(), "0".into()]
+        } else {
+            vec!["0".into(), step.to_string(), "0".into()]
+        };
         if v.levelled {
             key.push("0".into());
         }
@@ -539,7 +558,7 @@ impl ZarrForecast {
 
     /// Whether every variable's chunk of `member` at `step` exists.
     pub fn step_complete(&self, member: usize, step: usize) -> bool {
-        (0..self.layout.variables.len())
+        self.member_variables()
             .all(|v| self.chunk_path(v, member, step).is_ok_and(|p| p.is_file()))
     }
 

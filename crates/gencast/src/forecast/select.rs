@@ -1,8 +1,8 @@
 //! What a forecast writes of what the model predicts: `--variables`, `--levels`, `--region`
 //! and `--output-every`, checked against the model's outputs before anything is computed.
 
-use anyhow::bail;
-use gencast::data::task::Field;
+use crate::data::task::Field;
+use crate::{Error, Result};
 
 /// The part of each step's prediction that goes to the output.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,7 +38,7 @@ pub struct Region {
 
 impl Region {
     /// Parses `lat_min,lat_max,lon_min,lon_max` (longitudes in −180..360).
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
+    pub fn parse(text: &str) -> Result<Self> {
         let v: Vec<f32> = text
             .split(',')
             .map(|x| x.trim().parse::<f32>())
@@ -46,10 +46,10 @@ impl Region {
             .ok()
             .filter(|v| v.len() == 4 && v.iter().all(|x| x.is_finite()))
             .ok_or_else(|| {
-                anyhow::anyhow!(
+                Error::Invalid(format!(
                     "--region `{text}`: expected lat_min,lat_max,lon_min,lon_max in degrees, \
                      e.g. 35,72,-25,45"
-                )
+                ))
             })?;
         let r = Region {
             lat_min: v[0],
@@ -108,7 +108,7 @@ impl Selection {
         region: Option<Region>,
         every_hours: Option<u64>,
         step_hours: u64,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self> {
         let mut var_idx = Vec::new();
         for v in variables {
             match outputs.iter().position(|o| o == v) {
@@ -199,7 +199,7 @@ impl Selection {
     }
 
     /// Whether the whole grid is written.
-    fn whole_grid(&self, n_lat: usize) -> bool {
+    pub fn whole_grid(&self, n_lat: usize) -> bool {
         self.lat.len() == n_lat && self.lon.iter().copied().eq(0..self.n_lon)
     }
 
@@ -251,7 +251,7 @@ mod tests {
     const LAT: [f32; 1] = [0.0];
     const LON: [f32; 2] = [0.0, 180.0];
 
-    fn sel(vars: &[&str], levels: &[i32], every: Option<u64>) -> anyhow::Result<Selection> {
+    fn sel(vars: &[&str], levels: &[i32], every: Option<u64>) -> Result<Selection> {
         let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
         Selection::new(
             &OUTS,
@@ -267,7 +267,7 @@ mod tests {
     }
 
     /// A selection of region `r` on a 10° grid: latitudes -90..90, longitudes 0..350.
-    fn region(r: &str) -> anyhow::Result<Selection> {
+    fn region(r: &str) -> Result<Selection> {
         let lat: Vec<f32> = (0..19).map(|i| -90.0 + 10.0 * i as f32).collect();
         let lon: Vec<f32> = (0..36).map(|i| 10.0 * i as f32).collect();
         let r = Region::parse(r)?;

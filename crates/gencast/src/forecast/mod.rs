@@ -1,0 +1,54 @@
+//! The library's front door: load a [`Model`], describe a [`Forecast`], run it into a
+//! [`ForecastSink`] (a NetCDF file, a Zarr store, or memory).
+//!
+//! ```
+//! use gencast::{Forecast, MemorySink, Model};
+//!
+//! let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-mha");
+//! let model = Model::load(format!("{demo}/checkpoint.npz"), demo)?;
+//! let mut sink = MemorySink::new();
+//! let summary = Forecast::new(format!(
+//!     "{demo}/source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc"
+//! ))
+//! .members(2)
+//! .steps(1)
+//! .seed(0)
+//! .run(&model, &mut sink)?;
+//! assert_eq!(summary.steps_computed, 2);
+//!
+//! let forecast = sink.into_forecast()?;
+//! let t2m = forecast.variable("2m_temperature").unwrap();
+//! // (sample, batch, time, lat, lon) on the demo's 10° grid.
+//! assert_eq!(t2m.dims, ["sample", "batch", "time", "lat", "lon"]);
+//! assert_eq!(t2m.shape, [2, 1, 1, 19, 36]);
+//! let gencast::output::forecast_nc::CoordValues::Float(values) = &t2m.values else {
+//!     panic!("forecast values are float32")
+//! };
+//! assert!(values.iter().all(|v| v.is_finite()));
+//! # Ok::<(), gencast::Error>(())
+//! ```
+
+/// Returns an [`crate::Error::Invalid`] built from a format string.
+macro_rules! bail {
+    ($($t:tt)*) => {
+        return Err($crate::Error::Invalid(format!($($t)*)))
+    };
+}
+
+mod builder;
+mod gencast;
+mod graphcast;
+mod memory;
+mod model;
+pub mod output;
+pub mod select;
+mod sink;
+mod summary;
+pub mod timing;
+
+pub use builder::{DatasetInput, Forecast, Progress, Summary, MAX_MEMBER_STEPS};
+pub use memory::{MemoryForecast, MemorySink, MemoryVariable};
+pub use model::{Model, ModelKind, Stats, GENCAST_STEP_HOURS};
+pub use select::{Region, Selection};
+pub use sink::{ForecastSink, NetCdfSink, ZarrSink, MAX_ENSEMBLE};
+pub use summary::{EnsembleSummary, Statistic, SummarySink, SUMMARY_STD_DDOF};

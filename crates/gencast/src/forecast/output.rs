@@ -1,0 +1,78 @@
+//! Choosing and guarding a forecast's output: a NetCDF file or a Zarr store, checked before
+//! anything is computed.
+
+use std::path::{Path, PathBuf};
+
+use crate::output::forecast_nc::{preflight, progress_name, tmp_name, WriteMode};
+use crate::output::guard::{check_output_location, refuse_inputs_as_output, OutputKind};
+use crate::Result;
+
+use super::sink::{ForecastSink, NetCdfSink, ZarrSink};
+
+/// Whether `path` names a Zarr store (a folder ending in `.zarr`).
+pub fn is_zarr(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zarr"))
+}
+
+/// The sink for `path`: a [`ZarrSink`] for a `.zarr` folder (of `ensemble_size` members), a
+/// [`NetCdfSink`] otherwise.
+pub fn sink_for(path: &Path, mode: WriteMode, ensemble_size: Option<u32>) -> Box<dyn ForecastSink> {
+    if is_zarr(path) {
+        Box::new(ZarrSink::new(path, mode, ensemble_size))
+    } else {
+        Box::new(NetCdfSink::new(path, mode))
+    }
+}
+
+/// Checks that each input file exists and is a file, and that `stats` is a folder (holding
+/// `stats_files`); `roles` name the checkpoint, dataset and statistics in messages.
+pub fn check_input_kinds(
+    [ckpt, ds, stats]: [(&str, &Path); 3],
+    stats_files: &[&str],
+) -> Result<()> {
+    for (role, p) in [ckpt, ds] {
+        if p.is_dir() {
+            bail!("{role} {} is a folder; give the file itself", p.display());
+        }
+        if !p.exists() {
+            bail!("{role} {}: no such file", p.display());
+        }
+    }
+    if stats.1.is_file() {
+        bail!(
+            "{} {} is a file; give the folder holding {}",
+            stats.0,
+            stats.1.display(),
+            stats_files.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Output safety, before anything is computed: the output location is writable and names no
+/// input (`inputs`: role and path), and an existing or unfinished output is only continued or
+/// replaced when `mode` asks.
+pub fn check_output(output: &Path, mode: WriteMode, inputs: &[(&str, &Path)]) -> Result<()> {
+    let zarr = is_zarr(output);
+    let kind = if zarr {
+        OutputKind::Store
+    } else {
+        OutputKind::File
+    };
+    check_output_location(output, kind)?;
+    let written: Vec<PathBuf> = if zarr {
+        vec![output.to_path_buf()]
+    } else {
+        vec![
+            output.to_path_buf(),
+            tmp_name(output),
+            progress_name(output),
+        ]
+    };
+    refuse_inputs_as_output(&written, inputs)?;
+    if !zarr {
+        preflight(output, mode)?;
+    }
+    Ok(())
+}
