@@ -16,8 +16,3 @@ create_exception!(
 pub fn to_py(e: gencast::Error) -> PyErr {
     GencastError::new_err(e.to_string())
 }
-
-/// A `GencastError` with `msg`.
-pub fn invalid(msg: impl Into<String>) -> PyErr {
-    GencastError::new_err(msg.into())
-}

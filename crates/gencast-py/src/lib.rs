@@ -7,7 +7,6 @@ use pyo3::prelude::*;
 
 mod errors;
 mod model;
-mod progress;
 
 pub use errors::GencastError;
 

@@ -1,269 +1,299 @@
-//! `Model`: a loaded GenCast checkpoint and its normalisation statistics, forecasting either
-//! into a NetCDF file (the `gencast forecast` output) or step by step into Python callbacks.
+//! `Model`: a loaded checkpoint with its statistics, forecasting through the library's
+//! [`Forecast`] builder into memory (the NetCDF file's variables) or, step by step, into a
+//! Python callback.
 
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
-use gencast::checkpoint::{Checkpoint, CheckpointKind, SamplerConfig};
-use gencast::data::netcdf_time::{format_datetime, parse_datetime};
-use gencast::data::task::{Field, PreparedStep};
-use gencast::data::{Dataset, StatsSet};
-use gencast::output::forecast_nc::{
-    ForecastLayout, ForecastWriter, Naming, OutputVariable, WriteMode,
+use gencast::data::stacking::StackLayout;
+use gencast::data::stats::{Entry, NormStats};
+use gencast::data::task::Field;
+use gencast::forecast::{
+    Forecast, ForecastSink, MemorySink, MemoryVariable, Model as Engine, ModelKind, Progress,
+    Stats,
 };
-use gencast::rollout::{override_sampler, CallProgress, ForecastRequest, Forecaster};
+use gencast::output::forecast_nc::{AttrValue, CoordValues, ForecastLayout};
 use numpy::PyArray1;
+use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 
-use crate::errors::{invalid, to_py};
-use crate::progress::Reporter;
+use crate::errors::to_py;
 
-/// Hours per GenCast step.
-const STEP_HOURS: u64 = 12;
+/// The first Python exception raised during a run (by a callback or a pending signal).
+type Raised = Arc<Mutex<Option<PyErr>>>;
 
-/// The most steps one call may compute (lead times must fit the files' 32-bit hours).
-const MAX_STEPS: usize = 10_000;
-
-/// Unwinds out of the library's rollout when the Python side asked to stop mid-step.
-struct Cancelled;
-
-/// A loaded GenCast model: checkpoint and normalisation statistics.
+/// A loaded model: GenCast or GraphCast checkpoint and its normalisation statistics.
 #[pyclass(module = "gencast_rs._gencast_rs", frozen)]
 pub struct Model {
-    ckpt_path: PathBuf,
-    ckpt: Checkpoint,
-    stats: StatsSet,
+    engine: Engine,
+}
+
+/// One statistics dataset in memory: its `level` coordinate and its variables.
+type StatsEntries = (Vec<i32>, Vec<(String, Vec<f64>, bool)>);
+
+/// Builds one statistics set from `(levels, [(name, values, levelled)])`.
+fn norm_stats(label: &str, (levels, vars): StatsEntries) -> gencast::Result<NormStats> {
+    let entries = vars.into_iter().map(|(name, values, levelled)| {
+        let e = if levelled {
+            Entry::Levelled(values)
+        } else {
+            Entry::Scalar(values.first().copied().unwrap_or(f64::NAN))
+        };
+        (name, e)
+    });
+    NormStats::from_entries(format!("{label} (xarray)"), levels, entries)
 }
 
 /// The arguments every forecast shares.
-struct Run {
-    steps: usize,
+#[derive(Clone)]
+struct RunArgs {
+    dataset: PathBuf,
     members: u32,
-    member_offset: u32,
+    steps: usize,
     seed: i64,
+    member_offset: u32,
     init_time: Option<String>,
     sampler: Vec<String>,
     threads: Option<usize>,
 }
 
-/// Everything prepared before the first denoiser call.
-struct Prepared {
-    ds: Dataset,
-    forecaster: Forecaster,
-    first: PreparedStep,
-    request: ForecastRequest,
+/// Converts an attribute to Python: text as `str`, numbers as a NumPy array of their type.
+fn attr_to_py(py: Python<'_>, v: &AttrValue) -> PyObject {
+    match v {
+        AttrValue::Text(s) => s.into_pyobject(py).unwrap().into_any().unbind(),
+        AttrValue::Double(x) => PyArray1::from_slice(py, x).into_any().unbind(),
+        AttrValue::Int(x) => PyArray1::from_slice(py, x).into_any().unbind(),
+        AttrValue::Float(x) => PyArray1::from_slice(py, x).into_any().unbind(),
+    }
+}
+
+/// Converts one variable of an in-memory forecast to a dict (values moved, not copied).
+fn variable_to_py(py: Python<'_>, v: MemoryVariable) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("name", v.name)?;
+    d.set_item("dims", v.dims)?;
+    d.set_item("shape", v.shape)?;
+    match v.values {
+        CoordValues::Int(x) => d.set_item("values", PyArray1::from_vec(py, x))?,
+        CoordValues::Float(x) => d.set_item("values", PyArray1::from_vec(py, x))?,
+        CoordValues::Double(x) => d.set_item("values", PyArray1::from_vec(py, x))?,
+    }
+    let attrs = PyList::empty(py);
+    for (k, a) in &v.attrs {
+        attrs.append((k, attr_to_py(py, a)))?;
+    }
+    d.set_item("attrs", attrs)?;
+    Ok(d)
+}
+
+/// Hands each finished step to a Python callable `on_step(member, step, fields)`.
+struct CallbackSink {
+    on_step: PyObject,
+    members: Vec<i32>,
+    raised: Raised,
+}
+
+impl ForecastSink for CallbackSink {
+    fn begin(&mut self, layout: &ForecastLayout, _run: &serde_json::Value) -> gencast::Result<()> {
+        self.members = layout.members.clone();
+        Ok(())
+    }
+
+    fn write(&mut self, member: usize, slot: usize, fields: &[Field]) -> gencast::Result<()> {
+        let number = self.members.get(member).copied().unwrap_or(member as i32);
+        Python::with_gil(|py| -> PyResult<()> {
+            let dict = PyDict::new(py);
+            for f in fields {
+                dict.set_item(&f.name, PyArray1::from_slice(py, &f.data))?;
+            }
+            self.on_step.call1(py, (number, slot, dict))?;
+            Ok(())
+        })
+        .map_err(|e| {
+            self.raised.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+            gencast::Error::Cancelled
+        })
+    }
+
+    fn finish(&mut self) -> gencast::Result<()> {
+        Ok(())
+    }
 }
 
 impl Model {
-    /// Checks the arguments, reads the dataset and prepares the first step.
-    fn prepare(&self, dataset: &Path, run: &Run) -> gencast::Result<Prepared> {
-        let bad = |m: String| gencast::Error::Invalid(m);
-        if run.members == 0 {
-            return Err(bad("members must be at least 1".into()));
-        }
-        if run.steps == 0 || run.steps > MAX_STEPS {
-            return Err(bad(format!(
-                "steps must be between 1 and {MAX_STEPS}, not {}",
-                run.steps
-            )));
-        }
-        if run
-            .member_offset
-            .checked_add(run.members)
-            .is_none_or(|e| e > i32::MAX as u32)
-        {
-            return Err(bad(format!(
-                "member_offset {} + members {} is past the largest member number {}",
-                run.member_offset,
-                run.members,
-                i32::MAX - 1
-            )));
-        }
-        let mut sampler: SamplerConfig = self.ckpt.sampler_config.clone();
-        for kv in &run.sampler {
-            override_sampler(&mut sampler, kv)?;
-        }
-        let ds = Dataset::open(dataset)?;
-        let first_frame = first_input_frame(&ds, run.init_time.as_deref())?;
-        let report = gencast::data::checks::check_inputs(&ds, &self.ckpt.task_config, first_frame)?;
-        if !report.is_ok() {
-            return Err(bad(format!(
-                "input checks failed for {}: {report}",
-                ds.path().display()
-            )));
-        }
-        let forecaster = Forecaster::new(&self.ckpt, ds.lat(), ds.lon())?;
-        let first = forecaster.prepare(&ds, &self.stats, first_frame)?;
-        let request = ForecastRequest {
-            member_offset: run.member_offset,
-            members: run.members,
-            steps: run.steps,
-            seed: run.seed,
-            first_input_frame: first_frame,
-            sampler,
+    /// Runs a forecast into `sink`, reporting progress to `progress(member, step, calls,
+    /// calls_per_step)`; the first exception a callback raises (or Ctrl-C) stops the run
+    /// within one denoiser call and is returned.
+    fn run(
+        &self,
+        py: Python<'_>,
+        args: RunArgs,
+        progress: Option<PyObject>,
+        raised: Raised,
+        sink: &mut dyn ForecastSink,
+    ) -> PyResult<()> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let graphcast = self.engine.kind() == ModelKind::GraphCast;
+        let report = {
+            let (cancel, raised) = (cancel.clone(), raised.clone());
+            move |p: &Progress| {
+                let (member, step, calls, per_step) = match p {
+                    Progress::Call(c) => (c.member, c.step, c.calls, c.calls_per_step),
+                    Progress::StepDone { member, step, .. } if graphcast => (*member, *step, 1, 1),
+                    Progress::Warning(w) => {
+                        Python::with_gil(|py| {
+                            let category = py.get_type::<PyUserWarning>();
+                            let text = std::ffi::CString::new(w.as_str()).unwrap_or_default();
+                            if let Err(e) = PyErr::warn(py, &category, &text, 1) {
+                                e.restore(py);
+                            }
+                        });
+                        return;
+                    }
+                    _ => return,
+                };
+                if cancel.load(Ordering::Relaxed) {
+                    return;
+                }
+                Python::with_gil(|py| {
+                    // Ctrl-C arrives as a pending signal on the main thread; elsewhere the
+                    // Python side sets its own stop flag and raises from the callback.
+                    let mut r = py.check_signals();
+                    if r.is_ok() {
+                        if let Some(cb) = &progress {
+                            r = cb.call1(py, (member, step, calls, per_step)).map(|_| ());
+                        }
+                    }
+                    if let Err(e) = r {
+                        raised.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                });
+            }
         };
-        Ok(Prepared {
-            ds,
-            forecaster,
-            first,
-            request,
-        })
-    }
-}
-
-/// Finds the first input frame: the frame before `init_time`, or frame 0.
-fn first_input_frame(ds: &Dataset, init_time: Option<&str>) -> gencast::Result<usize> {
-    let Some(text) = init_time else { return Ok(0) };
-    let bad = |m: String| gencast::Error::Invalid(m);
-    let ns = parse_datetime(text)
-        .ok_or_else(|| bad(format!("init_time `{text}`: expected YYYY-MM-DDTHH:MM")))?;
-    match ds.datetime().iter().position(|&t| t == ns) {
-        Some(i) if i >= 1 => Ok(i - 1),
-        Some(_) => Err(bad(format!(
-            "init_time {text} is the dataset's first frame; two input frames are needed (the \
-             init time and 12 h before)"
-        ))),
-        None => Err(bad(format!(
-            "init_time {text} is not a time of {} (it has {})",
-            ds.path().display(),
-            ds.datetime()
-                .iter()
-                .map(|&t| format_datetime(t))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
-}
-
-/// Runs `work` on a pool of `threads` threads (the global pool when `None`).
-fn with_threads<T: Send>(
-    threads: Option<usize>,
-    work: impl FnOnce() -> gencast::Result<T> + Send,
-) -> gencast::Result<T> {
-    match threads {
-        None => work(),
-        Some(0) => Err(gencast::Error::Invalid("threads must be at least 1".into())),
-        Some(n) => {
-            let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n.min(cores))
-                .build()
-                .map_err(|e| gencast::Error::Invalid(format!("threads={n}: {e}")))?
-                .install(work)
+        let engine = &self.engine;
+        let result = py.allow_threads(move || {
+            let mut f = Forecast::new(args.dataset)
+                .members(args.members)
+                .member_offset(args.member_offset)
+                .steps(args.steps)
+                .seed(args.seed)
+                .progress(report)
+                .cancel_flag(cancel);
+            for kv in args.sampler {
+                f = f.sampler(kv);
+            }
+            if let Some(t) = args.init_time {
+                f = f.init_time(t);
+            }
+            if let Some(n) = args.threads {
+                f = f.threads(n);
+            }
+            f.run(engine, sink)
+        });
+        let pending = raised.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match (result, pending) {
+            (Ok(_), None) => Ok(()),
+            (_, Some(e)) => Err(e),
+            (Err(e), None) => Err(to_py(e)),
         }
     }
-}
-
-/// Runs the rollout, reporting every denoiser call to `reporter`, which may stop it (also in
-/// the middle of a step). The Python exception that stopped it is returned as the error.
-fn run_rollout(
-    p: &Prepared,
-    reporter: &mut Reporter,
-    mut on_step: impl FnMut(usize, usize, &[Field]) -> gencast::Result<()>,
-) -> Result<(), PyErr> {
-    let stop = std::cell::Cell::new(false);
-    let reporter = std::cell::RefCell::new(reporter);
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        p.forecaster.run_with_progress(
-            &p.first,
-            &p.request,
-            |_, _| Ok(None),
-            |member, step, fields, _calls| {
-                if stop.get() {
-                    return Err(Reporter::stop_error());
-                }
-                on_step(member, step, fields)
-            },
-            &mut |c: CallProgress| {
-                let go = reporter
-                    .borrow_mut()
-                    .report(c.member, c.step, c.calls, c.calls_per_step);
-                if !go {
-                    stop.set(true);
-                    // Stops mid-step: nothing of the interrupted step is kept.
-                    resume_unwind(Box::new(Cancelled));
-                }
-            },
-        )
-    }));
-    let raised = reporter.borrow_mut().raised.take();
-    match result {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(raised.unwrap_or_else(|| to_py(e))),
-        Err(payload) if payload.is::<Cancelled>() => {
-            Err(raised.unwrap_or_else(|| invalid("forecast interrupted")))
-        }
-        Err(payload) => resume_unwind(payload),
-    }
-}
-
-/// The units written for output variable `name` (as `gencast forecast` writes them).
-fn output_units(ds: &Dataset, name: &str) -> Option<String> {
-    gencast::output::cf::lookup(name)
-        .map(|i| i.units.to_string())
-        .or_else(|| ds.variable(name).and_then(|v| v.units.clone()))
 }
 
 #[pymethods]
 impl Model {
-    /// Loads a GenCast checkpoint and the statistics folder (mean_by_level.nc,
-    /// stddev_by_level.nc, diffs_stddev_by_level.nc, min_by_level.nc).
+    /// Loads a checkpoint and the statistics folder (mean_by_level.nc, stddev_by_level.nc,
+    /// diffs_stddev_by_level.nc and, for GenCast, min_by_level.nc).
     #[new]
     fn new(py: Python<'_>, checkpoint: PathBuf, stats: PathBuf) -> PyResult<Model> {
+        py.allow_threads(|| Engine::load(&checkpoint, &stats))
+            .map(|engine| Model { engine })
+            .map_err(to_py)
+    }
+
+    /// Loads a checkpoint with statistics given in memory: a dict from file name
+    /// (`mean_by_level`, ...) to `(levels, [(variable, values, levelled)])`.
+    #[staticmethod]
+    fn with_stats(
+        py: Python<'_>,
+        checkpoint: PathBuf,
+        stats: std::collections::HashMap<String, StatsEntries>,
+    ) -> PyResult<Model> {
         py.allow_threads(|| {
-            if checkpoint.is_dir() {
-                return Err(gencast::Error::Invalid(format!(
-                    "checkpoint {} is a folder; give the .npz file itself",
-                    checkpoint.display()
-                )));
-            }
-            if checkpoint.is_file()
-                && CheckpointKind::detect(&checkpoint).ok() == Some(CheckpointKind::GraphCast)
-            {
-                return Err(gencast::Error::Invalid(format!(
-                    "checkpoint {} is a GraphCast checkpoint; the Python package runs GenCast \
-                     checkpoints (use the gencast command for GraphCast)",
-                    checkpoint.display()
-                )));
-            }
-            let ckpt = Checkpoint::open(&checkpoint)?;
-            let stats_set = StatsSet::open_dir(&stats)?;
-            Ok(Model {
-                ckpt_path: checkpoint,
-                ckpt,
-                stats: stats_set,
-            })
+            let mut stats = stats;
+            let mut take = |name: &str| -> gencast::Result<Option<NormStats>> {
+                stats.remove(name).map(|e| norm_stats(name, e)).transpose()
+            };
+            let missing = |name: &str| gencast::Error::Invalid(format!("stats: no {name} dataset"));
+            let set = Stats {
+                mean_by_level: take("mean_by_level")?.ok_or_else(|| missing("mean_by_level"))?,
+                stddev_by_level: take("stddev_by_level")?
+                    .ok_or_else(|| missing("stddev_by_level"))?,
+                diffs_stddev_by_level: take("diffs_stddev_by_level")?
+                    .ok_or_else(|| missing("diffs_stddev_by_level"))?,
+                min_by_level: take("min_by_level")?,
+            };
+            Engine::load_with_stats(&checkpoint, set)
         })
+        .map(|engine| Model { engine })
         .map_err(to_py)
     }
 
     /// The checkpoint's path.
     #[getter]
     fn checkpoint(&self) -> PathBuf {
-        self.ckpt_path.clone()
+        self.engine.checkpoint_path().to_path_buf()
     }
 
     /// The checkpoint's description.
     #[getter]
     fn description(&self) -> String {
-        self.ckpt.description.clone()
+        self.engine.description().to_string()
     }
 
-    /// The task's pressure levels (hPa).
+    /// `"gencast"` or `"graphcast"`.
     #[getter]
-    fn pressure_levels(&self) -> Vec<i64> {
-        self.ckpt.task_config.pressure_levels.clone()
+    fn kind(&self) -> &'static str {
+        match self.engine.kind() {
+            ModelKind::GenCast => "gencast",
+            ModelKind::GraphCast => "graphcast",
+        }
     }
 
-    /// Forecasts into the NetCDF file `output` exactly as `gencast forecast` writes it.
+    /// Hours per model step (12 for GenCast, 6 for GraphCast).
+    #[getter]
+    fn step_hours(&self) -> u64 {
+        self.engine.step_hours()
+    }
+
+    /// The names of the statistics files the model reads.
+    #[getter]
+    fn stats_files(&self) -> Vec<&'static str> {
+        self.engine.stats_files().to_vec()
+    }
+
+    /// The predicted variables in output order: `(name, levels)` pairs (no levels for surface
+    /// variables).
+    fn output_variables(&self) -> PyResult<Vec<(String, Vec<i32>)>> {
+        let layout = StackLayout::for_task(self.engine.task()).map_err(to_py)?;
+        Ok(layout
+            .outputs()
+            .iter()
+            .map(|o| (o.name.clone(), o.levels.clone()))
+            .collect())
+    }
+
+    /// Forecasts into memory: a dict with the NetCDF file's `dims`, global `attrs`, `coords`
+    /// and `data_vars` (each `name`, `dims`, `shape`, flat `values`, `attrs`), raw as the
+    /// file stores them.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (dataset, output, *, members, steps, seed, member_offset, init_time, sampler, threads, progress))]
-    fn forecast_to_netcdf(
+    #[pyo3(signature = (dataset, *, members, steps, seed, member_offset, init_time, sampler, threads, progress))]
+    fn forecast_in_memory<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         dataset: PathBuf,
-        output: PathBuf,
         members: u32,
         steps: usize,
         seed: i64,
@@ -272,24 +302,38 @@ impl Model {
         sampler: Vec<String>,
         threads: Option<usize>,
         progress: Option<PyObject>,
-    ) -> PyResult<()> {
-        let run = Run {
-            steps,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let args = RunArgs {
+            dataset,
             members,
-            member_offset,
+            steps,
             seed,
+            member_offset,
             init_time,
             sampler,
             threads,
         };
-        let mut reporter = Reporter::new(progress);
-        py.allow_threads(|| {
-            let threads = run.threads;
-            with_threads(threads, || {
-                Ok(self.write_netcdf(&dataset, &output, &run, &mut reporter))
-            })
-            .map_err(to_py)?
-        })
+        let mut sink = MemorySink::new();
+        self.run(py, args, progress, Raised::default(), &mut sink)?;
+        let f = sink.into_forecast().map_err(to_py)?;
+        let out = PyDict::new(py);
+        out.set_item("dims", f.dims)?;
+        let attrs = PyList::empty(py);
+        for (k, a) in &f.attrs {
+            attrs.append((k, attr_to_py(py, a)))?;
+        }
+        out.set_item("attrs", attrs)?;
+        let coords = PyList::empty(py);
+        for v in f.coords {
+            coords.append(variable_to_py(py, v)?)?;
+        }
+        out.set_item("coords", coords)?;
+        let data_vars = PyList::empty(py);
+        for v in f.data_vars {
+            data_vars.append(variable_to_py(py, v)?)?;
+        }
+        out.set_item("data_vars", data_vars)?;
+        Ok(out)
     }
 
     /// Forecasts step by step: `on_step(member, step, fields)` receives each finished step's
@@ -310,121 +354,22 @@ impl Model {
         on_step: PyObject,
         progress: Option<PyObject>,
     ) -> PyResult<()> {
-        let run = Run {
-            steps,
+        let args = RunArgs {
+            dataset,
             members,
-            member_offset,
+            steps,
             seed,
+            member_offset,
             init_time,
             sampler,
             threads,
         };
-        let mut reporter = Reporter::new(progress);
-        py.allow_threads(|| {
-            with_threads(run.threads, || {
-                let p = match self.prepare(&dataset, &run) {
-                    Ok(p) => p,
-                    Err(e) => return Ok(Err(to_py(e))),
-                };
-                let mut failed: Option<PyErr> = None;
-                let r = run_rollout(&p, &mut reporter, |member, step, fields| {
-                    Python::with_gil(|py| {
-                        let dict = PyDict::new(py);
-                        for f in fields {
-                            dict.set_item(&f.name, PyArray1::from_vec(py, f.data.clone()))?;
-                        }
-                        on_step.call1(py, (member + run.member_offset as usize, step, dict))?;
-                        Ok(())
-                    })
-                    .map_err(|e: PyErr| {
-                        failed = Some(e);
-                        Reporter::stop_error()
-                    })
-                });
-                Ok(match (r, failed) {
-                    (_, Some(e)) => Err(e),
-                    (r, None) => r,
-                })
-            })
-            .map_err(to_py)?
-        })
-    }
-
-    /// The predicted variables in output order: `(name, levels)` pairs (no levels for surface
-    /// variables).
-    fn output_variables(&self) -> PyResult<Vec<(String, Vec<i32>)>> {
-        let layout = gencast::data::stacking::StackLayout::for_task(&self.ckpt.task_config)
-            .map_err(to_py)?;
-        Ok(layout
-            .outputs()
-            .iter()
-            .map(|o| (o.name.clone(), o.levels.clone()))
-            .collect())
-    }
-}
-
-impl Model {
-    /// Runs the forecast into a NetCDF file with the CLI's layout and attributes.
-    fn write_netcdf(
-        &self,
-        dataset: &Path,
-        output: &Path,
-        run: &Run,
-        reporter: &mut Reporter,
-    ) -> PyResult<()> {
-        let p = self.prepare(dataset, run).map_err(to_py)?;
-        let f = &p.forecaster;
-        let init_ns = *p
-            .first
-            .input_datetimes()
-            .last()
-            .ok_or_else(|| invalid("the prepared step has no input datetimes"))?;
-        let sampler_json = serde_json::to_string(&p.request.sampler)
-            .map_err(|e| invalid(format!("sampler settings: {e}")))?;
-        let layout = ForecastLayout {
-            variables: f
-                .layout()
-                .outputs()
-                .iter()
-                .map(|o| OutputVariable {
-                    name: o.name.clone(),
-                    levelled: !o.levels.is_empty(),
-                    units: output_units(&p.ds, &o.name),
-                })
-                .collect(),
-            levels: f.layout().levels().to_vec(),
-            lat: p.ds.lat().to_vec(),
-            lon: p.ds.lon().to_vec(),
-            members: (0..run.members)
-                .map(|i| (run.member_offset + i) as i32)
-                .collect(),
-            lead_hours: (0..run.steps)
-                .map(|s| ((s as u64 + 1) * STEP_HOURS) as i32)
-                .collect(),
-            init_time: format_datetime(init_ns),
-            history: format!(
-                "gencast {} forecast: checkpoint {}, dataset {}, seed {}, sampler {}",
-                env!("CARGO_PKG_VERSION"),
-                self.ckpt_path.display(),
-                dataset.display(),
-                run.seed,
-                sampler_json
-            ),
-            naming: Naming::Reference,
+        let raised = Raised::default();
+        let mut sink = CallbackSink {
+            on_step,
+            members: Vec::new(),
+            raised: raised.clone(),
         };
-        let settings = serde_json::json!({ "seed": run.seed, "sampler": &p.request.sampler });
-        let mode = WriteMode {
-            resume: false,
-            overwrite: true,
-        };
-        let mut w =
-            ForecastWriter::open_resumable(output, layout, &settings, mode).map_err(to_py)?;
-        run_rollout(&p, reporter, |member, step, fields| {
-            for (v, field) in fields.iter().enumerate() {
-                w.write_field(member, step, v, &field.data)?;
-            }
-            w.complete_step(member, step)
-        })?;
-        w.finish().map_err(to_py)
+        self.run(py, args, progress, raised, &mut sink)
     }
 }

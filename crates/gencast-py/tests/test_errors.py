@@ -26,10 +26,13 @@ def test_load_names_a_missing_checkpoint_or_stats_file(tmp_path):
         gencast_rs.load(tmp_path / "no_such.npz", D)
     with pytest.raises(gencast_rs.GencastError, match="min_by_level.nc"):
         gencast_rs.load(D / "checkpoint.npz", tmp_path)
-    with pytest.raises(gencast_rs.GencastError, match="missing stddev_by_level, diffs_stddev_by_level, min_by_level"):
+    with pytest.raises(gencast_rs.GencastError, match="missing stddev_by_level, diffs_stddev_by_level"):
         gencast_rs.load(D / "checkpoint.npz", {"mean_by_level": xr.Dataset()})
     with pytest.raises(gencast_rs.GencastError, match="expected 4 datasets"):
         gencast_rs.load(D / "checkpoint.npz", [xr.Dataset()])
+    three = [xr.load_dataset(D / f"{n}.nc") for n in ("mean_by_level", "stddev_by_level", "diffs_stddev_by_level")]
+    with pytest.raises(gencast_rs.GencastError, match="min_by_level"):
+        gencast_rs.load(D / "checkpoint.npz", three)
 
 
 @pytest.mark.parametrize(
@@ -42,12 +45,12 @@ def test_load_names_a_missing_checkpoint_or_stats_file(tmp_path):
         (dict(member_offset=-1), "member_offset must be at least 0"),
         (dict(steps=0), "steps must be at least 1"),
         (dict(steps=1, lead_time="12h"), "steps or lead_time"),
-        (dict(lead_time="13h"), "lead_time '13h' must be a positive multiple of 12h"),
+        (dict(lead_time="13h"), "lead_time .13h. must be a positive multiple of 12h"),
         (dict(lead_time="soon"), "lead_time 'soon'"),
         (dict(threads=0), "threads must be at least 1"),
-        (dict(init_time="2020-01-01T00:00"), "init_time 2020-01-01T00:00 is not a time of"),
-        (dict(init_time="2019-03-29T00:00"), "first frame"),
-        (dict(init_time="yesterday"), "init_time `yesterday`"),
+        (dict(init_time="2020-01-01T00:00"), "init.time 2020-01-01T00:00 is not a time of"),
+        (dict(init_time="2019-03-29T00:00"), "init.time 2019-03-29T00:00: the model reads 2 input frames"),
+        (dict(init_time="yesterday"), "init.time `yesterday`"),
         (dict(sampler={"no_such_setting": 3}), "no_such_setting"),
         (dict(dataset="/no/such/file.nc"), "/no/such/file.nc"),
         (dict(dataset=42), "expected a NetCDF path or an xarray.Dataset"),

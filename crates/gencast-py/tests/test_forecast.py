@@ -80,3 +80,19 @@ def test_progress_goes_to_tqdm_unless_silenced(capfd):
     assert "member 0 step 1/1" in err, err
     m.forecast(str(d / DATASET), members=1, progress=False)
     assert capfd.readouterr().err == ""
+
+
+def test_graphcast_forecast_equals_the_cli_output_bitwise(gencast_bin, tmp_path):
+    d = fixture("graphcast-tiny")
+    dataset = d / "source-era5_date-2019-03-29_res-10.0_levels-13_steps-03.nc"
+    out = tmp_path / "gc.nc"
+    subprocess.run(
+        [gencast_bin, "forecast", "--checkpoint", str(d / "checkpoint.npz"), "--dataset",
+         str(dataset), "--stats", str(d), "--lead-time", "18h", "--output", str(out)],
+        check=True, capture_output=True,
+    )
+    model = gencast_rs.load(str(d / "checkpoint.npz"), str(d))
+    assert model.kind == "graphcast"
+    ours = model.forecast(str(dataset), members=1, lead_time="18h", progress=False)
+    assert ours.sizes["time"] == 3  # 6 h steps
+    assert_bitwise(ours, xr.load_dataset(out))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import tempfile
 import threading
 from typing import Any, Iterator, Mapping, Optional, Sequence, Union
@@ -51,21 +52,33 @@ def inspect(path: PathLike) -> dict:
 
 
 def load(checkpoint: PathLike, stats: Union[PathLike, Mapping[str, xr.Dataset], Sequence[xr.Dataset]]) -> "Model":
-    """Loads a GenCast checkpoint (.npz) and its normalisation statistics.
+    """Loads a GenCast or GraphCast checkpoint (.npz) and its normalisation statistics.
 
     ``stats`` is the folder holding mean_by_level.nc, stddev_by_level.nc,
-    diffs_stddev_by_level.nc and min_by_level.nc, or those four ``xarray.Dataset``s: a mapping
-    from these names (with or without ``.nc``) or a sequence in that order.
+    diffs_stddev_by_level.nc and min_by_level.nc (GraphCast: the first three), or those
+    ``xarray.Dataset``s: a mapping from these names (with or without ``.nc``) or a sequence in
+    that order.
     """
     checkpoint = os.fspath(checkpoint)
     if isinstance(stats, (str, os.PathLike)):
         return Model(_gencast_rs.Model(checkpoint, os.fspath(stats)))
-    datasets = _stats_datasets(stats)
-    with tempfile.TemporaryDirectory(prefix="gencast_rs-stats-") as folder:
-        for name, ds in datasets.items():
-            ds.to_netcdf(os.path.join(folder, name + ".nc"))
-        # The statistics are read into memory: the folder is not needed afterwards.
-        return Model(_gencast_rs.Model(checkpoint, folder))
+    entries = {name: _stats_entries(name, ds) for name, ds in _stats_datasets(stats).items()}
+    return Model(_gencast_rs.Model.with_stats(checkpoint, entries))
+
+
+def _stats_entries(name: str, ds: xr.Dataset) -> tuple:
+    """One statistics dataset as the engine takes it: its levels and, per variable, its
+    values (one per level, or one) and whether it is per level."""
+    levels = [int(x) for x in ds["level"].values] if "level" in ds.coords else []
+    out = []
+    for var, da in ds.data_vars.items():
+        if da.ndim > 1 or (da.ndim == 1 and da.dims != ("level",)):
+            raise GencastError(
+                f"stats {name}: variable `{var}` has dims {da.dims}; expected none or (level,)"
+            )
+        values = np.asarray(da.values, dtype=np.float64).reshape(-1)
+        out.append((str(var), [float(x) for x in values], da.ndim == 1))
+    return (levels, out)
 
 
 def _stats_datasets(stats: Any) -> dict:
@@ -73,7 +86,8 @@ def _stats_datasets(stats: Any) -> dict:
     if isinstance(stats, Mapping):
         found = {str(k).removesuffix(".nc"): v for k, v in stats.items()}
         unknown = sorted(set(found) - set(STATS_NAMES))
-        missing = [n for n in STATS_NAMES if n not in found]
+        # GraphCast has no min_by_level; the engine names what a model lacks.
+        missing = [n for n in STATS_NAMES[:3] if n not in found]
         if unknown or missing:
             raise GencastError(
                 f"stats: expected the datasets {', '.join(STATS_NAMES)}; "
@@ -82,10 +96,10 @@ def _stats_datasets(stats: Any) -> dict:
                 + (f"unknown {', '.join(unknown)}" if unknown else "")
             )
     elif isinstance(stats, Sequence) and not isinstance(stats, (str, bytes)):
-        if len(stats) != len(STATS_NAMES):
+        if len(stats) not in (3, 4):
             raise GencastError(
-                f"stats: expected {len(STATS_NAMES)} datasets ({', '.join(STATS_NAMES)}), "
-                f"got {len(stats)}"
+                f"stats: expected 4 datasets ({', '.join(STATS_NAMES)}; GraphCast: the first "
+                f"3), got {len(stats)}"
             )
         found = dict(zip(STATS_NAMES, stats))
     else:
@@ -111,7 +125,7 @@ def _sampler_args(sampler: Any) -> list:
 
 
 class Model:
-    """A loaded GenCast model (checkpoint and statistics); see :func:`load`."""
+    """A loaded model (checkpoint and statistics); see :func:`load`."""
 
     def __init__(self, core: "_gencast_rs.Model"):
         self._core = core
@@ -128,6 +142,11 @@ class Model:
     def description(self) -> str:
         """The checkpoint's description."""
         return self._core.description
+
+    @property
+    def kind(self) -> str:
+        """``"gencast"`` or ``"graphcast"``."""
+        return self._core.kind
 
     def forecast(
         self,
@@ -148,8 +167,9 @@ class Model:
         ``dataset`` is an example dataset (a NetCDF path, or an ``xarray.Dataset`` in the same
         layout, with its ``datetime`` coordinate). Members ``member_offset`` ..
         ``member_offset + members - 1`` are computed, member m seeded with
-        ``fold_in(PRNGKey(seed), m)``. ``steps`` 12 h steps, or ``lead_time`` (e.g. ``"360h"``,
-        ``"15d"`` or a timedelta); default one step. ``init_time`` (the second input frame)
+        ``fold_in(PRNGKey(seed), m)`` (GraphCast: one member, no seed). ``steps`` model steps
+        (12 h GenCast, 6 h GraphCast), or ``lead_time`` (e.g. ``"360h"``, ``"15d"`` or a
+        timedelta); default one step. ``init_time`` (the second input frame)
         defaults to the dataset's second frame. ``sampler`` overrides sampler settings, e.g.
         ``{"num_noise_levels": 20}``. ``threads`` defaults to all cores; results are the same
         for any number. ``progress`` shows a tqdm bar when tqdm is installed.
@@ -157,19 +177,17 @@ class Model:
         members = whole("members", members, 1)
         member_offset = whole("member_offset", member_offset, 0)
         seed = whole("seed", seed, None)
-        nsteps = steps_of(steps, lead_time)
+        nsteps = steps_of(steps, lead_time, self._core.step_hours)
         if threads is not None:
             threads = whole("threads", threads, 1)
         init = None if init_time is None else _init_time_text(init_time)
         with tempfile.TemporaryDirectory(prefix="gencast_rs-") as folder:
             path = _dataset_path(dataset, folder)
-            out = os.path.join(folder, "forecast.nc")
             bar = Progress(progress, members * nsteps, member_offset, nsteps)
-            run_interruptibly(
+            raw = run_interruptibly(
                 bar,
-                self._core.forecast_to_netcdf,
+                self._core.forecast_in_memory,
                 path,
-                out,
                 members=members,
                 steps=nsteps,
                 seed=seed,
@@ -178,8 +196,7 @@ class Model:
                 sampler=_sampler_args(sampler),
                 threads=threads,
             )
-            with xr.open_dataset(out) as ds:
-                return ds.load()
+        return _from_memory(raw)
 
     def chunked_prediction_generator(
         self,
@@ -200,6 +217,10 @@ class Model:
         """
         seed = whole("seed", seed, None)
         num_samples = whole("num_samples", num_samples, 1)
+        if self._core.kind != "gencast":
+            raise GencastError(
+                f"chunked_prediction runs GenCast checkpoints; {self.checkpoint} is {self._core.kind}"
+            )
         outputs = self._core.output_variables()
         ds, steps = input_dataset(inputs, targets_template, forcings, outputs)
         yield from _generate(self._core, ds, steps, seed, num_samples, outputs, targets_template, progress)
@@ -223,6 +244,25 @@ class Model:
             )
         )
         return xr.combine_by_coords(chunks)
+
+
+def _attr(value: Any) -> Any:
+    """An attribute as netCDF4 reads it: text as str, one number as a NumPy scalar."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return value[0]
+    return value
+
+
+def _from_memory(raw: dict) -> xr.Dataset:
+    """The Dataset xarray reads from the NetCDF file whose variables ``raw`` holds: the raw
+    variables and attributes, decoded by ``xarray.decode_cf`` as ``open_dataset`` does."""
+    variables = {}
+    for v in list(raw["coords"]) + list(raw["data_vars"]):
+        attrs = {k: _attr(a) for k, a in v["attrs"]}
+        values = v["values"].reshape(v["shape"])  # a view: no copy
+        variables[v["name"]] = xr.Variable(v["dims"], values, attrs=attrs)
+    ds = xr.Dataset(variables, attrs={k: _attr(a) for k, a in raw["attrs"]})
+    return xr.decode_cf(ds)
 
 
 def _init_time_text(value: Any) -> str:
@@ -251,8 +291,6 @@ def _dataset_path(dataset: Any, folder: str) -> str:
 
 def _generate(core, ds, steps, seed, num_samples, outputs, template, progress) -> Iterator[xr.Dataset]:
     """Runs the rollout on a worker thread and yields its chunks as they come."""
-    import queue
-
     chunks: "queue.Queue" = queue.Queue(maxsize=2)
     done = object()
     stop = threading.Event()

@@ -19,7 +19,7 @@ def load(
     checkpoint: PathLike,
     stats: Union[PathLike, Mapping[str, xr.Dataset], Sequence[xr.Dataset]],
 ) -> Model:
-    """Loads a GenCast checkpoint and its statistics (a folder, or the four datasets)."""
+    """Loads a GenCast or GraphCast checkpoint and its statistics (a folder, or the datasets)."""
 
 class Model:
     """A loaded GenCast model."""
@@ -30,6 +30,9 @@ class Model:
     @property
     def description(self) -> str:
         """The checkpoint's description."""
+    @property
+    def kind(self) -> str:
+        """"gencast" or "graphcast"."""
     def forecast(
         self,
         dataset: Union[PathLike, xr.Dataset],

@@ -1,7 +1,7 @@
 """Type stubs of the compiled extension (used by the pure-Python layer)."""
 
 import os
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 class GencastError(ValueError): ...
 
@@ -9,19 +9,29 @@ __version__: str
 
 def inspect_json(path: os.PathLike[str] | str) -> str: ...
 
+ProgressCallback = Callable[[int, int, int, int], None]
+
 class Model:
     def __init__(self, checkpoint: os.PathLike[str] | str, stats: os.PathLike[str] | str) -> None: ...
+    @staticmethod
+    def with_stats(
+        checkpoint: os.PathLike[str] | str,
+        stats: dict[str, tuple[list[int], list[tuple[str, list[float], bool]]]],
+    ) -> Model: ...
     @property
     def checkpoint(self) -> str: ...
     @property
     def description(self) -> str: ...
     @property
-    def pressure_levels(self) -> list[int]: ...
+    def kind(self) -> str: ...
+    @property
+    def step_hours(self) -> int: ...
+    @property
+    def stats_files(self) -> list[str]: ...
     def output_variables(self) -> list[tuple[str, list[int]]]: ...
-    def forecast_to_netcdf(
+    def forecast_in_memory(
         self,
         dataset: str,
-        output: str,
         *,
         members: int,
         steps: int,
@@ -30,8 +40,8 @@ class Model:
         init_time: Optional[str],
         sampler: list[str],
         threads: Optional[int],
-        progress: Optional[Callable[[int, int, int, int], None]],
-    ) -> None: ...
+        progress: Optional[ProgressCallback],
+    ) -> dict[str, Any]: ...
     def rollout(
         self,
         dataset: str,
@@ -44,5 +54,5 @@ class Model:
         sampler: list[str],
         threads: Optional[int],
         on_step: Callable[[int, int, dict], None],
-        progress: Optional[Callable[[int, int, int, int], None]],
+        progress: Optional[ProgressCallback],
     ) -> None: ...

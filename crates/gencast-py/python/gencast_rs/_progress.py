@@ -9,7 +9,7 @@ KeyboardInterrupt is raised in the caller.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 
 class _Stop(Exception):

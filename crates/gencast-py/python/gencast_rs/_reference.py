@@ -70,8 +70,8 @@ def _hours(value: Any) -> float:
     raise TypeError
 
 
-def steps_of(steps: Any, lead_time: Any) -> int:
-    """The number of 12 h steps asked for by ``steps`` or ``lead_time`` (default 1)."""
+def steps_of(steps: Any, lead_time: Any, step_hours: int = STEP_HOURS) -> int:
+    """The number of ``step_hours`` steps asked for by ``steps`` or ``lead_time`` (default 1)."""
     if steps is not None and lead_time is not None:
         raise GencastError("give steps or lead_time, not both")
     if steps is not None:
@@ -83,11 +83,11 @@ def steps_of(steps: Any, lead_time: Any) -> int:
             raise GencastError(
                 f"lead_time {lead_time!r}: expected e.g. '360h', '15d' or a timedelta"
             ) from None
-        if not hours > 0 or hours % STEP_HOURS != 0:
+        if not hours > 0 or hours % step_hours != 0:
             raise GencastError(
-                f"lead_time {lead_time!r} must be a positive multiple of {STEP_HOURS}h"
+                f"lead_time {lead_time!r} must be a positive multiple of {step_hours}h"
             )
-        n = int(hours // STEP_HOURS)
+        n = int(hours // step_hours)
     else:
         n = 1
     if n > MAX_STEPS:
