@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Python package (crates/gencast-py) into a fresh virtual environment, with maturin
 # from the package registry as the build backend, and runs its pytest suite. The release build
-# shares the workspace's target folder, and so does the `gencast` binary the tests compare with.
+# shares the workspace's target folder. The tests compare with the `gencast` binary: $GENCAST_BIN
+# (.ci/run passes the one `cargo test --workspace` built), else a debug build made here (results
+# are bitwise the same in every profile).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -13,6 +15,8 @@ rm -rf "$venv"
 "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
   ./crates/gencast-py pytest tqdm
-cargo build --release --quiet -p gencast-cli
-export GENCAST_BIN="$CARGO_TARGET_DIR/release/gencast"
+if [ -z "${GENCAST_BIN:-}" ]; then
+  cargo build --quiet -p gencast-cli
+  export GENCAST_BIN="$CARGO_TARGET_DIR/debug/gencast"
+fi
 exec "$venv/bin/python" -m pytest crates/gencast-py/tests -q "$@"
