@@ -84,3 +84,17 @@ def test_notebook_arguments_are_checked():
     shifted = template.assign_coords(time=template["time"] + np.timedelta64(6, "h"))
     with pytest.raises(gencast_rs.GencastError, match="targets_template: expected lead times"):
         m.chunked_prediction(inputs, shifted, forcings)
+
+
+def test_forcings_that_disagree_with_the_times_are_refused():
+    from test_chunked_prediction import notebook_inputs
+
+    inputs, template, forcings = notebook_inputs("tiny-mha")
+    dt = np.array(["2019-03-29T00:00", "2019-03-29T12:00"], dtype="datetime64[ns]")
+    dated = inputs.assign_coords(datetime=(("batch", "time"), dt[None]))
+    shifted = forcings.assign(year_progress_sin=forcings["year_progress_sin"] + 0.1)
+    with pytest.raises(gencast_rs.GencastError, match="forcings: the progress features"):
+        model_of("tiny-mha").chunked_prediction(dated, template, shifted)
+    # Without a datetime, no time matches the altered forcings.
+    with pytest.raises(gencast_rs.GencastError, match="match no initialisation time"):
+        model_of("tiny-mha").chunked_prediction(inputs, template, shifted)

@@ -225,7 +225,16 @@ def _init_seconds(inputs, targets_template, forcings, in_hours, out_hours) -> in
         if ds is not None and "datetime" in ds.coords:
             dt = np.asarray(ds.coords["datetime"].values).reshape(-1)[0]
             s = int(np.datetime64(dt, "s").astype(np.int64))
-            return s - int(round((hours[0] - in_hours[-1]) * 3600))
+            s -= int(round((hours[0] - in_hours[-1]) * 3600))
+            # The engine computes the progress forcings from the times: given ones must agree.
+            if forcings is not None and not _features_match(
+                forcings, (s + (out_hours - in_hours[-1]) * 3600).astype(np.int64), inputs["lon"].values
+            ):
+                raise GencastError(
+                    f"forcings: the progress features are not those of the times the {what} "
+                    "datetime coordinate gives; the engine computes them from the times"
+                )
+            return s
     lon = inputs["lon"].values
     for candidate in _recover_seconds(inputs):
         seconds_in = candidate + (in_hours - in_hours[-1]) * 3600
