@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use gencast::data::task::Field;
 use gencast::forecast::output::{check_input_kinds, check_output, is_zarr, sink_for};
-use gencast::forecast::{Region, MAX_ENSEMBLE};
+use gencast::forecast::{EnsembleSummary, Region, SummarySink, MAX_ENSEMBLE};
 use gencast::model::graphcast::Precision;
 use gencast::output::forecast_nc::{ForecastLayout, Naming, WriteMode};
 use gencast::{Forecast, ForecastSink, Model, ModelKind, Progress};
@@ -106,6 +106,12 @@ pub struct Args {
     /// every step).
     #[arg(long)]
     output_every: Option<String>,
+    /// Write ensemble statistics instead of the members: comma-separated `mean`, `std` (with
+    /// ddof one) and quantiles `qP` (P a percentage, e.g. `q10,q90`); add `members` to write
+    /// the members too. Statistic s of variable v is the variable `s__v`, without the member
+    /// dimension.
+    #[arg(long, value_delimiter = ',')]
+    ensemble_summary: Vec<String>,
     /// Arithmetic of a GraphCast network: `f32`, or `bf16-cast` to emulate the notebook's
     /// `Bfloat16Cast` (bfloat16 inputs, weights and ops; slower, for reproducing published
     /// scores). GenCast runs in float32 only.
@@ -221,6 +227,30 @@ fn check_ensemble_options(args: &Args, kind: ModelKind) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The `--ensemble-summary` request, checked against the other options.
+fn summary_request(args: &Args, kind: ModelKind) -> anyhow::Result<Option<EnsembleSummary>> {
+    if args.ensemble_summary.is_empty() {
+        return Ok(None);
+    }
+    let summary = EnsembleSummary::parse(&args.ensemble_summary)?;
+    if kind == ModelKind::GraphCast {
+        bail!("--ensemble-summary: a GraphCast forecast has one member, so no ensemble statistics");
+    }
+    if args.resume {
+        bail!(
+            "--ensemble-summary cannot be resumed (its statistics need every member of one run); \
+             start over with --overwrite"
+        );
+    }
+    if args.ensemble_size.is_some() {
+        bail!(
+            "--ensemble-summary with --ensemble-size: the statistics need every member in one \
+             run; give the whole ensemble with --members"
+        );
+    }
+    Ok(Some(summary))
 }
 
 /// Log lines and the terminal progress bar of a run.
@@ -346,21 +376,17 @@ impl Reporter {
 }
 
 /// A sink that fails once it has written a given number of steps (the `GENCAST_STOP_AFTER_STEPS`
-/// test hook, simulating a killed run).
+/// test hook, simulating a killed run). The failure comes with the next write or the finish, so
+/// the last written step is logged as done, as a killed run's would be.
 struct StopAfter {
     inner: Box<dyn ForecastSink>,
     after: usize,
     written: usize,
 }
 
-impl ForecastSink for StopAfter {
-    fn begin(&mut self, layout: &ForecastLayout, run: &Value) -> gencast::Result<()> {
-        self.inner.begin(layout, run)
-    }
-
-    fn write(&mut self, member: usize, slot: usize, fields: &[Field]) -> gencast::Result<()> {
-        self.inner.write(member, slot, fields)?;
-        self.written += 1;
+impl StopAfter {
+    /// Fails once the run has written its allowance of steps.
+    fn check(&self) -> gencast::Result<()> {
         if self.written >= self.after {
             return Err(gencast::Error::Invalid(format!(
                 "stopped after {} steps ({STOP_AFTER_ENV})",
@@ -369,9 +395,27 @@ impl ForecastSink for StopAfter {
         }
         Ok(())
     }
+}
+
+impl ForecastSink for StopAfter {
+    fn begin(&mut self, layout: &ForecastLayout, run: &Value) -> gencast::Result<()> {
+        self.inner.begin(layout, run)
+    }
+
+    fn write(&mut self, member: usize, slot: usize, fields: &[Field]) -> gencast::Result<()> {
+        self.check()?;
+        self.inner.write(member, slot, fields)?;
+        self.written += 1;
+        Ok(())
+    }
 
     fn finish(&mut self) -> gencast::Result<()> {
+        self.check()?;
         self.inner.finish()
+    }
+
+    fn write_summary(&mut self, slot: usize, variable: usize, data: &[f32]) -> gencast::Result<()> {
+        self.inner.write_summary(slot, variable, data)
     }
 
     fn resumes(&self) -> bool {
@@ -401,6 +445,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let kind = kind_of(&ckpt_path);
     check_ensemble_options(&args, kind)?;
     let region = args.region.as_deref().map(Region::parse).transpose()?;
+    let summary = summary_request(&args, kind)?;
     let stop_after: Option<usize> = match std::env::var(STOP_AFTER_ENV) {
         Ok(v) => Some(v.parse().with_context(|| format!("{STOP_AFTER_ENV}={v}"))?),
         Err(_) => None,
@@ -474,6 +519,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut reporter = Reporter::new(args.member_offset, model.step_hours(), graphcast);
     let forecast = forecast.progress(move |e| reporter.on(e));
     let mut sink = sink_for(&args.output, mode, args.ensemble_size);
+    if let Some(summary) = summary {
+        let spill_dir = match args.output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        sink = Box::new(SummarySink::new(sink, summary, spill_dir));
+    }
     if let Some(after) = stop_after {
         sink = Box::new(StopAfter {
             inner: sink,

@@ -147,3 +147,126 @@ fn bad_selections_and_resume_with_a_selection_are_refused() {
         assert!(!out.exists() && !gencast::output::netcdf::tmp_name(&out).exists());
     }
 }
+
+/// The `q`-quantile of `x` by numpy's default linear interpolation, naively in f64.
+fn quantile(x: &mut [f64], q: f64) -> f64 {
+    x.sort_by(f64::total_cmp);
+    let h = q * (x.len() - 1) as f64;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(x.len() - 1);
+    x[lo] + (h - lo as f64) * (x[hi] - x[lo])
+}
+
+#[test]
+fn ensemble_summary_equals_the_statistics_of_a_members_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, sum_nc, sum_zarr) = (
+        dir.path().join("full.nc"),
+        dir.path().join("summary.nc"),
+        dir.path().join("summary.zarr"),
+    );
+    let run = ["--members", "3", "--steps", "2", "--seed", "5"];
+    assert_ok(&forecast(SET, &full, &run));
+    let with = |extra: &[&'static str]| -> Vec<&str> { run.iter().chain(extra).copied().collect() };
+    assert_ok(&forecast(
+        SET,
+        &sum_nc,
+        &with(&["--ensemble-summary", "mean,std,q10,q90,members"]),
+    ));
+    assert_ok(&forecast(
+        SET,
+        &sum_zarr,
+        &with(&["--ensemble-summary", "mean,std,q10,q90"]),
+    ));
+    // Only the outputs are left: the spill files are gone.
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["full.nc", "summary.nc", "summary.zarr"]);
+
+    let f = Dataset::open_lenient(&full).unwrap();
+    let s = Dataset::open_lenient(&sum_nc).unwrap();
+    for v in f.variables() {
+        let members = f.read_all(&v.name).unwrap();
+        // Members written beside the statistics are those of the members run, bit for bit.
+        let kept = s.read_all(&v.name).unwrap();
+        assert!(members
+            .data
+            .iter()
+            .zip(&kept.data)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        let n = members.data.len() / 3;
+        let stat = |st: &str| {
+            let a = s.read_all(&format!("{st}__{}", v.name)).unwrap();
+            assert_eq!(a.dims[0], "batch", "no member dimension");
+            a.data
+        };
+        let (mean, std, q10, q90) = (stat("mean"), stat("std"), stat("q10"), stat("q90"));
+        // The Zarr store's statistics: chunk (batch 0, step[, level 0], 0, 0) of each.
+        let levelled = v.dims.iter().any(|d| d == "level");
+        let zarr_stat = |st: &str| -> Vec<f32> {
+            let per_step = n / 2;
+            (0..2)
+                .flat_map(|step| {
+                    let mut p = sum_zarr.join(format!("{st}__{}", v.name)).join("c");
+                    p.extend(["0".to_string(), step.to_string()]);
+                    p.extend(["0"; 2].iter().map(|s| s.to_string()));
+                    if levelled {
+                        p.push("0");
+                    }
+                    let c = chunk(&p);
+                    assert_eq!(c.len(), per_step);
+                    c
+                })
+                .collect()
+        };
+        for (st, ours) in [("mean", &mean), ("std", &std), ("q10", &q10), ("q90", &q90)] {
+            let z = zarr_stat(st);
+            assert!(
+                z.iter()
+                    .zip(ours.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{st}__{}: Zarr and NetCDF differ",
+                v.name
+            );
+        }
+        for i in 0..n {
+            let mut m: Vec<f64> = (0..3).map(|k| f64::from(members.data[k * n + i])).collect();
+            let mu = m.iter().sum::<f64>() / 3.0;
+            let sd = (m.iter().map(|a| (a - mu) * (a - mu)).sum::<f64>() / 2.0).sqrt();
+            let (a, b) = (quantile(&mut m, 0.1), quantile(&mut m, 0.9));
+            // Both sides compute in f64 and round once to f32; summation order and numpy's
+            // two-sided interpolation formula may differ in the last f64 bits, so allow 2 ulp
+            // of float32 (2^-22) relative to the largest member value. A point missing in a
+            // member (sea surface temperature over land) is missing in every statistic.
+            let scale = m.iter().fold(0f64, |s, v| s.max(v.abs()));
+            let close = |x: f32, y: f64| {
+                (y.is_nan() && x.is_nan()) || (f64::from(x) - y).abs() <= 2.4e-7 * scale
+            };
+            for (name, x, y) in [
+                ("mean", mean[i], mu),
+                ("std", std[i], sd),
+                ("q10", q10[i], a),
+                ("q90", q90[i], b),
+            ] {
+                assert!(close(x, y), "{name}__{} at {i}: {x} vs {y}", v.name);
+            }
+        }
+    }
+    // Refused before computing: a resumed summary, and a summary of a store's part.
+    let out = forecast(
+        SET,
+        &dir.path().join("r.nc"),
+        &with(&["--ensemble-summary", "mean", "--resume"]),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be resumed"));
+    let out = forecast(
+        SET,
+        &dir.path().join("r.nc"),
+        &with(&["--ensemble-summary", "q150"]),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("percentage"));
+}

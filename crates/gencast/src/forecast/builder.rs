@@ -76,6 +76,9 @@ pub struct Summary {
     pub seconds: f64,
 }
 
+/// A progress callback.
+pub(crate) type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
+
 /// The input dataset of a forecast.
 pub enum DatasetInput<'a> {
     /// A NetCDF file, opened by the run.
@@ -99,7 +102,7 @@ pub struct Forecast<'a> {
     pub(crate) seed: i64,
     pub(crate) sampler: Vec<String>,
     pub(crate) threads: Option<usize>,
-    pub(crate) progress: Option<Box<dyn FnMut(&Progress) + Send + 'a>>,
+    pub(crate) progress: Option<ProgressFn<'a>>,
     pub(crate) cancel: Option<Arc<AtomicBool>>,
     pub(crate) debug_nans: bool,
     pub(crate) precision: Precision,

@@ -41,14 +41,14 @@ mod graphcast;
 mod memory;
 mod model;
 pub mod output;
-pub mod select;
+mod select;
 mod sink;
 mod summary;
-pub mod timing;
+mod timing;
 
 pub use builder::{DatasetInput, Forecast, Progress, Summary, MAX_MEMBER_STEPS};
 pub use memory::{MemoryForecast, MemorySink, MemoryVariable};
 pub use model::{Model, ModelKind, Stats, GENCAST_STEP_HOURS};
-pub use select::{Region, Selection};
+pub use select::Region;
 pub use sink::{ForecastSink, NetCdfSink, ZarrSink, MAX_ENSEMBLE};
 pub use summary::{EnsembleSummary, Statistic, SummarySink, SUMMARY_STD_DDOF};

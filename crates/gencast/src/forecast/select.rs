@@ -6,7 +6,7 @@ use crate::{Error, Result};
 
 /// The part of each step's prediction that goes to the output.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Indices of the written variables among the model's outputs, in output order.
     pub variables: Vec<usize>,
     /// Indices of the written pressure levels among the model's levels.

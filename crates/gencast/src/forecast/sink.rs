@@ -65,6 +65,44 @@ pub trait ForecastSink: Send {
     }
 }
 
+impl<T: ForecastSink + ?Sized> ForecastSink for Box<T> {
+    fn begin(&mut self, layout: &ForecastLayout, run: &Value) -> Result<()> {
+        (**self).begin(layout, run)
+    }
+
+    fn write(&mut self, member: usize, slot: usize, fields: &[Field]) -> Result<()> {
+        (**self).write(member, slot, fields)
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        (**self).finish()
+    }
+
+    fn write_summary(&mut self, slot: usize, variable: usize, data: &[f32]) -> Result<()> {
+        (**self).write_summary(slot, variable, data)
+    }
+
+    fn resumes(&self) -> bool {
+        (**self).resumes()
+    }
+
+    fn is_complete(&self, member: usize, step: usize) -> bool {
+        (**self).is_complete(member, step)
+    }
+
+    fn read(&self, member: usize, step: usize) -> Result<Vec<Field>> {
+        (**self).read(member, step)
+    }
+
+    fn wants_identity(&self) -> bool {
+        (**self).wants_identity()
+    }
+
+    fn notes(&mut self) -> Vec<String> {
+        (**self).notes()
+    }
+}
+
 /// Rebuilds a step's fields from per-variable data read back from an output.
 fn fields_of(
     layout: &ForecastLayout,

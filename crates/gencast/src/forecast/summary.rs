@@ -121,8 +121,8 @@ impl Drop for Spill {
 /// `mean__2m_temperature`, `q90__temperature`), without the member dimension and with an
 /// `ensemble_statistic` attribute. A summary cannot be resumed: its statistics need every
 /// member.
-pub struct SummarySink {
-    inner: Box<dyn ForecastSink>,
+pub struct SummarySink<S: ForecastSink> {
+    inner: S,
     summary: EnsembleSummary,
     spill_dir: PathBuf,
     spill: Option<Spill>,
@@ -132,13 +132,9 @@ pub struct SummarySink {
     record: usize,
 }
 
-impl SummarySink {
+impl<S: ForecastSink> SummarySink<S> {
     /// Summarises into `inner`, spilling members to a temporary file in folder `spill_dir`.
-    pub fn new(
-        inner: Box<dyn ForecastSink>,
-        summary: EnsembleSummary,
-        spill_dir: impl Into<PathBuf>,
-    ) -> Self {
+    pub fn new(inner: S, summary: EnsembleSummary, spill_dir: impl Into<PathBuf>) -> Self {
         SummarySink {
             inner,
             summary,
@@ -148,6 +144,11 @@ impl SummarySink {
             offsets: Vec::new(),
             record: 0,
         }
+    }
+
+    /// The sink the summary went to.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 
     /// Byte position of (member, slot) in the spill file.
@@ -165,7 +166,7 @@ fn spill_path(dir: &Path) -> PathBuf {
     dir.join(format!(".gencast-summary-{}-{n}.spill", std::process::id()))
 }
 
-impl ForecastSink for SummarySink {
+impl<S: ForecastSink> ForecastSink for SummarySink<S> {
     fn begin(&mut self, layout: &ForecastLayout, run: &Value) -> Result<()> {
         let grid = layout.lat.len() * layout.lon.len();
         self.offsets.clear();
