@@ -10,8 +10,7 @@ use gencast::data::stacking::StackLayout;
 use gencast::data::stats::{Entry, NormStats};
 use gencast::data::task::Field;
 use gencast::forecast::{
-    Forecast, ForecastSink, MemorySink, MemoryVariable, Model as Engine, ModelKind, Progress,
-    Stats,
+    Forecast, ForecastSink, MemorySink, MemoryVariable, Model as Engine, ModelKind, Progress, Stats,
 };
 use gencast::output::forecast_nc::{AttrValue, CoordValues, ForecastLayout};
 use numpy::PyArray1;
@@ -112,7 +111,10 @@ impl ForecastSink for CallbackSink {
             Ok(())
         })
         .map_err(|e| {
-            self.raised.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+            self.raised
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(e);
             gencast::Error::Cancelled
         })
     }
@@ -167,7 +169,10 @@ impl Model {
                         }
                     }
                     if let Err(e) = r {
-                        raised.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                        raised
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(e);
                         cancel.store(true, Ordering::Relaxed);
                     }
                 });
