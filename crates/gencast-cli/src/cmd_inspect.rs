@@ -8,11 +8,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use gencast::checkpoint::config::GENCAST_TIMESTEP_HOURS;
-use gencast::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
-use gencast::checkpoint::{
-    Checkpoint, CheckpointKind, GraphCastCheckpoint, NpzArchive, Params, GRID_NODE_EMBEDDING_MODULE,
-};
+use gencast::checkpoint::inspect::Description;
 
 /// Arguments of `gencast inspect`.
 #[derive(clap::Args)]
@@ -22,47 +18,6 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-}
-
-/// One row of the parameter table.
-struct ParamRow {
-    path: String,
-    shape: Vec<usize>,
-    dtype: String,
-    elements: usize,
-    bytes: usize,
-}
-
-/// Reads every `params:` member's header (dtype and shape) in archive order.
-fn param_rows(archive: &NpzArchive) -> anyhow::Result<Vec<ParamRow>> {
-    let names: Vec<String> = archive
-        .names()
-        .filter(|n| n.starts_with("params:"))
-        .map(str::to_string)
-        .collect();
-    let mut rows = Vec::with_capacity(names.len());
-    for name in names {
-        let h = archive.header(&name)?;
-        let elements = h.count().unwrap_or(0);
-        rows.push(ParamRow {
-            path: name["params:".len()..].to_string(),
-            bytes: elements * h.dtype.item_size(),
-            shape: h.shape,
-            dtype: h.dtype.descr(),
-            elements,
-        });
-    }
-    Ok(rows)
-}
-
-/// Checks the parameters against the configuration: `None` when they match, else the report.
-fn validation(ckpt: &Checkpoint, archive: &NpzArchive) -> Option<String> {
-    let mut ckpt = ckpt.clone();
-    match Params::from_archive(archive) {
-        Ok(p) => ckpt.params = p,
-        Err(e) => return Some(e.to_string()),
-    }
-    ckpt.validate().err().map(|e| e.to_string())
 }
 
 /// A JSON value whose objects keep their keys in the order they were written (the struct
@@ -242,127 +197,32 @@ pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
-macro_rules! tree {
-    ($v:expr) => {
-        Tree::from_json(&serde_json::to_string(&$v)?)?
-    };
-}
-
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let path = &args.checkpoint;
-    let archive = NpzArchive::open(path)?;
-    let rows = param_rows(&archive)?;
-    let num_params: usize = rows.iter().map(|r| r.elements).sum();
-    let total_bytes: usize = rows.iter().map(|r| r.bytes).sum();
-    let context = || format!("reading the configs of {}", path.display());
-    let (description, license, configs, derived, problems, derived_title) =
-        match CheckpointKind::of(&archive) {
-            CheckpointKind::GenCast => {
-                let ckpt = Checkpoint::from_archive_configs(&archive).with_context(context)?;
-                let problems = validation(&ckpt, &archive);
-                let embed = format!("{GRID_NODE_EMBEDDING_MODULE}:w");
-                let cin_from_params = rows
-                    .iter()
-                    .find(|r| r.path == embed)
-                    .and_then(|r| r.shape.first()?.checked_sub(3));
-                let configs = vec![
-                    ("task_config".to_string(), tree!(ckpt.task_config)),
-                    (
-                        "denoiser_architecture_config".to_string(),
-                        tree!(ckpt.denoiser_architecture_config),
-                    ),
-                    ("sampler_config".to_string(), tree!(ckpt.sampler_config)),
-                    ("noise_config".to_string(), tree!(ckpt.noise_config)),
-                    (
-                        "noise_encoder_config".to_string(),
-                        tree!(ckpt.noise_encoder_config),
-                    ),
-                ];
-                let derived = Tree::Object(vec![
-                    ("input_channels".into(), tree!(ckpt.cin().ok())),
-                    ("input_channels_from_params".into(), tree!(cin_from_params)),
-                    ("output_channels".into(), tree!(ckpt.cout())),
-                    (
-                        "input_frames".into(),
-                        tree!(ckpt
-                            .task_config
-                            .num_input_frames(GENCAST_TIMESTEP_HOURS)
-                            .ok()),
-                    ),
-                ]);
-                (
-                    ckpt.description,
-                    ckpt.license,
-                    configs,
-                    derived,
-                    problems,
-                    "derived (GenCast 12h time step)",
-                )
-            }
-            CheckpointKind::GraphCast => {
-                let ckpt = GraphCastCheckpoint::from_archive(&archive).with_context(context)?;
-                let problems = ckpt.validate().err().map(|e| e.to_string());
-                let configs = vec![
-                    ("model_config".to_string(), tree!(ckpt.model_config)),
-                    ("task_config".to_string(), tree!(ckpt.task_config)),
-                ];
-                let derived = Tree::Object(vec![
-                    ("model".into(), tree!("graphcast")),
-                    ("input_channels".into(), tree!(ckpt.cin().ok())),
-                    ("output_channels".into(), tree!(ckpt.cout())),
-                    (
-                        "input_frames".into(),
-                        tree!(ckpt
-                            .task_config
-                            .num_input_frames(GRAPHCAST_TIMESTEP_HOURS)
-                            .ok()),
-                    ),
-                ]);
-                (
-                    ckpt.description,
-                    ckpt.license,
-                    configs,
-                    derived,
-                    problems,
-                    "derived (GraphCast 6h time step)",
-                )
-            }
-        };
-
+    let d = Description::of(path)?;
     let mut out = String::new();
     if args.json {
-        let mut obj = vec![
-            ("path".to_string(), tree!(path.display().to_string())),
-            ("description".into(), tree!(description)),
-            ("license".into(), tree!(license)),
-            ("num_params".into(), tree!(num_params)),
-            ("num_tensors".into(), tree!(rows.len())),
-            ("param_bytes".into(), tree!(total_bytes)),
-        ];
-        obj.extend(configs);
-        obj.push(("derived".into(), derived));
-        obj.push((
-            "validation".into(),
-            Tree::Object(vec![
-                ("ok".into(), tree!(problems.is_none())),
-                ("problems".into(), tree!(problems)),
-            ]),
-        ));
-        let mut params = Vec::with_capacity(rows.len());
-        for r in &rows {
-            params.push(Tree::Object(vec![
-                ("path".into(), tree!(r.path)),
-                ("shape".into(), tree!(r.shape)),
-                ("dtype".into(), tree!(r.dtype)),
-                ("bytes".into(), tree!(r.bytes)),
-            ]));
-        }
-        obj.push(("params".into(), Tree::Array(params)));
-        Tree::Object(obj).json(&mut out, 0);
+        Tree::from_json(&d.to_json()?)?.json(&mut out, 0);
         out.push('\n');
         return emit(&out);
     }
+    let (description, license, problems) = (&d.description, &d.license, &d.problems);
+    let rows = &d.params;
+    let (num_params, total_bytes) = (d.num_params(), d.param_bytes());
+    let configs = d
+        .configs
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), Tree::from_json(v)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let derived = Tree::Object(
+        d.derived
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), Tree::from_json(v)?)))
+            .collect::<anyhow::Result<Vec<_>>>()
+            .context("the derived sizes")?,
+    );
+    let derived_title = d.derived_title;
 
     out.push_str(&format!("checkpoint: {}\n", path.display()));
     out.push_str(&format!("description: {description}\n"));
@@ -399,7 +259,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "{:<w$}  {:<sw$}  {:<5}  {:>12}\n",
         "path", "shape", "dtype", "bytes"
     ));
-    for r in &rows {
+    for r in rows {
         out.push_str(&format!(
             "{:<w$}  {:<sw$}  {:<5}  {:>12}\n",
             r.path,

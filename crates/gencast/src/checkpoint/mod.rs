@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod graphcast;
+pub mod inspect;
 mod keys;
 pub mod npy;
 pub mod npz;

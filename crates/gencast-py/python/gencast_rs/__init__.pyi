@@ -1,0 +1,72 @@
+"""Type stubs of gencast_rs: GenCast ensemble forecasts on CPUs, from Python and xarray."""
+
+import os
+from typing import Any, Iterator, Mapping, Optional, Sequence, Union
+
+import xarray as xr
+
+__version__: str
+
+PathLike = Union[str, os.PathLike[str]]
+
+class GencastError(ValueError):
+    """An error of the gencast engine; the message names the file, variable or argument."""
+
+def inspect(path: PathLike) -> dict[str, Any]:
+    """What `gencast inspect --json` prints for the checkpoint, as a dict."""
+
+def load(
+    checkpoint: PathLike,
+    stats: Union[PathLike, Mapping[str, xr.Dataset], Sequence[xr.Dataset]],
+) -> Model:
+    """Loads a GenCast or GraphCast checkpoint and its statistics (a folder, or the datasets)."""
+
+class Model:
+    """A loaded GenCast model."""
+
+    @property
+    def checkpoint(self) -> str:
+        """The checkpoint's path."""
+    @property
+    def description(self) -> str:
+        """The checkpoint's description."""
+    @property
+    def kind(self) -> str:
+        """"gencast" or "graphcast"."""
+    def forecast(
+        self,
+        dataset: Union[PathLike, xr.Dataset],
+        *,
+        members: int,
+        steps: Optional[int] = None,
+        lead_time: Any = None,
+        seed: int = 0,
+        member_offset: int = 0,
+        init_time: Any = None,
+        sampler: Union[None, Mapping[str, Any], Sequence[str]] = None,
+        threads: Optional[int] = None,
+        progress: bool = True,
+    ) -> xr.Dataset:
+        """An ensemble forecast equal to what xarray reads from `gencast forecast`'s output."""
+    def chunked_prediction_generator(
+        self,
+        inputs: xr.Dataset,
+        targets_template: xr.Dataset,
+        forcings: Optional[xr.Dataset] = None,
+        *,
+        seed: int = 0,
+        num_samples: int = 1,
+        progress: bool = False,
+    ) -> Iterator[xr.Dataset]:
+        """Yields one (member, step) chunk at a time, as the reference's rollout does."""
+    def chunked_prediction(
+        self,
+        inputs: xr.Dataset,
+        targets_template: xr.Dataset,
+        forcings: Optional[xr.Dataset] = None,
+        *,
+        seed: int = 0,
+        num_samples: int = 1,
+        progress: bool = True,
+    ) -> xr.Dataset:
+        """The reference notebook's rollout followed by xarray.combine_by_coords."""
