@@ -13,12 +13,6 @@ use gencast::data::stacking::TIMESTEP_HOURS;
 use gencast::data::Dataset;
 use gencast::output::read::{ForecastOutput, OutputLayout};
 
-/// The bundled demo checkpoint.
-const DEMO_CHECKPOINT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../gencast/tests/fixtures/tiny-mha/checkpoint.npz"
-);
-
 /// Arguments of `gencast check`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -39,10 +33,10 @@ pub struct Args {
 
 /// Runs the checks; fails when any problem is found.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let ckpt_path = args
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEMO_CHECKPOINT));
+    let ckpt_path = match &args.checkpoint {
+        Some(c) => c.clone(),
+        None => crate::demo::dir()?.join(crate::demo::CHECKPOINT),
+    };
     // A file that is not a readable archive is left to the GenCast reader, whose error says why.
     let kind = CheckpointKind::detect(&ckpt_path).unwrap_or(CheckpointKind::GenCast);
     let context = || format!("reading the configs of {}", ckpt_path.display());

@@ -18,12 +18,6 @@ use tracing::info;
 
 use crate::progress::ProgressLine;
 
-/// The bundled demo model and data (a tiny random-weight GenCast in the official formats).
-const DEMO_DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../gencast/tests/fixtures/tiny-mha"
-);
-
 /// Arguments of `gencast forecast`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -146,16 +140,16 @@ fn inputs(args: &Args) -> anyhow::Result<(PathBuf, PathBuf, PathBuf)> {
     match (&args.checkpoint, &args.dataset, &args.stats) {
         (Some(c), Some(d), Some(s)) => Ok((c.clone(), d.clone(), s.clone())),
         (None, None, None) => {
-            let demo = Path::new(DEMO_DIR);
+            let demo = crate::demo::dir()?;
             tracing::warn!(
                 "no --checkpoint, --dataset or --stats: running the bundled demo model (random \
                  weights, not a weather forecast) on its demo data in {}",
                 demo.display()
             );
             Ok((
-                demo.join("checkpoint.npz"),
-                demo.join("source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc"),
-                demo.to_path_buf(),
+                demo.join(crate::demo::CHECKPOINT),
+                demo.join(crate::demo::DATASET),
+                demo,
             ))
         }
         (c, d, s) => {

@@ -8,6 +8,7 @@ mod cmd_inspect;
 mod cmd_plot;
 mod cmd_prepare;
 mod cmd_stats;
+mod demo;
 mod numbers;
 mod progress;
 

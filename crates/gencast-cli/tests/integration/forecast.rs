@@ -339,3 +339,40 @@ fn init_time_selects_the_input_frames() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn the_demo_runs_from_any_folder_and_equals_the_fixture_run() {
+    // The demo is compiled into the binary: with no input options it runs from an empty folder,
+    // and its values are those of the same forecast from the fixture files.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gencast"))
+        .current_dir(dir.path())
+        .args([
+            "forecast",
+            "--members",
+            "1",
+            "--steps",
+            "1",
+            "--output",
+            "demo.nc",
+        ])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bundled demo"), "{err}");
+    let fixture_run = dir.path().join("fixture.nc");
+    assert_ok(&forecast(
+        "tiny-mha",
+        &fixture_run,
+        &["--members", "1", "--steps", "1"],
+    ));
+    let rows = compare(&dir.path().join("demo.nc"), &fixture_run);
+    assert_eq!(rows.len(), 12);
+    for (name, rel, max_abs, same_nans) in rows {
+        assert!(
+            same_nans && rel == 0.0 && max_abs == 0.0,
+            "{name}: {rel} {max_abs}"
+        );
+    }
+}
