@@ -293,43 +293,7 @@ impl Source {
             ),
             None => a.subset_all(),
         };
-        let err = |e: zarrs::array::ArrayError| format_err(path, var, e.to_string());
-        Ok(match dtype {
-            "f4" => a
-                .retrieve_array_subset::<Vec<f32>>(&subset)
-                .map_err(err)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            "f8" => a.retrieve_array_subset::<Vec<f64>>(&subset).map_err(err)?,
-            "i8" => a
-                .retrieve_array_subset::<Vec<i64>>(&subset)
-                .map_err(err)?
-                .into_iter()
-                .map(|x| x as f64)
-                .collect(),
-            "i4" => a
-                .retrieve_array_subset::<Vec<i32>>(&subset)
-                .map_err(err)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            "i2" => a
-                .retrieve_array_subset::<Vec<i16>>(&subset)
-                .map_err(err)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            other => {
-                return Err(Error::Data {
-                    path: path.to_path_buf(),
-                    variable: var.to_string(),
-                    detail: format!(
-                        "data type `{other}` is not supported (expected f4, f8, i2, i4 or i8)"
-                    ),
-                })
-            }
-        })
+        crate::data::sources::zarr::retrieve_f64(path, var, &a, &subset, dtype)
     }
 }
 
