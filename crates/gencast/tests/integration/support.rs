@@ -1,0 +1,40 @@
+//! Helpers shared by several test modules: the fixtures' regular grids, the GraphCast tiny
+//! fixture's files, and SHA-256 digests.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+/// The regular grid of the fixtures and published datasets: `-90 + res*i` and `res*j` in
+/// float64, cast to float32.
+pub fn grid(res: f64) -> (Vec<f32>, Vec<f32>) {
+    let n_lat = (180.0 / res).round() as usize + 1;
+    let n_lon = (360.0 / res).round() as usize;
+    let lat = (0..n_lat)
+        .map(|i| (-90.0 + res * i as f64) as f32)
+        .collect();
+    let lon = (0..n_lon).map(|j| (res * j as f64) as f32).collect();
+    (lat, lon)
+}
+
+/// A file of the GraphCast tiny fixture.
+pub fn graphcast_fixture(file: &str) -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/graphcast-tiny"
+    ))
+    .join(file)
+}
+
+/// The GraphCast tiny fixture's dataset.
+pub const GRAPHCAST_DATASET: &str = "source-era5_date-2019-03-29_res-10.0_levels-13_steps-03.nc";
+
+/// SHA-256 (hex) of a byte string.
+pub fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
