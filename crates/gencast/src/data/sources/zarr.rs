@@ -32,6 +32,27 @@ fn data_err(path: &Path, variable: &str, detail: String) -> Error {
     }
 }
 
+/// CF decoding of stored values: the `_FillValue` and `missing_value` attributes (as `attr`
+/// gives them) become NaN, the rest `x·scale_factor + add_offset`.
+pub(crate) fn cf_decode(raw: Vec<f64>, attr: impl Fn(&str) -> Option<f64>) -> Vec<f64> {
+    let fills: Vec<f64> = ["_FillValue", "missing_value"]
+        .iter()
+        .filter_map(|k| attr(k))
+        .filter(|x| !x.is_nan())
+        .collect();
+    let scale = attr("scale_factor").unwrap_or(1.0);
+    let offset = attr("add_offset").unwrap_or(0.0);
+    raw.into_iter()
+        .map(|x| {
+            if fills.contains(&x) {
+                f64::NAN
+            } else {
+                x * scale + offset
+            }
+        })
+        .collect()
+}
+
 /// Reads `subset` of `array` (of `name` in the store at `path`), whose numpy element type is
 /// `dtype` (`f4`, `f8`, `i2`, `i4` or `i8`), promoted to f64 without CF decoding.
 pub(crate) fn retrieve_f64(
@@ -172,22 +193,7 @@ impl Store<'_> {
             &subset,
             dtype.trim_start_matches(['<', '|']),
         )?;
-        let fills: Vec<f64> = ["_FillValue", "missing_value"]
-            .iter()
-            .filter_map(|k| self.attr_f64(name, k))
-            .collect();
-        let scale = self.attr_f64(name, "scale_factor").unwrap_or(1.0);
-        let offset = self.attr_f64(name, "add_offset").unwrap_or(0.0);
-        Ok(raw
-            .into_iter()
-            .map(|x| {
-                if fills.contains(&x) {
-                    f64::NAN
-                } else {
-                    x * scale + offset
-                }
-            })
-            .collect())
+        Ok(cf_decode(raw, |key| self.attr_f64(name, key)))
     }
 
     /// Reads an integer array exactly (time coordinates).

@@ -223,23 +223,9 @@ impl Source {
             }
             Source::Zarr { .. } => {
                 let raw = self.zarr_raw(path, var, ranges)?;
-                let fills: Vec<f64> = ["_FillValue", "missing_value"]
-                    .iter()
-                    .filter_map(|k| self.attr_f64(var, k))
-                    .filter(|x| !x.is_nan())
-                    .collect();
-                let scale = self.attr_f64(var, "scale_factor").unwrap_or(1.0);
-                let offset = self.attr_f64(var, "add_offset").unwrap_or(0.0);
-                Ok(raw
-                    .into_iter()
-                    .map(|x| {
-                        if fills.contains(&x) {
-                            f64::NAN
-                        } else {
-                            x * scale + offset
-                        }
-                    })
-                    .collect())
+                Ok(crate::data::sources::zarr::cf_decode(raw, |key| {
+                    self.attr_f64(var, key)
+                }))
             }
         }
     }
