@@ -5,6 +5,10 @@
 
 use std::path::PathBuf;
 
+use gencast::data::netcdf_time::parse_datetime;
+use gencast::data::sources::convert::Regrid;
+use gencast::data::sources::{tables, PrepareRequest};
+use gencast::output::forecast_nc::OutputVariable;
 use sha2::{Digest, Sha256};
 
 /// The regular grid of the fixtures and published datasets: `-90 + res*i` and `res*j` in
@@ -37,4 +41,34 @@ pub fn sha256(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Two output variables: `2m_temperature` (surface, in K) and `geopotential` (on levels, no
+/// units).
+pub fn surface_and_levelled() -> Vec<OutputVariable> {
+    vec![
+        OutputVariable {
+            name: "2m_temperature".into(),
+            levelled: false,
+            units: Some("K".into()),
+        },
+        OutputVariable {
+            name: "geopotential".into(),
+            levelled: true,
+            units: None,
+        },
+    ]
+}
+
+/// A `prepare` request for `gencast-1p0` initialised 2019-03-29T12:00, on the fixtures' 10°
+/// grid, subsampling finer sources.
+pub fn gencast_request_10deg() -> PrepareRequest {
+    let mut model = tables::model("gencast-1p0").unwrap();
+    // The fixtures are on a 10° grid.
+    model.grid_step = 10.0;
+    PrepareRequest {
+        model,
+        init_time: parse_datetime("2019-03-29T12:00").unwrap(),
+        regrid: Regrid::Subsample,
+    }
 }
