@@ -505,3 +505,15 @@ pub fn chunk_bits(path: &Path) -> Vec<u32> {
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect()
 }
+
+/// Runs `gencast check --dataset DATASET`, asserts success and returns its report.
+pub fn check_passes(dataset: &Path) -> String {
+    let out = gencast(&["check", "--dataset", dataset.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
