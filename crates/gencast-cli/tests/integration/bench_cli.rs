@@ -4,10 +4,19 @@ use crate::support;
 
 use support::{assert_ok, gencast};
 
+/// Runs `gencast bench ARGS --json`, asserts success and parses the one JSON object it prints.
+fn bench_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["bench"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let out = gencast(&all);
+    assert_ok(&out);
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
 #[test]
 fn tiny_bench_prints_positive_finite_json() {
-    let out = gencast(&[
-        "bench",
+    let v = bench_json(&[
         "--preset",
         "tiny",
         "--calls",
@@ -16,10 +25,7 @@ fn tiny_bench_prints_positive_finite_json() {
         "1",
         "--threads",
         "1",
-        "--json",
     ]);
-    assert_ok(&out);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     for key in [
         "denoiser_call_s",
         "step_s",
@@ -48,9 +54,7 @@ fn tiny_bench_prints_positive_finite_json() {
 
 #[test]
 fn bench_without_steps_omits_step_time() {
-    let out = gencast(&["bench", "--preset", "tiny", "--calls", "1", "--json"]);
-    assert_ok(&out);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = bench_json(&["--preset", "tiny", "--calls", "1"]);
     assert!(v.get("step_s").is_none());
     assert!(v["denoiser_call_s"].as_f64().unwrap() > 0.0);
 }
@@ -66,18 +70,7 @@ fn bench_rejects_unknown_presets_and_zero_calls() {
 
 #[test]
 fn kernel_bench_reports_every_kernel_as_json() {
-    let out = gencast(&[
-        "bench",
-        "--kernels",
-        "--small",
-        "--reps",
-        "1",
-        "--threads",
-        "1",
-        "--json",
-    ]);
-    assert_ok(&out);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let v = bench_json(&["--kernels", "--small", "--reps", "1", "--threads", "1"]);
     let gemm = v["gemm_gflops"].as_f64().expect("gemm_gflops");
     assert!(gemm > 0.0 && gemm.is_finite(), "gemm_gflops = {gemm}");
     assert_eq!(v["threads"], 1);
@@ -127,18 +120,14 @@ fn kernel_bench_prints_one_line_per_kernel() {
 
 #[test]
 fn tiny_graphcast_bench_reports_stages_and_memory() {
-    let out = gencast(&[
-        "bench",
+    let v = bench_json(&[
         "--preset",
         "graphcast-tiny",
         "--steps",
         "1",
         "--threads",
         "1",
-        "--json",
     ]);
-    assert_ok(&out);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(v["preset"], "graphcast-tiny");
     // The fixture checkpoint's parameter count (graphcast-tiny/meta.json `num_params`).
     assert_eq!(v["num_params"], 70739);

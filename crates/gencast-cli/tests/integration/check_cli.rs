@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use support::{fixture_dataset, forecast_on, gencast, write_edited, Edit};
+use support::{check_passes, fixture_dataset, forecast_on, gencast, write_edited, Edit};
 
 /// Points per level of the 10° fixture grid (19 latitudes × 36 longitudes).
 const GRID: usize = 19 * 36;
@@ -40,13 +40,7 @@ fn assert_rejected(edit: Edit, needles: &[&str]) {
 #[test]
 fn the_fixture_passes() {
     let ds = fixture_dataset("tiny-mha");
-    let out = gencast(&["check", "--dataset", ds.to_str().unwrap()]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = check_passes(&ds);
     assert!(
         text.contains("checks passed (13 variables, 2 frames, 13 levels)"),
         "{text}"

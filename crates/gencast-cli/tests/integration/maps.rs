@@ -4,6 +4,7 @@
 //! values.
 
 use crate::support;
+use crate::support::{plot, Image};
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -40,19 +41,7 @@ fn demo() -> &'static Path {
         .1
 }
 
-/// Decoded RGB image.
-struct Image {
-    width: usize,
-    height: usize,
-    rgb: Vec<u8>,
-}
-
 impl Image {
-    fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
-        let i = (y * self.width + x) * 3;
-        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
-    }
-
     /// Pixels equal to `c` inside the rectangle `[x0, x1) × [y0, y1)`.
     fn count(&self, c: [u8; 3], (x0, y0, x1, y1): (usize, usize, usize, usize)) -> usize {
         (y0..y1)
@@ -99,30 +88,6 @@ fn smooth(a: [u8; 3], b: [u8; 3]) -> bool {
 /// Colours within 4 per channel: a colour bar's end pixels sample the map half a pixel in.
 fn near(a: [u8; 3], b: [u8; 3]) -> bool {
     a.iter().zip(&b).all(|(x, y)| x.abs_diff(*y) <= 4)
-}
-
-fn decode(path: &Path) -> Image {
-    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = dec.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    buf.truncate(info.buffer_size());
-    Image {
-        width: info.width as usize,
-        height: info.height as usize,
-        rgb: buf,
-    }
-}
-
-/// Runs `gencast plot ARGS --output DIR/NAME` and decodes the PNG.
-fn plot(dir: &Path, name: &str, args: &[&str]) -> Image {
-    let out = dir.join(name);
-    let mut all = vec!["plot", "--output", out.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let (ok, _, err) = support::run(&all);
-    assert!(ok, "gencast plot {args:?} failed: {err}");
-    decode(&out)
 }
 
 /// Every member's `lat × lon` field of `var` (at level index `level`) at lead index `step`.

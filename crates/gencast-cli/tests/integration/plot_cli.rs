@@ -5,6 +5,8 @@ use std::process::Command;
 
 use gencast::data::Dataset;
 
+use crate::support::{plot, Image};
+
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../gencast/tests/fixtures/tiny-mha/"
@@ -34,19 +36,7 @@ fn gencast(args: &[&str]) -> (bool, String) {
     )
 }
 
-/// Decoded RGB image.
-struct Image {
-    width: usize,
-    height: usize,
-    rgb: Vec<u8>,
-}
-
 impl Image {
-    fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
-        let i = (y * self.width + x) * 3;
-        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
-    }
-
     /// Centre pixel of the cell at file row `lat_index` (ascending latitudes) and column `lon_index`.
     fn cell(&self, lat_index: usize, lon_index: usize, nlat: usize) -> [u8; 3] {
         let row = nlat - 1 - lat_index;
@@ -63,30 +53,6 @@ impl Image {
         }
         set.len()
     }
-}
-
-fn decode(path: &Path) -> Image {
-    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = dec.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    assert_eq!(info.bit_depth, png::BitDepth::Eight);
-    buf.truncate(info.buffer_size());
-    Image {
-        width: info.width as usize,
-        height: info.height as usize,
-        rgb: buf,
-    }
-}
-
-fn plot(dir: &Path, name: &str, args: &[&str]) -> Image {
-    let out = dir.join(name);
-    let mut all = vec!["plot", "--output", out.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let (ok, err) = gencast(&all);
-    assert!(ok, "gencast plot failed: {err}");
-    decode(&out)
 }
 
 #[test]

@@ -89,23 +89,44 @@ fn prepare_args(output: &str) -> Vec<String> {
     args
 }
 
-#[test]
-fn prepared_cds_inputs_forecast_byte_identically_to_the_example() {
+/// A folder holding the example dataset as `inputs.nc`.
+fn original_example() -> tempfile::TempDir {
     let original = tempfile::tempdir().unwrap();
     std::fs::copy(
         fixture_dataset("tiny-mha"),
         original.path().join("inputs.nc"),
     )
     .unwrap();
+    original
+}
+
+/// Runs `gencast ARGS` (a `prepare`) in `dir` and asserts that it wrote `output` and that all
+/// its 356 checks passed.
+fn prepare_ok(dir: &Path, args: &[&str], output: &str) {
+    let (ok, text) = gencast_in(dir, args);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(&format!("{output}: all 356 checks passed")),
+        "{text}"
+    );
+}
+
+/// Asserts that [`forecast_in`] the two folders gives the same bytes.
+fn assert_same_forecasts(original: &Path, prepared: &Path) {
+    assert!(
+        forecast_in(original) == forecast_in(prepared),
+        "forecasts differ"
+    );
+}
+
+#[test]
+fn prepared_cds_inputs_forecast_byte_identically_to_the_example() {
+    let original = original_example();
     let prepared = tempfile::tempdir().unwrap();
     let args = prepare_args("inputs.nc");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (ok, text) = gencast_in(prepared.path(), &args);
-    assert!(ok, "{text}");
-    assert!(text.contains("inputs.nc: all 356 checks passed"), "{text}");
-    let a = forecast_in(original.path());
-    let b = forecast_in(prepared.path());
-    assert!(a == b, "forecasts differ");
+    prepare_ok(prepared.path(), &args, "inputs.nc");
+    assert_same_forecasts(original.path(), prepared.path());
 }
 
 #[test]
@@ -133,15 +154,10 @@ fn prepare_refuses_an_input_as_output_and_a_non_netcdf_output() {
 
 #[test]
 fn prepared_wb2_zarr_inputs_forecast_byte_identically_to_the_example() {
-    let original = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        fixture_dataset("tiny-mha"),
-        original.path().join("inputs.nc"),
-    )
-    .unwrap();
+    let original = original_example();
     let prepared = tempfile::tempdir().unwrap();
     let checkpoint = fixture("tiny-mha").join("checkpoint.npz");
-    let (ok, text) = gencast_in(
+    prepare_ok(
         prepared.path(),
         &[
             "prepare",
@@ -156,26 +172,17 @@ fn prepared_wb2_zarr_inputs_forecast_byte_identically_to_the_example() {
             "--output",
             "inputs.nc",
         ],
+        "inputs.nc",
     );
-    assert!(ok, "{text}");
-    assert!(text.contains("inputs.nc: all 356 checks passed"), "{text}");
-    assert!(
-        forecast_in(original.path()) == forecast_in(prepared.path()),
-        "forecasts differ"
-    );
+    assert_same_forecasts(original.path(), prepared.path());
 }
 
 #[test]
 fn prepared_grib_inputs_forecast_byte_identically_to_the_example() {
     // IEEE-packed GRIB2 holds the example's float32 values exactly.
-    let original = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        fixture_dataset("tiny-mha"),
-        original.path().join("inputs.nc"),
-    )
-    .unwrap();
+    let original = original_example();
     let prepared = tempfile::tempdir().unwrap();
-    let (ok, text) = gencast_in(
+    prepare_ok(
         prepared.path(),
         &[
             "prepare",
@@ -190,32 +197,18 @@ fn prepared_grib_inputs_forecast_byte_identically_to_the_example() {
             "--output",
             "inputs.nc",
         ],
+        "inputs.nc",
     );
-    assert!(ok, "{text}");
-    assert!(text.contains("inputs.nc: all 356 checks passed"), "{text}");
-    assert!(
-        forecast_in(original.path()) == forecast_in(prepared.path()),
-        "forecasts differ"
-    );
+    assert_same_forecasts(original.path(), prepared.path());
 }
 
 #[test]
 fn a_prepared_zarr_store_forecasts_as_the_example() {
-    let original = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        fixture_dataset("tiny-mha"),
-        original.path().join("inputs.nc"),
-    )
-    .unwrap();
+    let original = original_example();
     let prepared = tempfile::tempdir().unwrap();
     let args = prepare_args("inputs.zarr");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (ok, text) = gencast_in(prepared.path(), &args);
-    assert!(ok, "{text}");
-    assert!(
-        text.contains("inputs.zarr: all 356 checks passed"),
-        "{text}"
-    );
+    prepare_ok(prepared.path(), &args, "inputs.zarr");
     assert!(prepared.path().join("inputs.zarr/.zmetadata").is_file());
     forecast_from(prepared.path(), "inputs.zarr");
     forecast_in(original.path());

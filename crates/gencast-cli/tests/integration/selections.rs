@@ -20,15 +20,9 @@ const SELECT: [&str; 6] = [
 
 /// A Zarr chunk (a zstd frame of little-endian floats) decoded.
 fn chunk(path: &std::path::Path) -> Vec<f32> {
-    let packed = std::fs::read(path).unwrap();
-    let mut raw = Vec::new();
-    std::io::Read::read_to_end(
-        &mut ruzstd::decoding::StreamingDecoder::new(&packed[..]).unwrap(),
-        &mut raw,
-    )
-    .unwrap();
-    raw.chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    support::chunk_bits(path)
+        .into_iter()
+        .map(f32::from_bits)
         .collect()
 }
 

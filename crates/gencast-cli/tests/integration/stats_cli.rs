@@ -2,10 +2,11 @@
 
 use crate::support;
 
-use support::{json, run};
+use support::{json, row, run};
+
+use crate::zarr_copy::{self, VARIABLES};
 
 use gencast::data::Dataset;
-use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter, OutputVariable};
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -14,37 +15,17 @@ const DIR: &str = concat!(
 const ROLLOUT: &str = "rollout_2step_2members.nc";
 const TRUTH: &str = "source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc";
 
-const VARIABLES: [&str; 12] = [
-    "10m_u_component_of_wind",
-    "10m_v_component_of_wind",
-    "2m_temperature",
-    "geopotential",
-    "mean_sea_level_pressure",
-    "sea_surface_temperature",
-    "specific_humidity",
-    "temperature",
-    "total_precipitation_12hr",
-    "u_component_of_wind",
-    "v_component_of_wind",
-    "vertical_velocity",
-];
-
 fn fixture(name: &str) -> String {
     format!("{DIR}{name}")
 }
 
-fn row<'a>(
-    v: &'a serde_json::Value,
-    var: &str,
-    level: Option<i64>,
-    lead: f64,
-) -> &'a serde_json::Value {
-    v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["variable"] == var && r["level"].as_i64() == level && r["lead_hours"] == lead)
-        .unwrap_or_else(|| panic!("no row {var} {level:?} {lead}"))
+/// Runs `gencast stats --forecast FORECAST --truth TRUTH EXTRA --json`, asserts success and
+/// parses the report.
+fn stats_json(forecast: &str, truth: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["stats", "--forecast", forecast, "--truth", truth];
+    args.extend_from_slice(extra);
+    args.push("--json");
+    json(&args)
 }
 
 fn rel(a: f64, b: f64) -> f64 {
@@ -157,14 +138,7 @@ fn table_names_every_variable_and_json_is_finite_and_matches_numpy() {
         assert_eq!(lines, if levelled { 2 * 13 } else { 2 }, "{var}\n{table}");
     }
 
-    let v = json(&[
-        "stats",
-        "--forecast",
-        &forecast,
-        "--truth",
-        &truth,
-        "--json",
-    ]);
+    let v = stats_json(&forecast, &truth, &[]);
     assert_eq!(v["members"], 2);
     assert_eq!(v["truth_frames"], serde_json::json!([2, 3]));
     let rows = v["rows"].as_array().unwrap();
@@ -199,18 +173,11 @@ fn output_file_holds_mean_std_quantiles_and_scores() {
     let out = dir.path().join("stats.nc");
     let out_s = out.to_str().unwrap();
     let (forecast, truth) = (fixture(ROLLOUT), fixture(TRUTH));
-    let v = json(&[
-        "stats",
-        "--forecast",
+    let v = stats_json(
         &forecast,
-        "--truth",
         &truth,
-        "--output",
-        out_s,
-        "--quantiles",
-        "0,0.5,1",
-        "--json",
-    ]);
+        &["--output", out_s, "--quantiles", "0,0.5,1"],
+    );
     assert!(out.exists() && !dir.path().join("stats.nc.tmp").exists());
 
     let fc = Dataset::open(&forecast).unwrap();
@@ -272,40 +239,9 @@ fn output_file_holds_mean_std_quantiles_and_scores() {
 
 /// Writes the fixture rollout again with our forecast writer, which adds valid times.
 fn rewrite_with_datetime(path: &std::path::Path, init_time: &str) {
-    let fc = Dataset::open(fixture(ROLLOUT)).unwrap();
-    let variables: Vec<OutputVariable> = VARIABLES
-        .iter()
-        .map(|v| OutputVariable {
-            name: v.to_string(),
-            levelled: fc.variable(v).unwrap().dims.contains(&"level".to_string()),
-            units: None,
-            statistic: None,
-        })
-        .collect();
-    let layout = ForecastLayout {
-        variables: variables.clone(),
-        levels: fc.level().to_vec(),
-        lat: fc.lat().to_vec(),
-        lon: fc.lon().to_vec(),
-        members: vec![0, 1],
-        lead_hours: vec![12, 24],
-        init_time: init_time.into(),
-        history: "test".into(),
-        naming: Default::default(),
-    };
-    let mut w = ForecastWriter::create(path, layout).unwrap();
-    for (vi, v) in variables.iter().enumerate() {
-        let x = fc.read_all(&v.name).unwrap();
-        let per = x.data.len() / 4;
-        for m in 0..2 {
-            for s in 0..2 {
-                let start = (m * 2 + s) * per;
-                w.write_field(m, s, vi, &x.data[start..start + per])
-                    .unwrap();
-            }
-        }
-    }
-    w.finish().unwrap();
+    let rollout = fixture(ROLLOUT);
+    let (nc, naming) = (zarr_copy::Format::Nc, Default::default());
+    zarr_copy::rewrite_forecast(rollout.as_ref(), path, nc, naming, init_time, None);
 }
 
 #[test]
@@ -316,14 +252,7 @@ fn valid_times_select_truth_frames() {
     // frames as the lead-time convention, so the scores are identical.
     let path = dir.path().join("f.nc");
     rewrite_with_datetime(&path, "2019-03-29T12:00:00");
-    let v = json(&[
-        "stats",
-        "--forecast",
-        path.to_str().unwrap(),
-        "--truth",
-        &truth,
-        "--json",
-    ]);
+    let v = stats_json(path.to_str().unwrap(), &truth, &[]);
     assert_eq!(v["truth_frames"], serde_json::json!([2, 3]));
     assert_eq!(v["valid_times"][1], "2019-03-30T12:00:00");
     check_expected(&v);
@@ -331,14 +260,7 @@ fn valid_times_select_truth_frames() {
     // Initialised one frame later: lead 12h verifies against frame 3, lead 24h has no truth.
     let later = dir.path().join("g.nc");
     rewrite_with_datetime(&later, "2019-03-30T00:00:00");
-    let v = json(&[
-        "stats",
-        "--forecast",
-        later.to_str().unwrap(),
-        "--truth",
-        &truth,
-        "--json",
-    ]);
+    let v = stats_json(later.to_str().unwrap(), &truth, &[]);
     assert_eq!(v["truth_frames"], serde_json::json!([3, null]));
     assert!(row(&v, "2m_temperature", None, 12.0)["crps"]
         .as_f64()
@@ -346,16 +268,11 @@ fn valid_times_select_truth_frames() {
         .is_finite());
     assert!(row(&v, "2m_temperature", None, 24.0).get("crps").is_none());
     // --truth-init-frame overrides the valid times: frame 1 + leads -> frames 2, 3 again.
-    let v = json(&[
-        "stats",
-        "--forecast",
+    let v = stats_json(
         later.to_str().unwrap(),
-        "--truth",
         &truth,
-        "--truth-init-frame",
-        "1",
-        "--json",
-    ]);
+        &["--truth-init-frame", "1"],
+    );
     assert_eq!(v["truth_frames"], serde_json::json!([2, 3]));
 }
 

@@ -12,7 +12,7 @@ use gencast::output::forecast_nc::Naming;
 use gencast::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
 use gencast::output::stats::normalized_latitude_weights;
 use serde_json::Value;
-use support::{fixture, fixture_dataset, gencast, json, run};
+use support::{fixture, fixture_dataset, gencast, json, row, run};
 use zarr_copy::{nc_to_zarr, rewrite_forecast, Format};
 
 /// The reference's 2-member, 2-step rollout (no valid times).
@@ -38,15 +38,6 @@ fn stats(forecast: &Path, truth: &Path, extra: &[&str]) -> Value {
     ];
     args.extend(extra);
     json(&args)
-}
-
-fn row<'a>(v: &'a Value, var: &str, level: Option<i64>, lead: f64) -> &'a Value {
-    v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["variable"] == var && r["level"].as_i64() == level && r["lead_hours"] == lead)
-        .unwrap_or_else(|| panic!("no row {var} {level:?} {lead}"))
 }
 
 #[test]
@@ -427,13 +418,7 @@ fn check_reads_zarr_datasets_and_refuses_forecast_outputs() {
     let ds = fixture_dataset("tiny-mha");
     let store = dir.path().join("dataset.zarr");
     nc_to_zarr(&ds, &store);
-    let out = gencast(&["check", "--dataset", s(&store)]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = support::check_passes(&store);
     assert!(
         text.contains("checks passed (13 variables, 2 frames, 13 levels)")
             && text.contains("dataset.zarr"),

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use support::{assert_ok, fixture, fixture_dataset, forecast};
+use support::{assert_ok, chunk_bits, fixture, fixture_dataset, forecast};
 
 const SET: &str = "tiny-mha";
 
@@ -41,20 +41,6 @@ fn assert_same_store(a: &Path, b: &Path) {
     for (k, v) in &fa {
         assert!(v == &fb[k], "{} differs", k.display());
     }
-}
-
-/// A chunk file (a zstd frame of little-endian floats) decoded as f32 bits.
-fn chunk_bits(path: &Path) -> Vec<u32> {
-    let packed = std::fs::read(path).unwrap();
-    let mut raw = Vec::new();
-    std::io::Read::read_to_end(
-        &mut ruzstd::decoding::StreamingDecoder::new(&packed[..]).unwrap(),
-        &mut raw,
-    )
-    .unwrap();
-    raw.chunks_exact(4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
 }
 
 /// Arguments of a forecast on the fixture set into `out`.

@@ -4,19 +4,9 @@
 
 use std::time::Instant;
 
+use crate::support::grid;
 use gencast::graph::icosahedral_mesh::faces_to_edges;
 use gencast::graph::{Graphs, MAX_MESH_SIZE};
-
-/// The regular grid of the fixtures: `-90 + res*i` and `res*j` in float64, cast to float32.
-fn grid(res: f64) -> (Vec<f32>, Vec<f32>) {
-    let n_lat = (180.0 / res).round() as usize + 1;
-    let n_lon = (360.0 / res).round() as usize;
-    let lat = (0..n_lat)
-        .map(|i| (-90.0 + res * i as f64) as f32)
-        .collect();
-    let lon = (0..n_lon).map(|j| (res * j as f64) as f32).collect();
-    (lat, lon)
-}
 
 fn assert_edge_set_shapes(g: &Graphs) {
     for es in [&g.grid2mesh, &g.mesh2grid] {

@@ -1,35 +1,17 @@
 //! Grid positions, grid2mesh radius query and mesh2grid triangle choice against the reference
 //! (graphcast v0.2 with NumPy 2.4.6, SciPy 1.17.1, trimesh 5.2.0, rtree 1.4.1).
 
+use crate::support::grid;
+use crate::support::sha256;
 use gencast::checkpoint::NpzArchive;
 use gencast::graph::icosahedral_mesh::{get_last_triangular_mesh_for_sphere, max_edge_length};
 use gencast::graph::rcm::permute_mesh_to_banded;
 use gencast::graph::{grid2mesh, mesh2grid, spherical, Graphs};
-use sha2::{Digest, Sha256};
 
 const TIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mesh2grid-ties");
 
-/// SHA-256 (hex) of a byte string.
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn i32_bytes(v: &[u32]) -> Vec<u8> {
     v.iter().flat_map(|&x| (x as i32).to_le_bytes()).collect()
-}
-
-/// The regular grid of the fixtures: `-90 + res*i` and `res*j` in float64, cast to float32.
-fn grid(res: f64) -> (Vec<f32>, Vec<f32>) {
-    let n_lat = (180.0 / res).round() as usize + 1;
-    let n_lon = (360.0 / res).round() as usize;
-    let lat = (0..n_lat)
-        .map(|i| (-90.0 + res * i as f64) as f32)
-        .collect();
-    let lon = (0..n_lon).map(|j| (res * j as f64) as f32).collect();
-    (lat, lon)
 }
 
 fn widened_grid_positions(lat: &[f32], lon: &[f32]) -> Vec<[f64; 3]> {

@@ -2,18 +2,8 @@
 //! invariants (`get_graph_spatial_features` and `get_bipartite_graph_spatial_features` in
 //! <https://github.com/google-deepmind/graphcast/blob/08cf736/graphcast/model_utils.py>).
 
+use crate::support::grid;
 use gencast::graph::{EdgeSet, Graphs};
-
-/// The regular grid of the fixtures: `-90 + res*i` and `res*j` in float64, cast to float32.
-fn grid(res: f64) -> (Vec<f32>, Vec<f32>) {
-    let n_lat = (180.0 / res).round() as usize + 1;
-    let n_lon = (360.0 / res).round() as usize;
-    let lat = (0..n_lat)
-        .map(|i| (-90.0 + res * i as f64) as f32)
-        .collect();
-    let lon = (0..n_lon).map(|j| (res * j as f64) as f32).collect();
-    (lat, lon)
-}
 
 type V3 = [f64; 3];
 

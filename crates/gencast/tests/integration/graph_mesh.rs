@@ -1,23 +1,15 @@
 //! Icosahedral mesh and RCM permutation against the reference (graphcast v0.2 with NumPy 2.4.6
 //! and SciPy 1.17.1): counts, bit-exact vertex/face checksums, and the fixtures' `rcm_perm`.
 
+use crate::support::sha256;
 use gencast::checkpoint::NpzArchive;
 use gencast::graph::icosahedral_mesh::{
     faces_to_edges, get_icosahedron, get_last_triangular_mesh_for_sphere, max_edge_length,
     TriangularMesh,
 };
 use gencast::graph::rcm::{invert_permutation, permute_mesh_to_banded};
-use sha2::{Digest, Sha256};
 
 const TIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mesh2grid-ties");
-
-/// SHA-256 (hex) of little-endian bytes.
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 fn vertex_bytes(mesh: &TriangularMesh) -> Vec<u8> {
     mesh.vertices

@@ -1,25 +1,15 @@
 //! Bad inputs to the GraphCast data path and network: each is an error naming the file and the
 //! variable, level or tensor at fault, never a panic.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::support::{graphcast_fixture as fixture, GRAPHCAST_DATASET as DATASET};
 use gencast::checkpoint::GraphCastCheckpoint;
 use gencast::data::Dataset;
 use gencast::model::graphcast::{
     predict_step, GraphCast, GraphCastGraphs, GraphCastStats, StepInputs,
 };
 use gencast::Error;
-
-fn fixture(file: &str) -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/graphcast-tiny"
-    ))
-    .join(file)
-}
-
-const DATASET: &str = "source-era5_date-2019-03-29_res-10.0_levels-13_steps-03.nc";
 
 fn open() -> (GraphCastCheckpoint, Dataset) {
     let ckpt = GraphCastCheckpoint::open(fixture("checkpoint.npz")).unwrap();

@@ -1,24 +1,14 @@
 //! The emulated `Bfloat16Cast` against the reference's bf16-cast one-step prediction on the
 //! `graphcast-tiny` fixtures, both task variants.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::support::{graphcast_fixture as fixture, GRAPHCAST_DATASET as DATASET};
 use gencast::checkpoint::GraphCastCheckpoint;
 use gencast::data::Dataset;
 use gencast::model::graphcast::{
     GraphCastGraphs, GraphCastModel, GraphCastStats, Precision, StepInputs,
 };
-
-fn fixture(file: &str) -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/graphcast-tiny"
-    ))
-    .join(file)
-}
-
-const DATASET: &str = "source-era5_date-2019-03-29_res-10.0_levels-13_steps-03.nc";
 
 /// RMS of `a − b`, in float64.
 fn rms_diff(a: &[f32], b: &[f32]) -> f64 {

@@ -1,21 +1,11 @@
 //! GraphCast's multi-mesh, grid↔mesh graphs and structural features against the reference's
 //! `graph.npz` (10° grid, mesh_size 2).
 
-use std::path::PathBuf;
-
+use crate::support::grid;
+use crate::support::{graphcast_fixture as fixture, GRAPHCAST_DATASET as DATASET};
 use gencast::checkpoint::{GraphCastCheckpoint, NpzArchive};
 use gencast::data::Dataset;
 use gencast::model::graphcast::GraphCastGraphs;
-
-fn fixture(file: &str) -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/graphcast-tiny"
-    ))
-    .join(file)
-}
-
-const DATASET: &str = "source-era5_date-2019-03-29_res-10.0_levels-13_steps-03.nc";
 
 fn ints(z: &NpzArchive, name: &str) -> Vec<i64> {
     z.array(name).unwrap().to_i64_vec().unwrap()
@@ -103,18 +93,6 @@ fn graphs_match_the_reference() {
         );
         assert!(diff < 1e-7, "{name} edge features differ by {diff}");
     }
-}
-
-/// The regular grid of the published datasets: `-90 + res*i` and `res*j` in float64, cast to
-/// float32.
-fn grid(res: f64) -> (Vec<f32>, Vec<f32>) {
-    let n_lat = (180.0 / res).round() as usize + 1;
-    let n_lon = (360.0 / res).round() as usize;
-    let lat = (0..n_lat)
-        .map(|i| (-90.0 + res * i as f64) as f32)
-        .collect();
-    let lon = (0..n_lon).map(|j| (res * j as f64) as f32).collect();
-    (lat, lon)
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! Parity of the GraphCast network with the reference (float32, no bf16 cast) on the
 //! `graphcast-tiny` fixtures: every stage of one step from the reference's stacked inputs.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::support::{graphcast_fixture as fixture, GRAPHCAST_DATASET as DATASET};
 use gencast::checkpoint::{GraphCastCheckpoint, NpzArchive};
 use gencast::data::Dataset;
 use gencast::model::graphcast::normalization::channel_names;
@@ -11,16 +11,6 @@ use gencast::model::graphcast::{
     predict_step, rollout, stack_inputs, GraphCast, GraphCastGraphs, GraphCastStats, LoadOptions,
     StepInputs,
 };
-
-fn fixture(file: &str) -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/graphcast-tiny"
-    ))
-    .join(file)
-}
-
-const DATASET: &str = "source-era5_date-2019-03-29_res-10.0_levels-13_steps-03.nc";
 
 fn load(prefix: &str) -> GraphCast {
     let ckpt = GraphCastCheckpoint::open(fixture(&format!("{prefix}checkpoint.npz"))).unwrap();

@@ -33,4 +33,5 @@ mod sampler_dpm;
 mod sampler_noise;
 mod sampler_schedule;
 mod stats_metrics;
+mod support;
 mod task_fixture;

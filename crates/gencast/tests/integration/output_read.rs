@@ -1,7 +1,8 @@
 //! Reading forecast outputs back (NetCDF and Zarr, reference and WeatherBench-2 layouts, regional
 //! grids crossing 0°), and the verification metrics against naive f64 computations.
 
-use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter, Naming, OutputVariable};
+use crate::support::surface_and_levelled;
+use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter, Naming};
 use gencast::output::read::{ForecastOutput, OutputLayout};
 use gencast::output::stats::normalized_latitude_weights;
 use gencast::output::verify::{
@@ -13,20 +14,7 @@ use gencast::output::zarr::ZarrForecast;
 /// numbered from 5, leads 24 h and 48 h (an `--output-every 24h` selection).
 fn layout(naming: Naming) -> ForecastLayout {
     ForecastLayout {
-        variables: vec![
-            OutputVariable {
-                name: "2m_temperature".into(),
-                levelled: false,
-                units: Some("K".into()),
-                statistic: None,
-            },
-            OutputVariable {
-                name: "geopotential".into(),
-                levelled: true,
-                units: None,
-                statistic: None,
-            },
-        ],
+        variables: surface_and_levelled(),
         levels: vec![500, 850],
         lat: vec![10.0, 20.0, 30.0],
         lon: vec![-20.0, -10.0, 0.0, 10.0],

@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::gencast_request_10deg as request;
 use gencast::data::netcdf_time::parse_datetime;
-use gencast::data::sources::convert::Regrid;
-use gencast::data::sources::{self, tables, PrepareRequest, Prepared};
+use gencast::data::sources::{self, tables, Prepared};
 use gencast::data::Dataset;
 
 fn prepare_dir() -> PathBuf {
@@ -21,17 +21,6 @@ fn example() -> Dataset {
         ),
     )
     .unwrap()
-}
-
-fn request() -> PrepareRequest {
-    let mut model = tables::model("gencast-1p0").unwrap();
-    // The fixtures are on a 10° grid.
-    model.grid_step = 10.0;
-    PrepareRequest {
-        model,
-        init_time: parse_datetime("2019-03-29T12:00").unwrap(),
-        regrid: Regrid::Subsample,
-    }
 }
 
 fn paths(names: &[&str]) -> Vec<PathBuf> {

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::gencast_request_10deg as request;
 use gencast::data::netcdf_time::parse_datetime;
-use gencast::data::sources::convert::Regrid;
-use gencast::data::sources::{self, tables, PrepareRequest};
+use gencast::data::sources;
 use gencast::data::Dataset;
 use serde_json::Value;
 
@@ -44,17 +44,6 @@ fn edited_store(dir: &Path, edit: impl Fn(&mut Value, &mut Value)) -> PathBuf {
     std::fs::write(store.join("time/.zarray"), zarray.to_string()).unwrap();
     std::fs::write(store.join("time/.zattrs"), zattrs.to_string()).unwrap();
     store
-}
-
-fn request() -> PrepareRequest {
-    let mut model = tables::model("gencast-1p0").unwrap();
-    // The fixtures are on a 10° grid.
-    model.grid_step = 10.0;
-    PrepareRequest {
-        model,
-        init_time: parse_datetime("2019-03-29T12:00").unwrap(),
-        regrid: Regrid::Subsample,
-    }
 }
 
 #[test]

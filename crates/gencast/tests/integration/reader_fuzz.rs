@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::support::surface_and_levelled;
 use gencast::data::{Dataset, NormStats};
-use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter, OutputVariable};
+use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter};
 use gencast::output::zarr::ZarrForecast;
 
 const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-mha");
@@ -130,20 +131,7 @@ fn corrupted_statistics_never_panic_or_hang() {
 /// A small forecast layout: two members, two steps, one surface and one levelled variable.
 fn layout(members: usize) -> ForecastLayout {
     ForecastLayout {
-        variables: vec![
-            OutputVariable {
-                name: "2m_temperature".into(),
-                levelled: false,
-                units: Some("K".into()),
-                statistic: None,
-            },
-            OutputVariable {
-                name: "geopotential".into(),
-                levelled: true,
-                units: None,
-                statistic: None,
-            },
-        ],
+        variables: surface_and_levelled(),
         levels: vec![500, 850],
         lat: vec![-90.0, 0.0, 90.0],
         lon: vec![0.0, 90.0, 180.0, 270.0],

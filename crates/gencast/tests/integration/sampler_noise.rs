@@ -27,10 +27,15 @@ const TARGETS: [(&str, usize); 12] = [
 ];
 
 fn sampler(ds: &Dataset) -> Sampler {
+    let grid = SphericalGrid::new(ds.lat(), ds.lon()).unwrap();
+    sampler_on(grid, ds.lat().len() * ds.lon().len())
+}
+
+/// The fixture checkpoint's sampler on `grid` of `n_points` points, drawing partitionable noise.
+fn sampler_on(grid: SphericalGrid, n_points: usize) -> Sampler {
     let ckpt = Checkpoint::open_configs(format!("{FIXTURES}/checkpoint.npz")).unwrap();
     let schedule = Schedule::new(&ckpt.sampler_config).unwrap();
-    let grid = SphericalGrid::new(ds.lat(), ds.lon()).unwrap();
-    let layout = StateLayout::new(ds.lat().len() * ds.lon().len(), &TARGETS).unwrap();
+    let layout = StateLayout::new(n_points, &TARGETS).unwrap();
     Sampler::new(schedule, grid, layout, PrngMode::Partitionable).unwrap()
 }
 
@@ -103,15 +108,7 @@ fn time_draw(res: f64) {
     let t = std::time::Instant::now();
     let grid = SphericalGrid::new(&lat, &lon).unwrap();
     let setup = t.elapsed();
-    let layout = StateLayout::new(n_lat * n_lon, &TARGETS).unwrap();
-    let ckpt = Checkpoint::open_configs(format!("{FIXTURES}/checkpoint.npz")).unwrap();
-    let s = Sampler::new(
-        Schedule::new(&ckpt.sampler_config).unwrap(),
-        grid,
-        layout,
-        PrngMode::Partitionable,
-    )
-    .unwrap();
+    let s = sampler_on(grid, n_lat * n_lon);
     let keys = s
         .draw_keys(
             step_keys(PrngMode::Partitionable, member_key(0, 0), 1)[0],
@@ -158,15 +155,7 @@ fn noise_is_independent_of_thread_count() {
     let lat: Vec<f32> = (0..n_lat).map(|j| -90.0 + 2.0 * j as f32).collect();
     let lon: Vec<f32> = (0..n_lon).map(|i| 2.0 * i as f32).collect();
     let grid = SphericalGrid::new(&lat, &lon).unwrap();
-    let layout = StateLayout::new(n_lat * n_lon, &TARGETS).unwrap();
-    let ckpt = Checkpoint::open_configs(format!("{FIXTURES}/checkpoint.npz")).unwrap();
-    let s = Sampler::new(
-        Schedule::new(&ckpt.sampler_config).unwrap(),
-        grid,
-        layout,
-        PrngMode::Partitionable,
-    )
-    .unwrap();
+    let s = sampler_on(grid, n_lat * n_lon);
     let keys = s
         .draw_keys(
             step_keys(PrngMode::Partitionable, member_key(0, 1), 1)[0],

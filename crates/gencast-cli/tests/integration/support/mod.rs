@@ -432,3 +432,88 @@ pub fn write_stats_edited(src: &Path, dst: &Path, var: &str, value: Option<f64>)
     }
     w.finish().unwrap();
 }
+
+/// The row of a `stats` or `verify` JSON report for `var` at `level` and `lead` hours.
+pub fn row<'a>(
+    v: &'a serde_json::Value,
+    var: &str,
+    level: Option<i64>,
+    lead: f64,
+) -> &'a serde_json::Value {
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["variable"] == var && r["level"].as_i64() == level && r["lead_hours"] == lead)
+        .unwrap_or_else(|| panic!("no row {var} {level:?} {lead}"))
+}
+
+/// Decoded RGB image.
+pub struct Image {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Pixels, row by row, three bytes each.
+    pub rgb: Vec<u8>,
+}
+
+impl Image {
+    /// The colour at column `x`, row `y`.
+    pub fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+}
+
+/// Decodes an 8-bit RGB PNG.
+pub fn decode(path: &Path) -> Image {
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    assert_eq!(info.bit_depth, png::BitDepth::Eight);
+    buf.truncate(info.buffer_size());
+    Image {
+        width: info.width as usize,
+        height: info.height as usize,
+        rgb: buf,
+    }
+}
+
+/// Runs `gencast plot ARGS --output DIR/NAME` and decodes the PNG.
+pub fn plot(dir: &Path, name: &str, args: &[&str]) -> Image {
+    let out = dir.join(name);
+    let mut all = vec!["plot", "--output", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (ok, _, err) = run(&all);
+    assert!(ok, "gencast plot {args:?} failed: {err}");
+    decode(&out)
+}
+
+/// A Zarr chunk file (a zstd frame of little-endian floats) decoded as f32 bits.
+pub fn chunk_bits(path: &Path) -> Vec<u32> {
+    let packed = std::fs::read(path).unwrap();
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(
+        &mut ruzstd::decoding::StreamingDecoder::new(&packed[..]).unwrap(),
+        &mut raw,
+    )
+    .unwrap();
+    raw.chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// Runs `gencast check --dataset DATASET`, asserts success and returns its report.
+pub fn check_passes(dataset: &Path) -> String {
+    let out = gencast(&["check", "--dataset", dataset.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}

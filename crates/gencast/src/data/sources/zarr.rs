@@ -32,9 +32,100 @@ fn data_err(path: &Path, variable: &str, detail: String) -> Error {
     }
 }
 
+/// CF decoding of stored values: the `_FillValue` and `missing_value` attributes (as `attr`
+/// gives them) become NaN, the rest `x·scale_factor + add_offset`.
+pub(crate) fn cf_decode(raw: Vec<f64>, attr: impl Fn(&str) -> Option<f64>) -> Vec<f64> {
+    let fills: Vec<f64> = ["_FillValue", "missing_value"]
+        .iter()
+        .filter_map(|k| attr(k))
+        .filter(|x| !x.is_nan())
+        .collect();
+    let scale = attr("scale_factor").unwrap_or(1.0);
+    let offset = attr("add_offset").unwrap_or(0.0);
+    raw.into_iter()
+        .map(|x| {
+            if fills.contains(&x) {
+                f64::NAN
+            } else {
+                x * scale + offset
+            }
+        })
+        .collect()
+}
+
+/// Reads `subset` of `array` (of `name` in the store at `path`), whose numpy element type is
+/// `dtype` (`f4`, `f8`, `i2`, `i4` or `i8`), promoted to f64 without CF decoding.
+pub(crate) fn retrieve_f64(
+    path: &Path,
+    name: &str,
+    array: &Array<FilesystemStore>,
+    subset: &ArraySubset,
+    dtype: &str,
+) -> Result<Vec<f64>> {
+    let err = |e: zarrs::array::ArrayError| Error::format(path, name, e.to_string());
+    Ok(match dtype {
+        "f4" => array
+            .retrieve_array_subset::<Vec<f32>>(subset)
+            .map_err(err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        "f8" => array
+            .retrieve_array_subset::<Vec<f64>>(subset)
+            .map_err(err)?,
+        "i8" => array
+            .retrieve_array_subset::<Vec<i64>>(subset)
+            .map_err(err)?
+            .into_iter()
+            .map(|x| x as f64)
+            .collect(),
+        "i4" => array
+            .retrieve_array_subset::<Vec<i32>>(subset)
+            .map_err(err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        "i2" => array
+            .retrieve_array_subset::<Vec<i16>>(subset)
+            .map_err(err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        other => {
+            return Err(data_err(
+                path,
+                name,
+                format!("data type `{other}` is not supported (expected f4, f8, i2, i4 or i8)"),
+            ))
+        }
+    })
+}
+
 impl Store<'_> {
     fn zarray(&self, name: &str) -> Option<&Map<String, Value>> {
         self.meta.get(&format!("{name}/.zarray"))?.as_object()
+    }
+
+    /// The top-level arrays, sorted by name.
+    fn array_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .meta
+            .keys()
+            .filter_map(|k| k.strip_suffix("/.zarray"))
+            .filter(|k| !k.contains('/'))
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The shape of `name` (empty when the metadata gives none).
+    fn shape(&self, name: &str) -> Vec<usize> {
+        self.zarray(name)
+            .and_then(|z| z.get("shape"))
+            .and_then(Value::as_array)
+            .map(|s| s.iter().map(|x| x.as_u64().unwrap_or(0) as usize).collect())
+            .unwrap_or_default()
     }
 
     fn zattrs(&self, name: &str) -> Option<&Map<String, Value>> {
@@ -95,59 +186,14 @@ impl Store<'_> {
             Some(r) => ArraySubset::new_with_ranges(&r),
             None => array.subset_all(),
         };
-        let err = |e: zarrs::array::ArrayError| Error::format(self.path, name, e.to_string());
-        let raw: Vec<f64> = match dtype.trim_start_matches(['<', '|']) {
-            "f4" => array
-                .retrieve_array_subset::<Vec<f32>>(&subset)
-                .map_err(err)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            "f8" => array
-                .retrieve_array_subset::<Vec<f64>>(&subset)
-                .map_err(err)?,
-            "i8" => array
-                .retrieve_array_subset::<Vec<i64>>(&subset)
-                .map_err(err)?
-                .into_iter()
-                .map(|x| x as f64)
-                .collect(),
-            "i4" => array
-                .retrieve_array_subset::<Vec<i32>>(&subset)
-                .map_err(err)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            "i2" => array
-                .retrieve_array_subset::<Vec<i16>>(&subset)
-                .map_err(err)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            other => {
-                return Err(data_err(
-                    self.path,
-                    name,
-                    format!("data type `{other}` is not supported (expected f4, f8, i2, i4 or i8)"),
-                ))
-            }
-        };
-        let fills: Vec<f64> = ["_FillValue", "missing_value"]
-            .iter()
-            .filter_map(|k| self.attr_f64(name, k))
-            .collect();
-        let scale = self.attr_f64(name, "scale_factor").unwrap_or(1.0);
-        let offset = self.attr_f64(name, "add_offset").unwrap_or(0.0);
-        Ok(raw
-            .into_iter()
-            .map(|x| {
-                if fills.contains(&x) {
-                    f64::NAN
-                } else {
-                    x * scale + offset
-                }
-            })
-            .collect())
+        let raw = retrieve_f64(
+            self.path,
+            name,
+            &array,
+            &subset,
+            dtype.trim_start_matches(['<', '|']),
+        )?;
+        Ok(cf_decode(raw, |key| self.attr_f64(name, key)))
     }
 
     /// Reads an integer array exactly (time coordinates).
@@ -308,14 +354,7 @@ impl Store<'_> {
 /// that hold `wanted` variables, only over `wanted`'s time window: a store may hold decades.
 pub fn read_fields(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
     let store = open_store(path)?;
-    let mut names: Vec<String> = store
-        .meta
-        .keys()
-        .filter_map(|k| k.strip_suffix("/.zarray"))
-        .filter(|k| !k.contains('/'))
-        .map(str::to_string)
-        .collect();
-    names.sort();
+    let names = store.array_names();
     let mut fields = Vec::new();
     for name in names {
         let Ok(dims) = store.dims(&name) else {
@@ -331,12 +370,7 @@ pub fn read_fields(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
 }
 
 fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Result<Field> {
-    let shape: Vec<usize> = store
-        .zarray(name)
-        .and_then(|z| z.get("shape"))
-        .and_then(Value::as_array)
-        .map(|s| s.iter().map(|x| x.as_u64().unwrap_or(0) as usize).collect())
-        .unwrap_or_default();
+    let shape = store.shape(name);
     if shape.len() != dims.len() {
         return Err(data_err(
             store.path,
@@ -476,14 +510,7 @@ pub fn netcdf_image(path: &Path) -> Result<Vec<u8>> {
     use crate::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
 
     let store = open_store(path)?;
-    let mut names: Vec<String> = store
-        .meta
-        .keys()
-        .filter_map(|k| k.strip_suffix("/.zarray"))
-        .filter(|k| !k.contains('/'))
-        .map(str::to_string)
-        .collect();
-    names.sort();
+    let names = store.array_names();
     let mut header = NcHeader::default();
     enum Data {
         F32(Vec<f32>),
@@ -493,12 +520,7 @@ pub fn netcdf_image(path: &Path) -> Result<Vec<u8>> {
     let mut contents = Vec::new();
     for name in &names {
         let dims = store.dims(name)?;
-        let shape: Vec<usize> = store
-            .zarray(name)
-            .and_then(|z| z.get("shape"))
-            .and_then(Value::as_array)
-            .map(|s| s.iter().map(|x| x.as_u64().unwrap_or(0) as usize).collect())
-            .unwrap_or_default();
+        let shape = store.shape(name);
         if shape.len() != dims.len() {
             return Err(data_err(
                 path,

@@ -104,6 +104,50 @@ const CASES: [(usize, usize, usize, usize); 5] = [
     (90, 90, 1, 128),
 ];
 
+/// [`AttentionPlan::attend_with`] on rows of `qkv` that interleave queries, keys and values
+/// (stride `3·heads·dh`), into a fresh NaN-filled output.
+fn plan_attend(plan: &AttentionPlan, isa: Isa, qkv: &[f32], heads: usize, dh: usize) -> Vec<f32> {
+    let d = heads * dh;
+    let mut out = vec![f32::NAN; qkv.len() / 3];
+    plan.attend_with(
+        isa,
+        qkv,
+        &qkv[d..],
+        &qkv[2 * d..],
+        3 * d,
+        heads,
+        dh,
+        &mut out,
+    );
+    out
+}
+
+/// [`sparse_attention`] (the per-node kernel, nodes ranked by `rank`) likewise.
+fn node_attend(
+    qkv: &[f32],
+    heads: usize,
+    dh: usize,
+    off: &[u32],
+    idx: &[u32],
+    rank: &[u32],
+) -> Vec<f32> {
+    let d = heads * dh;
+    let mut out = vec![f32::NAN; qkv.len() / 3];
+    sparse_attention(
+        qkv,
+        &qkv[d..],
+        &qkv[2 * d..],
+        3 * d,
+        heads,
+        dh,
+        off,
+        idx,
+        rank,
+        &mut out,
+    );
+    out
+}
+
 #[test]
 fn matches_dense_masked_f64_on_every_path() {
     for (case, &(n, m, heads, dh)) in CASES.iter().enumerate() {
@@ -120,17 +164,7 @@ fn matches_dense_masked_f64_on_every_path() {
         assert!(plan.dense_pairs() >= plan.needed_pairs());
         let mut first: Option<Vec<f32>> = None;
         for isa in Isa::supported() {
-            let mut out = vec![f32::NAN; n * d];
-            plan.attend_with(
-                isa,
-                &qkv,
-                &qkv[d..],
-                &qkv[2 * d..],
-                3 * d,
-                heads,
-                dh,
-                &mut out,
-            );
+            let out = plan_attend(&plan, isa, &qkv, heads, dh);
             for (c, (&g, &w)) in out.iter().zip(&want).enumerate() {
                 // Inputs in [-2, 2]: logits err by ~dh·2^-24·4·|scale| (below 1e-5 here) and
                 // the weighted sum of values ≤ 2 in magnitude by a few ulp of 2.
@@ -145,19 +179,7 @@ fn matches_dense_masked_f64_on_every_path() {
             }
         }
         // The per-node kernel with the plan's ranks gives the same bits.
-        let mut node = vec![f32::NAN; n * d];
-        sparse_attention(
-            &qkv,
-            &qkv[d..],
-            &qkv[2 * d..],
-            3 * d,
-            heads,
-            dh,
-            &off,
-            &idx,
-            plan.rank(),
-            &mut node,
-        );
+        let node = node_attend(&qkv, heads, dh, &off, &idx, plan.rank());
         assert!(same_bits(first.as_ref().unwrap(), &node), "case {case}");
     }
 }
@@ -205,42 +227,10 @@ fn bitwise_identical_one_and_two_threads() {
     let qkv = signed_values(6, n * 3 * d);
     let plan = AttentionPlan::new(&off, &idx, &pos).unwrap();
     for isa in Isa::supported() {
-        let run = |t: usize| {
-            let mut out = vec![0.0f32; n * d];
-            in_pool(t, || {
-                plan.attend_with(
-                    isa,
-                    &qkv,
-                    &qkv[d..],
-                    &qkv[2 * d..],
-                    3 * d,
-                    heads,
-                    dh,
-                    &mut out,
-                )
-            });
-            out
-        };
+        let run = |t: usize| in_pool(t, || plan_attend(&plan, isa, &qkv, heads, dh));
         assert!(same_bits(&run(1), &run(2)), "{isa}");
     }
-    let node = |t: usize| {
-        let mut out = vec![0.0f32; n * d];
-        in_pool(t, || {
-            sparse_attention(
-                &qkv,
-                &qkv[d..],
-                &qkv[2 * d..],
-                3 * d,
-                heads,
-                dh,
-                &off,
-                &idx,
-                plan.rank(),
-                &mut out,
-            )
-        });
-        out
-    };
+    let node = |t: usize| in_pool(t, || node_attend(&qkv, heads, dh, &off, &idx, plan.rank()));
     assert!(same_bits(&node(1), &node(2)));
 }
 

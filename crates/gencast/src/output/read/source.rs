@@ -223,23 +223,9 @@ impl Source {
             }
             Source::Zarr { .. } => {
                 let raw = self.zarr_raw(path, var, ranges)?;
-                let fills: Vec<f64> = ["_FillValue", "missing_value"]
-                    .iter()
-                    .filter_map(|k| self.attr_f64(var, k))
-                    .filter(|x| !x.is_nan())
-                    .collect();
-                let scale = self.attr_f64(var, "scale_factor").unwrap_or(1.0);
-                let offset = self.attr_f64(var, "add_offset").unwrap_or(0.0);
-                Ok(raw
-                    .into_iter()
-                    .map(|x| {
-                        if fills.contains(&x) {
-                            f64::NAN
-                        } else {
-                            x * scale + offset
-                        }
-                    })
-                    .collect())
+                Ok(crate::data::sources::zarr::cf_decode(raw, |key| {
+                    self.attr_f64(var, key)
+                }))
             }
         }
     }
@@ -293,43 +279,7 @@ impl Source {
             ),
             None => a.subset_all(),
         };
-        let err = |e: zarrs::array::ArrayError| format_err(path, var, e.to_string());
-        Ok(match dtype {
-            "f4" => a
-                .retrieve_array_subset::<Vec<f32>>(&subset)
-                .map_err(err)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            "f8" => a.retrieve_array_subset::<Vec<f64>>(&subset).map_err(err)?,
-            "i8" => a
-                .retrieve_array_subset::<Vec<i64>>(&subset)
-                .map_err(err)?
-                .into_iter()
-                .map(|x| x as f64)
-                .collect(),
-            "i4" => a
-                .retrieve_array_subset::<Vec<i32>>(&subset)
-                .map_err(err)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            "i2" => a
-                .retrieve_array_subset::<Vec<i16>>(&subset)
-                .map_err(err)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            other => {
-                return Err(Error::Data {
-                    path: path.to_path_buf(),
-                    variable: var.to_string(),
-                    detail: format!(
-                        "data type `{other}` is not supported (expected f4, f8, i2, i4 or i8)"
-                    ),
-                })
-            }
-        })
+        crate::data::sources::zarr::retrieve_f64(path, var, &a, &subset, dtype)
     }
 }
 
