@@ -292,6 +292,7 @@ fn rewrite_with_datetime(path: &std::path::Path, init_time: &str) {
         init_time: init_time.into(),
         history: "test".into(),
         naming: Default::default(),
+        statics: Vec::new(),
     };
     let mut w = ForecastWriter::create(path, layout).unwrap();
     for (vi, v) in variables.iter().enumerate() {
