@@ -710,3 +710,83 @@ fn zarr_weatherbench2_and_regional_outputs_plot_like_the_netcdf() {
     );
     assert!(truth.bars(VIRIDIS_LO, VIRIDIS_HI).len() == 2);
 }
+
+#[test]
+fn forecasts_carry_the_land_sea_mask_for_coastlines() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = support::fixture_dataset("tiny-mha");
+    let ds = Dataset::open_lenient(&dataset).unwrap();
+    let lsm = ds.read("land_sea_mask", None).unwrap().data;
+    let zsurf = ds.read("geopotential_at_surface", None).unwrap().data;
+    let demo_ds = Dataset::open_lenient(demo()).unwrap();
+    assert_eq!(demo_ds.read("land_sea_mask", None).unwrap().data, lsm);
+    assert_eq!(
+        demo_ds.read("geopotential_at_surface", None).unwrap().data,
+        zsurf
+    );
+    let attr = demo_ds.attribute(Some("land_sea_mask"), "units");
+    assert!(attr.is_some(), "CF units on land_sea_mask");
+    // Coastlines from the forecast alone are those from the dataset.
+    let demo = demo().to_str().unwrap();
+    let base = ["--input", demo, "--variable", "2m_temperature"];
+    let own = plot(dir.path(), "own.png", &base);
+    let given = plot(
+        dir.path(),
+        "given.png",
+        &[&base[..], &["--dataset", dataset.to_str().unwrap()]].concat(),
+    );
+    assert!(own.rgb == given.rgb);
+    let map = (71, TOP, 70 + 719, TOP + 19 * 20);
+    assert!(own.count([0, 0, 0], map) > 100, "coastline pixels");
+    // A regional output holds its part of the mask.
+    let regional = dir.path().join("europe.zarr");
+    support::assert_ok(&support::forecast(
+        "tiny-mha",
+        &regional,
+        &[
+            "--members",
+            "1",
+            "--steps",
+            "1",
+            "--region",
+            "30,60,-20,30",
+            "--layout",
+            "weatherbench2",
+        ],
+    ));
+    let zoomed = plot(
+        dir.path(),
+        "zoomed.png",
+        &[
+            &base[..],
+            &["--region", "30,60,-20,30", "--lead-time", "12h"],
+        ]
+        .concat(),
+    );
+    let written = plot(
+        dir.path(),
+        "written.png",
+        &[
+            "--input",
+            regional.to_str().unwrap(),
+            "--variable",
+            "land_sea_mask",
+        ],
+    );
+    let full = plot(
+        dir.path(),
+        "full.png",
+        &[
+            "--input",
+            dataset.to_str().unwrap(),
+            "--variable",
+            "land_sea_mask",
+            "--region",
+            "30,60,-20,30",
+        ],
+    );
+    // Same mask values and coastlines; only the titles differ (forecast vs dataset static field).
+    let below_title = |img: &Image| img.rgb[TOP * img.width * 3..].to_vec();
+    assert!(below_title(&written) == below_title(&full));
+    assert_eq!(zoomed.width, written.width);
+}

@@ -310,6 +310,7 @@ fn write_forecast(path: &Path) {
         init_time: "2019-03-29T12:00:00".into(),
         history: "test".into(),
         naming: Default::default(),
+        statics: Vec::new(),
     };
     let mut w = ForecastWriter::create(path, layout).unwrap();
     let x = fc.read_all("2m_temperature").unwrap();

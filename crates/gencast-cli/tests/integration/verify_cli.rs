@@ -387,6 +387,7 @@ fn a_perfect_one_member_forecast_scores_zero_crps_and_unit_acc() {
         init_time: INIT.into(),
         history: "test".into(),
         naming: Naming::Reference,
+        statics: Vec::new(),
     };
     let p = dir.path().join("perfect.nc");
     let mut w = gencast::output::forecast_nc::ForecastWriter::create(&p, layout).unwrap();

@@ -166,7 +166,7 @@ pub(crate) fn run(
         .last()
         .ok_or_else(|| Error::Invalid("the prepared step has no input datetimes".into()))?;
     let levels: Vec<i32> = selection.levels.iter().map(|&i| model_levels[i]).collect();
-    let layout = ForecastLayout {
+    let mut layout = ForecastLayout {
         variables: selection
             .variables
             .iter()
@@ -199,7 +199,9 @@ pub(crate) fn run(
                 .map_err(|e| Error::Invalid(format!("sampler settings: {e}")))?
         ),
         naming: f.naming,
+        statics: Vec::new(),
     };
+    layout.statics = crate::output::statics::from_dataset(&ds, &layout.lat, &layout.lon)?;
     let request = ForecastRequest {
         member_offset: f.member_offset,
         members: f.members,

@@ -130,7 +130,7 @@ pub(crate) fn run(
         .input_datetimes()
         .last()
         .ok_or_else(|| Error::Invalid("the step has no input datetimes".into()))?;
-    let layout = ForecastLayout {
+    let mut layout = ForecastLayout {
         variables: sorted_names(&task.target_variables)
             .into_iter()
             .map(|name| OutputVariable {
@@ -144,6 +144,7 @@ pub(crate) fn run(
         lat: ds.lat().to_vec(),
         lon: ds.lon().to_vec(),
         naming: Naming::Reference,
+        statics: Vec::new(),
         members: vec![0],
         lead_hours: (1..=steps)
             .map(|s| (s as u64 * STEP_HOURS) as i32)
@@ -157,6 +158,7 @@ pub(crate) fn run(
             precision.name()
         ),
     };
+    layout.statics = crate::output::statics::from_dataset(&ds, &layout.lat, &layout.lon)?;
     let settings = f.run_settings(
         model,
         &ds,

@@ -35,7 +35,8 @@ pub struct MemoryForecast {
     pub attrs: Vec<(String, AttrValue)>,
     /// Coordinate variables, in file order.
     pub coords: Vec<MemoryVariable>,
-    /// Predicted variables, in file order (`float32`).
+    /// Predicted variables, then the static fields copied from the input, in file order
+    /// (`float32`).
     pub data_vars: Vec<MemoryVariable>,
     /// The layout the forecast was made with.
     pub layout: ForecastLayout,
@@ -92,7 +93,13 @@ impl MemorySink {
         let n_coords = coords_values.len();
         let mut values = coords_values
             .into_iter()
-            .chain(self.data.into_iter().map(CoordValues::Float));
+            .chain(self.data.into_iter().map(CoordValues::Float))
+            .chain(
+                layout
+                    .statics
+                    .iter()
+                    .map(|s| CoordValues::Float(s.data.clone())),
+            );
         let mut vars: Vec<MemoryVariable> = Vec::with_capacity(h.vars.len());
         for decl in &h.vars {
             let values = values.next().ok_or_else(|| {

@@ -19,6 +19,7 @@ mod progress;
 pub use super::netcdf::tmp_name;
 use super::netcdf::NcWriter;
 pub use super::netcdf::{AttrValue, NcHeader, NcType, VarDecl};
+use super::statics::StaticField;
 use crate::{Error, Result};
 pub use progress::progress_name;
 use progress::{identity, Progress};
@@ -78,6 +79,9 @@ pub struct ForecastLayout {
     pub history: String,
     /// The dimension and coordinate names.
     pub naming: Naming,
+    /// Static `lat × lon` fields copied from the input dataset (e.g. the land-sea mask, for
+    /// coastlines), stored after the predicted variables and written when the output is created.
+    pub statics: Vec<StaticField>,
 }
 
 /// How [`ForecastWriter::open_resumable`] treats what an earlier run left.
@@ -351,7 +355,25 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
         }
         var_index.push(h.add_var(&v.name, &dims, NcType::Float, a));
     }
+    for s in &layout.statics {
+        let mut a = vec![("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN]))];
+        a.extend(
+            super::cf::attributes(&s.name, s.units.as_deref())
+                .into_iter()
+                .map(|(k, val)| (k.to_string(), AttrValue::Text(val))),
+        );
+        h.add_var(&s.name, &[d_lat, d_lon], NcType::Float, a);
+    }
     (h, var_index)
+}
+
+/// Writes the static fields of `layout` (declared after the predicted variables).
+fn write_statics(nc: &mut NcWriter, layout: &ForecastLayout) -> Result<()> {
+    for s in &layout.statics {
+        let v = nc.var_index(&s.name)?;
+        nc.write_f32(v, 0, &s.data)?;
+    }
+    Ok(())
 }
 
 /// Start (flat element) and length of (member, step) of variable `variable` in `layout` (an
@@ -439,6 +461,7 @@ impl ForecastWriter {
         let (h, var_index) = build_header(&layout);
         let mut nc = NcWriter::create(path, h)?;
         write_coordinates(&mut nc, &layout)?;
+        write_statics(&mut nc, &layout)?;
         Ok(ForecastWriter {
             nc: Some(nc),
             layout,
@@ -504,6 +527,7 @@ impl ForecastWriter {
         // written once.
         let made = NcWriter::create_locked(path, h, file, false).and_then(|mut nc| {
             write_coordinates(&mut nc, &layout)?;
+            write_statics(&mut nc, &layout)?;
             nc.sync()?;
             Ok(nc)
         });
@@ -696,6 +720,7 @@ pub(crate) mod tests {
             init_time: "2019-03-30T00:00:00".into(),
             history: "test".into(),
             naming: Naming::Reference,
+            statics: Vec::new(),
         }
     }
 

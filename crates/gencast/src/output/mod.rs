@@ -5,6 +5,7 @@ pub mod forecast_nc;
 pub mod guard;
 pub mod netcdf;
 pub mod read;
+pub mod statics;
 pub mod stats;
 pub mod verify;
 pub mod zarr;

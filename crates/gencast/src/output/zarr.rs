@@ -309,7 +309,7 @@ impl ZarrForecast {
         let since = format!("hours since {}", l.init_time);
         let (n_s, n_t, n_l) = (l.members.len(), l.lead_hours.len(), l.levels.len());
         let valid: Vec<f64> = l.lead_hours.iter().map(|&h| h as f64).collect();
-        let coords: Vec<(&str, Value, Vec<u8>)> = vec![
+        let mut coords: Vec<(&str, Value, Vec<u8>)> = vec![
             (
                 n.member,
                 array_meta(
@@ -435,6 +435,27 @@ impl ZarrForecast {
                 le_bytes(&l.lon, f32::to_le_bytes),
             ),
         ];
+        for s in &l.statics {
+            let mut attrs = json!({});
+            for (k, val) in cf::attributes(&s.name, s.units.as_deref()) {
+                attrs[k] = json!(val);
+            }
+            let grid = [l.lat.len(), l.lon.len()];
+            let chunk = [grid[0].max(1), grid[1].max(1)];
+            coords.push((
+                s.name.as_str(),
+                array_meta(
+                    &grid,
+                    &chunk,
+                    "float32",
+                    json!("NaN"),
+                    &[n.lat, n.lon],
+                    attrs,
+                    false,
+                ),
+                le_bytes(&s.data, f32::to_le_bytes),
+            ));
+        }
         let write = |p: PathBuf, bytes: &[u8]| std::fs::write(&p, bytes).map_err(io(&p));
         let mut consolidated = serde_json::Map::new();
         for (name, meta, bytes) in coords {

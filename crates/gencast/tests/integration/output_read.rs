@@ -23,6 +23,7 @@ fn layout(naming: Naming) -> ForecastLayout {
         init_time: "2019-03-29T12:00:00".into(),
         history: "test".into(),
         naming,
+        statics: Vec::new(),
     }
 }
 

@@ -140,6 +140,7 @@ fn layout(members: usize) -> ForecastLayout {
         init_time: "2019-03-30T00:00:00".into(),
         history: "fuzz".into(),
         naming: Default::default(),
+        statics: Vec::new(),
     }
 }
 

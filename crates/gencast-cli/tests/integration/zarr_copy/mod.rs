@@ -130,6 +130,7 @@ pub fn rewrite_forecast(
         init_time: init_time.into(),
         history: "test".into(),
         naming,
+        statics: Vec::new(),
     };
     let nlon = fc.lon().len();
     let per_level = fc.lat().len() * nlon;
