@@ -368,7 +368,8 @@ fn the_demo_runs_from_any_folder_and_equals_the_fixture_run() {
         &["--members", "1", "--steps", "1"],
     ));
     let rows = compare(&dir.path().join("demo.nc"), &fixture_run);
-    assert_eq!(rows.len(), 12);
+    // 12 predicted variables and the 2 static fields copied from the input.
+    assert_eq!(rows.len(), 14);
     for (name, rel, max_abs, same_nans) in rows {
         assert!(
             same_nans && rel == 0.0 && max_abs == 0.0,
