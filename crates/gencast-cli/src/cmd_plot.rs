@@ -121,7 +121,7 @@ fn parse_hours(s: &str) -> Result<i64, String> {
 
 /// Units for variables whose file gives none (from the CF table of GenCast's variables).
 fn default_units(var: &str) -> Option<&'static str> {
-    gencast::output::cf::lookup(var).map(|i| i.units)
+    gencast::variables::lookup(var).map(|i| i.units)
 }
 
 /// Whether a variable is signed around zero (winds), drawn with the diverging map.

@@ -319,7 +319,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let units = |name: &str| {
         fc.variable(name)
             .and_then(|v| v.units.clone())
-            .or_else(|| gencast::output::cf::lookup(name).map(|i| i.units.to_string()))
+            .or_else(|| gencast::variables::lookup(name).map(|i| i.units.to_string()))
     };
     let mut output = match &args.output {
         Some(p) => Some(Output::create(

@@ -209,7 +209,7 @@ mod tests {
         assert_eq!(shown.contour_interval, Some(4.0));
         // Every row's native units are those of the CF table of GenCast's variables.
         for d in table() {
-            if let Some(cf) = gencast::output::cf::lookup(d.variable) {
+            if let Some(cf) = gencast::variables::lookup(d.variable) {
                 assert_eq!(cf.units, d.native, "{d:?}");
             }
             assert!(d.divisor > 0.0, "{d:?}");

@@ -6,7 +6,7 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::variables::{self, Kind};
+use crate::variables::{self, is_atmospheric, is_static, Kind};
 use crate::{Error, Result};
 
 /// Writes finite floats as JSON numbers and non-finite ones as `"inf"`, `"-inf"` or `"nan"`.
@@ -28,8 +28,6 @@ fn serialize_opt_f64<S: Serializer>(v: &Option<f64>, s: S) -> std::result::Resul
         None => s.serialize_none(),
     }
 }
-
-pub use crate::variables::{is_atmospheric, is_static};
 
 /// Time between consecutive frames of GenCast data, in hours.
 pub const GENCAST_TIMESTEP_HOURS: f64 = 12.0;

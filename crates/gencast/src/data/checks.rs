@@ -9,14 +9,13 @@ mod ranges;
 mod report;
 pub mod rules;
 
-pub use ranges::physical_range;
 pub use report::{CheckReport, CheckRow};
 
 use super::dataset::{Array, Dataset, TIME_DIM};
 use super::netcdf_time::format_datetime;
 use super::stacking::TIMESTEP_HOURS;
 use crate::checkpoint::TaskConfig;
-use crate::variables::is_atmospheric;
+use crate::variables::{is_atmospheric, physical_range};
 use crate::Result;
 use rules::{Source, NS_PER_HOUR};
 

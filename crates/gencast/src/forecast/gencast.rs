@@ -9,7 +9,6 @@ use crate::data::checks::check_inputs;
 use crate::data::netcdf_time::format_datetime;
 use crate::data::task::Field;
 use crate::data::StatsSet;
-use crate::output::cf;
 use crate::output::forecast_nc::{ForecastLayout, OutputVariable};
 use crate::rollout::{override_sampler, ForecastRequest, Forecaster};
 use crate::{Error, Result};
@@ -26,12 +25,14 @@ const INPUT_FRAMES: usize = 2;
 /// The units written for output variable `name`: the CF table's, so every file says the same;
 /// the dataset's own `units` only for a variable the table does not know.
 pub(crate) fn output_units(ds: &crate::data::Dataset, name: &str) -> Option<String> {
-    cf::lookup(name).map(|i| i.units.to_string()).or_else(|| {
-        ds.variables()
-            .iter()
-            .find(|v| v.name == name)
-            .and_then(|v| v.units.clone())
-    })
+    crate::variables::lookup(name)
+        .map(|i| i.units.to_string())
+        .or_else(|| {
+            ds.variables()
+                .iter()
+                .find(|v| v.name == name)
+                .and_then(|v| v.units.clone())
+        })
 }
 
 /// The selected part of a finished step, as the sink receives it.

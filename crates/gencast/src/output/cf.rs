@@ -1,7 +1,7 @@
 //! CF attributes (units, standard name, long name) of the variables written, from the variables
 //! table ([`crate::variables`]).
 
-pub use crate::variables::{all, lookup, Variable as VarInfo};
+use crate::variables::lookup;
 
 /// CF attributes of data variable `name` (`units`, `standard_name`, `long_name`) as flat text
 /// pairs; `units` given by the caller win over the table's.

@@ -2,8 +2,6 @@
 //! enough to catch wrong units, wrong variables and fill values. The per-variable bounds are in
 //! the variables table ([`crate::variables`]); geopotential's depend on the level.
 
-pub use crate::variables::physical_range;
-
 /// Standard gravity (m/s²), converting heights to geopotential.
 const G0: f64 = 9.80665;
 
