@@ -90,6 +90,8 @@ fn cds_fields(with_tisr: bool) -> Vec<Field> {
             lat: lat.clone(),
             lon: lon.clone(),
             data: Vec::new(),
+            member: None,
+            messages: Vec::new(),
         };
         if short == "tp" {
             // Each 6-hour total as 6 hourly float32 parts whose float64 sum rounds back to it.

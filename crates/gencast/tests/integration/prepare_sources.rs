@@ -317,6 +317,8 @@ fn synthetic(step: f64, f: impl Fn(f64, f64) -> f32) -> Field {
         lat,
         lon,
         data,
+        member: None,
+        messages: Vec::new(),
     }
 }
 

@@ -37,6 +37,11 @@ pub struct Field {
     pub lon: Vec<f64>,
     /// Values, (time, level, lat, lon) row-major; absent dims have size 1.
     pub data: Vec<f32>,
+    /// The ensemble member it holds (GRIB `number`, a `number` coordinate), if the source says.
+    pub member: Option<i64>,
+    /// The 0-based GRIB message index of each (time, level) slice, in slice order; empty for
+    /// sources without messages.
+    pub messages: Vec<usize>,
 }
 
 impl Field {

@@ -284,6 +284,8 @@ pub fn read_fields(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
             lat: Vec::new(),
             lon: Vec::new(),
             data: Vec::new(),
+            member: None,
+            messages: Vec::new(),
         });
     }
     Ok(fields)
@@ -469,6 +471,8 @@ fn read_group(path: &Path, file: &GribFile, short: &str, parts: &[Part]) -> Resu
         lat,
         lon,
         data,
+        member: None,
+        messages: slot_of.iter().flatten().copied().collect(),
     })
 }
 

@@ -96,6 +96,28 @@ impl Wanted {
     }
 }
 
+/// A message or variable of a source that `prepare` does not use, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The file or store it is in.
+    pub path: PathBuf,
+    /// Its 0-based GRIB message index; `None` for sources without messages.
+    pub message: Option<usize>,
+    /// Its name in the source (a GRIB shortName, or its parameter keys when it has none).
+    pub name: String,
+    /// Why it is not used.
+    pub reason: String,
+}
+
+/// What a source holds: the fields that feed model variables, and what was skipped.
+#[derive(Debug, Clone, Default)]
+pub struct SourceContents {
+    /// The gridded fields read.
+    pub fields: Vec<Field>,
+    /// What was not read, each with its reason.
+    pub skipped: Vec<Skipped>,
+}
+
 /// Reads every gridded variable of a source.
 pub fn read_source(path: &Path) -> Result<Vec<Field>> {
     read_source_part(path, &Wanted::default())
@@ -103,11 +125,20 @@ pub fn read_source(path: &Path) -> Result<Vec<Field>> {
 
 /// Reads the `wanted` gridded variables of a source.
 pub fn read_source_part(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
-    match detect(path)? {
-        SourceKind::NetCdf => netcdf::read_fields(path),
-        SourceKind::Zarr => zarr::read_fields(path, wanted),
-        SourceKind::Grib => grib::read_fields(path, wanted),
-    }
+    Ok(read_source_contents(path, wanted)?.fields)
+}
+
+/// Reads the `wanted` gridded variables of a source, with what it skipped and why.
+pub fn read_source_contents(path: &Path, wanted: &Wanted) -> Result<SourceContents> {
+    let fields = match detect(path)? {
+        SourceKind::NetCdf => netcdf::read_fields(path)?,
+        SourceKind::Zarr => zarr::read_fields(path, wanted)?,
+        SourceKind::Grib => grib::read_fields(path, wanted)?,
+    };
+    Ok(SourceContents {
+        fields,
+        skipped: Vec::new(),
+    })
 }
 
 /// What `prepare` is asked to do.

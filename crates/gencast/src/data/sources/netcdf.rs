@@ -101,6 +101,8 @@ fn read_field(file: &NcFile, path: &Path, var: &NcVariable) -> Result<Field> {
         lat,
         lon,
         data,
+        member: None,
+        messages: Vec::new(),
     })
 }
 

@@ -467,6 +467,8 @@ fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Re
         lat,
         lon,
         data,
+        member: None,
+        messages: Vec::new(),
     })
 }
 
