@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Builds the Python package (crates/gencast-py) into a fresh virtual environment, with maturin
-# from the package registry as the build backend, and runs its pytest suite. The release build
-# shares the workspace's target folder. The tests compare with the `gencast` binary: $GENCAST_BIN
-# (.ci/run passes the one `cargo test --workspace` built), else a debug build made here (results
-# are bitwise the same in every profile).
+# Builds the Python package (crates/gencast-py) from source and runs its pytest suite.
+#
+# The virtual environment (target/python-venv) is made once and reused while its requirements
+# are unchanged: the Python version, the package's pyproject.toml and the tools listed below.
+# When any of them changes it is made afresh; its packages come from the package registry by
+# name. The extension is built by maturin with the `dev` profile, which `cargo test` already
+# compiled the dependency tree with (target/debug), and installed into the environment.
+#
+# The tests compare with the `gencast` binary: $GENCAST_BIN, else the one `cargo test
+# --workspace` builds (target/debug/gencast; results are bitwise the same in every profile).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -11,12 +16,38 @@ python=${PYTHON:-python3}
 command -v "$python" >/dev/null || { echo "test-python: $python is required" >&2; exit 1; }
 export CARGO_TARGET_DIR="$root/target"
 venv="$CARGO_TARGET_DIR/python-venv"
-rm -rf "$venv"
-"$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  ./crates/gencast-py pytest tqdm
+wheels="$CARGO_TARGET_DIR/python-test-wheel"
+# The build backend and the test tools; the package's own dependencies come from its wheel.
+tools=("maturin>=1.5,<2" "pytest" "tqdm")
+pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
+
+key=$({ "$python" -VV; cat crates/gencast-py/pyproject.toml; printf '%s\n' "${tools[@]}"; } \
+  | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$venv/requirements.sha256" 2>/dev/null)" != "$key" ]; then
+  echo "test-python: making $venv"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  echo "test-python: installing ${tools[*]} and the package's dependencies from the registry"
+  "${pip[@]}" install "${tools[@]}"
+  fresh=1
+else
+  echo "test-python: reusing $venv"
+  fresh=0
+fi
+
+rm -rf "$wheels"
+"$venv/bin/maturin" build --profile dev -m crates/gencast-py/Cargo.toml -o "$wheels"
+wheel=$(ls "$wheels"/gencast_rs-*.whl)
+# A fresh environment takes the package's dependencies with it; afterwards only the package
+# itself is replaced.
+"${pip[@]}" install --force-reinstall --no-deps "$wheel"
+[ "$fresh" -eq 0 ] || "${pip[@]}" install "$wheel"
+# Recorded only once the environment is complete, so an interrupted setup is redone.
+echo "$key" >"$venv/requirements.sha256"
+
 if [ -z "${GENCAST_BIN:-}" ]; then
-  cargo build --quiet -p gencast-cli
+  # The same selection as the README's `cargo test --workspace`, so nothing is rebuilt.
+  cargo test --workspace --no-run --quiet
   export GENCAST_BIN="$CARGO_TARGET_DIR/debug/gencast"
 fi
 exec "$venv/bin/python" -m pytest crates/gencast-py/tests -q "$@"

@@ -1,6 +1,56 @@
-//! Dense `f32` matrix products on top of the `gemm` crate.
+//! Dense `f32` matrix products on top of the `gemm-f32` crate.
 
 use rayon::prelude::*;
+
+/// `dst[i, j] (+)= Σ_p lhs[i, p]·rhs[p, j]` on one thread, each operand given by its pointer,
+/// column stride and row stride (in elements, all non-negative). `gemm-f32`'s microkernels
+/// walk the destination by columns, so a destination whose rows are contiguous is computed as
+/// its transpose, `dstᵀ = rhsᵀ·lhsᵀ`.
+///
+/// # Safety
+/// Every element the shapes and strides address must lie inside its allocation, and `dst` must
+/// not overlap `lhs` or `rhs`.
+unsafe fn gemm_f32(
+    (m, n, k): (usize, usize, usize),
+    dst: (*mut f32, usize, usize),
+    accumulate: bool,
+    lhs: (*const f32, usize, usize),
+    rhs: (*const f32, usize, usize),
+) {
+    // Transposing swaps m and n, each operand's two strides, and the two operands.
+    let t = |(p, cs, rs): (*const f32, usize, usize)| (p, rs, cs);
+    let ((m, n), (dst, dst_cs, dst_rs), lhs, rhs) = if dst.1 < dst.2 {
+        ((n, m), (dst.0, dst.2, dst.1), t(rhs), t(lhs))
+    } else {
+        ((m, n), dst, lhs, rhs)
+    };
+    let s = |v: usize| v as isize;
+    // SAFETY: forwarded from this function's contract; the transposed call addresses exactly
+    // the same elements.
+    unsafe {
+        gemm_f32::gemm::f32::get_gemm_fn()(
+            m,
+            n,
+            k,
+            dst,
+            s(dst_cs),
+            s(dst_rs),
+            accumulate,
+            lhs.0,
+            s(lhs.1),
+            s(lhs.2),
+            rhs.0,
+            s(rhs.1),
+            s(rhs.2),
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm_common::Parallelism::None,
+        );
+    }
+}
 
 /// Rows of the left operand handled by one single-threaded `gemm` call. Fixed, so that the
 /// result does not depend on how many threads share the blocks.
@@ -59,26 +109,12 @@ fn gemm_block(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize,
     // the strides below describe row-major layouts inside those bounds, and `c` is borrowed
     // mutably so it aliases neither input.
     unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
+        gemm_f32(
+            (m, n, k),
+            (c.as_mut_ptr(), 1, n),
             accumulate,
-            a.as_ptr(),
-            1,
-            k as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
+            (a.as_ptr(), 1, k),
+            (b.as_ptr(), 1, n),
         );
     }
 }
@@ -134,26 +170,12 @@ pub fn gemm_serial(a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], ldc: usize, accu
     // SAFETY: the views were checked to lie inside their buffers, the destination holds rows
     // 0..m with stride ldc >= n inside `c`, and `c` is a unique borrow distinct from a and b.
     unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            ldc as isize,
+        gemm_f32(
+            (m, n, k),
+            (c.as_mut_ptr(), 1, ldc),
             accumulate,
-            a.data.as_ptr(),
-            a.cs as isize,
-            a.rs as isize,
-            b.data.as_ptr(),
-            b.cs as isize,
-            b.rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
+            (a.data.as_ptr(), a.cs, a.rs),
+            (b.data.as_ptr(), b.cs, b.rs),
         );
     }
 }
