@@ -5,7 +5,8 @@
 # are unchanged: the Python version, the package's pyproject.toml and the tools listed below.
 # When any of them changes it is made afresh; its packages come from the package registry by
 # name. The extension is built by maturin with the `dev` profile, which `cargo test` already
-# compiled the dependency tree with (target/debug), and installed into the environment.
+# compiled the dependency tree with (target/debug), and installed into the environment (the
+# package's Cargo.toml lists the features that make the two builds resolve alike).
 #
 # The tests compare with the `gencast` binary: $GENCAST_BIN, else the one `cargo test
 # --workspace` builds (target/debug/gencast; results are bitwise the same in every profile).
@@ -36,7 +37,10 @@ else
 fi
 
 rm -rf "$wheels"
-"$venv/bin/maturin" build --profile dev -m crates/gencast-py/Cargo.toml -o "$wheels"
+# pyproject.toml's feature, and those `cargo test` compiled the library with, so that its build
+# is reused too (they add only the benchmark presets and the writers of test inputs).
+"$venv/bin/maturin" build --profile dev -m crates/gencast-py/Cargo.toml -o "$wheels" \
+  -F pyo3/extension-module -F gencast/bench -F gencast/testing
 wheel=$(ls "$wheels"/gencast_rs-*.whl)
 # A fresh environment takes the package's dependencies with it; afterwards only the package
 # itself is replaced.
