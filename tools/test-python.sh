@@ -14,7 +14,7 @@ venv="$CARGO_TARGET_DIR/python-venv"
 rm -rf "$venv"
 "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  ./crates/gencast-py pytest tqdm
+  "./crates/gencast-py[test]"
 if [ -z "${GENCAST_BIN:-}" ]; then
   cargo build --quiet -p gencast-cli
   export GENCAST_BIN="$CARGO_TARGET_DIR/debug/gencast"
