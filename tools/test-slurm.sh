@@ -20,7 +20,7 @@ start=$SECONDS
 passed=0
 failed=0
 summary() {
-  echo "test-slurm: $passed passed, $failed failed in $((SECONDS - start)).0s"
+  echo "$passed passed, $failed failed in $((SECONDS - start)).0s"
 }
 check() { # check NAME COMMAND...: runs COMMAND, counting it as one check
   local name=$1
@@ -56,10 +56,16 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
 fi
 [ "$(id -u)" -eq 0 ] || give_up "slurmd runs jobs as their user and must start as root"
 
+our_conf="" # set once this script's own slurm.conf exists
 work=$(mktemp -d /tmp/gencast-slurm.XXXXXX)
 chmod 755 "$work"
 pids=()
 cleanup() {
+  # Jobs still queued or running (a failed check) are cancelled before the daemons stop.
+  if [ -n "$our_conf" ]; then
+    SLURM_CONF=$our_conf scancel --partition=ci 2>/dev/null
+    for _ in $(seq 30); do [ -z "$(SLURM_CONF=$our_conf squeue -h 2>/dev/null)" ] && break; sleep 0.5; done
+  fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do
     for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
@@ -117,6 +123,7 @@ MinJobAge=3600
 NodeName=$host NodeAddr=127.0.0.1 CPUs=8 RealMemory=4000 State=UNKNOWN
 PartitionName=ci Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
+our_conf=$SLURM_CONF
 slurmctld -c -f "$SLURM_CONF" || give_up "slurmctld did not start: $(tail -3 "$work/logs/slurmctld.log" 2>/dev/null)"
 for _ in $(seq 50); do [ -s "$work/slurmctld.pid" ] && break; sleep 0.2; done
 pids+=("$(cat "$work/slurmctld.pid")")
