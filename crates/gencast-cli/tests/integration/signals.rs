@@ -157,7 +157,7 @@ fn stop_and_resume(set: &str, name: &str, args: &[&str], after: usize) {
     assert_same_output(&full, &part);
     assert_eq!(
         listing(dir.path()),
-        vec![full, part]
+        [full, part]
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect::<Vec<_>>(),
