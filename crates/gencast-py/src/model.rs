@@ -11,8 +11,8 @@ use gencast::data::stats::{Entry, NormStats};
 use gencast::data::task::Field;
 use gencast::forecast::output::{check_output, sink_for};
 use gencast::forecast::{
-    Forecast, ForecastSink, MemorySink, MemoryVariable, Model as Engine, ModelKind, Progress, Stats,
-    Summary,
+    Forecast, ForecastSink, MemorySink, MemoryVariable, Model as Engine, ModelKind, Progress,
+    Stats, Summary,
 };
 use gencast::output::forecast_nc::{AttrValue, CoordValues, ForecastLayout, WriteMode};
 use numpy::PyArray1;
