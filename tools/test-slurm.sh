@@ -10,7 +10,9 @@
 # Slurm and MUNGE come from the distribution's packages (slurm-wlm, munge; installed with apt-get
 # when missing, which needs root). The daemons run from a temporary folder with their own
 # configuration (proctrack/linuxproc and task/none: no cgroups or systemd needed) and are
-# stopped when the script ends, also on failure. Prints `N passed, N failed in Ts` last.
+# stopped when the script ends, also on failure. Jobs are waited for with squeue and their states
+# read with scontrol and from the jobcomp/filetxt log (sacct needs slurmdbd and a database).
+# Prints `N passed, N failed in Ts` last.
 #
 # Environment: GENCAST_BIN, the gencast binary (default: target/debug/gencast, built if
 # missing); SLURM_TEST_KEEP=1 keeps the temporary folder (logs, stores) for inspection.
@@ -274,6 +276,7 @@ same_members() {
 }
 check "the timed-out and retried store's members 0-3 equal the single-process run's" same_members
 echo "== job completion log (jobcomp/filetxt)"
-cut -d' ' -f1-4,7-8 "$work/logs/jobcomp.txt" 2>/dev/null
+awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(JobId|Name|ArrayTaskId|JobState|ExitCode|StartTime|EndTime)=/) printf "%s ", $i; print "" }' \
+  "$work/logs/jobcomp.txt" 2>/dev/null
 summary
 [ "$failed" -eq 0 ]
