@@ -18,7 +18,8 @@ command -v "$python" >/dev/null || { echo "test-python: $python is required" >&2
 export CARGO_TARGET_DIR="$root/target"
 venv="$CARGO_TARGET_DIR/python-venv"
 wheels="$CARGO_TARGET_DIR/python-test-wheel"
-# The build backend and the test tools; the package's own dependencies come from its wheel.
+# The build backend and the test runner; the package's dependencies and its `test` extra (Dask,
+# Zarr, PyYAML) come with its wheel.
 tools=("maturin>=1.5,<2" "pytest" "tqdm")
 pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
 
@@ -45,7 +46,7 @@ wheel=$(ls "$wheels"/gencast_rs-*.whl)
 # A fresh environment takes the package's dependencies with it; afterwards only the package
 # itself is replaced.
 "${pip[@]}" install --force-reinstall --no-deps "$wheel"
-[ "$fresh" -eq 0 ] || "${pip[@]}" install "$wheel"
+[ "$fresh" -eq 0 ] || "${pip[@]}" install "$wheel[test]"
 # Recorded only once the environment is complete, so an interrupted setup is redone.
 echo "$key" >"$venv/requirements.sha256"
 

@@ -9,7 +9,12 @@
 #SBATCH --output=gencast-%A_%a.log
 set -euo pipefail
 
-# Every setting can be overridden from the environment (sbatch --export=ALL,VAR=value).
+# Every setting can be overridden from the environment (sbatch --export=ALL,VAR=value); the
+# #SBATCH lines by sbatch's own options (e.g. sbatch --array=0-3 --time=2:00:00 ...).
+# At the time limit, or on scancel, Slurm sends SIGTERM and, KillWait seconds later, SIGKILL:
+# gencast stops at its next denoiser call, keeps every finished step and exits with 143; the
+# same command (sbatch --array=N ..., or a requeue) then resumes where it stopped.
+GENCAST=${GENCAST:-gencast} # the gencast binary
 MEMBERS_PER_TASK=${MEMBERS_PER_TASK:-4}
 ENSEMBLE_SIZE=${ENSEMBLE_SIZE:-32} # array tasks × MEMBERS_PER_TASK
 DATA=${DATA:-/shared/gencast} # checkpoint, dataset and statistics
@@ -20,7 +25,7 @@ LEAD_TIME=${LEAD_TIME:-15d}
 STORE=${STORE:-/shared/forecasts/gencast-2019-03-29.zarr}
 OFFSET=$((SLURM_ARRAY_TASK_ID * MEMBERS_PER_TASK))
 
-gencast forecast \
+exec "$GENCAST" forecast \
   --checkpoint "$CHECKPOINT" \
   --dataset "$DATASET" \
   --stats "$STATS" \

@@ -17,6 +17,7 @@ use serde_json::Value;
 use tracing::info;
 
 use crate::progress::ProgressLine;
+use crate::signals::{raise_sigterm, Stop, SIGTERM_AFTER_ENV};
 
 /// Arguments of `gencast forecast`.
 #[derive(clap::Args)]
@@ -260,10 +261,17 @@ struct Reporter {
     computed: usize,
     compute_start: Instant,
     last: Instant,
+    /// The [`SIGTERM_AFTER_ENV`] test hook: computed steps after which SIGTERM is raised.
+    sigterm_after: Option<usize>,
 }
 
 impl Reporter {
-    fn new(offset: u32, step_hours: u64, graphcast: bool) -> Reporter {
+    fn new(
+        offset: u32,
+        step_hours: u64,
+        graphcast: bool,
+        sigterm_after: Option<usize>,
+    ) -> Reporter {
         Reporter {
             offset: offset as usize,
             step_hours,
@@ -277,6 +285,7 @@ impl Reporter {
             computed: 0,
             compute_start: Instant::now(),
             last: Instant::now(),
+            sigterm_after,
         }
     }
 
@@ -364,6 +373,9 @@ impl Reporter {
                     b.on_step(*member, *step);
                 }
                 self.last = Instant::now();
+                if self.sigterm_after == Some(self.computed) {
+                    raise_sigterm();
+                }
             }
         }
     }
@@ -431,19 +443,48 @@ impl ForecastSink for StopAfter {
     fn notes(&mut self) -> Vec<String> {
         self.inner.notes()
     }
+
+    fn discard_unfinished(&mut self) {
+        self.inner.discard_unfinished()
+    }
 }
 
-/// Runs the command.
-pub fn run(args: Args) -> anyhow::Result<()> {
+/// A numeric test-hook setting from the environment.
+fn env_count(name: &str) -> anyhow::Result<Option<usize>> {
+    match std::env::var(name) {
+        Ok(v) => Ok(Some(v.parse().with_context(|| format!("{name}={v}"))?)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// What a run stopped by `signal` says: what was kept or removed, and how to continue.
+fn stopped_message(args: &Args, signal: &str, summary: Option<&EnsembleSummary>) -> String {
+    let out = args.output.display();
+    match summary {
+        None => format!(
+            "{out}: stopped by {signal}; the steps written so far are kept: rerun with --resume \
+             to continue"
+        ),
+        Some(s) if is_zarr(&args.output) && s.members => format!(
+            "{out}: stopped by {signal}; an --ensemble-summary run cannot be resumed (its spill \
+             file was removed): rerun with --overwrite to start over"
+        ),
+        Some(_) => format!(
+            "{out}: stopped by {signal}; an --ensemble-summary run cannot be resumed (its spill \
+             file and unfinished output were removed): rerun the same command to start over"
+        ),
+    }
+}
+
+/// Runs the command; `stop` is set by SIGTERM or SIGINT.
+pub fn run(args: Args, stop: &Stop) -> anyhow::Result<()> {
     let (ckpt_path, ds_path, stats_dir) = inputs(&args)?;
     let kind = kind_of(&ckpt_path);
     check_ensemble_options(&args, kind)?;
     let region = args.region.as_deref().map(Region::parse).transpose()?;
     let summary = summary_request(&args, kind)?;
-    let stop_after: Option<usize> = match std::env::var(STOP_AFTER_ENV) {
-        Ok(v) => Some(v.parse().with_context(|| format!("{STOP_AFTER_ENV}={v}"))?),
-        Err(_) => None,
-    };
+    let stop_after = env_count(STOP_AFTER_ENV)?;
+    let sigterm_after = env_count(SIGTERM_AFTER_ENV)?;
 
     // Output safety, before anything is read.
     let stats_files: &[&str] = match kind {
@@ -470,6 +511,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         overwrite: args.overwrite,
     };
     check_output(&args.output, mode, &input_list)?;
+    // A summary's spill file a killed run of this output left (ours, by name and marker); a
+    // file in its place that is not ours only stops a run that needs the name.
+    let leftover = gencast::forecast::spill::remove_leftover_spill(&args.output);
+    if let Some(p) = match leftover {
+        Err(e) if summary.is_some() => return Err(e.into()),
+        r => r.ok().flatten(),
+    } {
+        info!("removed the spill file {} a stopped run left", p.display());
+    }
 
     let t0 = Instant::now();
     let model = Model::load(&ckpt_path, &stats_dir)?;
@@ -478,6 +528,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .member_offset(args.member_offset)
         .seed(args.seed)
         .debug_nans(args.debug_nans)
+        .cancel_flag(stop.flag())
         .variables(args.variables.iter().cloned())
         .levels(args.levels.iter().copied())
         .precision(match args.precision {
@@ -510,15 +561,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         forecast = forecast.sampler(kv);
     }
     let graphcast = kind == ModelKind::GraphCast;
-    let mut reporter = Reporter::new(args.member_offset, model.step_hours(), graphcast);
+    let mut reporter = Reporter::new(
+        args.member_offset,
+        model.step_hours(),
+        graphcast,
+        sigterm_after,
+    );
     let forecast = forecast.progress(move |e| reporter.on(e));
     let mut sink = sink_for(&args.output, mode, args.ensemble_size);
-    if let Some(summary) = summary {
-        let spill_dir = match args.output.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        sink = Box::new(SummarySink::new(sink, summary, spill_dir));
+    if let Some(summary) = summary.clone() {
+        sink = Box::new(SummarySink::for_output(sink, summary, &args.output));
     }
     if let Some(after) = stop_after {
         sink = Box::new(StopAfter {
@@ -527,7 +579,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             written: 0,
         });
     }
-    let summary = forecast.run(&model, sink.as_mut())?;
+    let result = forecast.run(&model, sink.as_mut());
+    // The output is closed first: member locks released, what cannot be resumed removed.
+    drop(sink);
+    let summary = match (result, stop.received()) {
+        (Err(gencast::Error::Cancelled), Some(mut stopped)) => {
+            stopped.message = stopped_message(&args, stopped.name(), summary.as_ref());
+            return Err(stopped.into());
+        }
+        (result, _) => result?,
+    };
     let seconds = t0.elapsed().as_secs_f64();
     info!("wrote {} in {seconds:.2} s", args.output.display());
     if args.json {

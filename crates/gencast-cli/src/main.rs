@@ -11,6 +11,7 @@ mod cmd_stats;
 mod demo;
 mod numbers;
 mod progress;
+mod signals;
 
 use std::io::IsTerminal;
 
@@ -78,14 +79,27 @@ fn main() -> anyhow::Result<()> {
     if !matches!(cli.command, Command::Bench(_)) {
         gencast::kernels::isa::init(None)?;
     }
-    match cli.command {
+    let result = match cli.command {
         Command::Inspect(args) => cmd_inspect::run(args),
         Command::Fields(args) => cmd_fields::run(args),
-        Command::Forecast(args) => cmd_forecast::run(args),
+        // Only a forecast watches the signals: it stops cleanly at the next denoiser call.
+        Command::Forecast(args) => {
+            signals::Stop::install().and_then(|s| cmd_forecast::run(args, &s))
+        }
         Command::Stats(args) => cmd_stats::run(args),
         Command::Bench(args) => cmd_bench::run(args),
         Command::Plot(args) => cmd_plot::run(args),
         Command::Check(args) => cmd_check::run(args),
         Command::Prepare(args) => cmd_prepare::run(args),
+    };
+    // A run stopped by a signal exits with 128 + its number, as a shell reports one.
+    if let Some(stopped) = result
+        .as_ref()
+        .err()
+        .and_then(|e| e.downcast_ref::<signals::Stopped>())
+    {
+        eprintln!("Error: {stopped}");
+        std::process::exit(stopped.exit_code());
     }
+    result
 }

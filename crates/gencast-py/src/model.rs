@@ -9,10 +9,12 @@ use std::sync::{Arc, Mutex};
 use gencast::data::stacking::StackLayout;
 use gencast::data::stats::{Entry, NormStats};
 use gencast::data::task::Field;
+use gencast::forecast::output::{check_output, sink_for};
 use gencast::forecast::{
-    Forecast, ForecastSink, MemorySink, MemoryVariable, Model as Engine, ModelKind, Progress, Stats,
+    Forecast, ForecastSink, MemorySink, MemoryVariable, Model as Engine, ModelKind, Progress,
+    Stats, Summary,
 };
-use gencast::output::forecast_nc::{AttrValue, CoordValues, ForecastLayout};
+use gencast::output::forecast_nc::{AttrValue, CoordValues, ForecastLayout, WriteMode};
 use numpy::PyArray1;
 use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
@@ -135,7 +137,7 @@ impl Model {
         progress: Option<PyObject>,
         raised: Raised,
         sink: &mut dyn ForecastSink,
-    ) -> PyResult<()> {
+    ) -> PyResult<Summary> {
         let cancel = Arc::new(AtomicBool::new(false));
         let graphcast = self.engine.kind() == ModelKind::GraphCast;
         let report = {
@@ -200,7 +202,7 @@ impl Model {
         });
         let pending = raised.lock().unwrap_or_else(|p| p.into_inner()).take();
         match (result, pending) {
-            (Ok(_), None) => Ok(()),
+            (Ok(summary), None) => Ok(summary),
             (_, Some(e)) => Err(e),
             (Err(e), None) => Err(to_py(e)),
         }
@@ -375,6 +377,50 @@ impl Model {
             members: Vec::new(),
             raised: raised.clone(),
         };
-        self.run(py, args, progress, raised, &mut sink)
+        self.run(py, args, progress, raised, &mut sink).map(|_| ())
+    }
+
+    /// Forecasts into a file as `gencast forecast --output` does: a NetCDF file, or a Zarr
+    /// store (a folder ending in `.zarr`) of `ensemble_size` members that several processes
+    /// may fill with disjoint member ranges under the store's member locks. Returns
+    /// `(steps_computed, steps_skipped)`.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (dataset, output, *, members, steps, seed, member_offset, ensemble_size, resume, overwrite, init_time, sampler, threads, progress))]
+    fn forecast_to(
+        &self,
+        py: Python<'_>,
+        dataset: PathBuf,
+        output: PathBuf,
+        members: u32,
+        steps: usize,
+        seed: i64,
+        member_offset: u32,
+        ensemble_size: Option<u32>,
+        resume: bool,
+        overwrite: bool,
+        init_time: Option<String>,
+        sampler: Vec<String>,
+        threads: Option<usize>,
+        progress: Option<PyObject>,
+    ) -> PyResult<(usize, usize)> {
+        let mode = WriteMode { resume, overwrite };
+        let inputs = [
+            ("checkpoint", self.engine.checkpoint_path()),
+            ("dataset", dataset.as_path()),
+        ];
+        check_output(&output, mode, &inputs).map_err(to_py)?;
+        let args = RunArgs {
+            dataset,
+            members,
+            steps,
+            seed,
+            member_offset,
+            init_time,
+            sampler,
+            threads,
+        };
+        let mut sink = sink_for(&output, mode, ensemble_size);
+        let summary = self.run(py, args, progress, Raised::default(), sink.as_mut())?;
+        Ok((summary.steps_computed, summary.steps_skipped))
     }
 }

@@ -198,6 +198,74 @@ class Model:
             )
         return _from_memory(raw)
 
+    def forecast_to(
+        self,
+        output: PathLike,
+        dataset: PathLike,
+        *,
+        members: int,
+        steps: Optional[int] = None,
+        lead_time: Any = None,
+        seed: int = 0,
+        member_offset: int = 0,
+        ensemble_size: Optional[int] = None,
+        resume: bool = False,
+        overwrite: bool = False,
+        init_time: Any = None,
+        sampler: Any = None,
+        threads: Optional[int] = None,
+        progress: bool = False,
+    ) -> dict:
+        """Writes the forecast to ``output`` as ``gencast forecast --output`` does, with the
+        same bytes: a NetCDF file, or a Zarr store (a folder ending in ``.zarr``).
+
+        A Zarr store holds ``ensemble_size`` members (default: ``member_offset + members``);
+        several processes or machines may fill one store with disjoint
+        ``member_offset``/``members`` ranges, each locking its members (a range another
+        process is writing is refused). ``resume`` skips the (member, step) chunks already
+        written (or recorded in an unfinished NetCDF file); ``overwrite`` computes them again.
+        ``dataset`` is a NetCDF path (every writer of one store must read the same content).
+        Returns ``{"output", "members", "steps", "steps_computed", "steps_skipped"}``.
+        """
+        members = whole("members", members, 1)
+        member_offset = whole("member_offset", member_offset, 0)
+        seed = whole("seed", seed, None)
+        nsteps = steps_of(steps, lead_time, self._core.step_hours)
+        if ensemble_size is not None:
+            ensemble_size = whole("ensemble_size", ensemble_size, 1)
+        if threads is not None:
+            threads = whole("threads", threads, 1)
+        if not isinstance(dataset, (str, os.PathLike)):
+            raise GencastError(
+                f"dataset: expected a NetCDF path, got {type(dataset).__name__} (writers of one "
+                "store must read the same file)"
+            )
+        init = None if init_time is None else _init_time_text(init_time)
+        bar = Progress(progress, members * nsteps, member_offset, nsteps)
+        computed, skipped = run_interruptibly(
+            bar,
+            self._core.forecast_to,
+            os.fspath(dataset),
+            os.fspath(output),
+            members=members,
+            steps=nsteps,
+            seed=seed,
+            member_offset=member_offset,
+            ensemble_size=ensemble_size,
+            resume=bool(resume),
+            overwrite=bool(overwrite),
+            init_time=init,
+            sampler=_sampler_args(sampler),
+            threads=threads,
+        )
+        return {
+            "output": os.fspath(output),
+            "members": list(range(member_offset, member_offset + members)),
+            "steps": nsteps,
+            "steps_computed": computed,
+            "steps_skipped": skipped,
+        }
+
     def chunked_prediction_generator(
         self,
         inputs: xr.Dataset,

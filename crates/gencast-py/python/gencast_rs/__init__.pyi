@@ -48,6 +48,25 @@ class Model:
         progress: bool = True,
     ) -> xr.Dataset:
         """An ensemble forecast equal to what xarray reads from `gencast forecast`'s output."""
+    def forecast_to(
+        self,
+        output: PathLike,
+        dataset: PathLike,
+        *,
+        members: int,
+        steps: Optional[int] = None,
+        lead_time: Any = None,
+        seed: int = 0,
+        member_offset: int = 0,
+        ensemble_size: Optional[int] = None,
+        resume: bool = False,
+        overwrite: bool = False,
+        init_time: Any = None,
+        sampler: Union[None, Mapping[str, Any], Sequence[str]] = None,
+        threads: Optional[int] = None,
+        progress: bool = False,
+    ) -> dict[str, Any]:
+        """Writes the forecast to a NetCDF file or a (shared) Zarr store, as `gencast forecast`."""
     def chunked_prediction_generator(
         self,
         inputs: xr.Dataset,

@@ -56,3 +56,20 @@ class Model:
         on_step: Callable[[int, int, dict], None],
         progress: Optional[ProgressCallback],
     ) -> None: ...
+    def forecast_to(
+        self,
+        dataset: str,
+        output: str,
+        *,
+        members: int,
+        steps: int,
+        seed: int,
+        member_offset: int,
+        ensemble_size: Optional[int],
+        resume: bool,
+        overwrite: bool,
+        init_time: Optional[str],
+        sampler: list[str],
+        threads: Optional[int],
+        progress: Optional[ProgressCallback],
+    ) -> tuple[int, int]: ...

@@ -43,6 +43,7 @@ mod model;
 pub mod output;
 mod select;
 mod sink;
+pub mod spill;
 mod summary;
 mod timing;
 

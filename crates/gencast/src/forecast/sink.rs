@@ -63,6 +63,10 @@ pub trait ForecastSink: Send {
     fn notes(&mut self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Removes the unfinished output this sink created, for a run that stopped early and cannot
+    /// be resumed (an ensemble summary); the default keeps everything.
+    fn discard_unfinished(&mut self) {}
 }
 
 impl<T: ForecastSink + ?Sized> ForecastSink for Box<T> {
@@ -100,6 +104,10 @@ impl<T: ForecastSink + ?Sized> ForecastSink for Box<T> {
 
     fn notes(&mut self) -> Vec<String> {
         (**self).notes()
+    }
+
+    fn discard_unfinished(&mut self) {
+        (**self).discard_unfinished()
     }
 }
 
@@ -227,6 +235,13 @@ impl ForecastSink for NetCdfSink {
 
     fn notes(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notes)
+    }
+
+    /// Removes the temporary file and progress record this run holds under its lock.
+    fn discard_unfinished(&mut self) {
+        if let Some(w) = self.writer.take() {
+            w.discard();
+        }
     }
 }
 

@@ -3,14 +3,15 @@
 //! Members arrive one after another (all steps of member 0, then member 1, …), but a quantile
 //! needs every member of a step at once. Holding all members of all steps in memory would cost
 //! the whole ensemble's size, so each finished step is spilled to a temporary file next to the
-//! output (raw little-endian float32, one record per (member, step)); when the last member is
+//! output (raw little-endian float32, one record per (member, step), see [`super::spill`]); when
+//! the last member is
 //! done, the statistics are computed step by step and variable by variable from the spilled
 //! records, holding one variable of one step for every member at a time. Means, standard
 //! deviations and quantiles are those of [`crate::output::stats`], the functions
-//! `gencast stats` uses.
+//! `gencast stats` uses. A summary stopped before its end (an error, a cancelled run) cannot
+//! be resumed: dropped unfinished, it removes its spill file and asks its output to discard
+//! what it wrote ([`ForecastSink::discard_unfinished`]).
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -21,6 +22,7 @@ use crate::output::stats::{ensemble_mean_std, ensemble_quantiles};
 use crate::{Error, Result};
 
 use super::sink::ForecastSink;
+use super::spill::{remove_leftover, spill_path, Spill};
 
 /// Delta degrees of freedom of the ensemble standard deviation (`gencast stats`' default: the
 /// unbiased estimate over the members).
@@ -103,52 +105,73 @@ impl EnsembleSummary {
     }
 }
 
-/// The spill file: one record of every variable of a (member, step), removed when dropped.
-struct Spill {
-    path: PathBuf,
-    file: File,
-}
-
-impl Drop for Spill {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
 /// Writes ensemble statistics (and, when asked, the members) into another sink.
 ///
 /// The statistic `s` of variable `v` is the output variable `{s}__{v}` (e.g.
 /// `mean__2m_temperature`, `q90__temperature`), without the member dimension and with an
 /// `ensemble_statistic` attribute. A summary cannot be resumed: its statistics need every
-/// member.
+/// member, so one dropped before [`ForecastSink::finish`] removes its spill file and calls
+/// [`ForecastSink::discard_unfinished`] on its output.
 pub struct SummarySink<S: ForecastSink> {
-    inner: S,
+    /// The output; `None` only once taken by [`SummarySink::into_inner`].
+    inner: Option<S>,
     summary: EnsembleSummary,
-    spill_dir: PathBuf,
+    spill_path: PathBuf,
+    /// Whether a spill file a killed run left at `spill_path` is looked for and removed.
+    reclaims: bool,
     spill: Option<Spill>,
     layout: Option<ForecastLayout>,
     /// Start (values) of each variable within a record, and the record length.
     offsets: Vec<usize>,
     record: usize,
+    /// Whether the output began and has not yet finished.
+    open: bool,
+    notes: Vec<String>,
 }
 
 impl<S: ForecastSink> SummarySink<S> {
-    /// Summarises into `inner`, spilling members to a temporary file in folder `spill_dir`.
+    /// Summarises into `inner`, spilling members to a temporary file (of a name unique to the
+    /// process) in folder `spill_dir`.
     pub fn new(inner: S, summary: EnsembleSummary, spill_dir: impl Into<PathBuf>) -> Self {
+        Self::with_spill(inner, summary, unique_spill_path(&spill_dir.into()), false)
+    }
+
+    /// Summarises into `inner`, the sink writing `output`, spilling members to
+    /// [`super::spill::spill_path`]`(output)`; a spill file a killed run of the same output
+    /// left there is removed when the summary begins (a file of that name gencast did not
+    /// write, or one in use, is an error).
+    pub fn for_output(inner: S, summary: EnsembleSummary, output: &Path) -> Self {
+        Self::with_spill(inner, summary, spill_path(output), true)
+    }
+
+    fn with_spill(inner: S, summary: EnsembleSummary, spill_path: PathBuf, reclaims: bool) -> Self {
         SummarySink {
-            inner,
+            inner: Some(inner),
             summary,
-            spill_dir: spill_dir.into(),
+            spill_path,
+            reclaims,
             spill: None,
             layout: None,
             offsets: Vec::new(),
             record: 0,
+            open: false,
+            notes: Vec::new(),
         }
     }
 
     /// The sink the summary went to.
-    pub fn into_inner(self) -> S {
+    pub fn into_inner(mut self) -> S {
+        self.open = false;
         self.inner
+            .take()
+            .expect("the inner sink is present until taken")
+    }
+
+    /// The output sink.
+    fn inner(&mut self) -> &mut S {
+        self.inner
+            .as_mut()
+            .expect("the inner sink is present until taken")
     }
 
     /// Byte position of (member, slot) in the spill file.
@@ -158,12 +181,28 @@ impl<S: ForecastSink> SummarySink<S> {
     }
 }
 
-/// A temporary file name in `dir`, unique within the machine.
-fn spill_path(dir: &Path) -> PathBuf {
+impl<S: ForecastSink> Drop for SummarySink<S> {
+    /// Stopped before its end, the summary cannot be continued: the spill file goes (with
+    /// [`Spill`]) and the output discards what it holds.
+    fn drop(&mut self) {
+        self.spill = None;
+        if self.open {
+            if let Some(inner) = self.inner.as_mut() {
+                inner.discard_unfinished();
+            }
+        }
+    }
+}
+
+/// A spill file name in `dir`, unique within the machine.
+fn unique_spill_path(dir: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".gencast-summary-{}-{n}.spill", std::process::id()))
+    dir.join(format!(
+        ".gencast-summary-{}-{n}.gencast-spill",
+        std::process::id()
+    ))
 }
 
 impl<S: ForecastSink> ForecastSink for SummarySink<S> {
@@ -197,21 +236,22 @@ impl<S: ForecastSink> ForecastSink for SummarySink<S> {
             let names: Vec<String> = self.summary.statistics.iter().map(|s| s.name()).collect();
             m.insert("ensemble_summary".into(), names.into());
         }
-        let path = spill_path(&self.spill_dir);
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        self.spill = Some(Spill { path, file });
+        if self.reclaims && remove_leftover(&self.spill_path)? {
+            self.notes.push(format!(
+                "removed the spill file {} a stopped run of this output left",
+                self.spill_path.display()
+            ));
+        }
+        self.spill = Some(Spill::create(self.spill_path.clone())?);
         self.layout = Some(layout.clone());
-        self.inner.begin(&out, &run)
+        self.inner().begin(&out, &run)?;
+        self.open = true;
+        Ok(())
     }
 
     fn write(&mut self, member: usize, slot: usize, fields: &[Field]) -> Result<()> {
         if self.summary.members {
-            self.inner.write(member, slot, fields)?;
+            self.inner().write(member, slot, fields)?;
         }
         let pos = self.position(member, slot);
         let spill = self
@@ -229,9 +269,7 @@ impl<S: ForecastSink> ForecastSink for SummarySink<S> {
                 found: vec![bytes.len() / 4],
             });
         }
-        let io = |e| Error::io(&spill.path, e);
-        spill.file.seek(SeekFrom::Start(pos)).map_err(io)?;
-        spill.file.write_all(&bytes).map_err(io)
+        spill.write_at(pos, &bytes)
     }
 
     fn finish(&mut self) -> Result<()> {
@@ -266,9 +304,7 @@ impl<S: ForecastSink> ForecastSink for SummarySink<S> {
                         .as_mut()
                         .ok_or_else(|| Error::Invalid("the summary never began".into()))?;
                     let mut bytes = vec![0u8; len * 4];
-                    let io = |e| Error::io(&spill.path, e);
-                    spill.file.seek(SeekFrom::Start(pos)).map_err(io)?;
-                    spill.file.read_exact(&mut bytes).map_err(io)?;
+                    spill.read_at(pos, &mut bytes)?;
                     data.push(
                         bytes
                             .chunks_exact(4)
@@ -294,19 +330,33 @@ impl<S: ForecastSink> ForecastSink for SummarySink<S> {
                         }
                     };
                     self.inner
+                        .as_mut()
+                        .ok_or_else(|| Error::Invalid("the summary's output was taken".into()))?
                         .write_summary(slot, first_stat + v * n_stats + i, values)?;
                 }
             }
         }
         self.spill = None;
-        self.inner.finish()
+        self.inner().finish()?;
+        self.open = false;
+        Ok(())
     }
 
     fn wants_identity(&self) -> bool {
-        self.inner.wants_identity()
+        self.inner.as_ref().is_some_and(|i| i.wants_identity())
     }
 
     fn notes(&mut self) -> Vec<String> {
-        self.inner.notes()
+        let mut notes = std::mem::take(&mut self.notes);
+        notes.extend(self.inner().notes());
+        notes
+    }
+
+    fn discard_unfinished(&mut self) {
+        self.spill = None;
+        if let Some(inner) = self.inner.as_mut() {
+            inner.discard_unfinished();
+        }
+        self.open = false;
     }
 }

@@ -551,6 +551,17 @@ impl ForecastWriter {
         })
     }
 
+    /// Gives up an unfinished resumable file: its progress record and temporary file are
+    /// removed (while this writer still holds the lock), so nothing is left to resume.
+    pub fn discard(mut self) {
+        if let Some(p) = &self.progress {
+            let _ = std::fs::remove_file(&p.path);
+        }
+        if let Some(nc) = self.nc.as_mut() {
+            nc.set_keep_on_drop(false);
+        }
+    }
+
     /// When the file continues an earlier run's: how many (member, step) pairs were complete.
     pub fn resumed(&self) -> Option<usize> {
         self.resumed
