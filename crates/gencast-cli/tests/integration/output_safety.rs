@@ -448,3 +448,34 @@ fn plot_and_stats_refuse_each_of_their_inputs_as_output() {
     assert_refused(&out, &["--output", "--csv", "same file"]);
     assert!(snapshot() == before);
 }
+
+#[test]
+fn stats_leaves_a_file_named_like_its_temporary_alone() {
+    let inp = Inputs::new();
+    let fc = inp.path("f.nc");
+    support::assert_ok(&inp.forecast(&fc, &["--members", "2"]));
+    let user = inp.path("s.nc.tmp");
+    std::fs::write(&user, b"mine").unwrap();
+    let out = inp.path("s.nc");
+    let run = support::gencast(&[
+        "stats",
+        "--forecast",
+        fc.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    support::assert_ok(&run);
+    assert_eq!(std::fs::read(&user).unwrap(), b"mine");
+    gencast::data::Dataset::open_lenient(&out).unwrap();
+    let partial = std::fs::read_dir(inp.dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("partial")
+        })
+        .count();
+    assert_eq!(partial, 0, "a temporary was left behind");
+}

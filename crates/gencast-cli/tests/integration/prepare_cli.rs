@@ -367,7 +367,6 @@ fn prepare_refuses_its_checkpoint_as_output() {
             "10",
             "--output",
             ckpt_s,
-            "--overwrite",
         ],
     );
     assert!(

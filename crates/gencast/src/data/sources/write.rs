@@ -52,8 +52,10 @@ fn write_netcdf_new(prepared: &Prepared, path: &Path) -> Result<()> {
         .datetimes
         .first()
         .ok_or_else(|| Error::Invalid("a prepared dataset has no frames".into()))?;
-    let mut h = NcHeader::default();
-    h.attrs = GLOBAL_ATTRS.iter().map(|&(k, v)| text(k, v)).collect();
+    let mut h = NcHeader {
+        attrs: GLOBAL_ATTRS.iter().map(|&(k, v)| text(k, v)).collect(),
+        ..NcHeader::default()
+    };
     let d_batch = h.add_dim("batch", 1);
     let d_time = h.add_dim("time", prepared.datetimes.len());
     let d_lat = h.add_dim("lat", prepared.lat.len());

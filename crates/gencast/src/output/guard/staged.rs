@@ -295,7 +295,7 @@ mod tests {
 
         let next = StagedOutput::new(&out, OutputKind::File).unwrap();
         assert!(!dead_dir.exists(), "the abandoned folder is removed");
-        assert_eq!(next.removed(), [dead_dir.clone()]);
+        assert_eq!(next.removed(), std::slice::from_ref(&dead_dir));
         assert!(
             live.path().parent().unwrap().is_dir(),
             "a live writer's is kept"
