@@ -140,6 +140,9 @@ enum Members {
 pub fn run(args: Args) -> anyhow::Result<()> {
     check_output_location(&args.output, OutputKind::File)?;
     let mut inputs: Vec<(&str, &Path)> = vec![("--input", &args.input)];
+    if let Some(t) = &args.truth {
+        inputs.push(("--truth", t));
+    }
     if let Some(d) = &args.dataset {
         inputs.push(("--dataset", d));
     }
@@ -865,21 +868,41 @@ fn title_lines(
     vec![first, second]
 }
 
-/// Writes `bytes` to a temporary file next to `path`, then renames it into place.
+/// Writes `bytes` to a temporary file created exclusively next to `path` (an existing file of
+/// that name is never opened, so the only file removed on failure is this run's own), then
+/// renames it into place.
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("--output {} is not a file name", path.display()))?;
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    let context = || format!("writing {}", path.display());
+    let (tmp, mut file) = (0..100)
+        .find_map(|attempt| {
+            let tmp = path.with_file_name(format!(
+                ".{}.tmp{}-{attempt}",
+                name.to_string_lossy(),
+                std::process::id()
+            ));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+                opened => Some(opened.map(|f| (tmp, f))),
+            }
+        })
+        .ok_or_else(|| anyhow!("no free temporary name beside {}", path.display()))?
+        .with_context(context)?;
+    let result = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.with_context(|| format!("writing {}", path.display()))
+    result.with_context(context)
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! `gencast prepare`: builds a model-ready input dataset from ERA5 and operational sources
-//! (NetCDF, Zarr, GRIB), writes it as NetCDF or Zarr, then runs the same checks as
-//! `gencast check` on it.
+//! (NetCDF, Zarr, GRIB), writes it as NetCDF or Zarr under a temporary name, runs the same
+//! checks as `gencast check` on it, and gives it its final name only when they pass.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use gencast::checkpoint::Checkpoint;
@@ -10,7 +10,9 @@ use gencast::data::checks::check_inputs_every;
 use gencast::data::netcdf_time::parse_datetime;
 use gencast::data::sources::{self, tables, PrepareRequest, Regrid};
 use gencast::data::Dataset;
-use gencast::output::guard::refuse_inputs_as_output;
+use gencast::output::guard::{
+    check_output_location, check_replaceable, refuse_inputs_as_output, OutputKind, StagedOutput,
+};
 
 /// Arguments of `gencast prepare`.
 #[derive(clap::Args)]
@@ -43,6 +45,9 @@ pub struct Args {
     /// The dataset to write: a NetCDF file (`.nc`) or a Zarr v2 store (`.zarr`).
     #[arg(long)]
     output: PathBuf,
+    /// Replace an existing output file (or Zarr store).
+    #[arg(long)]
+    overwrite: bool,
 }
 
 /// The model spec for the arguments.
@@ -88,21 +93,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.init_time
         )
     })?;
-    let zarr = match args.output.extension().and_then(|e| e.to_str()) {
-        Some("nc") => false,
-        Some("zarr") => true,
+    let kind = match args.output.extension().and_then(|e| e.to_str()) {
+        Some("nc") => OutputKind::File,
+        Some("zarr") => OutputKind::Store,
         _ => bail!(
             "--output {}: expected a NetCDF file name ending in .nc or a Zarr store name \
              ending in .zarr",
             args.output.display()
         ),
     };
-    let inputs: Vec<(&str, &std::path::Path)> = args
+    check_output_location(&args.output, kind)?;
+    let mut inputs: Vec<(&str, &Path)> = args
         .inputs
         .iter()
         .map(|p| ("--input", p.as_path()))
         .collect();
+    if let Some(c) = &args.checkpoint {
+        inputs.push(("--checkpoint", c));
+    }
     refuse_inputs_as_output(std::slice::from_ref(&args.output), &inputs)?;
+    check_replaceable(&args.output, kind, args.overwrite)?;
     let model = model_spec(&args)?;
     let request = PrepareRequest {
         model,
@@ -114,11 +124,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     };
     let prepared = sources::prepare(&args.inputs, &request)?;
-    if zarr {
-        sources::write_zarr(&prepared, &args.output)?;
-    } else {
-        sources::write_netcdf(&prepared, &args.output)?;
+    // Written and checked under a temporary name in a private folder beside the output; a
+    // failed write or check removes that folder and leaves nothing under the output's name.
+    let staged = StagedOutput::new(&args.output, kind)?;
+    for old in staged.removed() {
+        tracing::info!(
+            "removed {}, the unfinished output of an earlier run that ended abnormally",
+            old.display()
+        );
     }
+    match kind {
+        OutputKind::Store => sources::write_zarr(&prepared, staged.path()),
+        OutputKind::File => sources::write_netcdf(&prepared, staged.path()),
+    }
+    .with_context(|| format!("writing {}", args.output.display()))?;
+    let report = {
+        let ds = Dataset::open(staged.path())
+            .with_context(|| format!("reading back the prepared {}", args.output.display()))?;
+        check_inputs_every(
+            &ds,
+            &request.model.task,
+            0,
+            i64::from(request.model.step_hours),
+        )?
+    };
+    println!("{}: {report}", args.output.display());
+    if !report.is_ok() {
+        bail!(
+            "{} problem(s) in the prepared inputs; nothing was written to {}",
+            report.rows.len(),
+            args.output.display()
+        );
+    }
+    staged.commit(args.overwrite)?;
     tracing::info!(
         "wrote {} ({} variables, {} frames, {}×{} grid)",
         args.output.display(),
@@ -127,20 +165,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         prepared.lat.len(),
         prepared.lon.len()
     );
-    let ds = Dataset::open(&args.output)?;
-    let report = check_inputs_every(
-        &ds,
-        &request.model.task,
-        0,
-        i64::from(request.model.step_hours),
-    )?;
-    println!("{}: {report}", args.output.display());
-    if !report.is_ok() {
-        bail!(
-            "{} problem(s) in the prepared inputs {}",
-            report.rows.len(),
-            args.output.display()
-        );
-    }
     Ok(())
 }

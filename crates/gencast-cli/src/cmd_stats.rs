@@ -18,8 +18,9 @@ mod report;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
-use gencast::output::guard::{check_output_location, refuse_inputs_as_output, OutputKind};
-use gencast::output::netcdf::tmp_name;
+use gencast::output::guard::{
+    check_output_location, refuse_inputs_as_output, same_location, OutputKind, StagedOutput,
+};
 use gencast::output::read::{Climatology, ForecastOutput};
 use gencast::output::stats::{field_scores, Scores};
 use gencast::output::verify::{anomaly_correlation, rank_histogram, score_maps};
@@ -247,7 +248,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     for out in [&args.output, &args.csv].into_iter().flatten() {
         check_output_location(out, OutputKind::File)?;
-        refuse_inputs_as_output(&[out.clone(), tmp_name(out)], &inputs)?;
+        refuse_inputs_as_output(std::slice::from_ref(out), &inputs)?;
+    }
+    if let (Some(o), Some(c)) = (&args.output, &args.csv) {
+        if same_location(o, c) {
+            bail!(
+                "--output {} and --csv {} name the same file; give two names",
+                o.display(),
+                c.display()
+            );
+        }
     }
     if args.climatology.is_some() && args.truth.is_none() {
         bail!("--climatology needs --truth (the anomaly correlation compares against the truth)");
@@ -321,9 +331,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .and_then(|v| v.units.clone())
             .or_else(|| gencast::variables::lookup(name).map(|i| i.units.to_string()))
     };
-    let mut output = match &args.output {
+    // Written in a private folder beside the output and moved into place when complete.
+    let staged = args
+        .output
+        .as_deref()
+        .map(|p| StagedOutput::new(p, OutputKind::File))
+        .transpose()?;
+    let mut output = match &staged {
         Some(p) => Some(Output::create(
-            p,
+            p.path(),
             &fc,
             &grid,
             &vars,
@@ -429,8 +445,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             rows.extend(level_rows);
         }
     }
-    if let Some(out) = output {
+    if let (Some(out), Some(staged)) = (output, staged) {
         out.finish()?;
+        staged.commit(true)?;
     }
     let ctx = report::Context {
         args: &args,

@@ -366,3 +366,116 @@ fn the_demo_runs_only_without_any_input_and_says_so() {
         stderr(&demo)
     );
 }
+
+#[test]
+fn plot_and_stats_refuse_each_of_their_inputs_as_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |rel: &str| dir.path().join(rel).to_str().unwrap().to_string();
+    for f in ["f.nc", "truth.nc", "mask.nc", "clim.nc"] {
+        std::fs::copy(fixture_dataset(SET), dir.path().join(f)).unwrap();
+    }
+    // A Zarr store input: nothing may be written inside it either.
+    let store = dir.path().join("f.zarr");
+    std::fs::create_dir(&store).unwrap();
+    std::fs::write(store.join(".zgroup"), br#"{"zarr_format": 2}"#).unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let snapshot = || {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|f| {
+                let id = gencast::output::guard::file_identity(&f).unwrap();
+                (f, id)
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = snapshot();
+    let plot = |extra: &[&str], out: &str| {
+        let mut args = vec!["plot", "--variable", "2m_temperature"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--output", out]);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let (f, truth, mask, clim) = (p("f.nc"), p("truth.nc"), p("mask.nc"), p("clim.nc"));
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (plot(&["--input", &f, "--truth", &truth], &truth), "--truth"),
+        (
+            plot(&["--input", &f, "--dataset", &mask], &mask),
+            "--dataset",
+        ),
+        (plot(&["--input", &f], &p("./f.nc")), "--input"),
+        (
+            plot(&["--input", store.to_str().unwrap()], &p("f.zarr/map.png")),
+            "inside the input --input",
+        ),
+        (
+            [
+                "stats",
+                "--forecast",
+                &f,
+                "--truth",
+                &truth,
+                "--climatology",
+                &clim,
+                "--output",
+                &clim,
+            ]
+            .map(String::from)
+            .to_vec(),
+            "--climatology",
+        ),
+    ];
+    for (args, role) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = support::gencast(&args);
+        assert_refused(&out, &[role]);
+        assert!(snapshot() == before, "{args:?} changed an input");
+    }
+    // Two outputs of one run under one name would overwrite each other.
+    let out = support::gencast(&[
+        "stats",
+        "--forecast",
+        &f,
+        "--output",
+        &p("s.nc"),
+        "--csv",
+        &p("sub/../s.nc"),
+    ]);
+    assert_refused(&out, &["--output", "--csv", "same file"]);
+    assert!(snapshot() == before);
+}
+
+#[test]
+fn stats_leaves_a_file_named_like_its_temporary_alone() {
+    let inp = Inputs::new();
+    let fc = inp.path("f.nc");
+    support::assert_ok(&inp.forecast(&fc, &["--members", "2"]));
+    let user = inp.path("s.nc.tmp");
+    std::fs::write(&user, b"mine").unwrap();
+    let out = inp.path("s.nc");
+    let run = support::gencast(&[
+        "stats",
+        "--forecast",
+        fc.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    support::assert_ok(&run);
+    assert_eq!(std::fs::read(&user).unwrap(), b"mine");
+    gencast::data::Dataset::open_lenient(&out).unwrap();
+    let partial = std::fs::read_dir(inp.dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("partial")
+        })
+        .count();
+    assert_eq!(partial, 0, "a temporary was left behind");
+}

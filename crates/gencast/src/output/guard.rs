@@ -11,6 +11,10 @@ use serde_json::{json, Value};
 
 use crate::{Error, Result};
 
+mod staged;
+
+pub use staged::{check_replaceable, is_zarr_store, StagedOutput};
+
 /// Whether `a` and `b` name the same existing file or folder (same device and inode, or the
 /// same canonical path where inodes are not available).
 pub fn same_file(a: &Path, b: &Path) -> bool {
@@ -32,10 +36,30 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Whether `a` and `b` name the same place, existing or not: the same existing file, or the
+/// same file name in folders that resolve to the same one.
+pub fn same_location(a: &Path, b: &Path) -> bool {
+    if same_file(a, b) {
+        return true;
+    }
+    let folder = |p: &Path| {
+        let parent = match p.parent() {
+            Some(q) if !q.as_os_str().is_empty() => q,
+            _ => Path::new("."),
+        };
+        std::fs::canonicalize(parent).ok()
+    };
+    a.file_name().is_some()
+        && a.file_name() == b.file_name()
+        && folder(a).is_some()
+        && folder(a) == folder(b)
+}
+
 /// Refuses outputs that would replace or write into an input: each of `outputs` (the final
 /// name and any temporary or record files a writer creates) is compared with each input
 /// (`(role, path)`, e.g. `("--dataset", ds.nc)`) by device and inode, so another spelling of
-/// the path, a symbolic or a hard link is caught too.
+/// the path, a symbolic or a hard link is caught too; an output inside an input that is a
+/// Zarr store (a folder) is refused as well.
 pub fn refuse_inputs_as_output(outputs: &[PathBuf], inputs: &[(&str, &Path)]) -> Result<()> {
     for out in outputs {
         for (role, input) in inputs {
@@ -47,9 +71,30 @@ pub fn refuse_inputs_as_output(outputs: &[PathBuf], inputs: &[(&str, &Path)]) ->
                     input.display()
                 )));
             }
+            if is_zarr_store(input) && inside(out, input) {
+                return Err(Error::Invalid(format!(
+                    "--output {} is inside the input {role} {}; writing it would change the \
+                     input: choose another output name",
+                    out.display(),
+                    input.display()
+                )));
+            }
         }
     }
     Ok(())
+}
+
+/// Whether `path` lies below the folder `dir`: one of the folders above `path` (its existing
+/// folder resolved, so `..` and links are followed) is `dir`.
+fn inside(path: &Path, dir: &Path) -> bool {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Ok(parent) = std::fs::canonicalize(parent) else {
+        return false;
+    };
+    parent.ancestors().any(|a| same_file(a, dir))
 }
 
 /// What an output is: one file, or a folder (a Zarr store).
@@ -276,6 +321,42 @@ mod tests {
         assert!(refuse_inputs_as_output(&[b], &[("--dataset", &a)]).is_err());
         let fresh = dir.path().join("new.nc");
         assert!(refuse_inputs_as_output(&[fresh], &[("--dataset", &a)]).is_ok());
+    }
+
+    #[test]
+    fn locations_are_compared_before_the_files_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let a = dir.path().join("out.nc");
+        assert!(same_location(&a, &dir.path().join("sub/../out.nc")));
+        assert!(!same_location(&a, &dir.path().join("sub/out.nc")));
+        assert!(!same_location(&a, &dir.path().join("out.csv")));
+    }
+
+    #[test]
+    fn an_output_inside_an_input_store_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("in.zarr");
+        std::fs::create_dir_all(store.join("t2m")).unwrap();
+        std::fs::write(store.join(".zgroup"), b"{}").unwrap();
+        let inputs = [("--input", store.as_path())];
+        for out in [
+            store.join("plot.png"),
+            store.join("t2m").join("..").join("t2m").join("0.0"),
+        ] {
+            let err = refuse_inputs_as_output(&[out], &inputs)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("inside the input --input"), "{err}");
+        }
+        // Beside the store, or spelled through it but leading out of it: accepted.
+        let beside = store.join("..").join("plot.png");
+        assert!(refuse_inputs_as_output(&[beside], &inputs).is_ok());
+        assert!(refuse_inputs_as_output(&[dir.path().join("in.zarr.png")], &inputs).is_ok());
+        // A plain folder input (e.g. a statistics folder) may hold outputs.
+        let stats = dir.path().join("stats");
+        std::fs::create_dir(&stats).unwrap();
+        assert!(refuse_inputs_as_output(&[stats.join("f.nc")], &[("--stats", &stats)]).is_ok());
     }
 
     #[test]

@@ -1,18 +1,20 @@
 //! Writes a prepared dataset as a Zarr v2 store with consolidated metadata, in the same layout
 //! as [`super::write_netcdf`] (xarray's `open_zarr` reads it as it reads the NetCDF file).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 use zarrs::array::Array;
 use zarrs::filesystem::FilesystemStore;
 
+use super::write::{GLOBAL_ATTRS, TIME_LONG_NAME};
 use super::Prepared;
 use crate::data::netcdf_time::format_datetime;
+use crate::output::cf;
+use crate::output::guard::{is_zarr_store, OutputKind, StagedOutput};
+use crate::time::NS_PER_HOUR;
 use crate::{Error, Result};
-
-const NS_PER_HOUR: i64 = 3_600_000_000_000;
 
 /// The values of one array.
 enum Values<'a> {
@@ -36,24 +38,41 @@ fn attrs(pairs: &[(&str, &str)]) -> Map<String, Value> {
         .collect()
 }
 
+/// JSON attributes from CF attribute pairs.
+fn cf_attrs(pairs: Vec<(&'static str, String)>) -> Map<String, Value> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::from(v)))
+        .collect()
+}
+
 /// Writes `prepared` to the Zarr v2 store `path` (a directory): arrays `lon`, `lat` (float32),
 /// `level` (int32, hPa), `time` (int64 hours from the first frame, a timedelta), `datetime`
 /// (batch, time; int64 hours since the first frame) and the variables (float32, NaN fill value)
 /// on the dimensions [`super::write_netcdf`] gives them. Chunks hold one frame each and are
-/// Blosc/zstd compressed with byte shuffle. The store is written beside `path` and moved there
-/// when complete; an existing store at `path` is replaced, anything else there is refused.
+/// Blosc/zstd compressed with byte shuffle. Attributes follow CF-1.8 as in
+/// [`super::write_netcdf`]. The store is written in a private folder beside `path` and moved
+/// there when complete (a failed write leaves nothing behind); an existing Zarr store at `path`
+/// is replaced, anything else there is refused.
 pub fn write_zarr(prepared: &Prepared, path: &Path) -> Result<()> {
-    let first = *prepared
-        .datetimes
-        .first()
-        .ok_or_else(|| Error::Invalid("a prepared dataset has no frames".into()))?;
-    if path.exists() && !path.join(".zgroup").exists() {
+    if path.exists() && !is_zarr_store(path) {
         return Err(Error::format(
             path,
             "output",
             "exists and is not a Zarr store; refusing to replace it",
         ));
     }
+    let staged = StagedOutput::new(path, OutputKind::Store)?;
+    write_zarr_new(prepared, staged.path())?;
+    staged.commit(true)
+}
+
+/// [`write_zarr`] to `path`, where nothing exists yet.
+fn write_zarr_new(prepared: &Prepared, path: &Path) -> Result<()> {
+    let first = *prepared
+        .datetimes
+        .first()
+        .ok_or_else(|| Error::Invalid("a prepared dataset has no frames".into()))?;
     let hours: Vec<i64> = prepared
         .datetimes
         .iter()
@@ -71,35 +90,36 @@ pub fn write_zarr(prepared: &Prepared, path: &Path) -> Result<()> {
             name: "lon".into(),
             dims: vec![("lon", nlon)],
             values: Values::F32(&prepared.lon),
-            attrs: attrs(&[("units", "degrees_east")]),
+            attrs: cf_attrs(cf::longitude()),
         },
         ArrayOut {
             name: "lat".into(),
             dims: vec![("lat", nlat)],
             values: Values::F32(&prepared.lat),
-            attrs: attrs(&[("units", "degrees_north")]),
+            attrs: cf_attrs(cf::latitude()),
         },
         ArrayOut {
             name: "level".into(),
             dims: vec![("level", nlev)],
             values: Values::I32(&prepared.levels),
-            attrs: attrs(&[("units", "hPa")]),
+            attrs: cf_attrs(cf::pressure_level()),
         },
         // As xarray writes a timedelta64 coordinate, so that it reads back as one.
         ArrayOut {
             name: "time".into(),
             dims: vec![("time", nt)],
             values: Values::I64(hours.clone()),
-            attrs: attrs(&[("units", "hours"), ("dtype", "timedelta64[ns]")]),
+            attrs: attrs(&[
+                ("long_name", TIME_LONG_NAME),
+                ("units", "hours"),
+                ("dtype", "timedelta64[ns]"),
+            ]),
         },
         ArrayOut {
             name: "datetime".into(),
             dims: vec![("batch", 1), ("time", nt)],
             values: Values::I64(hours),
-            attrs: attrs(&[
-                ("units", &format!("hours since {epoch}")),
-                ("calendar", "proleptic_gregorian"),
-            ]),
+            attrs: cf_attrs(cf::valid_time(&format!("hours since {epoch}"))),
         },
     ];
     for v in &prepared.vars {
@@ -130,45 +150,40 @@ pub fn write_zarr(prepared: &Prepared, path: &Path) -> Result<()> {
             name: v.name.clone(),
             dims,
             values: Values::F32(&v.data),
-            attrs: if v.timed {
-                attrs(&[("coordinates", "datetime")])
-            } else {
-                Map::new()
+            attrs: {
+                let mut a = cf_attrs(cf::attributes(&v.name, None));
+                if v.timed {
+                    a.insert("coordinates".into(), "datetime".into());
+                }
+                a
             },
         });
     }
 
-    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
     let io = |p: &Path, e| Error::io(p, e);
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
+    std::fs::create_dir(path).map_err(|e| io(path, e))?;
     let storage = Arc::new(
-        FilesystemStore::new(&tmp).map_err(|e| Error::format(&tmp, "store", e.to_string()))?,
+        FilesystemStore::new(path).map_err(|e| Error::format(path, "store", e.to_string()))?,
     );
+    let root_attrs = Value::Object(attrs(&GLOBAL_ATTRS));
     let mut consolidated = Map::new();
     consolidated.insert(".zgroup".into(), json!({ "zarr_format": 2 }));
-    consolidated.insert(".zattrs".into(), json!({}));
+    consolidated.insert(".zattrs".into(), root_attrs.clone());
     for a in &arrays {
-        let (zarray, zattrs) = write_array(&tmp, &storage, a)?;
+        let (zarray, zattrs) = write_array(path, &storage, a)?;
         consolidated.insert(format!("{}/.zarray", a.name), zarray);
         consolidated.insert(format!("{}/.zattrs", a.name), zattrs);
     }
     let write_json = |name: &str, value: &Value| {
-        let p = tmp.join(name);
+        let p = path.join(name);
         std::fs::write(&p, value.to_string()).map_err(|e| io(&p, e))
     };
     write_json(".zgroup", &json!({ "zarr_format": 2 }))?;
-    write_json(".zattrs", &json!({}))?;
+    write_json(".zattrs", &root_attrs)?;
     write_json(
         ".zmetadata",
         &json!({ "metadata": consolidated, "zarr_consolidated_format": 1 }),
-    )?;
-    if path.exists() {
-        std::fs::remove_dir_all(path).map_err(|e| io(path, e))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
+    )
 }
 
 /// Writes one array's metadata and chunks; returns its `.zarray` and `.zattrs`.
