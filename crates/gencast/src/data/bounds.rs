@@ -120,7 +120,11 @@ mod tests {
         assert_eq!(checked_count(p, "t", &[], 8).unwrap(), 1);
         assert_eq!(checked_count(p, "t", &[5, 0, u64::MAX], 8).unwrap(), 0);
         // 2^64 - 1 alone fits a u64 but not the byte limit; 2^32 × 2^32 overflows.
-        for shape in [vec![u64::MAX], vec![1 << 32, 1 << 32], vec![1 << 32, 36, 19]] {
+        for shape in [
+            vec![u64::MAX],
+            vec![1 << 32, 1 << 32],
+            vec![1 << 32, 36, 19],
+        ] {
             let err = checked_count(p, "temperature", &shape, 8)
                 .unwrap_err()
                 .to_string();

@@ -83,28 +83,37 @@ fn fuzz_files(what: &'static str, files: Vec<PathBuf>, seed: u64, read: fn(&Path
 
 #[test]
 fn corrupted_datasets_never_panic_or_hang() {
-    isolated(test_name!(corrupted_datasets_never_panic_or_hang), "dataset", || {
-        fuzz_files(
-            "dataset",
-            vec![Path::new(FIX).join("source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc")],
-            0x5EED_0001,
-            read_dataset,
-        )
-    });
+    isolated(
+        test_name!(corrupted_datasets_never_panic_or_hang),
+        "dataset",
+        || {
+            fuzz_files(
+                "dataset",
+                vec![Path::new(FIX)
+                    .join("source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc")],
+                0x5EED_0001,
+                read_dataset,
+            )
+        },
+    );
 }
 
 #[test]
 fn corrupted_statistics_never_panic_or_hang() {
-    isolated(test_name!(corrupted_statistics_never_panic_or_hang), "stats", || {
-        fuzz_files(
-            "stats",
-            vec![Path::new(FIX).join("diffs_stddev_by_level.nc")],
-            0x5EED_0002,
-            |p| {
-                let _ = NormStats::open(p);
-            },
-        )
-    });
+    isolated(
+        test_name!(corrupted_statistics_never_panic_or_hang),
+        "stats",
+        || {
+            fuzz_files(
+                "stats",
+                vec![Path::new(FIX).join("diffs_stddev_by_level.nc")],
+                0x5EED_0002,
+                |p| {
+                    let _ = NormStats::open(p);
+                },
+            )
+        },
+    );
 }
 
 /// A small forecast layout: two members, two steps, one surface and one levelled variable.
@@ -259,7 +268,10 @@ fn corrupted_forecast_stores_read_as_stats_and_plot_never_panic_or_hang() {
                 .into_iter()
                 .filter(|p| p.components().any(|c| c.as_os_str() == "c"))
                 .collect();
-            assert!(metas.len() > 5 && !chunks.is_empty(), "{metas:?} {chunks:?}");
+            assert!(
+                metas.len() > 5 && !chunks.is_empty(),
+                "{metas:?} {chunks:?}"
+            );
             run_cases("forecast store", move |i| {
                 let mut rng = Rng::for_case(0x5EED_0005, i);
                 let mut touched = Touched::default();
@@ -428,14 +440,9 @@ fn corrupted_cds_netcdf_files_never_panic_or_hang() {
         test_name!(corrupted_cds_netcdf_files_never_panic_or_hang),
         "cds netcdf",
         || {
-            fuzz_files(
-                "cds netcdf",
-                prepare_fixtures(&[".nc"]),
-                0x5EED_0008,
-                |p| {
-                    let _ = sources::read_source(p);
-                },
-            )
+            fuzz_files("cds netcdf", prepare_fixtures(&[".nc"]), 0x5EED_0008, |p| {
+                let _ = sources::read_source(p);
+            })
         },
     );
 }

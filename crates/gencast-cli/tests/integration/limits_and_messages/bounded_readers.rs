@@ -191,9 +191,7 @@ fn forecast_refuses_a_dataset_store_of_two_to_the_64_values() {
 #[test]
 fn stats_and_plot_refuse_impossible_forecast_stores_under_a_memory_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let stats = |store: &Path| {
-        run_limited(&["stats", "--forecast", store.to_str().unwrap()])
-    };
+    let stats = |store: &Path| run_limited(&["stats", "--forecast", store.to_str().unwrap()]);
     let png = dir.path().join("p.png");
     let plot = |store: &Path| {
         run_limited(&[
@@ -222,8 +220,14 @@ fn stats_and_plot_refuse_impossible_forecast_stores_under_a_memory_limit() {
     edit_v3(&chunk, "2m_temperature", |m| {
         m["chunk_grid"]["configuration"]["chunk_shape"] = json!([1, 1, 1, 1u64 << 40, 1u64 << 20])
     });
-    assert_refused(stats(&chunk), &["chunk.zarr", "2m_temperature", "chunk_shape"]);
-    assert_refused(plot(&chunk), &["chunk.zarr", "2m_temperature", "chunk_shape"]);
+    assert_refused(
+        stats(&chunk),
+        &["chunk.zarr", "2m_temperature", "chunk_shape"],
+    );
+    assert_refused(
+        plot(&chunk),
+        &["chunk.zarr", "2m_temperature", "chunk_shape"],
+    );
 
     // No latitudes: until now `stats` panicked ("chunk size must be non-zero").
     let empty = forecast_store(dir.path(), "empty");

@@ -63,9 +63,14 @@ impl Field {
     /// Fails, naming the source and variable, unless the values fill exactly the
     /// (time, level, lat, lon) box the coordinates describe.
     pub fn check(&self) -> crate::Result<()> {
-        let expected = [self.n_times(), self.n_levels(), self.lat.len(), self.lon.len()]
-            .iter()
-            .try_fold(1usize, |a, &n| a.checked_mul(n));
+        let expected = [
+            self.n_times(),
+            self.n_levels(),
+            self.lat.len(),
+            self.lon.len(),
+        ]
+        .iter()
+        .try_fold(1usize, |a, &n| a.checked_mul(n));
         if expected == Some(self.data.len()) && self.n_grid() > 0 {
             return Ok(());
         }

@@ -116,10 +116,7 @@ pub(crate) fn check_read<S: ?Sized>(
         return Err(Error::format(
             path,
             name,
-            format!(
-                "shape {:?} holds more than 2^64 values",
-                array.shape()
-            ),
+            format!("shape {:?} holds more than 2^64 values", array.shape()),
         ));
     }
     bounds::checked_count(path, name, subset.shape(), bounds::VALUE_BYTES)?;
@@ -213,7 +210,11 @@ impl Store<'_> {
             .into_iter()
             .map(|n| {
                 usize::try_from(n).map_err(|_| {
-                    data_err(self.path, name, format!("`shape` entry {n} does not fit memory"))
+                    data_err(
+                        self.path,
+                        name,
+                        format!("`shape` entry {n} does not fit memory"),
+                    )
                 })
             })
             .collect()

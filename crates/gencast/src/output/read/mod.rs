@@ -570,9 +570,7 @@ fn check_dimension_sizes(path: &Path, arrays: &[ArrayInfo]) -> Result<()> {
                     return Err(data_err(
                         path,
                         &a.name,
-                        format!(
-                            "dimension `{d}` has {n} values here and {m} in `{other}`"
-                        ),
+                        format!("dimension `{d}` has {n} values here and {m} in `{other}`"),
                     ))
                 }
                 Some(_) => {}

@@ -13,7 +13,10 @@ use gencast::output::read::ForecastOutput;
 use gencast::output::zarr::ZarrForecast;
 use serde_json::{json, Value};
 
-const WB2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/prepare/wb2.zarr");
+const WB2: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/prepare/wb2.zarr"
+);
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -71,16 +74,24 @@ fn axis(name: &str, dim: &str) -> usize {
 fn prepare_zarr_shapes_of_zero_minus_one_or_two_to_the_32_are_refused_by_name() {
     let lat = axis("2m_temperature", "latitude");
     let cases: [(Value, &[&str]); 3] = [
-        (json!(0), &["`latitude` has 0 values", "coordinate `latitude` has 19"]),
+        (
+            json!(0),
+            &["`latitude` has 0 values", "coordinate `latitude` has 19"],
+        ),
         (json!(-1), &["`shape` entry -1"]),
         (
             json!(1u64 << 32),
-            &["`latitude` has 4294967296 values", "coordinate `latitude` has 19"],
+            &[
+                "`latitude` has 4294967296 values",
+                "coordinate `latitude` has 19",
+            ],
         ),
     ];
     for (size, needles) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let store = wb2_with(dir.path(), "2m_temperature", |z| z["shape"][lat] = size.clone());
+        let store = wb2_with(dir.path(), "2m_temperature", |z| {
+            z["shape"][lat] = size.clone()
+        });
         // Until now: a panic slicing the field (0 and -1), an abort allocating 282 TB (2^32).
         let err = sources::prepare(&[store.clone()], &request())
             .unwrap_err()
@@ -106,7 +117,13 @@ fn a_coordinate_too_large_to_read_is_refused_before_reading() {
     if std::env::var(MAX_READ_BYTES_ENV).is_err() {
         assert_names(
             &err,
-            &["store.zarr", "latitude", "[4294967296]", "16 GiB", MAX_READ_BYTES_ENV],
+            &[
+                "store.zarr",
+                "latitude",
+                "[4294967296]",
+                "16 GiB",
+                MAX_READ_BYTES_ENV,
+            ],
         );
     }
 }
@@ -120,9 +137,14 @@ fn chunks_too_large_to_decode_are_refused_before_reading() {
         z["chunks"][lat] = json!(1u64 << 40)
     });
     let err = sources::read_source(&store).unwrap_err().to_string();
-    assert_names(&err, &["store.zarr", "2m_temperature", "chunks", "1099511627776"]);
+    assert_names(
+        &err,
+        &["store.zarr", "2m_temperature", "chunks", "1099511627776"],
+    );
     let dir = tempfile::tempdir().unwrap();
-    let store = wb2_with(dir.path(), "2m_temperature", |z| z["chunks"][lat] = json!(0));
+    let store = wb2_with(dir.path(), "2m_temperature", |z| {
+        z["chunks"][lat] = json!(0)
+    });
     let err = sources::read_source(&store).unwrap_err().to_string();
     assert_names(&err, &["store.zarr", "2m_temperature"]);
 }
@@ -131,9 +153,14 @@ fn chunks_too_large_to_decode_are_refused_before_reading() {
 fn a_dataset_store_with_a_shape_of_two_to_the_64_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     // `forecast --dataset` reads a Zarr v2 store whole; until now a "capacity overflow" panic.
-    let store = wb2_with(dir.path(), "2m_temperature", |z| z["shape"][0] = json!(u64::MAX));
+    let store = wb2_with(dir.path(), "2m_temperature", |z| {
+        z["shape"][0] = json!(u64::MAX)
+    });
     let err = Dataset::open(&store).unwrap_err().to_string();
-    assert_names(&err, &["store.zarr", "2m_temperature", "18446744073709551615"]);
+    assert_names(
+        &err,
+        &["store.zarr", "2m_temperature", "18446744073709551615"],
+    );
 }
 
 /// A two-member, two-step forecast store on a 3 × 4 grid, complete.
@@ -201,11 +228,19 @@ fn forecast_stores_with_impossible_sizes_are_refused_by_name() {
 
     // One array disagrees with the others on a dimension's size.
     let store = fresh("disagree");
-    edit_v3(&store, "2m_temperature", |m| m["shape"][0] = json!(1u64 << 40));
+    edit_v3(&store, "2m_temperature", |m| {
+        m["shape"][0] = json!(1u64 << 40)
+    });
     let err = open_and_read(&store).unwrap_err().to_string();
     assert_names(
         &err,
-        &["disagree.zarr", "2m_temperature", "`sample`", "1099511627776", "2"],
+        &[
+            "disagree.zarr",
+            "2m_temperature",
+            "`sample`",
+            "1099511627776",
+            "2",
+        ],
     );
 
     // A chunk of 2^40 × 2^20 values: until now an allocation of terabytes.
@@ -226,7 +261,10 @@ fn forecast_stores_with_impossible_sizes_are_refused_by_name() {
             "index_location": "end"}}])
     });
     let err = open_and_read(&store).unwrap_err().to_string();
-    assert_names(&err, &["sharded.zarr", "2m_temperature", "sharding_indexed"]);
+    assert_names(
+        &err,
+        &["sharded.zarr", "2m_temperature", "sharding_indexed"],
+    );
 }
 
 #[test]

@@ -81,8 +81,20 @@ pub fn wild_dims(rng: &mut Rng, dims: &Value) -> Value {
 /// Corrupts one field of a Zarr v2 array's `.zarray` (`zarray`) or `.zattrs` (`zattrs`).
 pub fn corrupt_v2(rng: &mut Rng, zarray: &mut Value, zattrs: &mut Value) {
     let v2_dtypes = [
-        "<f2", "|b1", "<U8", "|S1000000000", "<M8[ns]", "<M8[Y]", "|V2147483648", ">f8",
-        "<c16", "<u8", "|i1", "<f4", "<i8", "<m8[s]",
+        "<f2",
+        "|b1",
+        "<U8",
+        "|S1000000000",
+        "<M8[ns]",
+        "<M8[Y]",
+        "|V2147483648",
+        ">f8",
+        "<c16",
+        "<u8",
+        "|i1",
+        "<f4",
+        "<i8",
+        "<m8[s]",
     ];
     match rng.below(10) {
         0 | 1 => zarray["shape"] = wild_sizes(rng, &zarray["shape"]),
@@ -154,8 +166,15 @@ pub fn corrupt_v3(rng: &mut Rng, meta: &mut Value) {
                 wild_value(rng)
             } else {
                 json!(*rng.pick(&[
-                    "float16", "bool", "string", "r2147483648", "complex128", "uint64",
-                    "int8", "float64", "bytes",
+                    "float16",
+                    "bool",
+                    "string",
+                    "r2147483648",
+                    "complex128",
+                    "uint64",
+                    "int8",
+                    "float64",
+                    "bytes",
                 ]))
             }
         }
