@@ -219,7 +219,7 @@ pub const FINEST_GRID_STEP: f64 = 0.05;
 /// Fails unless `step` (degrees) is a model grid step from [`FINEST_GRID_STEP`] to 180°.
 pub fn check_grid_step(step: f64) -> Result<()> {
     // A step a rounding error below 0.05 (e.g. 180 / 3600 computed in f64) is still 0.05.
-    if step.is_finite() && step >= FINEST_GRID_STEP * (1.0 - 1e-9) && step <= 180.0 {
+    if (FINEST_GRID_STEP * (1.0 - 1e-9)..=180.0).contains(&step) {
         return Ok(());
     }
     Err(Error::Invalid(format!(

@@ -93,7 +93,7 @@ fn prepare_zarr_shapes_of_zero_minus_one_or_two_to_the_32_are_refused_by_name() 
             z["shape"][lat] = size.clone()
         });
         // Until now: a panic slicing the field (0 and -1), an abort allocating 282 TB (2^32).
-        let err = sources::prepare(&[store.clone()], &request())
+        let err = sources::prepare(std::slice::from_ref(&store), &request())
             .unwrap_err()
             .to_string();
         assert_names(&err, &["store.zarr", "2m_temperature"]);

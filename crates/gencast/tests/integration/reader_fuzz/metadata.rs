@@ -43,7 +43,7 @@ fn wild_value(rng: &mut Rng) -> Value {
 pub fn wild_sizes(rng: &mut Rng, sizes: &Value) -> Value {
     let mut list = sizes.as_array().cloned().unwrap_or_default();
     match rng.below(6) {
-        0 | 1 | 2 if !list.is_empty() => {
+        0..=2 if !list.is_empty() => {
             let i = rng.below(list.len());
             list[i] = wild_number(rng);
         }
