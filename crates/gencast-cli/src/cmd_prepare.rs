@@ -80,6 +80,7 @@ fn model_spec(args: &Args) -> anyhow::Result<tables::ModelSpec> {
         {
             bail!("--grid {step}: expected a step in degrees that divides 180");
         }
+        sources::convert::check_grid_step(step).with_context(|| format!("--grid {step}"))?;
         spec.grid_step = step;
     }
     Ok(spec)

@@ -409,3 +409,5 @@ fn implausible_statistics_are_blamed_on_the_stats_file_before_computing() {
         assert!(!out.exists());
     }
 }
+
+mod bounded_readers;

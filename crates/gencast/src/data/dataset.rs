@@ -455,7 +455,8 @@ impl Dataset {
 
     /// Reads a string variable (e.g. the `draw_kind` coordinate), flattened.
     pub fn read_strings(&self, name: &str) -> Result<Vec<String>> {
-        self.nc_var(name)?;
+        let var = self.nc_var(name)?;
+        netcdf_io::checked_read_len(&self.path, var, None)?;
         self.nc()?
             .read_variable_as_strings(name)
             .map_err(|e| netcdf_io::reader_error(&self.path, name, e))

@@ -9,6 +9,7 @@ pub mod stats;
 pub use dataset::{Array, Dataset, MemoryCoords, VarInfo};
 pub use netcdf_io::AttrValue;
 pub use stats::{NormStats, StatsSet};
+pub mod bounds;
 pub mod checks;
 pub mod normalization;
 pub mod sources;

@@ -5,8 +5,9 @@
 
 use std::path::Path;
 
-use netcdf_reader::{NcAttrValue, NcFile, NcSliceInfo, NcType, NcVariable};
+use netcdf_reader::{NcAttrValue, NcFile, NcSliceInfo, NcSliceInfoElem, NcType, NcVariable};
 
+use super::bounds;
 use crate::{Error, Result};
 
 /// A decoded NetCDF attribute value.
@@ -128,6 +129,31 @@ pub(crate) fn shape(path: &Path, var: &NcVariable) -> Result<Vec<usize>> {
         .collect()
 }
 
+/// The number of values a read of `var` (whole, or the hyperslab `selection`) returns, refused
+/// before reading when the file declares more than [`bounds::max_read_bytes`] allows.
+pub(crate) fn checked_read_len(
+    path: &Path,
+    var: &NcVariable,
+    selection: Option<&NcSliceInfo>,
+) -> Result<usize> {
+    let sizes: Vec<u64> = match selection {
+        None => var.dimensions.iter().map(|d| d.size).collect(),
+        Some(sel) => sel
+            .selections
+            .iter()
+            .zip(&var.dimensions)
+            .map(|(s, d)| match s {
+                NcSliceInfoElem::Index(_) => 1,
+                NcSliceInfoElem::Slice { start, end, step } => {
+                    let end = (*end).min(d.size);
+                    end.saturating_sub(*start).div_ceil((*step).max(1))
+                }
+            })
+            .collect(),
+    };
+    bounds::checked_count(path, var.name.as_str(), &sizes, bounds::VALUE_BYTES)
+}
+
 /// The CF decoding parameters of one variable.
 struct Decode {
     fill: Vec<f64>,
@@ -194,6 +220,7 @@ pub(crate) fn read_f32(
 ) -> Result<Vec<f32>> {
     let decode = Decode::of(var);
     let name = var.name.as_str();
+    checked_read_len(path, var, selection)?;
     if var.dtype == NcType::Float && !decode.is_packed() {
         let array = match selection {
             Some(sel) => file.read_variable_slice::<f32>(name, sel),
@@ -234,6 +261,7 @@ fn read_raw_f64(
     selection: Option<&NcSliceInfo>,
 ) -> Result<Vec<f64>> {
     check_numeric(path, var)?;
+    checked_read_len(path, var, selection)?;
     let name = var.name.as_str();
     let array = match selection {
         Some(sel) => file.read_variable_slice_as_f64(name, sel),
@@ -247,6 +275,7 @@ fn read_raw_f64(
 /// Used for time coordinates, where f64 would lose nanosecond precision.
 pub(crate) fn read_i64(file: &NcFile, path: &Path, var: &NcVariable) -> Result<Vec<i64>> {
     check_numeric(path, var)?;
+    checked_read_len(path, var, None)?;
     let name = var.name.as_str();
     let err = |e| reader_error(path, name, e);
     let values: Vec<i64> = match var.dtype {

@@ -236,3 +236,5 @@ fn stats_file_missing_a_level() {
     let err = s.scalar("temperature").unwrap_err().to_string();
     assert_names(&err, &["stddev_by_level.nc", "temperature", "scalar"]);
 }
+
+mod sizes;

@@ -300,7 +300,7 @@ fn a_file_of_another_kind_is_refused() {
 
 /// A field on a grid of step `step` whose value at (lat, lon) is `f(lat, lon)`.
 fn synthetic(step: f64, f: impl Fn(f64, f64) -> f32) -> Field {
-    let (lat, lon) = convert::model_grid(step);
+    let (lat, lon) = convert::model_grid(step).unwrap();
     let data = lat
         .iter()
         .flat_map(|&a| lon.iter().map(move |&o| (a, o)))
@@ -326,7 +326,7 @@ fn synthetic(step: f64, f: impl Fn(f64, f64) -> f32) -> Field {
 fn subsampling_takes_the_nesting_points_exactly() {
     let value = |a: f64, o: f64| (a * 1000.0 + o) as f32;
     let mut fine = synthetic(2.5, value);
-    let (lat, lon) = convert::model_grid(10.0);
+    let (lat, lon) = convert::model_grid(10.0).unwrap();
     convert::regrid(&mut fine, &lat, &lon, Regrid::Subsample).unwrap();
     assert_eq!(fine.data, synthetic(10.0, value).data);
 }
@@ -334,7 +334,7 @@ fn subsampling_takes_the_nesting_points_exactly() {
 #[test]
 fn grids_that_do_not_nest_are_refused_for_subsampling() {
     let mut fine = synthetic(4.0, |_, _| 1.0);
-    let (lat, lon) = convert::model_grid(10.0);
+    let (lat, lon) = convert::model_grid(10.0).unwrap();
     let err = convert::regrid(&mut fine, &lat, &lon, Regrid::Subsample)
         .unwrap_err()
         .to_string();
@@ -346,7 +346,7 @@ fn grids_that_do_not_nest_are_refused_for_subsampling() {
 
 #[test]
 fn conservative_regridding_keeps_constants_and_area_means() {
-    let (lat, lon) = convert::model_grid(10.0);
+    let (lat, lon) = convert::model_grid(10.0).unwrap();
     let mut constant = synthetic(2.5, |_, _| 7.0);
     convert::regrid(&mut constant, &lat, &lon, Regrid::Conservative).unwrap();
     // Normalised weights sum to 1 in float64; the result is rounded once to float32.

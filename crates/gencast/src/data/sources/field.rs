@@ -60,6 +60,35 @@ impl Field {
         self.lat.len() * self.lon.len()
     }
 
+    /// Fails, naming the source and variable, unless the values fill exactly the
+    /// (time, level, lat, lon) box the coordinates describe.
+    pub fn check(&self) -> crate::Result<()> {
+        let expected = [
+            self.n_times(),
+            self.n_levels(),
+            self.lat.len(),
+            self.lon.len(),
+        ]
+        .iter()
+        .try_fold(1usize, |a, &n| a.checked_mul(n));
+        if expected == Some(self.data.len()) && self.n_grid() > 0 {
+            return Ok(());
+        }
+        Err(crate::Error::Data {
+            path: self.path.clone(),
+            variable: self.source_name.clone(),
+            detail: format!(
+                "{} values for {} times × {} levels × {} latitudes × {} longitudes (the \
+                 coordinates and the array disagree, or the grid is empty)",
+                self.data.len(),
+                self.n_times(),
+                self.n_levels(),
+                self.lat.len(),
+                self.lon.len()
+            ),
+        })
+    }
+
     /// The horizontal slice at time index `t` and level index `l`.
     pub fn slice(&self, t: usize, l: usize) -> &[f32] {
         let n = self.n_grid();
@@ -71,12 +100,26 @@ impl Field {
 /// Reorders `data` of shape `shape` (dims in `dims`) into (time, level, lat, lon), where
 /// `roles[i]` is the position of dim `i` in that order (0 time, 1 level, 2 lat, 3 lon) or `None`
 /// for a dimension of size 1 that is dropped. `out_shape` is the (time, level, lat, lon) shape.
+/// Sizes that do not agree (`data` not of `shape`, `out_shape` not holding the same values, a
+/// role out of range) give an empty result, which [`Field::check`] then refuses by name.
 pub fn transpose(
     data: &[f32],
     shape: &[usize],
     roles: &[Option<usize>],
     out_shape: [usize; 4],
 ) -> Vec<f32> {
+    let count = |s: &[usize]| s.iter().try_fold(1usize, |a, &n| a.checked_mul(n));
+    let consistent = roles.len() == shape.len()
+        && roles.iter().flatten().all(|&r| r < 4)
+        && count(shape) == Some(data.len())
+        && count(&out_shape) == Some(data.len())
+        && roles
+            .iter()
+            .zip(shape)
+            .all(|(r, &n)| r.map_or(n == 1, |r| out_shape[r] == n));
+    if !consistent {
+        return Vec::new();
+    }
     let mut out_strides = [0usize; 4];
     let mut s = 1;
     for k in (0..4).rev() {
@@ -102,4 +145,32 @@ pub fn transpose(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose_moves_each_value_to_its_role() {
+        // (lon=2, lat=3) in the file: value = 10·lon + lat; out (1, 1, lat=3, lon=2).
+        let data: Vec<f32> = (0..2)
+            .flat_map(|x| (0..3).map(move |y| (10 * x + y) as f32))
+            .collect();
+        let out = transpose(&data, &[2, 3], &[Some(3), Some(2)], [1, 1, 3, 2]);
+        assert_eq!(out, vec![0.0, 10.0, 1.0, 11.0, 2.0, 12.0]);
+    }
+
+    #[test]
+    fn transpose_of_disagreeing_sizes_is_empty_not_a_panic() {
+        let data = [1.0f32; 6];
+        // Data of another size than the shape; an output shape of other sizes; a dropped
+        // dimension that is not of size 1; a role out of range; sizes whose product overflows.
+        assert!(transpose(&data, &[2, 4], &[Some(2), Some(3)], [1, 1, 2, 4]).is_empty());
+        assert!(transpose(&data, &[2, 3], &[Some(2), Some(3)], [1, 1, 2, 4]).is_empty());
+        assert!(transpose(&data, &[2, 3], &[None, Some(3)], [1, 1, 1, 3]).is_empty());
+        assert!(transpose(&data, &[2, 3], &[Some(7), Some(3)], [1, 1, 2, 3]).is_empty());
+        let huge = [usize::MAX, 2, 1, 1];
+        assert!(transpose(&data, &[usize::MAX, 2], &[Some(0), Some(1)], huge).is_empty());
+    }
 }

@@ -360,7 +360,7 @@ pub fn prepare_fields(
     }
     let (lat, lon) = match chosen.first() {
         Some((_, f)) if model.grid_step <= 0.0 => (f.lat.clone(), f.lon.clone()),
-        _ => convert::model_grid(model.grid_step),
+        _ => convert::model_grid(model.grid_step)?,
     };
 
     let mut vars = Vec::new();

@@ -13,6 +13,7 @@ use zarrs::filesystem::FilesystemStore;
 use super::field::{transpose, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, TIME_NAMES};
 use super::tables::name_rule;
 use super::Wanted;
+use crate::data::bounds;
 use crate::data::netcdf_time;
 use crate::data::netcdf_time::format_datetime;
 use crate::{Error, Result};
@@ -62,6 +63,7 @@ pub(crate) fn retrieve_f64(
     subset: &ArraySubset,
     dtype: &str,
 ) -> Result<Vec<f64>> {
+    check_read(path, name, array, subset)?;
     let err = |e: zarrs::array::ArrayError| Error::format(path, name, e.to_string());
     Ok(match dtype {
         "f4" => array
@@ -101,6 +103,84 @@ pub(crate) fn retrieve_f64(
     })
 }
 
+/// Refuses, before anything is read, a read of `subset` of `array` (`name` in the store at
+/// `path`) that would not fit [`bounds::max_read_bytes`] (its values as f64, or one chunk
+/// decoded), of an array whose element count overflows, or of a sharded array.
+pub(crate) fn check_read<S: ?Sized>(
+    path: &Path,
+    name: &str,
+    array: &Array<S>,
+    subset: &ArraySubset,
+) -> Result<()> {
+    if bounds::product(array.shape()).is_none() {
+        return Err(Error::format(
+            path,
+            name,
+            format!("shape {:?} holds more than 2^64 values", array.shape()),
+        ));
+    }
+    bounds::checked_count(path, name, subset.shape(), bounds::VALUE_BYTES)?;
+    let value_bytes = array.data_type().fixed_size().ok_or_else(|| {
+        Error::format(
+            path,
+            name,
+            "has a variable-size data type; expected numbers",
+        )
+    })? as u64;
+    let meta = serde_json::to_value(array.metadata()).unwrap_or(Value::Null);
+    let mut chunk_shapes = Vec::new();
+    if let Some(chunks) = meta.get("chunks") {
+        chunk_shapes.push(("chunks", chunks.clone()));
+    }
+    if let Some(grid) = meta.get("chunk_grid") {
+        match grid.get("name").and_then(Value::as_str) {
+            Some("regular") => chunk_shapes.push((
+                "chunk_shape",
+                grid.pointer("/configuration/chunk_shape")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            )),
+            other => {
+                return Err(Error::format(
+                    path,
+                    name,
+                    format!(
+                        "chunk grid `{}` is not supported (expected `regular`)",
+                        other.unwrap_or("?")
+                    ),
+                ))
+            }
+        }
+    }
+    // zarrs 0.23 trusts a shard's index (offsets and sizes it adds without checks, and reads
+    // or allocates before comparing with the shard's length): a damaged index can panic or
+    // ask for terabytes, so sharded arrays are refused. No store this project reads or writes
+    // is sharded.
+    let sharded = meta
+        .get("codecs")
+        .and_then(Value::as_array)
+        .is_some_and(|c| {
+            c.iter()
+                .any(|x| x.get("name").and_then(Value::as_str) == Some("sharding_indexed"))
+        });
+    if sharded {
+        return Err(Error::format(
+            path,
+            name,
+            "is sharded (codec `sharding_indexed`), which this reader does not read; \
+             expected an array of plain chunks",
+        ));
+    }
+    if chunk_shapes.is_empty() {
+        return Err(Error::format(path, name, "metadata give no chunk shape"));
+    }
+    for (key, shape) in chunk_shapes {
+        let shape = bounds::json_sizes(path, name, key, &shape, 1)?;
+        bounds::checked_count(path, &format!("{name} ({key})"), &shape, value_bytes)?;
+    }
+    Ok(())
+}
+
 impl Store<'_> {
     fn zarray(&self, name: &str) -> Option<&Map<String, Value>> {
         self.meta.get(&format!("{name}/.zarray"))?.as_object()
@@ -119,13 +199,25 @@ impl Store<'_> {
         names
     }
 
-    /// The shape of `name` (empty when the metadata gives none).
-    fn shape(&self, name: &str) -> Vec<usize> {
-        self.zarray(name)
-            .and_then(|z| z.get("shape"))
-            .and_then(Value::as_array)
-            .map(|s| s.iter().map(|x| x.as_u64().unwrap_or(0) as usize).collect())
-            .unwrap_or_default()
+    /// The shape of `name` in the consolidated metadata: whole numbers, each refused by name
+    /// otherwise (a negative, fractional or missing size).
+    fn shape(&self, name: &str) -> Result<Vec<usize>> {
+        let zarray = self
+            .zarray(name)
+            .ok_or_else(|| data_err(self.path, name, "has no .zarray metadata".into()))?;
+        let shape = zarray.get("shape").unwrap_or(&Value::Null);
+        bounds::json_sizes(self.path, name, "shape", shape, 0)?
+            .into_iter()
+            .map(|n| {
+                usize::try_from(n).map_err(|_| {
+                    data_err(
+                        self.path,
+                        name,
+                        format!("`shape` entry {n} does not fit memory"),
+                    )
+                })
+            })
+            .collect()
     }
 
     fn zattrs(&self, name: &str) -> Option<&Map<String, Value>> {
@@ -205,6 +297,7 @@ impl Store<'_> {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let err = |e: zarrs::array::ArrayError| Error::format(self.path, name, e.to_string());
+        check_read(self.path, name, &array, &array.subset_all())?;
         match dtype.trim_start_matches(['<', '|']) {
             "i8" => array
                 .retrieve_array_subset::<Vec<i64>>(&array.subset_all())
@@ -275,6 +368,7 @@ impl Store<'_> {
             zarrs::metadata::ArrayMetadata::V2(meta),
         )
         .map_err(|e| Error::format(self.path, name, e.to_string()))?;
+        check_read(self.path, name, &array, &array.subset_all())?;
         array
             .retrieve_array_subset::<Vec<i64>>(&array.subset_all())
             .map_err(|e| Error::format(self.path, name, e.to_string()))
@@ -369,8 +463,20 @@ pub fn read_fields(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
     Ok(fields)
 }
 
+/// Fails unless coordinate `dim` holds as many values (`have`) as array `name` has along it.
+fn coordinate_fits(store: &Store, name: &str, dim: &str, have: usize, size: usize) -> Result<()> {
+    if have == size {
+        return Ok(());
+    }
+    Err(data_err(
+        store.path,
+        name,
+        format!("its dimension `{dim}` has {size} values, but the coordinate `{dim}` has {have}"),
+    ))
+}
+
 fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Result<Field> {
-    let shape = store.shape(name);
+    let shape = store.shape(name)?;
     if shape.len() != dims.len() {
         return Err(data_err(
             store.path,
@@ -391,8 +497,9 @@ fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Re
         let mut size = size;
         let role = if TIME_NAMES.contains(&d) {
             let all = store.times(d)?;
+            coordinate_fits(store, name, d, all.len(), size)?;
             let (lo, hi) = match wanted.window {
-                Some((start, end)) if all.len() == size => {
+                Some((start, end)) => {
                     let lo = all.iter().position(|&t| t >= start);
                     let hi = all.iter().rposition(|&t| t <= end);
                     match (lo, hi) {
@@ -420,13 +527,17 @@ fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Re
             times = Some(all[lo..hi].to_vec());
             0
         } else if LEVEL_NAMES.contains(&d) {
-            levels = Some(store.levels(d)?);
+            let l = store.levels(d)?;
+            coordinate_fits(store, name, d, l.len(), size)?;
+            levels = Some(l);
             1
         } else if LAT_NAMES.contains(&d) {
             lat = store.read_f64(d)?;
+            coordinate_fits(store, name, d, lat.len(), size)?;
             2
         } else if LON_NAMES.contains(&d) {
             lon = store.read_f64(d)?;
+            coordinate_fits(store, name, d, lon.len(), size)?;
             3
         } else if size == 1 {
             roles.push(None);
@@ -456,7 +567,7 @@ fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Re
     let read_shape: Vec<usize> = ranges.iter().map(|r| (r.end - r.start) as usize).collect();
     let data = transpose(&raw, &read_shape, &roles, out_shape);
     let rule = name_rule(name);
-    Ok(Field {
+    let field = Field {
         path: store.path.to_path_buf(),
         source_name: name.to_string(),
         model_name: rule.model,
@@ -469,7 +580,9 @@ fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Re
         data,
         member: None,
         messages: Vec::new(),
-    })
+    };
+    field.check()?;
+    Ok(field)
 }
 
 /// Opens a Zarr v2 store through its consolidated metadata.
@@ -522,7 +635,7 @@ pub fn netcdf_image(path: &Path) -> Result<Vec<u8>> {
     let mut contents = Vec::new();
     for name in &names {
         let dims = store.dims(name)?;
-        let shape = store.shape(name);
+        let shape = store.shape(name)?;
         if shape.len() != dims.len() {
             return Err(data_err(
                 path,

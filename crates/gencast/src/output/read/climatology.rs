@@ -164,6 +164,14 @@ impl Climatology {
             }
         }
         let data = self.source.read_f32(&self.path, name, Some(&ranges))?;
+        let expected = kept.iter().try_fold(1usize, |a, k| a.checked_mul(k.1));
+        if expected != Some(data.len()) {
+            return Err(data_err(
+                &self.path,
+                name,
+                format!("read {} values, expected {expected:?}", data.len()),
+            ));
+        }
         Ok(to_canonical(&data, &kept))
     }
 }

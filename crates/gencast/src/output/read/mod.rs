@@ -123,6 +123,7 @@ impl ForecastOutput {
     pub fn open(path: impl AsRef<Path>) -> Result<ForecastOutput> {
         let path = path.as_ref().to_path_buf();
         let (source, arrays) = Source::open(&path)?;
+        check_dimension_sizes(&path, &arrays)?;
         let has_dim = |d: &str| arrays.iter().any(|a| a.dims.iter().any(|x| x == d));
         let layout = if has_dim(WB2_LEAD) {
             OutputLayout::WeatherBench2
@@ -238,7 +239,11 @@ impl ForecastOutput {
             && netcdf_time::parse_since_units(&units).is_some()
         {
             let t = self.abs_times(lead)?.unwrap_or_default();
-            self.leads = t.iter().map(|x| x - t[0]).collect();
+            self.leads = t
+                .iter()
+                .map(|x| x.checked_sub(t[0]))
+                .collect::<Option<_>>()
+                .ok_or_else(|| data_err(&path, lead, "times too far apart".into()))?;
             absolute = Some(t);
         } else if let Some(values) = self.coord_f64(lead)? {
             let per = netcdf_time::unit_ns(&units).ok_or_else(|| {
@@ -280,7 +285,12 @@ impl ForecastOutput {
         self.valid = match (self.abs_times(valid_name)?, absolute, self.init_time) {
             (Some(v), _, _) => v.into_iter().take(self.leads.len()).collect(),
             (None, Some(t), _) => t,
-            (None, None, Some(init)) => self.leads.iter().map(|l| init + l).collect(),
+            (None, None, Some(init)) => self
+                .leads
+                .iter()
+                .map(|l| init.checked_add(*l))
+                .collect::<Option<_>>()
+                .ok_or_else(|| data_err(&path, lead, "valid times out of range".into()))?,
             (None, None, None) => Vec::new(),
         };
         if !self.valid.is_empty() && self.valid.len() != self.leads.len() {
@@ -332,6 +342,34 @@ impl ForecastOutput {
         }
         self.lon = grid.pop().unwrap_or_default();
         self.lat = grid.pop().unwrap_or_default();
+        for (name, n) in [(&lat, self.lat.len()), (&lon, self.lon.len())] {
+            if n == 0 {
+                return Err(data_err(&path, name, "has no values".into()));
+            }
+        }
+        // Every coordinate holds one value per index of its dimension.
+        let mut counts = vec![
+            (lat, self.lat.len()),
+            (lon, self.lon.len()),
+            (LEVEL_NAME.to_string(), self.levels.len()),
+            (lead.to_string(), self.leads.len()),
+        ];
+        if let Some(m) = &self.names.member {
+            counts.push((m.clone(), self.members.len()));
+        }
+        for (dim, have) in counts {
+            let coord = self.array(&dim).is_some() || dim == lead;
+            match self.dim_size(&dim) {
+                Some(n) if coord && n != have => {
+                    return Err(data_err(
+                        &path,
+                        &dim,
+                        format!("the dimension has {n} values, but the coordinate has {have}"),
+                    ))
+                }
+                _ => {}
+            }
+        }
         Ok(())
     }
 
@@ -521,6 +559,28 @@ impl ForecastOutput {
     }
 }
 
+/// Fails unless every dimension has one size in all the arrays that use it (a Zarr store keeps
+/// a shape per array, which a damaged or hand-made store may not keep consistent).
+fn check_dimension_sizes(path: &Path, arrays: &[ArrayInfo]) -> Result<()> {
+    let mut seen: Vec<(&str, usize, &str)> = Vec::new();
+    for a in arrays {
+        for (d, &n) in a.dims.iter().zip(&a.shape) {
+            match seen.iter().find(|(name, _, _)| name == d) {
+                Some(&(_, m, other)) if m != n => {
+                    return Err(data_err(
+                        path,
+                        &a.name,
+                        format!("dimension `{d}` has {n} values here and {m} in `{other}`"),
+                    ))
+                }
+                Some(_) => {}
+                None => seen.push((d, n, &a.name)),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Converts a time value in units of `per` ns to ns (None when missing or out of range).
 fn to_ns(x: f64, per: i64) -> Option<i64> {
     let ns = (x * per as f64).round();
@@ -530,6 +590,11 @@ fn to_ns(x: f64, per: i64) -> Option<i64> {
 /// Reorders `data`, whose dims are `kept` (canonical position, size) in file order, into
 /// canonical order (positions ascending).
 fn to_canonical(data: &[f32], kept: &[(usize, usize)]) -> Vec<f32> {
+    let count = kept.iter().try_fold(1usize, |a, k| a.checked_mul(k.1));
+    if count != Some(data.len()) {
+        // Sizes that disagree give nothing; callers compare with the size they expect.
+        return Vec::new();
+    }
     if kept.windows(2).all(|w| w[0].0 < w[1].0) {
         return data.to_vec();
     }
