@@ -15,6 +15,8 @@ from PyPI (ecCodes library 2.50.0) and numpy 2.4.6:
   4.2), and the ensemble mean of a 6-hour `tp` (template 4.12), plus a plain `2t` analysis.
 - `ensemble-members.grib2`: a control and two perturbed forecasts (`number` 0, 1, 2; templates
   4.1) of `2t` and of `t` at 500 and 850 hPa.
+- `ecmwf-ensemble.grib1`: GRIB1 `2t` as ECMWF labels ensemble products in its local section
+  (MARS type `em`, `es`: skipped; `cf` and `pf` number 3: members 0 and 3).
 - `gh-levels.grib2`: geopotential height `gh` (gpm) at 500 and 850 hPa.
 - `precip-kg-m2.grib2`: ECMWF `tp` in kg m**-2 (paramId 228228, 0/1/52 accumulated over 6 h).
 - `wrong-increment.grib1`: `2t` and `msl` whose header increments (7° and 4°) disagree with their
@@ -134,8 +136,11 @@ def listing(name, handles, expect):
         level = None
         if eccodes.codes_get(h, "typeOfLevel") == "isobaricInhPa":
             level = int(eccodes.codes_get(h, "level"))
-        pdt = eccodes.codes_get(h, "productDefinitionTemplateNumber")
-        member = int(eccodes.codes_get(h, "number")) if pdt in (1, 11) else None
+        if eccodes.codes_get(h, "edition") == 1:
+            member_keys = eccodes.codes_get(h, "marsType") in ("cf", "pf")
+        else:
+            member_keys = eccodes.codes_get(h, "productDefinitionTemplateNumber") in (1, 11)
+        member = int(eccodes.codes_get(h, "number")) if member_keys else None
         fields.append({
             "source": name, "message": i, "name": short, "variable": variable, "level": level,
             "valid_time": f"{date[:4]}-{date[4:6]}-{date[6:]}T{time[:2]}:{time[2:]}",
@@ -220,6 +225,16 @@ def main():
             keys = {**ens, "typeOfLevel": "isobaricInhPa", "level": level, "shortName": "t"}
             items.append((message(PL, keys, T2 - (1000 - level) / 10.0 + number), None))
     write("ensemble-members.grib2", items)
+    grib1 = "regular_ll_sfc_grib1"
+    write("ecmwf-ensemble.grib1", [
+        (message(grib1, {**when(), "shortName": "2t", "marsType": "em"}, T2), "ensemble mean"),
+        (message(grib1, {**when(), "shortName": "2t", "marsType": "es"}, smooth(0.5, 2.0)),
+         "ensemble standard deviation"),
+        (message(grib1, {**when(), "shortName": "2t", "marsType": "cf", "number": 0}, T2),
+         None),
+        (message(grib1, {**when(), "shortName": "2t", "marsType": "pf", "number": 3},
+                 T2 + 1.0), None),
+    ])
     write("gh-levels.grib2", [
         (message(PL, {**when(), "typeOfLevel": "isobaricInhPa", "level": level,
                       "shortName": "gh"}, smooth((1100 - level) * 10.0, 300.0)), None)
