@@ -481,7 +481,6 @@ fn read_group(
             })?;
         }
         for other in &slot[1..] {
-            let d = &first;
             let copy = decode(path, data, short, other)?;
             let at = format!(
                 "{}{}{}",
@@ -492,13 +491,13 @@ fn read_group(
                 key.member
                     .map_or(String::new(), |m| format!(" for member {m}"))
             );
-            if copy.lat != d.lat || copy.lon != d.lon {
+            if copy.lat != first.lat || copy.lon != first.lon {
                 return Err(data_err(format!(
                     "messages {} and {} both hold {at}, on different grids",
                     slot[0].index, other.index
                 )));
             }
-            if let Some(largest) = difference(&d.values, &copy.values) {
+            if let Some(largest) = difference(&first.values, &copy.values) {
                 return Err(data_err(format!(
                     "messages {} and {} both hold {at}, with different values (largest \
                      difference {largest} {}); keep one of them",

@@ -108,7 +108,9 @@ mod tests {
         let path = Path::new("x.grib2");
         assert_eq!(messages(path, &data).unwrap(), vec![4..24, 26..46]);
         // Cut inside the second message: refused with its number and offset.
-        let err = messages(path, &data[..40]).unwrap_err().to_string();
+        let err = messages(path, &data[..44]).unwrap_err().to_string();
+        // A tail too short for an indicator section is stray bytes.
+        assert_eq!(messages(path, &data[..40]).unwrap(), vec![4..24]);
         assert!(err.contains("GRIB message 1 (at byte 26)"), "{err}");
         // A wrong end marker.
         let mut bad = data.clone();
