@@ -23,6 +23,7 @@ mod graphcast_checkpoint;
 mod graphcast_graph;
 mod graphcast_parity;
 mod graphcast_tisr;
+mod grib_corpus;
 mod output_read;
 mod prepare_graphcast;
 mod prepare_grib;

@@ -157,7 +157,7 @@ fn an_unsupported_packing_is_named() {
     let err = sources::read_source(&path).unwrap_err().to_string();
     assert!(
         err.contains("jpeg2000.grib2")
-            && err.contains("message 1 (`2t`)")
+            && err.contains("message 0 (`2t`)")
             && err.contains("JPEG 2000 packing")
             && err.contains("CCSDS"),
         "{err}"
@@ -165,18 +165,14 @@ fn an_unsupported_packing_is_named() {
 }
 
 #[test]
-fn an_unknown_parameter_is_listed_when_a_variable_is_missing() {
-    let mut sources_ = packed_sources();
-    sources_.retain(|p| !p.ends_with("era5-precipitation-complex.grib2"));
-    sources_.push(prepare_dir().join("unknown-parameter.grib2"));
-    let err = sources::prepare(&sources_, &request())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("`total_precipitation_12hr`")
-            && err.contains("unknown-parameter.grib2: unknown GRIB2 discipline 0 category 1 number 52 on surface"),
-        "{err}"
-    );
+fn a_zero_hour_accumulation_is_skipped_with_its_reason() {
+    // Total precipitation in kg m-2 (0/1/52 accumulated) over steps 0-0: nothing accumulated.
+    let path = prepare_dir().join("unknown-parameter.grib2");
+    let contents = sources::read_source_contents(&path, &Default::default()).unwrap();
+    assert!(contents.fields.is_empty());
+    let skipped = &contents.skipped[0];
+    assert_eq!((skipped.message, skipped.name.as_str()), (Some(0), "tp"));
+    assert!(skipped.reason.contains("over 0 h"), "{skipped:?}");
 }
 
 #[test]

@@ -133,7 +133,7 @@ pub fn read_source_contents(path: &Path, wanted: &Wanted) -> Result<SourceConten
     let fields = match detect(path)? {
         SourceKind::NetCdf => netcdf::read_fields(path)?,
         SourceKind::Zarr => zarr::read_fields(path, wanted)?,
-        SourceKind::Grib => grib::read_fields(path, wanted)?,
+        SourceKind::Grib => return grib::read_fields(path, wanted),
     };
     Ok(SourceContents {
         fields,
