@@ -43,6 +43,10 @@ pub struct Args {
     /// The dataset to write: a NetCDF file (`.nc`) or a Zarr v2 store (`.zarr`).
     #[arg(long)]
     output: PathBuf,
+    /// The ensemble member to take from sources that hold several (GRIB `number`, a NetCDF or
+    /// Zarr `number` dimension); such sources are refused without it.
+    #[arg(long)]
+    member: Option<i64>,
 }
 
 /// The model spec for the arguments.
@@ -112,6 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } else {
             Regrid::Subsample
         },
+        member: args.member,
     };
     let prepared = sources::prepare(&args.inputs, &request)?;
     if zarr {

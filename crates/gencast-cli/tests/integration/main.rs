@@ -16,6 +16,7 @@ mod plot_cli;
 mod prepare_cli;
 mod resume_nc;
 mod selections;
+mod sources_cli;
 mod stats_cli;
 mod support;
 mod verify_cli;

@@ -24,6 +24,7 @@ mod graphcast_graph;
 mod graphcast_parity;
 mod graphcast_tisr;
 mod output_read;
+mod prepare_conflicts;
 mod prepare_graphcast;
 mod prepare_grib;
 mod prepare_sources;
