@@ -48,6 +48,10 @@ pub struct Args {
     /// Replace an existing output file (or Zarr store).
     #[arg(long)]
     overwrite: bool,
+    /// The ensemble member to take from sources that hold several (GRIB `number`, a NetCDF or
+    /// Zarr `number` dimension); such sources are refused without it.
+    #[arg(long)]
+    member: Option<i64>,
 }
 
 /// The model spec for the arguments.
@@ -123,6 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } else {
             Regrid::Subsample
         },
+        member: args.member,
     };
     let prepared = sources::prepare(&args.inputs, &request)?;
     // Written and checked under a temporary name in a private folder beside the output; a

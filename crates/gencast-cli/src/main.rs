@@ -7,6 +7,7 @@ mod cmd_forecast;
 mod cmd_inspect;
 mod cmd_plot;
 mod cmd_prepare;
+mod cmd_sources;
 mod cmd_stats;
 mod demo;
 mod numbers;
@@ -53,6 +54,8 @@ enum Command {
     Check(cmd_check::Args),
     /// Build a model-ready input dataset from ERA5 sources (CDS NetCDF and other NetCDF layouts).
     Prepare(cmd_prepare::Args),
+    /// List what `prepare` sees in its sources: each field slice with the model variable it feeds, its grid and values in the model's units, then what is skipped and why.
+    Sources(cmd_sources::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -91,6 +94,7 @@ fn main() -> anyhow::Result<()> {
         Command::Plot(args) => cmd_plot::run(args),
         Command::Check(args) => cmd_check::run(args),
         Command::Prepare(args) => cmd_prepare::run(args),
+        Command::Sources(args) => cmd_sources::run(args),
     };
     // A run stopped by a signal exits with 128 + its number, as a shell reports one.
     if let Some(stopped) = result

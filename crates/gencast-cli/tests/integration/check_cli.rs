@@ -238,3 +238,54 @@ fn a_missing_land_sea_mask_or_datetime_is_reported_as_missing() {
         &["datetime", "missing variable"],
     );
 }
+
+#[test]
+fn units_other_than_the_models_are_reported_by_name() {
+    // Temperature said to be in °C, precipitation in mm (1000 times the values in m).
+    assert_rejected(
+        Edit {
+            units: Some(("2m_temperature", "degC")),
+            ..Edit::default()
+        },
+        &["2m_temperature", "units `degC`, expected `K`"],
+    );
+    assert_rejected(
+        Edit {
+            units: Some(("total_precipitation_12hr", "mm")),
+            scale: Some(("total_precipitation_12hr", 1000.0)),
+            ..Edit::default()
+        },
+        &["total_precipitation_12hr", "units `mm`, expected `m`"],
+    );
+    // The model's units in another spelling are the model's units.
+    let dir = tempfile::tempdir().unwrap();
+    let ok = dir.path().join("ok.nc");
+    write_edited(
+        &fixture_dataset("tiny-mha"),
+        &ok,
+        &Edit {
+            units: Some(("geopotential", "m**2 s**-2")),
+            ..Edit::default()
+        },
+    );
+    check_passes(&ok);
+}
+
+#[test]
+fn the_range_hint_names_the_variables_own_units() {
+    // Half the temperature in K falls below 150 K: the hint speaks of K, not of geopotential.
+    let (ok, text) = check(Edit {
+        scale: Some(("2m_temperature", 0.5)),
+        ..Edit::default()
+    });
+    assert!(!ok, "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.contains("2m_temperature") && l.contains("outside the physical range"))
+        .unwrap_or_else(|| panic!("no range row:\n{text}"));
+    assert!(
+        row.contains("`2m_temperature` is expected in `K`") && row.contains("°C"),
+        "{row}"
+    );
+    assert!(!row.contains("geopotential"), "{row}");
+}

@@ -17,6 +17,7 @@ mod prepare_cli;
 mod resume_nc;
 mod selections;
 mod signals;
+mod sources_cli;
 mod stats_cli;
 mod support;
 mod verify_cli;

@@ -13,6 +13,7 @@ pub use report::{CheckReport, CheckRow};
 
 use super::dataset::{Array, Dataset, TIME_DIM};
 use super::netcdf_time::format_datetime;
+use super::sources::units::same_units;
 use super::stacking::TIMESTEP_HOURS;
 use crate::checkpoint::TaskConfig;
 use crate::variables::{is_atmospheric, physical_range};
@@ -80,6 +81,11 @@ pub fn check_inputs_every(
             continue;
         }
         report.variables += 1;
+        if let Some(problem) = units_problem(ds, var) {
+            report.checks += 1;
+            report.push(var, None, None, problem);
+            continue;
+        }
         if let Some(problem) = rules::dims_problem(ds, var) {
             report.push(var, None, None, problem);
             continue;
@@ -245,15 +251,46 @@ fn check_slice(
                 level,
                 format!(
                     "{} value(s) outside the physical range [{lo}, {hi}] (out-of-range values \
-                     span {min} .. {max}; first: {channel} = {} at {}): wrong units (metres \
-                     instead of m²/s² for geopotential) or fill values?",
+                     span {min} .. {max}; first: {channel} = {} at {}): {}",
                     bad.len(),
                     values[first],
-                    at(first)
+                    at(first),
+                    units_hint(var)
                 ),
             );
         }
     }
+}
+
+/// A problem with the `units` attribute of `var`: units other than the model's (in any
+/// spelling of them) are refused, naming both; a variable without units is taken to be in the
+/// model's.
+fn units_problem(ds: &Dataset, var: &str) -> Option<String> {
+    let found = ds.variable(var)?.units.clone()?;
+    let expected = crate::variables::lookup(var)?.units;
+    if found.trim().is_empty() || same_units(&found, expected) {
+        return None;
+    }
+    Some(format!(
+        "units `{found}`, expected `{expected}`: the values are not in the model's units \
+         (`gencast prepare` converts them)"
+    ))
+}
+
+/// The question a value out of range raises, in the variable's own units.
+fn units_hint(var: &str) -> String {
+    let units = crate::variables::lookup(var).map_or("", |v| v.units);
+    let extra = if var.starts_with("geopotential") {
+        "; heights in metres are g = 9.80665 times smaller"
+    } else {
+        match units {
+            "K" => "; values in °C are 273.15 lower",
+            "m" => "; values in mm are 1000 times larger",
+            "Pa" => "; values in hPa are 100 times smaller",
+            _ => "",
+        }
+    };
+    format!("wrong units (`{var}` is expected in `{units}`{extra}) or fill values?")
 }
 
 /// Where the time, level, lat and lon dims of a read variable are, with their strides.

@@ -25,6 +25,7 @@ mod graphcast_parity;
 mod graphcast_tisr;
 mod grib_corpus;
 mod output_read;
+mod prepare_conflicts;
 mod prepare_graphcast;
 mod prepare_grib;
 mod prepare_sources;

@@ -143,6 +143,7 @@ fn request(model: &str) -> PrepareRequest {
         model,
         init_time: parse_datetime("2019-03-29T06:00").unwrap(),
         regrid: Regrid::Subsample,
+        member: None,
     }
 }
 

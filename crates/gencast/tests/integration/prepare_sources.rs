@@ -42,6 +42,7 @@ fn request(init: &str) -> PrepareRequest {
         model,
         init_time: parse_datetime(init).unwrap(),
         regrid: Regrid::Subsample,
+        member: None,
     }
 }
 

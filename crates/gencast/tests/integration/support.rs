@@ -72,5 +72,6 @@ pub fn gencast_request_10deg() -> PrepareRequest {
         model,
         init_time: parse_datetime("2019-03-29T12:00").unwrap(),
         regrid: Regrid::Subsample,
+        member: None,
     }
 }

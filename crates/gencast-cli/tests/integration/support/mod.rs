@@ -156,6 +156,8 @@ pub struct Edit<'a> {
     pub scale: Option<(&'a str, f32)>,
     /// Leave out the `datetime` coordinate.
     pub no_datetime: bool,
+    /// Give a variable this `units` attribute.
+    pub units: Option<(&'a str, &'a str)>,
 }
 
 /// Writes a copy of `src` to `dst` (classic NetCDF) with the edits applied.
@@ -203,7 +205,11 @@ pub fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
             continue;
         }
         let dims: Vec<usize> = v.dims.iter().map(|d| dim_ids[d]).collect();
-        h.add_var(&v.name, &dims, NcType::Float, vec![]);
+        let attrs = match edit.units {
+            Some((name, units)) if name == v.name => vec![("units".into(), text(units))],
+            _ => vec![],
+        };
+        h.add_var(&v.name, &dims, NcType::Float, attrs);
         kept.push(v.clone());
     }
     let mut w = NcWriter::create(dst, h).unwrap();

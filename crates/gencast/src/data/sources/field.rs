@@ -12,6 +12,8 @@ pub const LEVEL_NAMES: [&str; 4] = ["pressure_level", "level", "isobaricInhPa", 
 pub const LAT_NAMES: [&str; 2] = ["latitude", "lat"];
 /// Names of the longitude dimension.
 pub const LON_NAMES: [&str; 2] = ["longitude", "lon"];
+/// Names of the ensemble-member dimension (CDS ensemble downloads call it `number`).
+pub const MEMBER_NAMES: [&str; 3] = ["number", "member", "realization"];
 
 /// One variable of one source, in the layout (time, level, lat, lon), as the source gives it
 /// (grid orientation and units not yet converted).
@@ -95,6 +97,35 @@ impl Field {
         let start = (t * self.n_levels() + l) * n;
         &self.data[start..start + n]
     }
+
+    /// Where the slice at time index `t` and level index `l` comes from, for messages:
+    /// `` `t2m` in a.nc `` or `` `2t` in b.grib (message 3) ``.
+    pub fn place(&self, t: usize, l: usize) -> String {
+        let mut s = format!("`{}` in {}", self.source_name, self.path.display());
+        if let Some(m) = self.messages.get(t * self.n_levels() + l) {
+            s.push_str(&format!(" (message {m})"));
+        }
+        if let Some(n) = self.member {
+            s.push_str(&format!(" (member {n})"));
+        }
+        s
+    }
+}
+
+/// Splits `data` of shape `shape` along dimension `axis` into one array per index of that
+/// dimension, each of shape `shape` without `axis` (row-major).
+pub fn split_axis(data: &[f32], shape: &[usize], axis: usize) -> Vec<Vec<f32>> {
+    let n = shape[axis];
+    let inner: usize = shape[axis + 1..].iter().product();
+    let outer: usize = shape[..axis].iter().product();
+    let mut parts = vec![Vec::with_capacity(outer * inner); n];
+    for o in 0..outer {
+        for (k, part) in parts.iter_mut().enumerate() {
+            let start = (o * n + k) * inner;
+            part.extend_from_slice(&data[start..start + inner]);
+        }
+    }
+    parts
 }
 
 /// Reorders `data` of shape `shape` (dims in `dims`) into (time, level, lat, lon), where

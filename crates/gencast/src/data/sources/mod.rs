@@ -10,8 +10,11 @@
 pub mod convert;
 pub mod field;
 pub mod grib;
+pub mod inventory;
+pub mod merge;
 pub mod netcdf;
 pub mod tables;
+pub mod units;
 mod write;
 mod write_zarr;
 pub mod zarr;
@@ -130,15 +133,11 @@ pub fn read_source_part(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
 
 /// Reads the `wanted` gridded variables of a source, with what it skipped and why.
 pub fn read_source_contents(path: &Path, wanted: &Wanted) -> Result<SourceContents> {
-    let fields = match detect(path)? {
-        SourceKind::NetCdf => netcdf::read_fields(path)?,
-        SourceKind::Zarr => zarr::read_fields(path, wanted)?,
-        SourceKind::Grib => return grib::read_fields(path, wanted),
-    };
-    Ok(SourceContents {
-        fields,
-        skipped: Vec::new(),
-    })
+    match detect(path)? {
+        SourceKind::NetCdf => netcdf::read_contents(path),
+        SourceKind::Zarr => zarr::read_contents(path, wanted),
+        SourceKind::Grib => grib::read_fields(path, wanted),
+    }
 }
 
 /// What `prepare` is asked to do.
@@ -150,6 +149,8 @@ pub struct PrepareRequest {
     pub init_time: i64,
     /// How a finer source grid is brought to the model's grid.
     pub regrid: Regrid,
+    /// The ensemble member to take from sources that hold several; `None` refuses such sources.
+    pub member: Option<i64>,
 }
 
 /// One variable of a prepared dataset.
@@ -196,7 +197,136 @@ pub fn prepare(sources: &[PathBuf], request: &PrepareRequest) -> Result<Prepared
     for path in sources {
         fields.extend(read_source_part(path, &wanted)?);
     }
+    let missing = missing_variables(&fields, request);
+    if !missing.is_empty() {
+        refuse_missing_frames(sources, request, &missing)?;
+    }
     prepare_fields(fields, sources, request)
+}
+
+/// The model variables `request` writes, statics first, in the task's order.
+fn variables_to_write(request: &PrepareRequest) -> Vec<String> {
+    let task = &request.model.task;
+    let mut wanted: Vec<String> = Vec::new();
+    for v in task.static_variables().into_iter().chain(
+        task.target_variables
+            .iter()
+            .chain(&task.input_variables)
+            .chain(&task.forcing_variables)
+            .cloned(),
+    ) {
+        if !wanted.contains(&v) {
+            wanted.push(v);
+        }
+    }
+    wanted
+}
+
+/// The name the sources give the model variable `name` (`total_precipitation` for the model's
+/// precipitation, `geopotential_at_surface` for a geopotential without levels).
+fn source_model_name<'a>(name: &'a str, request: &PrepareRequest) -> &'a str {
+    if name == request.model.precipitation {
+        "total_precipitation"
+    } else {
+        name
+    }
+}
+
+/// Whether `f` can give the model variable `name`.
+fn gives(f: &Field, name: &str, request: &PrepareRequest) -> bool {
+    let model = match f.model_name.as_str() {
+        "geopotential" if f.levels.is_none() => "geopotential_at_surface",
+        other => other,
+    };
+    model == source_model_name(name, request) && (!is_atmospheric(name) || f.levels.is_some())
+}
+
+/// The variables to be read from the sources that no field gives.
+fn missing_variables(fields: &[Field], request: &PrepareRequest) -> Vec<String> {
+    let tisr_from_source = fields.iter().any(|f| f.model_name == TISR);
+    variables_to_write(request)
+        .into_iter()
+        .filter(|name| {
+            ProgressFeature::from_name(name).is_none() && (name != TISR || tisr_from_source)
+        })
+        .filter(|name| !fields.iter().any(|f| gives(f, name, request)))
+        .collect()
+}
+
+/// When the `missing` variables are in the sources at other times than the input frames,
+/// refuses naming the frames that are not there and those that are.
+fn refuse_missing_frames(
+    sources: &[PathBuf],
+    request: &PrepareRequest,
+    missing: &[String],
+) -> Result<()> {
+    let names: BTreeSet<String> = missing
+        .iter()
+        .map(|m| source_model_name(m, request).to_string())
+        .chain(
+            missing
+                .iter()
+                .filter(|m| m.as_str() == "geopotential_at_surface")
+                .map(|_| "geopotential".to_string()),
+        )
+        .collect();
+    let all = Wanted {
+        names,
+        window: None,
+    };
+    let mut found: BTreeSet<i64> = BTreeSet::new();
+    let mut any = false;
+    for path in sources {
+        for f in read_source_part(path, &all)? {
+            if missing.iter().any(|m| gives(&f, m, request)) {
+                any = true;
+                found.extend(f.times.iter().flatten().copied());
+            }
+        }
+    }
+    if !any {
+        return Ok(());
+    }
+    let needed: Vec<String> = frame_times(request)?
+        .into_iter()
+        .filter(|t| !found.contains(t))
+        .map(format_datetime)
+        .collect();
+    let all: Vec<String> = found.iter().map(|&t| format_datetime(t)).collect();
+    // A long list shows its first and last six.
+    let shown = if all.len() > 12 {
+        format!(
+            "{}, … {} more …, {}",
+            all[..6].join(", "),
+            all.len() - 12,
+            all[all.len() - 6..].join(", ")
+        )
+    } else {
+        all.join(", ")
+    };
+    Err(Error::Invalid(format!(
+        "no frame at {} for {} in the sources (frames found: {})",
+        if needed.is_empty() {
+            format_datetime(request.init_time)
+        } else {
+            needed.join(", ")
+        },
+        missing
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        shown
+    )))
+}
+
+/// The valid times of the input frames, the last being the init time.
+fn frame_times(request: &PrepareRequest) -> Result<Vec<i64>> {
+    let n_frames = request.model.input_frames()?;
+    let step = i64::from(request.model.step_hours) * NS_PER_HOUR;
+    Ok((0..n_frames)
+        .map(|k| request.init_time - (n_frames - 1 - k) as i64 * step)
+        .collect())
 }
 
 /// The variables and the time window `request` needs: the input frames and the precipitation
@@ -227,81 +357,30 @@ fn wanted(request: &PrepareRequest) -> Result<Wanted> {
 
 /// [`prepare`] on fields already read.
 pub fn prepare_fields(
-    mut fields: Vec<Field>,
+    fields: Vec<Field>,
     sources: &[PathBuf],
     request: &PrepareRequest,
 ) -> Result<Prepared> {
     let model = &request.model;
     let task = &model.task;
-    let n_frames = model.input_frames()?;
-    let step = i64::from(model.step_hours) * NS_PER_HOUR;
     if request.init_time % NS_PER_HOUR != 0 {
         return Err(Error::Invalid(format!(
             "init time {} is not on a whole hour",
             format_datetime(request.init_time)
         )));
     }
-    let frames: Vec<i64> = (0..n_frames)
-        .map(|k| request.init_time - (n_frames - 1 - k) as i64 * step)
-        .collect();
-
-    // A geopotential without levels is the surface geopotential.
-    for f in &mut fields {
-        if f.model_name == "geopotential" && f.levels.is_none() {
-            f.model_name = "geopotential_at_surface".into();
-        }
-    }
+    let frames = frame_times(request)?;
+    let fields = merge::select_member(fields, request.member)?;
 
     // The variables to write, statics first, in the task's order.
-    let mut wanted: Vec<String> = Vec::new();
-    let mut push = |v: &str| {
-        if !wanted.iter().any(|w| w == v) {
-            wanted.push(v.to_string());
-        }
-    };
-    for v in task.static_variables() {
-        push(&v);
-    }
-    for v in task
-        .target_variables
-        .iter()
-        .chain(&task.input_variables)
-        .chain(&task.forcing_variables)
-    {
-        push(v);
-    }
+    let wanted = variables_to_write(request);
     let precip = model.precipitation.clone();
-
-    // Pick one source field per variable (the first source that has it).
     let levels: Vec<i32> = {
         let mut l: Vec<i32> = task.pressure_levels.iter().map(|&x| x as i32).collect();
         l.sort_unstable();
         l
     };
-    let mut chosen: Vec<(String, Field)> = Vec::new();
-    let mut missing = Vec::new();
-    // TOA solar radiation from a source if one has it, else computed for each frame.
-    let tisr_from_source = fields.iter().any(|f| f.model_name == TISR);
-    for name in &wanted {
-        if ProgressFeature::from_name(name).is_some() || (name == TISR && !tisr_from_source) {
-            continue;
-        }
-        let source_name = if *name == precip {
-            "total_precipitation"
-        } else {
-            name.as_str()
-        };
-        let mut candidates: Vec<usize> = (0..fields.len())
-            .filter(|&i| fields[i].model_name == source_name)
-            .collect();
-        if is_atmospheric(name) {
-            candidates.retain(|&i| fields[i].levels.is_some());
-        }
-        match candidates.first() {
-            Some(&i) => chosen.push((name.clone(), fields[i].clone())),
-            None => missing.push(name.clone()),
-        }
-    }
+    let missing = missing_variables(&fields, request);
     if !missing.is_empty() {
         let mut found = Vec::new();
         for path in sources {
@@ -332,10 +411,69 @@ pub fn prepare_fields(
         )));
     }
 
-    // Orient every grid, and require the sources to agree on it.
-    for (_, f) in &mut chosen {
-        convert::orient_grid(f)?;
+    // Every field that gives a variable, oriented and in the model's units, merged into one
+    // (refusing copies that disagree).
+    // TOA solar radiation from a source if one has it, else computed for each frame.
+    let tisr_from_source = fields.iter().any(|f| f.model_name == TISR);
+    let mut pool: Vec<Option<Field>> = fields.into_iter().map(Some).collect();
+    let mut chosen: Vec<(String, Field)> = Vec::new();
+    for name in &wanted {
+        if ProgressFeature::from_name(name).is_some() || (name == TISR && !tisr_from_source) {
+            continue;
+        }
+        let mut candidates = Vec::new();
+        for slot in &mut pool {
+            if slot.as_ref().is_some_and(|f| gives(f, name, request)) {
+                candidates.extend(slot.take());
+            }
+        }
+        // Accumulations over different periods are different quantities: the model's own
+        // period is taken when a source has it, else the first source's.
+        if *name == precip {
+            let own = Conversion::Accumulation(model.precipitation_hours());
+            let keep = if candidates.iter().any(|f| f.conversion == own) {
+                own
+            } else {
+                candidates[0].conversion
+            };
+            candidates.retain(|f| f.conversion == keep);
+        }
+        let unit_name = source_model_name(name, request);
+        for f in &mut candidates {
+            if f.model_name == "geopotential" && f.levels.is_none() {
+                f.model_name = "geopotential_at_surface".into();
+            }
+            convert::orient_grid(f)?;
+            if f.conversion == Conversion::Height {
+                convert::height_to_geopotential(f)?;
+            }
+            units::to_model_units(f, unit_name)?;
+            if is_static(name) && f.times.is_some() {
+                // A static field with a time axis: the init time, else its first time.
+                let t = f.times.as_ref().and_then(|ts| {
+                    ts.iter()
+                        .copied()
+                        .find(|&t| t == request.init_time)
+                        .or(ts.first().copied())
+                });
+                let slices = convert::at_time(f, t.unwrap_or_default(), "time")?;
+                f.messages = f
+                    .times
+                    .as_ref()
+                    .and_then(|ts| ts.iter().position(|&x| Some(x) == t))
+                    .map(|i| {
+                        let n = f.n_levels();
+                        f.messages.iter().skip(i * n).take(n).copied().collect()
+                    })
+                    .unwrap_or_default();
+                f.times = None;
+                f.data = slices.concat();
+            }
+        }
+        chosen.push((name.clone(), merge::merge(name, candidates)?));
     }
+
+    // Require the sources to agree on the grid.
     if let Some((_, first)) = chosen.first() {
         for (_, f) in &chosen[1..] {
             if !convert::same_coords(&f.lat, &first.lat)
@@ -371,9 +509,6 @@ pub fn prepare_fields(
         if leveled {
             convert::select_levels(&mut f, &levels)?;
         }
-        if f.conversion == Conversion::Height {
-            convert::height_to_geopotential(&mut f)?;
-        }
         let timed = !is_static(&name);
         let slices: Vec<Vec<f32>> = if name == precip {
             let Conversion::Accumulation(period) = f.conversion else {
@@ -386,15 +521,6 @@ pub fn prepare_fields(
                 s.extend(convert::at_time(&f, t, "frame")?);
             }
             s
-        } else if f.times.is_some() {
-            // A static field with a time axis: the init time, else its first time.
-            let t = f.times.as_ref().and_then(|ts| {
-                ts.iter()
-                    .copied()
-                    .find(|&t| t == request.init_time)
-                    .or(ts.first().copied())
-            });
-            convert::at_time(&f, t.unwrap_or_default(), "time")?
         } else {
             (0..f.n_levels()).map(|l| f.slice(0, l).to_vec()).collect()
         };

@@ -6,28 +6,69 @@ use std::path::Path;
 
 use netcdf_reader::{NcFile, NcType, NcVariable};
 
-use super::field::{transpose, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, TIME_NAMES};
-use super::tables::name_rule;
+use std::collections::BTreeSet;
+
+use super::field::{
+    split_axis, transpose, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, MEMBER_NAMES, TIME_NAMES,
+};
+use super::tables::{feeds_model, name_rule};
+use super::{Skipped, SourceContents};
 use crate::data::netcdf_io;
 use crate::data::netcdf_time;
 use crate::{Error, Result};
 
 /// Reads every gridded variable (one with latitude and longitude dimensions) of a NetCDF file.
 pub fn read_fields(path: &Path) -> Result<Vec<Field>> {
+    Ok(read_contents(path)?.fields)
+}
+
+/// Reads every gridded variable of a NetCDF file that feeds a model variable (one field per
+/// ensemble member when it has a member dimension), and lists the other data variables as
+/// skipped, with why.
+pub fn read_contents(path: &Path) -> Result<SourceContents> {
     let file = netcdf_io::open(path)?;
     let vars = file
         .variables()
         .map_err(|e| netcdf_io::reader_error(path, "variables", e))?;
-    let mut fields = Vec::new();
+    // Coordinates: variables named like a dimension or in some `coordinates` attribute.
+    let mut coords: BTreeSet<String> = BTreeSet::from(["datetime".to_string()]);
     for var in vars {
-        let dims: Vec<&str> = var.dimensions.iter().map(|d| d.name.as_str()).collect();
-        let has = |names: &[&str]| dims.iter().any(|d| names.contains(d));
-        if dims.len() < 2 || !has(&LAT_NAMES) || !has(&LON_NAMES) {
+        coords.extend(var.dimensions.iter().map(|d| d.name.clone()));
+        if let Some(list) = netcdf_io::var_attr_text(var, "coordinates") {
+            coords.extend(list.split_whitespace().map(str::to_string));
+        }
+    }
+    let mut out = SourceContents::default();
+    for var in vars {
+        let name = var.name.as_str();
+        if coords.contains(name) {
             continue;
         }
-        fields.push(read_field(&file, path, var)?);
+        let dims: Vec<&str> = var.dimensions.iter().map(|d| d.name.as_str()).collect();
+        let has = |names: &[&str]| dims.iter().any(|d| names.contains(d));
+        let reason = if dims.len() < 2 || !has(&LAT_NAMES) || !has(&LON_NAMES) {
+            Some(format!(
+                "not gridded: dimensions ({}) lack latitude and longitude",
+                dims.join(", ")
+            ))
+        } else if !feeds_model(name) {
+            Some(format!(
+                "feeds no model variable (`{name}` is not in the name table names.tsv)"
+            ))
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => out.skipped.push(Skipped {
+                path: path.to_path_buf(),
+                message: None,
+                name: name.to_string(),
+                reason,
+            }),
+            None => out.fields.extend(read_field(&file, path, var)?),
+        }
     }
-    Ok(fields)
+    Ok(out)
 }
 
 fn data_err(path: &Path, variable: &str, detail: String) -> Error {
@@ -38,7 +79,7 @@ fn data_err(path: &Path, variable: &str, detail: String) -> Error {
     }
 }
 
-fn read_field(file: &NcFile, path: &Path, var: &NcVariable) -> Result<Field> {
+fn read_field(file: &NcFile, path: &Path, var: &NcVariable) -> Result<Vec<Field>> {
     let name = var.name.as_str();
     let shape = netcdf_io::shape(path, var)?;
     let mut roles = Vec::with_capacity(shape.len());
@@ -47,9 +88,30 @@ fn read_field(file: &NcFile, path: &Path, var: &NcVariable) -> Result<Field> {
     let mut levels = None;
     let mut lat = Vec::new();
     let mut lon = Vec::new();
-    for (dim, &size) in var.dimensions.iter().zip(&shape) {
+    let mut members: Option<(usize, Vec<i64>)> = None;
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, (dim, &size)) in var.dimensions.iter().zip(&shape).enumerate() {
         let d = dim.name.as_str();
-        let role = if TIME_NAMES.contains(&d) {
+        if seen.contains(&d) {
+            return Err(data_err(
+                path,
+                name,
+                format!("dimension name `{d}` appears twice among its dimensions"),
+            ));
+        }
+        seen.push(d);
+        let role = if MEMBER_NAMES.contains(&d) {
+            if members.is_some() {
+                return Err(data_err(
+                    path,
+                    name,
+                    format!("two dimensions play the role of ensemble member (`{d}`)"),
+                ));
+            }
+            members = Some((i, read_members(file, path, d, size)?));
+            roles.push(None);
+            continue;
+        } else if TIME_NAMES.contains(&d) {
             times = Some(read_times(file, path, d)?);
             0
         } else if LEVEL_NAMES.contains(&d) {
@@ -88,22 +150,69 @@ fn read_field(file: &NcFile, path: &Path, var: &NcVariable) -> Result<Field> {
         roles.push(Some(role));
     }
     let raw = netcdf_io::read_f32(file, path, var, None)?;
-    let data = transpose(&raw, &shape, &roles, out_shape);
     let rule = name_rule(name);
-    Ok(Field {
+    let field = |data: Vec<f32>, member: Option<i64>| Field {
         path: path.to_path_buf(),
         source_name: name.to_string(),
-        model_name: rule.model,
+        model_name: rule.model.clone(),
         conversion: rule.conversion,
         units: netcdf_io::var_attr_text(var, "units"),
-        times,
-        levels,
-        lat,
-        lon,
+        times: times.clone(),
+        levels: levels.clone(),
+        lat: lat.clone(),
+        lon: lon.clone(),
         data,
-        member: None,
+        member,
         messages: Vec::new(),
+    };
+    Ok(match members {
+        None => vec![field(transpose(&raw, &shape, &roles, out_shape), None)],
+        Some((axis, numbers)) => {
+            let mut part_shape = shape.clone();
+            part_shape.remove(axis);
+            let mut part_roles = roles.clone();
+            part_roles.remove(axis);
+            split_axis(&raw, &shape, axis)
+                .into_iter()
+                .zip(numbers)
+                .map(|(part, n)| {
+                    field(
+                        transpose(&part, &part_shape, &part_roles, out_shape),
+                        Some(n),
+                    )
+                })
+                .collect()
+        }
     })
+}
+
+/// The member numbers of an ensemble dimension: its coordinate's values, else 0, 1, ...
+fn read_members(file: &NcFile, path: &Path, name: &str, size: usize) -> Result<Vec<i64>> {
+    if file.variable(name).is_err() {
+        return Ok((0..size as i64).collect());
+    }
+    let values = read_coord(file, path, name)?;
+    if values.len() != size {
+        return Err(data_err(
+            path,
+            name,
+            format!("has {} values for a dimension of {size}", values.len()),
+        ));
+    }
+    values
+        .into_iter()
+        .map(|x| {
+            if x.fract() == 0.0 && x.abs() < 1e9 {
+                Ok(x as i64)
+            } else {
+                Err(data_err(
+                    path,
+                    name,
+                    format!("ensemble member {x} is not a whole number"),
+                ))
+            }
+        })
+        .collect()
 }
 
 fn coord<'a>(file: &'a NcFile, path: &Path, name: &str) -> Result<&'a NcVariable> {

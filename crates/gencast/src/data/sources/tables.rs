@@ -67,6 +67,13 @@ pub fn name_rule(source: &str) -> NameRule {
     }
 }
 
+/// Whether the source variable `source` holds a variable of the models (by the name table,
+/// or by being one of the models' own names).
+pub fn feeds_model(source: &str) -> bool {
+    let model = name_rule(source).model;
+    model == "total_precipitation" || crate::variables::lookup(&model).is_some()
+}
+
 /// What `prepare` needs to know about a model: its task, grid, time step and precipitation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {

@@ -10,9 +10,11 @@ use serde_json::{Map, Value};
 use zarrs::array::{Array, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
 
-use super::field::{transpose, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, TIME_NAMES};
-use super::tables::name_rule;
-use super::Wanted;
+use super::field::{
+    split_axis, transpose, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, MEMBER_NAMES, TIME_NAMES,
+};
+use super::tables::{feeds_model, name_rule};
+use super::{Skipped, SourceContents, Wanted};
 use crate::data::bounds;
 use crate::data::netcdf_time;
 use crate::data::netcdf_time::format_datetime;
@@ -447,20 +449,7 @@ impl Store<'_> {
 /// Reads the gridded arrays (those with latitude and longitude dimensions) of a Zarr v2 store
 /// that hold `wanted` variables, only over `wanted`'s time window: a store may hold decades.
 pub fn read_fields(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
-    let store = open_store(path)?;
-    let names = store.array_names();
-    let mut fields = Vec::new();
-    for name in names {
-        let Ok(dims) = store.dims(&name) else {
-            continue;
-        };
-        let has = |set: &[&str]| dims.iter().any(|d| set.contains(&d.as_str()));
-        if dims.len() < 2 || !has(&LAT_NAMES) || !has(&LON_NAMES) || !wanted.wants(&name) {
-            continue;
-        }
-        fields.push(read_field(&store, &name, &dims, wanted)?);
-    }
-    Ok(fields)
+    Ok(read_contents(path, wanted)?.fields)
 }
 
 /// Fails unless coordinate `dim` holds as many values (`have`) as array `name` has along it.
@@ -475,7 +464,61 @@ fn coordinate_fits(store: &Store, name: &str, dim: &str, have: usize, size: usiz
     ))
 }
 
-fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Result<Field> {
+/// [`read_fields`], with the store's other data arrays (not gridded, or of no model variable)
+/// listed as skipped, with why. A member dimension gives one field per member.
+pub fn read_contents(path: &Path, wanted: &Wanted) -> Result<SourceContents> {
+    let store = open_store(path)?;
+    let names = store.array_names();
+    let mut dims_of = Vec::new();
+    let mut coords = std::collections::BTreeSet::new();
+    for name in &names {
+        let dims = store.dims(name);
+        if let Ok(d) = &dims {
+            coords.extend(d.iter().cloned());
+        }
+        dims_of.push(dims);
+    }
+    let mut out = SourceContents::default();
+    for (name, dims) in names.into_iter().zip(dims_of) {
+        if coords.contains(&name) {
+            continue;
+        }
+        let skip = |reason: String| Skipped {
+            path: path.to_path_buf(),
+            message: None,
+            name: name.clone(),
+            reason,
+        };
+        let dims = match dims {
+            Ok(d) => d,
+            Err(e) => {
+                out.skipped.push(skip(format!("not gridded: {e}")));
+                continue;
+            }
+        };
+        let has = |set: &[&str]| dims.iter().any(|d| set.contains(&d.as_str()));
+        if dims.len() < 2 || !has(&LAT_NAMES) || !has(&LON_NAMES) {
+            out.skipped.push(skip(format!(
+                "not gridded: dimensions ({}) lack latitude and longitude",
+                dims.join(", ")
+            )));
+            continue;
+        }
+        if !feeds_model(&name) {
+            out.skipped.push(skip(format!(
+                "feeds no model variable (`{name}` is not in the name table names.tsv)"
+            )));
+            continue;
+        }
+        if !wanted.wants(&name) {
+            continue;
+        }
+        out.fields.extend(read_field(&store, &name, &dims, wanted)?);
+    }
+    Ok(out)
+}
+
+fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Result<Vec<Field>> {
     let shape = store.shape(name)?;
     if shape.len() != dims.len() {
         return Err(data_err(
@@ -488,14 +531,35 @@ fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Re
             ),
         ));
     }
+    for (i, d) in dims.iter().enumerate() {
+        if dims[..i].contains(d) {
+            return Err(data_err(
+                store.path,
+                name,
+                format!("dimension name `{d}` appears twice in its _ARRAY_DIMENSIONS {dims:?}"),
+            ));
+        }
+    }
     let mut roles = Vec::new();
     let mut out_shape = [1usize; 4];
     let mut ranges: Vec<std::ops::Range<u64>> = shape.iter().map(|&n| 0..n as u64).collect();
     let (mut times, mut levels, mut lat, mut lon) = (None, None, Vec::new(), Vec::new());
+    let mut members: Option<(usize, Vec<i64>)> = None;
     for (i, (d, &size)) in dims.iter().zip(&shape).enumerate() {
         let d = d.as_str();
         let mut size = size;
-        let role = if TIME_NAMES.contains(&d) {
+        let role = if MEMBER_NAMES.contains(&d) {
+            if members.is_some() {
+                return Err(data_err(
+                    store.path,
+                    name,
+                    format!("two dimensions play the role of ensemble member (`{d}`)"),
+                ));
+            }
+            members = Some((i, member_numbers(store, d, size)?));
+            roles.push(None);
+            continue;
+        } else if TIME_NAMES.contains(&d) {
             let all = store.times(d)?;
             coordinate_fits(store, name, d, all.len(), size)?;
             let (lo, hi) = match wanted.window {
@@ -565,24 +629,74 @@ fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Re
         .map(|x| x as f32)
         .collect();
     let read_shape: Vec<usize> = ranges.iter().map(|r| (r.end - r.start) as usize).collect();
-    let data = transpose(&raw, &read_shape, &roles, out_shape);
     let rule = name_rule(name);
-    let field = Field {
+    let field = |data: Vec<f32>, member: Option<i64>| Field {
         path: store.path.to_path_buf(),
         source_name: name.to_string(),
-        model_name: rule.model,
+        model_name: rule.model.clone(),
         conversion: rule.conversion,
         units: store.attr_text(name, "units"),
-        times,
-        levels,
-        lat,
-        lon,
+        times: times.clone(),
+        levels: levels.clone(),
+        lat: lat.clone(),
+        lon: lon.clone(),
         data,
-        member: None,
+        member,
         messages: Vec::new(),
     };
-    field.check()?;
-    Ok(field)
+    let fields: Vec<Field> = match members {
+        None => vec![field(transpose(&raw, &read_shape, &roles, out_shape), None)],
+        Some((axis, numbers)) => {
+            let mut part_shape = read_shape.clone();
+            part_shape.remove(axis);
+            let mut part_roles = roles.clone();
+            part_roles.remove(axis);
+            split_axis(&raw, &read_shape, axis)
+                .into_iter()
+                .zip(numbers)
+                .map(|(part, n)| {
+                    field(
+                        transpose(&part, &part_shape, &part_roles, out_shape),
+                        Some(n),
+                    )
+                })
+                .collect()
+        }
+    };
+    for f in &fields {
+        f.check()?;
+    }
+    Ok(fields)
+}
+
+/// The member numbers of an ensemble dimension of `size`: its coordinate array's values,
+/// else 0, 1, ...
+fn member_numbers(store: &Store, name: &str, size: usize) -> Result<Vec<i64>> {
+    if store.zarray(name).is_none() {
+        return Ok((0..size as i64).collect());
+    }
+    let values = store.read_f64(name)?;
+    if values.len() != size {
+        return Err(data_err(
+            store.path,
+            name,
+            format!("has {} values for a dimension of {size}", values.len()),
+        ));
+    }
+    values
+        .into_iter()
+        .map(|x| {
+            if x.fract() == 0.0 && x.abs() < 1e9 {
+                Ok(x as i64)
+            } else {
+                Err(data_err(
+                    store.path,
+                    name,
+                    format!("ensemble member {x} is not a whole number"),
+                ))
+            }
+        })
+        .collect()
 }
 
 /// Opens a Zarr v2 store through its consolidated metadata.
