@@ -124,10 +124,10 @@ pub(super) fn weighted_tile(
     {
         use crate::kernels::isa::Kind;
         match isa.kind() {
-            // SAFETY: an `Isa` of this kind exists only on CPUs with these features; the bounds
-            // of every access are asserted above.
             Kind::Avx512 => {
-                return unsafe { super::x86::weighted_tile_avx512(p, w, v, vrow, dhp, o) }
+                // SAFETY: an `Isa` of this kind exists only on CPUs with these features; the
+                // bounds of every access are asserted above.
+                return unsafe { super::x86::weighted_tile_avx512(p, w, v, vrow, dhp, o) };
             }
             // SAFETY: as above.
             Kind::Avx2 => return unsafe { super::x86::weighted_tile_avx2(p, w, v, vrow, dhp, o) },
