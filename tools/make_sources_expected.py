@@ -177,9 +177,11 @@ def zarr_store(path):
         if dims == [name]:
             continue
         data = np.asarray(a[:], dtype=np.float64)
-        fill = a.metadata.fill_value if hasattr(a.metadata, "fill_value") else None
-        if fill is not None and not np.isnan(fill):
-            data[data == fill] = np.nan
+        # CF missing values only: Zarr's own fill_value is the value of absent chunks.
+        for key in ("_FillValue", "missing_value"):
+            fill = a.attrs.get(key)
+            if fill is not None and not np.isnan(fill):
+                data[data == fill] = np.nan
         fields += frames(name, os.path.basename(path.rstrip("/")), dims, data, coords, a.attrs.get("units"))
     return {"fields": fields, "skipped": []}
 

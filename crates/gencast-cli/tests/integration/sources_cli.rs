@@ -174,7 +174,12 @@ fn sources_json_has_the_documented_shape_and_converted_units() {
     let v: Value = serde_json::from_str(&stdout).unwrap();
     let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, BTreeSet::from(["fields", "skipped"]));
-    let row = &v["fields"][0];
+    let row = v["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "z")
+        .unwrap();
     let keys: Vec<&str> = row
         .as_object()
         .unwrap()
