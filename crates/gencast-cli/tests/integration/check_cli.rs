@@ -241,7 +241,8 @@ fn a_missing_land_sea_mask_or_datetime_is_reported_as_missing() {
 
 #[test]
 fn units_other_than_the_models_are_reported_by_name() {
-    // Temperature said to be in °C, precipitation in mm (1000 times the values in m).
+    // Temperature said to be in °C, pressure in hPa (the values 100 times smaller). GenCast's
+    // precipitation is a target, not an input, so `check` does not read it.
     assert_rejected(
         Edit {
             units: Some(("2m_temperature", "degC")),
@@ -251,11 +252,11 @@ fn units_other_than_the_models_are_reported_by_name() {
     );
     assert_rejected(
         Edit {
-            units: Some(("total_precipitation_12hr", "mm")),
-            scale: Some(("total_precipitation_12hr", 1000.0)),
+            units: Some(("mean_sea_level_pressure", "hPa")),
+            scale: Some(("mean_sea_level_pressure", 0.01)),
             ..Edit::default()
         },
-        &["total_precipitation_12hr", "units `mm`, expected `m`"],
+        &["mean_sea_level_pressure", "units `hPa`, expected `Pa`"],
     );
     // The model's units in another spelling are the model's units.
     let dir = tempfile::tempdir().unwrap();

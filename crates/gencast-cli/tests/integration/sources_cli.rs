@@ -158,12 +158,51 @@ fn sources_json_agrees_with_independent_readers_on_the_prepare_fixtures() {
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 
+/// The corpus files whose reading is refused (no expected inventory), with what the refusal
+/// must name.
+const REFUSED: [(&str, &str); 3] = [
+    ("duplicates-conflicting.grib2", "different values"),
+    ("year-missing.grib2", "year"),
+    ("second-order.grib1", "second-order"),
+];
+
 #[test]
 fn sources_json_agrees_with_eccodes_on_the_grib_corpus() {
     let dir = fixture("grib-corpus");
     let cases = with_expected(&dir, true);
+    // Every GRIB file of the corpus is either compared with its ecCodes inventory or refused.
+    let gribs: BTreeSet<String> = std::fs::read_dir(&dir)
+        .expect("the GRIB corpus (tools/make_grib_corpus.py)")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".grib") && !n.ends_with(".json"))
+        .collect();
+    let compared: BTreeSet<String> = cases
+        .iter()
+        .map(|(s, _)| s.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let refused: BTreeSet<String> = REFUSED.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(
+        gribs,
+        &compared | &refused,
+        "corpus files without an expected inventory or a refusal"
+    );
+    assert!(compared.len() >= 11, "{compared:?}");
     let diffs: Vec<String> = cases.iter().flat_map(|(s, e)| compare(s, e)).collect();
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+#[test]
+fn sources_refuses_the_corpus_files_it_cannot_read_naming_file_and_cause() {
+    let dir = fixture("grib-corpus");
+    for (name, cause) in REFUSED {
+        let path = dir.join(name);
+        let (ok, stdout, stderr) = run(&["sources", "--json", path.to_str().unwrap()]);
+        assert!(!ok, "{name}: accepted:\n{stdout}");
+        assert!(stderr.contains(name), "{name}: {stderr}");
+        assert!(stderr.contains("message"), "{name}: {stderr}");
+        assert!(stderr.contains(cause), "{name}: {stderr}");
+    }
 }
 
 #[test]
