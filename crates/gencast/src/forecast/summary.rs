@@ -183,7 +183,7 @@ impl<S: ForecastSink> SummarySink<S> {
 
 impl<S: ForecastSink> Drop for SummarySink<S> {
     /// Stopped before its end, the summary cannot be continued: the spill file goes (with
-    /// [`Spill`]) and the output discards what it holds.
+    /// `Spill`) and the output discards what it holds.
     fn drop(&mut self) {
         self.spill = None;
         if self.open {
