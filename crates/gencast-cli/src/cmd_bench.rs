@@ -28,7 +28,7 @@ fn parse_isas(arg: Option<&str>) -> anyhow::Result<Vec<Isa>> {
 
 /// Arguments of `gencast bench`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Configuration: GenCast `mini` (1° grid, mesh 4), `1p0` (1°, mesh 5) or `0p25` (0.25°,
     /// mesh 6), all with latent 512, 16 layers, 4 heads, k-hop 16, feed-forward 2048; or
     /// GraphCast `graphcast-1p0` (GraphCast_small: 1°, mesh 5, 13 levels) or `graphcast-0p25`
@@ -71,7 +71,7 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let isas = parse_isas(args.isa.as_deref())?;
     if args.kernels {
         return run_kernels(&args, isas);

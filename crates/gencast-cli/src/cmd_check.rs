@@ -15,7 +15,7 @@ use gencast::output::read::{ForecastOutput, OutputLayout};
 
 /// Arguments of `gencast check`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The input dataset (NetCDF file or Zarr store, reference layout).
     #[arg(long)]
     dataset: PathBuf,
@@ -32,7 +32,7 @@ pub struct Args {
 }
 
 /// Runs the checks; fails when any problem is found.
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let ckpt_path = match &args.checkpoint {
         Some(c) => c.clone(),
         None => crate::demo::dir()?.join(crate::demo::CHECKPOINT),

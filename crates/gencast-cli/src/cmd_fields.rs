@@ -12,7 +12,7 @@ use crate::cmd_inspect::{emit, Tree};
 
 /// Arguments of `gencast fields`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The checkpoint (.npz) whose task to describe; without it, the standard GenCast task.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
@@ -100,7 +100,7 @@ macro_rules! tree {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     // A file that is not a readable archive is left to the GenCast reader, whose error says why.
     let kind = match &args.checkpoint {
         Some(p) => CheckpointKind::detect(p).unwrap_or(CheckpointKind::GenCast),

@@ -21,7 +21,7 @@ use crate::signals::{raise_sigterm, Stop, SIGTERM_AFTER_ENV};
 
 /// Arguments of `gencast forecast`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The checkpoint (.npz). Give --checkpoint, --dataset and --stats together; with none of
     /// them the bundled demo model, dataset and stats are used.
     #[arg(long)]
@@ -477,7 +477,7 @@ fn stopped_message(args: &Args, signal: &str, summary: Option<&EnsembleSummary>)
 }
 
 /// Runs the command; `stop` is set by SIGTERM or SIGINT.
-pub fn run(args: Args, stop: &Stop) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args, stop: &Stop) -> anyhow::Result<()> {
     let (ckpt_path, ds_path, stats_dir) = inputs(&args)?;
     let kind = kind_of(&ckpt_path);
     check_ensemble_options(&args, kind)?;

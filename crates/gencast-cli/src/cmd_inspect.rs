@@ -12,7 +12,7 @@ use gencast::checkpoint::inspect::Description;
 
 /// Arguments of `gencast inspect`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The checkpoint (.npz).
     checkpoint: PathBuf,
     /// Print one JSON object instead of text.
@@ -198,7 +198,7 @@ pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let path = &args.checkpoint;
     let d = Description::of(path)?;
     let mut out = String::new();

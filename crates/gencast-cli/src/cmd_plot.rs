@@ -35,7 +35,7 @@ const STAMP_MAP_WIDTH: usize = 400;
 
 /// Arguments of `gencast plot`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Forecast output or input dataset (NetCDF file or Zarr store).
     #[arg(long)]
     input: PathBuf,
@@ -137,7 +137,7 @@ enum Members {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     check_output_location(&args.output, OutputKind::File)?;
     let mut inputs: Vec<(&str, &Path)> = vec![("--input", &args.input)];
     if let Some(t) = &args.truth {

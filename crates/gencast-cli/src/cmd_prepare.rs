@@ -16,7 +16,7 @@ use gencast::output::guard::{
 
 /// Arguments of `gencast prepare`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// A source file (repeat for several: e.g. a CDS single-level and a pressure-level file,
     /// and a file of static fields). The kind is told from the content.
     #[arg(long = "input", required = true)]
@@ -91,7 +91,7 @@ fn model_spec(args: &Args) -> anyhow::Result<tables::ModelSpec> {
 }
 
 /// Prepares the dataset, writes it, and prints the check table; fails when a check fails.
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let init_time = parse_datetime(&args.init_time).with_context(|| {
         format!(
             "--init-time `{}`: expected YYYY-MM-DDTHH:MM",

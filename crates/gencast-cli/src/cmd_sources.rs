@@ -12,7 +12,7 @@ use crate::cmd_inspect::emit;
 
 /// Arguments of `gencast sources`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Source files or Zarr stores (NetCDF, Zarr v2, GRIB 1/2), as `prepare --input` takes them.
     #[arg(required = true)]
     sources: Vec<PathBuf>,
@@ -153,7 +153,7 @@ fn to_text(inv: &Inventory) -> String {
 }
 
 /// Prints the inventory of the sources.
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let inv = inventory::inventory(&args.sources).context("reading the sources")?;
     if args.json {
         let mut text = serde_json::to_string_pretty(&to_json(&inv))?;

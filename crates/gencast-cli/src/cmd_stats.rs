@@ -31,7 +31,7 @@ use output::Output;
 
 /// Arguments of `gencast stats`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Forecast output: NetCDF file or Zarr store, reference or WeatherBench-2 layout.
     #[arg(long)]
     forecast: PathBuf,
@@ -238,7 +238,7 @@ fn pick_levels(
 }
 
 /// Runs `gencast stats`.
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let mut inputs: Vec<(&str, &Path)> = vec![("--forecast", &args.forecast)];
     if let Some(t) = &args.truth {
         inputs.push(("--truth", t));

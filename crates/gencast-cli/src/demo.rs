@@ -20,9 +20,9 @@ macro_rules! demo_file {
 }
 
 /// The demo's checkpoint file name.
-pub const CHECKPOINT: &str = "checkpoint.npz";
+pub(crate) const CHECKPOINT: &str = "checkpoint.npz";
 /// The demo's example dataset file name.
-pub const DATASET: &str = "source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc";
+pub(crate) const DATASET: &str = "source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc";
 
 /// The demo files: checkpoint, example dataset and the four statistics files.
 const FILES: [(&str, &[u8]); 6] = [
@@ -35,7 +35,7 @@ const FILES: [(&str, &[u8]); 6] = [
 ];
 
 /// The folder holding the demo files, written there first if needed.
-pub fn dir() -> anyhow::Result<PathBuf> {
+pub(crate) fn dir() -> anyhow::Result<PathBuf> {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for (name, bytes) in FILES {
         (name, bytes).hash(&mut h);

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 /// Parses a whole number ≥ 0 of type `T`, rejecting negative values with a clear message.
-pub fn whole<T: FromStr + TryFrom<u64>>(s: &str) -> Result<T, String> {
+pub(crate) fn whole<T: FromStr + TryFrom<u64>>(s: &str) -> Result<T, String> {
     let t = s.trim();
     if t.starts_with('-') {
         return Err(format!("`{s}` is negative; expected a whole number ≥ 0"));

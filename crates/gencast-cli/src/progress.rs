@@ -21,7 +21,7 @@ const DEFAULT_WIDTH: usize = 80;
 
 /// What one progress line shows.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// Member number, as the log lines give it (the member offset included).
     pub number: usize,
     /// Member position within the run, from 1.
@@ -44,12 +44,12 @@ pub struct Snapshot {
 
 /// Seconds left when `done` of `total` units of work took `elapsed_s`, assuming the same rate;
 /// unknown before any work is done.
-pub fn eta_seconds(elapsed_s: f64, done: f64, total: f64) -> Option<f64> {
+pub(crate) fn eta_seconds(elapsed_s: f64, done: f64, total: f64) -> Option<f64> {
     (done > 0.0 && elapsed_s.is_finite()).then(|| elapsed_s / done * (total - done).max(0.0))
 }
 
 /// A duration as `42s`, `3m05s` or `2h07m` (rounded to the second).
-pub fn format_duration(seconds: f64) -> String {
+pub(crate) fn format_duration(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     match (s / 3600, s % 3600 / 60, s % 60) {
         (0, 0, sec) => format!("{sec}s"),
@@ -60,7 +60,7 @@ pub fn format_duration(seconds: f64) -> String {
 
 /// The progress line for `snap`, at most `width - 1` characters (so the terminal never wraps
 /// it): the bar takes the room the text leaves, up to [`MAX_BAR`].
-pub fn render(snap: &Snapshot, width: usize) -> String {
+pub(crate) fn render(snap: &Snapshot, width: usize) -> String {
     let head = format!(
         "member {} ({}/{}) step {}/{} ",
         snap.number, snap.member, snap.members, snap.step, snap.steps
@@ -105,7 +105,7 @@ fn terminal_width() -> usize {
 }
 
 /// The live progress line of a forecast. Disabled, it draws nothing and costs nothing.
-pub struct ProgressLine {
+pub(crate) struct ProgressLine {
     enabled: bool,
     width: usize,
     start: Instant,
@@ -127,7 +127,7 @@ impl ProgressLine {
     /// A progress line for `members` (numbered from `offset`) × `steps`, of which `to_compute`
     /// steps are computed; drawn only when `enabled` (stderr is a terminal and informational
     /// output is wanted).
-    pub fn new(
+    pub(crate) fn new(
         enabled: bool,
         offset: usize,
         members: usize,
@@ -176,7 +176,7 @@ impl ProgressLine {
     }
 
     /// Notes a finished denoiser call; redraws unless the last redraw was very recent.
-    pub fn on_call(&mut self, p: CallProgress) {
+    pub(crate) fn on_call(&mut self, p: CallProgress) {
         self.at = (p.member, p.step, p.calls, p.calls_per_step);
         let due = self
             .last_draw
@@ -187,7 +187,7 @@ impl ProgressLine {
     }
 
     /// Notes a finished step (after its log line): the line moves on to the next step.
-    pub fn on_step(&mut self, member: usize, step: usize) {
+    pub(crate) fn on_step(&mut self, member: usize, step: usize) {
         self.computed += 1;
         let per_step = self.at.3;
         self.at = if step + 1 < self.steps {
@@ -214,7 +214,7 @@ impl ProgressLine {
     }
 
     /// Erases the line (before a log line, and at the end).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         if self.visible {
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r\x1b[K");

@@ -10,14 +10,14 @@ use anyhow::Context;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 /// The stop request a forecast watches.
-pub struct Stop {
+pub(crate) struct Stop {
     flag: Arc<AtomicBool>,
     signal: Arc<AtomicUsize>,
 }
 
 impl Stop {
     /// Installs the handlers of SIGTERM and SIGINT.
-    pub fn install() -> anyhow::Result<Stop> {
+    pub(crate) fn install() -> anyhow::Result<Stop> {
         let stop = Stop {
             flag: Arc::new(AtomicBool::new(false)),
             signal: Arc::new(AtomicUsize::new(0)),
@@ -35,12 +35,12 @@ impl Stop {
     }
 
     /// The flag the forecast's cancellation watches.
-    pub fn flag(&self) -> Arc<AtomicBool> {
+    pub(crate) fn flag(&self) -> Arc<AtomicBool> {
         self.flag.clone()
     }
 
     /// The signal that asked the run to stop, if one did.
-    pub fn received(&self) -> Option<Stopped> {
+    pub(crate) fn received(&self) -> Option<Stopped> {
         match self.signal.load(Ordering::SeqCst) as i32 {
             0 => None,
             signal => Some(Stopped {
@@ -53,7 +53,7 @@ impl Stop {
 
 /// A run ended by a signal: the error `main` reports, exiting with status 128 + `signal`.
 #[derive(Debug)]
-pub struct Stopped {
+pub(crate) struct Stopped {
     /// The signal's number.
     pub signal: i32,
     /// What was stopped and how to continue.
@@ -62,7 +62,7 @@ pub struct Stopped {
 
 impl Stopped {
     /// The signal's name (`SIGTERM`, `SIGINT`).
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self.signal {
             SIGTERM => "SIGTERM",
             SIGINT => "SIGINT",
@@ -72,7 +72,7 @@ impl Stopped {
 
     /// The process exit status: 128 + the signal's number, as a shell reports a signalled
     /// process.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         128 + self.signal
     }
 }
@@ -87,9 +87,9 @@ impl std::error::Error for Stopped {}
 
 /// Test hook: the process sends itself SIGTERM once it has computed this many steps (a
 /// scheduler's time limit, at a known point).
-pub const SIGTERM_AFTER_ENV: &str = "GENCAST_SIGTERM_AFTER_STEPS";
+pub(crate) const SIGTERM_AFTER_ENV: &str = "GENCAST_SIGTERM_AFTER_STEPS";
 
 /// Sends this process SIGTERM (the [`SIGTERM_AFTER_ENV`] hook).
-pub fn raise_sigterm() {
+pub(crate) fn raise_sigterm() {
     let _ = signal_hook::low_level::raise(SIGTERM);
 }

@@ -13,6 +13,6 @@ create_exception!(
 );
 
 /// Converts a library error into a `GencastError` with the library's message.
-pub fn to_py(e: gencast::Error) -> PyErr {
+pub(crate) fn to_py(e: gencast::Error) -> PyErr {
     GencastError::new_err(e.to_string())
 }

@@ -2,10 +2,10 @@
 //! both as small anchor tables interpolated linearly in sRGB.
 
 /// An sRGB colour.
-pub type Rgb = [u8; 3];
+pub(super) type Rgb = [u8; 3];
 
 /// Colour of missing (NaN) cells.
-pub const MISSING: Rgb = [200, 200, 200];
+pub(super) const MISSING: Rgb = [200, 200, 200];
 
 /// Viridis at 10 evenly spaced positions.
 const VIRIDIS: [u32; 10] = [
@@ -21,7 +21,7 @@ const RDBU_R: [u32; 11] = [
 
 /// Which colour map to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Colormap {
+pub(super) enum Colormap {
     /// Sequential viridis.
     Viridis,
     /// Diverging blue–white–red, white at the middle of the range.
@@ -30,7 +30,7 @@ pub enum Colormap {
 
 impl Colormap {
     /// Colour at position `t` in `[0, 1]` (clamped; NaN gives [`MISSING`]).
-    pub fn at(self, t: f64) -> Rgb {
+    pub(super) fn at(self, t: f64) -> Rgb {
         if t.is_nan() {
             return MISSING;
         }

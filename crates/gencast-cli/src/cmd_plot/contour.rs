@@ -1,13 +1,13 @@
 //! Contour lines by marching squares on the grid's cell centres.
 
 /// A point in grid coordinates: (row, column), fractional, cell centres at whole numbers.
-pub type Point = (f64, f64);
+pub(super) type Point = (f64, f64);
 
 /// The segments of the `level` contour of `field` (`nlat × nlon`, row-major). Squares with a
 /// missing corner are skipped; saddles are resolved by the mean of the four corners. With
 /// `wrap`, the squares between the last column and the first are included (their points have
 /// columns between `nlon - 1` and `nlon`).
-pub fn segments(
+pub(super) fn segments(
     field: &[f32],
     nlat: usize,
     nlon: usize,
@@ -76,7 +76,7 @@ pub fn segments(
 
 /// Multiples of `interval` strictly inside the finite range of `field` (none for a flat,
 /// empty or non-positive interval).
-pub fn levels(field: &[f32], interval: f64) -> Vec<f64> {
+pub(super) fn levels(field: &[f32], interval: f64) -> Vec<f64> {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for &v in field.iter().filter(|v| v.is_finite()) {
         lo = lo.min(f64::from(v));

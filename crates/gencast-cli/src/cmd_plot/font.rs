@@ -1,15 +1,15 @@
 //! A 5×7 bitmap font (printable ASCII and `°`) for labels on plots.
 
 /// Glyph width in font pixels.
-pub const GLYPH_W: usize = 5;
+pub(super) const GLYPH_W: usize = 5;
 /// Glyph height in font pixels.
-pub const GLYPH_H: usize = 7;
+pub(super) const GLYPH_H: usize = 7;
 /// Rows below the baseline used by descending letters.
-pub const DESCENT: usize = 2;
+pub(super) const DESCENT: usize = 2;
 /// Letters whose glyphs start at the x-height and descend [`DESCENT`] rows below the baseline.
 const DESCENDERS: &str = "gpqy";
 /// Horizontal advance per character in font pixels (glyph plus one column of spacing).
-pub const ADVANCE: usize = 6;
+pub(super) const ADVANCE: usize = 6;
 
 /// Rows of each glyph, top first; bit 4 is the leftmost column.
 #[rustfmt::skip]
@@ -101,7 +101,7 @@ const GLYPHS: &[(char, [u8; 7])] = &[
 ];
 
 /// The rows of a character's glyph (`?` for characters the font lacks).
-pub fn glyph(c: char) -> [u8; 7] {
+pub(super) fn glyph(c: char) -> [u8; 7] {
     GLYPHS
         .iter()
         .find(|(g, _)| *g == c)
@@ -110,7 +110,7 @@ pub fn glyph(c: char) -> [u8; 7] {
 }
 
 /// Rows to shift a character's glyph down by (non-zero for descending letters).
-pub fn glyph_offset(c: char) -> usize {
+pub(super) fn glyph_offset(c: char) -> usize {
     if DESCENDERS.contains(c) {
         DESCENT
     } else {
@@ -119,7 +119,7 @@ pub fn glyph_offset(c: char) -> usize {
 }
 
 /// Width in font pixels of a line of text.
-pub fn text_width(text: &str) -> usize {
+pub(super) fn text_width(text: &str) -> usize {
     let n = text.chars().count();
     if n == 0 {
         0

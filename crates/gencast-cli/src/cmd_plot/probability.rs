@@ -5,7 +5,7 @@ use anyhow::{anyhow, bail};
 
 /// Comparison of a member's value with the threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
+pub(super) enum Op {
     /// `>`
     Greater,
     /// `>=`
@@ -18,7 +18,7 @@ pub enum Op {
 
 impl Op {
     /// The operator as written.
-    pub fn symbol(self) -> &'static str {
+    pub(super) fn symbol(self) -> &'static str {
         match self {
             Op::Greater => ">",
             Op::GreaterEq => ">=",
@@ -28,7 +28,7 @@ impl Op {
     }
 
     /// Whether `v op threshold` holds.
-    pub fn holds(self, v: f64, threshold: f64) -> bool {
+    pub(super) fn holds(self, v: f64, threshold: f64) -> bool {
         match self {
             Op::Greater => v > threshold,
             Op::GreaterEq => v >= threshold,
@@ -40,7 +40,7 @@ impl Op {
 
 /// A parsed `--probability` expression.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Event {
+pub(super) struct Event {
     /// Variable name.
     pub variable: String,
     /// Comparison.
@@ -52,7 +52,7 @@ pub struct Event {
 }
 
 /// Parses `total_precipitation_12hr>10mm`, `2m_temperature<=0°C`, `mean_sea_level_pressure < 990 hPa`.
-pub fn parse(expr: &str) -> anyhow::Result<Event> {
+pub(super) fn parse(expr: &str) -> anyhow::Result<Event> {
     let bad = |why: &str| {
         anyhow!("--probability `{expr}`: {why} (expected VARIABLE>VALUE[UNITS], e.g. total_precipitation_12hr>10mm)")
     };
@@ -98,7 +98,7 @@ pub fn parse(expr: &str) -> anyhow::Result<Event> {
 
 /// Percentage (0–100) of `members` with `value op threshold` at each point; NaN where any
 /// member is missing.
-pub fn percent(members: &[Vec<f32>], op: Op, threshold: f64) -> Vec<f32> {
+pub(super) fn percent(members: &[Vec<f32>], op: Op, threshold: f64) -> Vec<f32> {
     let n = members.first().map_or(0, Vec::len);
     (0..n)
         .map(|i| {

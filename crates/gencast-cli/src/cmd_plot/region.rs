@@ -7,7 +7,7 @@ use gencast::forecast::Region;
 
 /// The part of the grid a map shows.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Window {
+pub(super) struct Window {
     /// Kept rows (indices into the file's latitudes), in file order.
     pub rows: Vec<usize>,
     /// Kept columns (indices into the file's longitudes), west to east.
@@ -22,7 +22,7 @@ pub struct Window {
 
 impl Window {
     /// The whole grid; global when the columns' spacing times their number makes 360°.
-    pub fn all(lat: &[f32], lon: &[f32]) -> Window {
+    pub(super) fn all(lat: &[f32], lon: &[f32]) -> Window {
         let n = lon.len();
         let global = n >= 2 && ((lon[1] - lon[0]) * n as f32 - 360.0).abs() < 1e-3;
         Window {
@@ -36,7 +36,7 @@ impl Window {
 
     /// The points of `lat × lon` inside `text` (`lat_min,lat_max,lon_min,lon_max`; `lon_min >
     /// lon_max` crosses 0°; longitudes in −180..360).
-    pub fn parse(text: &str, lat: &[f32], lon: &[f32]) -> anyhow::Result<Window> {
+    pub(super) fn parse(text: &str, lat: &[f32], lon: &[f32]) -> anyhow::Result<Window> {
         let region = Region::parse(text)?;
         let p = region.points(lat, lon)?;
         if p.lat.len() < 2 || p.lon.len() < 2 {
@@ -53,7 +53,7 @@ impl Window {
     }
 
     /// The window's part of a `lat × lon` field of the whole grid (`nlon` columns).
-    pub fn crop(&self, field: &[f32], nlon: usize) -> Vec<f32> {
+    pub(super) fn crop(&self, field: &[f32], nlon: usize) -> Vec<f32> {
         self.rows
             .iter()
             .flat_map(|&r| self.cols.iter().map(move |&c| field[r * nlon + c]))

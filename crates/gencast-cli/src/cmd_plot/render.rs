@@ -8,7 +8,7 @@ use super::font::{glyph, glyph_offset, text_width, DESCENT, GLYPH_H, GLYPH_W};
 const WHITE: Rgb = [255, 255, 255];
 const BLACK: Rgb = [0, 0, 0];
 /// Colour of contour lines.
-pub const CONTOUR: Rgb = [255, 255, 255];
+pub(super) const CONTOUR: Rgb = [255, 255, 255];
 /// Text is drawn with each font pixel as a square of this many image pixels.
 const TEXT_SCALE: usize = 2;
 /// Height of one line of text in image pixels, spacing included.
@@ -17,7 +17,7 @@ const LINE_H: usize = (GLYPH_H + DESCENT) * TEXT_SCALE + 4;
 const MIN_MAP_WIDTH: usize = 720;
 
 /// An RGB image, row-major, 3 bytes per pixel.
-pub struct Canvas {
+pub(super) struct Canvas {
     /// Width in pixels.
     pub width: usize,
     /// Height in pixels.
@@ -28,7 +28,7 @@ pub struct Canvas {
 
 impl Canvas {
     /// A canvas filled with one colour.
-    pub fn new(width: usize, height: usize, fill: Rgb) -> Canvas {
+    pub(super) fn new(width: usize, height: usize, fill: Rgb) -> Canvas {
         let rgb = fill
             .iter()
             .copied()
@@ -39,7 +39,7 @@ impl Canvas {
     }
 
     /// Fills a rectangle, clipped to the canvas.
-    pub fn fill_rect(&mut self, x: i64, y: i64, w: i64, h: i64, c: Rgb) {
+    pub(super) fn fill_rect(&mut self, x: i64, y: i64, w: i64, h: i64, c: Rgb) {
         let x0 = x.clamp(0, self.width as i64) as usize;
         let x1 = (x + w).clamp(0, self.width as i64) as usize;
         let y0 = y.clamp(0, self.height as i64) as usize;
@@ -53,7 +53,7 @@ impl Canvas {
     }
 
     /// Draws a line of text with its top-left corner at (x, y).
-    pub fn text(&mut self, x: i64, y: i64, text: &str, c: Rgb) {
+    pub(super) fn text(&mut self, x: i64, y: i64, text: &str, c: Rgb) {
         let k = TEXT_SCALE as i64;
         for (n, ch) in text.chars().enumerate() {
             let gx = x + (n * super::font::ADVANCE) as i64 * k;
@@ -88,7 +88,13 @@ impl Canvas {
     /// Draws an anti-aliased line about 1.5 px wide from `a` to `b` (pixel coordinates, pixel
     /// centres at half-integers), clipped to `clip`: each step along the major axis covers the
     /// two or three pixels across it in proportion to their overlap with the line's width.
-    pub fn line(&mut self, a: (f64, f64), b: (f64, f64), c: Rgb, clip: (i64, i64, i64, i64)) {
+    pub(super) fn line(
+        &mut self,
+        a: (f64, f64),
+        b: (f64, f64),
+        c: Rgb,
+        clip: (i64, i64, i64, i64),
+    ) {
         const HALF_WIDTH: f64 = 0.75;
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
         let steep = dy.abs() > dx.abs();
@@ -121,7 +127,7 @@ impl Canvas {
     }
 
     /// Encodes the canvas as an 8-bit RGB PNG.
-    pub fn encode_png(&self) -> anyhow::Result<Vec<u8>> {
+    pub(super) fn encode_png(&self) -> anyhow::Result<Vec<u8>> {
         let mut out = Vec::new();
         {
             let mut enc = png::Encoder::new(&mut out, self.width as u32, self.height as u32);
@@ -144,7 +150,7 @@ fn text_px(s: &str) -> i64 {
 }
 
 /// The grid shared by every panel of a page.
-pub struct Grid<'a> {
+pub(super) struct Grid<'a> {
     /// Latitudes (degrees) of the rows, in the fields' row order.
     pub lat: &'a [f32],
     /// Longitudes (degrees) of the columns, ascending with uniform spacing (may run below 0 or
@@ -157,7 +163,7 @@ pub struct Grid<'a> {
 }
 
 /// One map of a page.
-pub struct Panel {
+pub(super) struct Panel {
     /// Field values, `lat × lon` row-major in the grid's row order.
     pub field: Vec<f32>,
     /// Text above the map (e.g. the member), if any.
@@ -169,7 +175,7 @@ pub struct Panel {
 }
 
 /// Contour lines of a field at given values.
-pub struct Contours {
+pub(super) struct Contours {
     /// The contoured field, on the page's grid (may differ from the coloured field).
     pub field: Vec<f32>,
     /// The values the lines follow.
@@ -177,7 +183,7 @@ pub struct Contours {
 }
 
 /// A colour bar: the colour map, its value range and its label.
-pub struct ColourBar {
+pub(super) struct ColourBar {
     /// Colour map.
     pub colormap: Colormap,
     /// Values at the two ends of the colour map (values outside get the end colours).
@@ -188,7 +194,7 @@ pub struct ColourBar {
 
 /// What to draw: title lines, then panels in rows of `columns`, then the colour bar(s): one
 /// shared under all panels when there is one, else one under each panel.
-pub struct Page<'a> {
+pub(super) struct Page<'a> {
     /// Grid of every panel.
     pub grid: Grid<'a>,
     /// Title lines.
@@ -206,10 +212,10 @@ pub struct Page<'a> {
 }
 
 /// Width in pixels of a single map (one panel).
-pub const SINGLE_MAP_WIDTH: usize = MIN_MAP_WIDTH;
+pub(super) const SINGLE_MAP_WIDTH: usize = MIN_MAP_WIDTH;
 
 /// Colour range: finite min/max (symmetric about 0 for the diverging map), widened when flat.
-pub fn value_range(field: &[f32], colormap: Colormap) -> (f64, f64) {
+pub(super) fn value_range(field: &[f32], colormap: Colormap) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for &v in field.iter().filter(|v| v.is_finite()) {
         lo = lo.min(f64::from(v));
@@ -230,7 +236,7 @@ pub fn value_range(field: &[f32], colormap: Colormap) -> (f64, f64) {
 }
 
 /// "Nice" tick values (multiples of 1, 2 or 5 × 10^k) inside `[lo, hi]`, about `target` of them.
-pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64) {
+pub(super) fn nice_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64) {
     let raw = (hi - lo) / target.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0]
@@ -246,7 +252,7 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64) {
 
 /// A tick label: fixed decimals suited to `step`, or scientific (with the mantissa digits that
 /// resolve `step` at the scale of `max_abs`) for very small or large values.
-pub fn tick_label(v: f64, step: f64, max_abs: f64) -> String {
+pub(super) fn tick_label(v: f64, step: f64, max_abs: f64) -> String {
     if v.abs() < step * 1e-6 {
         return "0".into();
     }
@@ -290,7 +296,7 @@ struct Frame {
 }
 
 /// Renders the page.
-pub fn render_page(page: &Page) -> Canvas {
+pub(super) fn render_page(page: &Page) -> Canvas {
     let g = &page.grid;
     let (nlat, nlon) = (g.lat.len(), g.lon.len());
     let cell = cell_size(nlat, nlon, page.map_width);

@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail};
 
 /// How one variable is shown.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Display {
+pub(super) struct Display {
     /// Variable name.
     pub variable: &'static str,
     /// Units of the files (CF spelling).
@@ -26,7 +26,7 @@ pub struct Display {
 
 impl Display {
     /// The displayed value of a native value (NaN stays NaN).
-    pub fn to_display(&self, v: f32) -> f32 {
+    pub(super) fn to_display(&self, v: f32) -> f32 {
         let d = (f64::from(v) - self.offset) / self.divisor;
         match self.min {
             Some(m) if d < m => m as f32,
@@ -35,7 +35,7 @@ impl Display {
     }
 
     /// The native value of a displayed value (no clamping).
-    pub fn to_native(&self, d: f64) -> f64 {
+    pub(super) fn to_native(&self, d: f64) -> f64 {
         d * self.divisor + self.offset
     }
 }
@@ -66,7 +66,7 @@ fn table() -> &'static [Display] {
 
 /// Which units maps use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum UnitsMode {
+pub(super) enum UnitsMode {
     /// hPa, °C, dam, mm, g/kg (from the display table); other variables as in the file.
     #[default]
     Forecaster,
@@ -76,7 +76,7 @@ pub enum UnitsMode {
 
 /// The conversion applied to one variable's values on a map.
 #[derive(Clone, Debug)]
-pub struct Shown {
+pub(super) struct Shown {
     /// Units on the map.
     pub units: String,
     /// The conversion, when there is one.
@@ -88,7 +88,7 @@ pub struct Shown {
 impl Shown {
     /// The conversion of `variable`, whose file units are `native`: the table's, when `mode`
     /// asks for forecaster units and the file's units are those the table converts from.
-    pub fn new(variable: &str, native: &str, mode: UnitsMode) -> Shown {
+    pub(super) fn new(variable: &str, native: &str, mode: UnitsMode) -> Shown {
         let known = display_of(variable).filter(|d| canonical(native) == Some(d.native));
         let display = known.filter(|_| mode == UnitsMode::Forecaster);
         let contour_interval = known.and_then(|d| {
@@ -107,7 +107,7 @@ impl Shown {
     }
 
     /// The displayed values of native values.
-    pub fn apply(&self, field: &[f32]) -> Vec<f32> {
+    pub(super) fn apply(&self, field: &[f32]) -> Vec<f32> {
         match self.display {
             Some(d) => field.iter().map(|&v| d.to_display(v)).collect(),
             None => field.to_vec(),
@@ -116,12 +116,12 @@ impl Shown {
 }
 
 /// How `variable` is shown, if the table converts it.
-pub fn display_of(variable: &str) -> Option<&'static Display> {
+pub(super) fn display_of(variable: &str) -> Option<&'static Display> {
     table().iter().find(|d| d.variable == variable)
 }
 
 /// The units a spelling means (`m/s` → `m s-1`), if known.
-pub fn canonical(spelling: &str) -> Option<&'static str> {
+pub(super) fn canonical(spelling: &str) -> Option<&'static str> {
     static T: OnceLock<Vec<(&'static str, &'static str)>> = OnceLock::new();
     T.get_or_init(|| {
         include_str!("unit_spellings.csv")
@@ -137,7 +137,7 @@ pub fn canonical(spelling: &str) -> Option<&'static str> {
 
 /// A value of `variable` written in `units` (any spelling; `None`: already native), in the
 /// file's units `native`.
-pub fn threshold_to_native(
+pub(super) fn threshold_to_native(
     variable: &str,
     value: f64,
     units: Option<&str>,

@@ -11,7 +11,7 @@ use gencast::forecast::Region;
 const GRID_TOL: f32 = 1e-3;
 
 /// The scoring grid: a sub-grid of the forecast's.
-pub struct Grid {
+pub(super) struct Grid {
     lat: Vec<f32>,
     lon: Vec<f32>,
     /// Flat indices of the scored points in the forecast's `lat × lon` field.
@@ -23,7 +23,7 @@ pub struct Grid {
 
 impl Grid {
     /// The forecast's whole grid, or the part of it inside `region`.
-    pub fn new(fc: &ForecastOutput, region: Option<&str>) -> anyhow::Result<Grid> {
+    pub(super) fn new(fc: &ForecastOutput, region: Option<&str>) -> anyhow::Result<Grid> {
         let (lat, lon) = (fc.lat(), fc.lon());
         let rows = region_latitude_weights(lat)
             .with_context(|| format!("{}: latitude weights", fc.path().display()))?;
@@ -57,43 +57,43 @@ impl Grid {
     }
 
     /// Number of scored points.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.points.len()
     }
 
     /// Points of one field of the forecast.
-    pub fn source_points(&self) -> usize {
+    pub(super) fn source_points(&self) -> usize {
         self.source_points
     }
 
     /// The scored points of one forecast field (`lat × lon`).
-    pub fn gather(&self, field: &[f32]) -> Vec<f32> {
+    pub(super) fn gather(&self, field: &[f32]) -> Vec<f32> {
         self.points.iter().map(|&p| field[p]).collect()
     }
 
     /// Area weight of each scored point.
-    pub fn weights(&self) -> &[f64] {
+    pub(super) fn weights(&self) -> &[f64] {
         &self.weights
     }
 
     /// Latitudes of the scoring grid.
-    pub fn lat(&self) -> &[f32] {
+    pub(super) fn lat(&self) -> &[f32] {
         &self.lat
     }
 
     /// Longitudes of the scoring grid, west to east.
-    pub fn lon(&self) -> &[f32] {
+    pub(super) fn lon(&self) -> &[f32] {
         &self.lon
     }
 
     /// The `--region` text, when one was given.
-    pub fn region_text(&self) -> Option<String> {
+    pub(super) fn region_text(&self) -> Option<String> {
         self.region.clone()
     }
 }
 
 /// Where the scoring grid's points lie in another file's `lat × lon` field.
-pub struct GridMap {
+pub(super) struct GridMap {
     idx: Vec<usize>,
     source_points: usize,
 }
@@ -101,7 +101,7 @@ pub struct GridMap {
 impl GridMap {
     /// Finds every scoring point on the grid `lat × lon` (longitudes compared modulo 360);
     /// None when one is missing.
-    pub fn new(grid: &Grid, lat: &[f32], lon: &[f32]) -> Option<GridMap> {
+    pub(super) fn new(grid: &Grid, lat: &[f32], lon: &[f32]) -> Option<GridMap> {
         let find = |set: &[f32], x: f32, wrap: bool| {
             set.iter().position(|&y| {
                 let d = (x - y).abs();
@@ -126,17 +126,17 @@ impl GridMap {
     }
 
     /// Number of points.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.idx.len()
     }
 
     /// Points of one field of the other file.
-    pub fn source_points(&self) -> usize {
+    pub(super) fn source_points(&self) -> usize {
         self.source_points
     }
 
     /// The scoring grid's points of one field of the other file.
-    pub fn gather(&self, field: &[f32]) -> Vec<f32> {
+    pub(super) fn gather(&self, field: &[f32]) -> Vec<f32> {
         self.idx.iter().map(|&p| field[p]).collect()
     }
 }

@@ -32,7 +32,7 @@ const METRICS: [Metric; 5] = [
 ];
 
 /// The stats file being written.
-pub struct Output {
+pub(super) struct Output {
     nc: NcWriter,
     with_truth: bool,
     with_acc: bool,
@@ -48,7 +48,7 @@ fn text(s: &str) -> AttrValue {
 impl Output {
     /// Creates the file with every variable the run will write.
     #[allow(clippy::too_many_arguments)]
-    pub fn create(
+    pub(super) fn create(
         path: &Path,
         fc: &ForecastOutput,
         grid: &Grid,
@@ -256,7 +256,7 @@ impl Output {
     }
 
     /// Writes the mean, standard deviation and quantiles of one variable at one lead time.
-    pub fn write_fields(
+    pub(super) fn write_fields(
         &mut self,
         name: &str,
         lead: usize,
@@ -286,7 +286,7 @@ impl Output {
     }
 
     /// Writes the CRPS and error maps of one level (`level` of `levels`) at one lead time.
-    pub fn write_maps(
+    pub(super) fn write_maps(
         &mut self,
         name: &str,
         lead: usize,
@@ -304,7 +304,12 @@ impl Output {
     }
 
     /// Writes the scores of one variable at one lead time (one row per level).
-    pub fn write_scores(&mut self, name: &str, lead: usize, rows: &[Row]) -> anyhow::Result<()> {
+    pub(super) fn write_scores(
+        &mut self,
+        name: &str,
+        lead: usize,
+        rows: &[Row],
+    ) -> anyhow::Result<()> {
         if !self.with_truth {
             return Ok(());
         }
@@ -333,7 +338,7 @@ impl Output {
     }
 
     /// Completes the file.
-    pub fn finish(self) -> anyhow::Result<()> {
+    pub(super) fn finish(self) -> anyhow::Result<()> {
         self.nc.finish()?;
         Ok(())
     }

@@ -15,7 +15,7 @@ const WEIGHTING: &str =
     "cos-latitude band areas normalised to mean 1 (pole rows: polar caps); missing points dropped";
 
 /// What the reports need besides the rows.
-pub struct Context<'a> {
+pub(super) struct Context<'a> {
     /// The command's arguments.
     pub args: &'a Args,
     /// The forecast.
@@ -39,7 +39,7 @@ impl Context<'_> {
 }
 
 /// The JSON report.
-pub fn json(ctx: &Context, rows: &[Row]) -> Value {
+pub(super) fn json(ctx: &Context, rows: &[Row]) -> Value {
     let fc = ctx.fc;
     let rows: Vec<Value> = rows
         .iter()
@@ -112,7 +112,7 @@ fn num(x: f64) -> String {
 }
 
 /// The printed table.
-pub fn table(ctx: &Context, rows: &[Row]) -> String {
+pub(super) fn table(ctx: &Context, rows: &[Row]) -> String {
     let area = match &ctx.region {
         Some(r) => format!("means over the region {r}"),
         None => "global means".into(),
@@ -174,7 +174,7 @@ fn field(x: f64) -> String {
 }
 
 /// Writes the table as CSV, one row per variable, level and lead time, numbers in full.
-pub fn write_csv(path: &Path, ctx: &Context, rows: &[Row]) -> anyhow::Result<()> {
+pub(super) fn write_csv(path: &Path, ctx: &Context, rows: &[Row]) -> anyhow::Result<()> {
     let mut text = String::from("variable,level,lead_hours,valid_points,mean,spread");
     if ctx.with_truth {
         text += ",crps,rmse,rmse_unbiased,spread_skill";

@@ -53,19 +53,19 @@ impl ConfigReader<'_> {
     }
 
     /// An optional string.
-    pub fn opt_str(&self, key: &str) -> Result<Option<String>> {
+    pub(crate) fn opt_str(&self, key: &str) -> Result<Option<String>> {
         let a = self.scalar(key, "a string (<U)", |a| matches!(a.dtype, Dtype::Str(_)))?;
         a.map(|a| Ok(a.as_strings()?.first().cloned().unwrap_or_default()))
             .transpose()
     }
 
     /// A required string.
-    pub fn str(&self, key: &str) -> Result<String> {
+    pub(crate) fn str(&self, key: &str) -> Result<String> {
         self.opt_str(key)?.ok_or_else(|| self.missing(key))
     }
 
     /// A string that must be one of `allowed`; another value is refused naming the key.
-    pub fn one_of(&self, key: &str, allowed: &[&str]) -> Result<String> {
+    pub(crate) fn one_of(&self, key: &str, allowed: &[&str]) -> Result<String> {
         let v = self.str(key)?;
         if allowed.contains(&v.as_str()) {
             return Ok(v);
@@ -80,14 +80,14 @@ impl ConfigReader<'_> {
     }
 
     /// An optional integer.
-    pub fn opt_i64(&self, key: &str) -> Result<Option<i64>> {
+    pub(crate) fn opt_i64(&self, key: &str) -> Result<Option<i64>> {
         let a = self.scalar(key, "an integer (<i8)", |a| a.dtype.is_integer())?;
         a.map(|a| Ok(a.to_i64_vec()?.first().copied().unwrap_or_default()))
             .transpose()
     }
 
     /// An optional non-negative integer.
-    pub fn opt_usize(&self, key: &str) -> Result<Option<usize>> {
+    pub(crate) fn opt_usize(&self, key: &str) -> Result<Option<usize>> {
         self.opt_i64(key)?
             .map(|v| {
                 usize::try_from(v).map_err(|_| Error::Config {
@@ -99,12 +99,12 @@ impl ConfigReader<'_> {
     }
 
     /// A required non-negative integer.
-    pub fn usize(&self, key: &str) -> Result<usize> {
+    pub(crate) fn usize(&self, key: &str) -> Result<usize> {
         self.opt_usize(key)?.ok_or_else(|| self.missing(key))
     }
 
     /// An optional float (integers are accepted and converted, as `float(x)` would).
-    pub fn opt_f64(&self, key: &str) -> Result<Option<f64>> {
+    pub(crate) fn opt_f64(&self, key: &str) -> Result<Option<f64>> {
         let a = self.scalar(key, "a float (<f8)", |a| {
             a.dtype.is_float() || a.dtype.is_integer()
         })?;
@@ -113,12 +113,12 @@ impl ConfigReader<'_> {
     }
 
     /// A required float.
-    pub fn f64(&self, key: &str) -> Result<f64> {
+    pub(crate) fn f64(&self, key: &str) -> Result<f64> {
         self.opt_f64(key)?.ok_or_else(|| self.missing(key))
     }
 
     /// A required boolean.
-    pub fn bool(&self, key: &str) -> Result<bool> {
+    pub(crate) fn bool(&self, key: &str) -> Result<bool> {
         let a = self
             .scalar(key, "a boolean (|b1)", |a| a.dtype == Dtype::Bool)?
             .ok_or_else(|| self.missing(key))?;
@@ -145,14 +145,14 @@ impl ConfigReader<'_> {
     }
 
     /// A list of strings (empty when absent).
-    pub fn str_list(&self, key: &str) -> Result<Vec<String>> {
+    pub(crate) fn str_list(&self, key: &str) -> Result<Vec<String>> {
         (0..self.list_len(key)?)
             .map(|i| self.str(&format!("{key}:{i}")))
             .collect()
     }
 
     /// A list of strings that must have at least one entry.
-    pub fn nonempty_str_list(&self, key: &str) -> Result<Vec<String>> {
+    pub(crate) fn nonempty_str_list(&self, key: &str) -> Result<Vec<String>> {
         let v = self.str_list(key)?;
         if v.is_empty() {
             return Err(self.missing(&format!("{key}:0")));
@@ -161,7 +161,7 @@ impl ConfigReader<'_> {
     }
 
     /// A list of integers (empty when absent).
-    pub fn i64_list(&self, key: &str) -> Result<Vec<i64>> {
+    pub(crate) fn i64_list(&self, key: &str) -> Result<Vec<i64>> {
         (0..self.list_len(key)?)
             .map(|i| {
                 let k = format!("{key}:{i}");
@@ -171,7 +171,7 @@ impl ConfigReader<'_> {
     }
 
     /// A list of non-negative integers (empty when absent).
-    pub fn usize_list(&self, key: &str) -> Result<Vec<usize>> {
+    pub(crate) fn usize_list(&self, key: &str) -> Result<Vec<usize>> {
         (0..self.list_len(key)?)
             .map(|i| self.usize(&format!("{key}:{i}")))
             .collect()

@@ -141,7 +141,7 @@ impl Selection {
     /// variable names, its pressure levels and the run's number of steps; empty requests keep
     /// everything.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
+    pub(super) fn new(
         outputs: &[&str],
         model_levels: &[i32],
         (lat, lon): (&[f32], &[f32]),
@@ -220,12 +220,12 @@ impl Selection {
     }
 
     /// Whether the whole grid is written.
-    pub fn whole_grid(&self, n_lat: usize) -> bool {
+    pub(super) fn whole_grid(&self, n_lat: usize) -> bool {
         self.lat.len() == n_lat && self.lon.iter().copied().eq(0..self.n_lon)
     }
 
     /// Whether everything the model predicts is written.
-    pub fn is_everything(&self, n_outputs: usize, n_levels: usize, n_lat: usize) -> bool {
+    pub(super) fn is_everything(&self, n_outputs: usize, n_levels: usize, n_lat: usize) -> bool {
         self.every == 1
             && self.variables.len() == n_outputs
             && self.levels.len() == n_levels
@@ -233,13 +233,13 @@ impl Selection {
     }
 
     /// The output slot of model step `step` (0-based), when that step is written.
-    pub fn slot(&self, step: usize) -> Option<usize> {
+    pub(super) fn slot(&self, step: usize) -> Option<usize> {
         ((step + 1).is_multiple_of(self.every)).then(|| (step + 1) / self.every - 1)
     }
 
     /// The written part of `field` (`[level,] lat, lon`) of a variable with `n_levels` levels
     /// (0 for a surface variable).
-    pub fn cut(&self, field: &Field, n_levels: usize) -> Vec<f32> {
+    pub(super) fn cut(&self, field: &Field, n_levels: usize) -> Vec<f32> {
         let planes: Vec<usize> = if field.levels.is_empty() {
             vec![0]
         } else {

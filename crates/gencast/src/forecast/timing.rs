@@ -5,10 +5,10 @@ use crate::data::Dataset;
 use crate::{Error, Result};
 
 /// The most steps one run may compute (lead times must also fit the files' 32-bit hours).
-pub const MAX_STEPS: usize = 10_000;
+pub(super) const MAX_STEPS: usize = 10_000;
 
 /// Parses `360h`, `15d` or a plain number of hours given to option `flag`.
-pub fn hours(flag: &str, text: &str) -> Result<u64> {
+pub(super) fn hours(flag: &str, text: &str) -> Result<u64> {
     let t = text.trim();
     let (num, mult) = if let Some(d) = t.strip_suffix('d') {
         (d, 24)
@@ -23,7 +23,7 @@ pub fn hours(flag: &str, text: &str) -> Result<u64> {
 }
 
 /// Parses `360h`, `15d` or a plain number of hours into a number of `step_hours` steps.
-pub fn lead_time_steps(text: &str, step_hours: u64) -> Result<usize> {
+pub(super) fn lead_time_steps(text: &str, step_hours: u64) -> Result<usize> {
     let hours = hours("--lead-time", text)?;
     if hours == 0 || !hours.is_multiple_of(step_hours) {
         bail!("--lead-time `{text}` must be a positive multiple of {step_hours}h");
@@ -32,7 +32,7 @@ pub fn lead_time_steps(text: &str, step_hours: u64) -> Result<usize> {
 }
 
 /// Refuses a number of steps outside 1..=[`MAX_STEPS`].
-pub fn check_steps(steps: usize, step_hours: u64) -> Result<usize> {
+pub(super) fn check_steps(steps: usize, step_hours: u64) -> Result<usize> {
     if steps == 0 {
         bail!("--steps must be at least 1");
     }
@@ -47,7 +47,7 @@ pub fn check_steps(steps: usize, step_hours: u64) -> Result<usize> {
 
 /// The first of `n_frames` input frames `step_hours` apart whose newest is `init_time`
 /// (`YYYY-MM-DDTHH:MM`); frame 0 when no time is given.
-pub fn first_input_frame(
+pub(super) fn first_input_frame(
     ds: &Dataset,
     init_time: Option<&str>,
     n_frames: usize,

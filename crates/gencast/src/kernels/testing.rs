@@ -1,7 +1,7 @@
 //! Shared helpers of the kernel tests: deterministic inputs and f64 reference products.
 
 /// `n` deterministic values spread over [-1, 1].
-pub fn signed_values(seed: u64, n: usize) -> Vec<f32> {
+pub(crate) fn signed_values(seed: u64, n: usize) -> Vec<f32> {
     crate::synthetic::lcg_unit(seed, n)
         .into_iter()
         .map(|u| u * 2.0 - 1.0)
@@ -9,7 +9,7 @@ pub fn signed_values(seed: u64, n: usize) -> Vec<f32> {
 }
 
 /// `a[m, k]·b[k, n]` in f64 (row-major), the reference of the product kernels.
-pub fn naive_matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f64> {
+pub(crate) fn naive_matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f64> {
     let mut c = vec![0.0f64; m * n];
     for i in 0..m {
         for p in 0..k {
@@ -25,7 +25,7 @@ pub fn naive_matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f
 /// Checks `product(a, w, c, m, k, n, accumulate)` (`c = a·w`, or `c += a·w`) against the f64
 /// product for each shape: once into a NaN-filled `c`, which must be overwritten, and once
 /// accumulating onto known values.
-pub fn check_against_f64(
+pub(crate) fn check_against_f64(
     shapes: &[(usize, usize, usize)],
     product: impl Fn(&[f32], &[f32], &mut [f32], usize, usize, usize, bool),
 ) {

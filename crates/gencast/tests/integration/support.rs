@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 /// The regular grid of the fixtures and published datasets: `-90 + res*i` and `res*j` in
 /// float64, cast to float32.
-pub fn grid(res: f64) -> (Vec<f32>, Vec<f32>) {
+pub(crate) fn grid(res: f64) -> (Vec<f32>, Vec<f32>) {
     let n_lat = (180.0 / res).round() as usize + 1;
     let n_lon = (360.0 / res).round() as usize;
     let lat = (0..n_lat)
@@ -24,7 +24,7 @@ pub fn grid(res: f64) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// A file of the GraphCast tiny fixture.
-pub fn graphcast_fixture(file: &str) -> PathBuf {
+pub(crate) fn graphcast_fixture(file: &str) -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/graphcast-tiny"
@@ -33,10 +33,11 @@ pub fn graphcast_fixture(file: &str) -> PathBuf {
 }
 
 /// The GraphCast tiny fixture's dataset.
-pub const GRAPHCAST_DATASET: &str = "source-era5_date-2019-03-29_res-10.0_levels-13_steps-03.nc";
+pub(crate) const GRAPHCAST_DATASET: &str =
+    "source-era5_date-2019-03-29_res-10.0_levels-13_steps-03.nc";
 
 /// SHA-256 (hex) of a byte string.
-pub fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -45,7 +46,7 @@ pub fn sha256(bytes: &[u8]) -> String {
 
 /// Two output variables: `2m_temperature` (surface, in K) and `geopotential` (on levels, no
 /// units).
-pub fn surface_and_levelled() -> Vec<OutputVariable> {
+pub(crate) fn surface_and_levelled() -> Vec<OutputVariable> {
     vec![
         OutputVariable {
             name: "2m_temperature".into(),
@@ -64,7 +65,7 @@ pub fn surface_and_levelled() -> Vec<OutputVariable> {
 
 /// A `prepare` request for `gencast-1p0` initialised 2019-03-29T12:00, on the fixtures' 10°
 /// grid, subsampling finer sources.
-pub fn gencast_request_10deg() -> PrepareRequest {
+pub(crate) fn gencast_request_10deg() -> PrepareRequest {
     let mut model = tables::model("gencast-1p0").unwrap();
     // The fixtures are on a 10° grid.
     model.grid_step = 10.0;

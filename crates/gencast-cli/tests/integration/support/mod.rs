@@ -11,19 +11,19 @@ use gencast::data::Dataset;
 use gencast::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
 
 /// Folder of a fixture set (`tiny-mha`, `tiny-triblockdiag`).
-pub fn fixture(set: &str) -> PathBuf {
+pub(crate) fn fixture(set: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../gencast/tests/fixtures")
         .join(set)
 }
 
 /// The example dataset of a fixture set.
-pub fn fixture_dataset(set: &str) -> PathBuf {
+pub(crate) fn fixture_dataset(set: &str) -> PathBuf {
     fixture(set).join("source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc")
 }
 
 /// Runs `gencast` with `args`.
-pub fn gencast(args: &[&str]) -> Output {
+pub(crate) fn gencast(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gencast"))
         .args(args)
         .env("RUST_LOG", "warn")
@@ -32,7 +32,7 @@ pub fn gencast(args: &[&str]) -> Output {
 }
 
 /// Runs `gencast` with `args` as given (no log filter): (success, stdout, stderr).
-pub fn run(args: &[&str]) -> (bool, String, String) {
+pub(crate) fn run(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_gencast"))
         .args(args)
         .output()
@@ -45,19 +45,19 @@ pub fn run(args: &[&str]) -> (bool, String, String) {
 }
 
 /// Runs `gencast` with `args`, asserts success and parses stdout as JSON.
-pub fn json(args: &[&str]) -> serde_json::Value {
+pub(crate) fn json(args: &[&str]) -> serde_json::Value {
     let (ok, stdout, stderr) = run(args);
     assert!(ok, "{stderr}");
     serde_json::from_str(&stdout).unwrap()
 }
 
 /// Runs `gencast forecast` on fixture set `set` writing `out`, with extra arguments.
-pub fn forecast(set: &str, out: &Path, extra: &[&str]) -> Output {
+pub(crate) fn forecast(set: &str, out: &Path, extra: &[&str]) -> Output {
     forecast_on(set, &fixture_dataset(set), out, extra)
 }
 
 /// Runs `gencast forecast` with fixture set `set`'s model and stats on `dataset`.
-pub fn forecast_on(set: &str, dataset: &Path, out: &Path, extra: &[&str]) -> Output {
+pub(crate) fn forecast_on(set: &str, dataset: &Path, out: &Path, extra: &[&str]) -> Output {
     run_forecast(
         set,
         &fixture(set).join("checkpoint.npz"),
@@ -68,12 +68,23 @@ pub fn forecast_on(set: &str, dataset: &Path, out: &Path, extra: &[&str]) -> Out
 }
 
 /// Runs `gencast forecast` with `ckpt` and fixture set `set`'s dataset and stats.
-pub fn forecast_with_checkpoint(set: &str, ckpt: &Path, out: &Path, extra: &[&str]) -> Output {
+pub(crate) fn forecast_with_checkpoint(
+    set: &str,
+    ckpt: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> Output {
     run_forecast(set, ckpt, &fixture_dataset(set), out, extra)
 }
 
 /// Runs `gencast forecast` with `ckpt`, `dataset` and fixture set `set`'s statistics.
-pub fn run_forecast(set: &str, ckpt: &Path, dataset: &Path, out: &Path, extra: &[&str]) -> Output {
+pub(crate) fn run_forecast(
+    set: &str,
+    ckpt: &Path,
+    dataset: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> Output {
     let dir = fixture(set);
     let mut args = vec![
         "forecast",
@@ -91,7 +102,7 @@ pub fn run_forecast(set: &str, ckpt: &Path, dataset: &Path, out: &Path, extra: &
 }
 
 /// Asserts a command succeeded, showing its stderr otherwise.
-pub fn assert_ok(out: &Output) {
+pub(crate) fn assert_ok(out: &Output) {
     assert!(
         out.status.success(),
         "gencast failed: {}",
@@ -102,7 +113,7 @@ pub fn assert_ok(out: &Output) {
 /// Per-variable comparison of two forecast files: (relative RMS, max abs error, same NaNs).
 /// Relative RMS is the RMS of the difference over the reference's standard deviation, over
 /// points where the reference is not NaN.
-pub fn compare(ours: &Path, reference: &Path) -> Vec<(String, f64, f64, bool)> {
+pub(crate) fn compare(ours: &Path, reference: &Path) -> Vec<(String, f64, f64, bool)> {
     let a = Dataset::open_lenient(ours).unwrap();
     let b = Dataset::open_lenient(reference).unwrap();
     let mut rows = Vec::new();
@@ -139,7 +150,7 @@ pub fn compare(ours: &Path, reference: &Path) -> Vec<(String, f64, f64, bool)> {
 
 /// How to alter a copy of a dataset.
 #[derive(Default)]
-pub struct Edit<'a> {
+pub(crate) struct Edit<'a> {
     /// Variables left out.
     pub drop: &'a [&'a str],
     /// Keep only these time frames.
@@ -161,7 +172,7 @@ pub struct Edit<'a> {
 }
 
 /// Writes a copy of `src` to `dst` (classic NetCDF) with the edits applied.
-pub fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
+pub(crate) fn write_edited(src: &Path, dst: &Path, edit: &Edit) {
     let ds = Dataset::open(src).unwrap();
     let frames = edit.frames.clone().unwrap_or(0..ds.num_frames());
     let n_levels = edit.levels.unwrap_or(ds.level().len());
@@ -297,7 +308,7 @@ fn subset(
 
 /// Writes a copy of fixture set `set`'s checkpoint with element `index` of parameter `key`
 /// (its full `params:...` member name without `.npy`) replaced by `value`.
-pub fn write_poked_checkpoint(set: &str, dst: &Path, key: &str, index: usize, value: f32) {
+pub(crate) fn write_poked_checkpoint(set: &str, dst: &Path, key: &str, index: usize, value: f32) {
     use gencast::checkpoint::{NpyData, NpzArchive, NpzWriter};
     let src = NpzArchive::open(fixture(set).join("checkpoint.npz")).unwrap();
     let mut w = NpzWriter::create(dst).unwrap();
@@ -317,7 +328,7 @@ pub fn write_poked_checkpoint(set: &str, dst: &Path, key: &str, index: usize, va
 }
 
 /// An NPY v1 header (magic, version, padded dict) for a little-endian float32 array.
-pub fn npy_header(shape: &[usize]) -> Vec<u8> {
+pub(crate) fn npy_header(shape: &[usize]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape = if dims.len() == 1 {
         format!("({},)", dims[0])
@@ -337,7 +348,12 @@ pub fn npy_header(shape: &[usize]) -> Vec<u8> {
 
 /// A copy of the zip archive `zip` (no comment, no ZIP64) with one more member `name`: the
 /// deflated `body`, whose uncompressed size is recorded as `declared_size` (so it can lie).
-pub fn add_deflated_member(zip: &[u8], name: &str, body: &[u8], declared_size: u32) -> Vec<u8> {
+pub(crate) fn add_deflated_member(
+    zip: &[u8],
+    name: &str,
+    body: &[u8],
+    declared_size: u32,
+) -> Vec<u8> {
     let eocd = zip.len() - 22;
     assert_eq!(&zip[eocd..eocd + 4], b"PK\x05\x06", "archive has a comment");
     let u16_at = |at: usize| u16::from_le_bytes([zip[at], zip[at + 1]]);
@@ -404,7 +420,7 @@ fn crc32(data: &[u8]) -> u32 {
 
 /// Writes a copy of statistics file `src` to `dst` (classic NetCDF) where variable `var` is
 /// removed (`value` None) or has every value replaced by `value`.
-pub fn write_stats_edited(src: &Path, dst: &Path, var: &str, value: Option<f64>) {
+pub(crate) fn write_stats_edited(src: &Path, dst: &Path, var: &str, value: Option<f64>) {
     let stats = gencast::data::NormStats::open(src).unwrap();
     let levels = stats.levels().to_vec();
     let mut h = NcHeader::default();
@@ -440,7 +456,7 @@ pub fn write_stats_edited(src: &Path, dst: &Path, var: &str, value: Option<f64>)
 }
 
 /// The row of a `stats` or `verify` JSON report for `var` at `level` and `lead` hours.
-pub fn row<'a>(
+pub(crate) fn row<'a>(
     v: &'a serde_json::Value,
     var: &str,
     level: Option<i64>,
@@ -455,7 +471,7 @@ pub fn row<'a>(
 }
 
 /// Decoded RGB image.
-pub struct Image {
+pub(crate) struct Image {
     /// Width in pixels.
     pub width: usize,
     /// Height in pixels.
@@ -466,14 +482,14 @@ pub struct Image {
 
 impl Image {
     /// The colour at column `x`, row `y`.
-    pub fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
+    pub(crate) fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
         let i = (y * self.width + x) * 3;
         [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
     }
 }
 
 /// Decodes an 8-bit RGB PNG.
-pub fn decode(path: &Path) -> Image {
+pub(crate) fn decode(path: &Path) -> Image {
     let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
     let mut reader = dec.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
@@ -489,7 +505,7 @@ pub fn decode(path: &Path) -> Image {
 }
 
 /// Runs `gencast plot ARGS --output DIR/NAME` and decodes the PNG.
-pub fn plot(dir: &Path, name: &str, args: &[&str]) -> Image {
+pub(crate) fn plot(dir: &Path, name: &str, args: &[&str]) -> Image {
     let out = dir.join(name);
     let mut all = vec!["plot", "--output", out.to_str().unwrap()];
     all.extend_from_slice(args);
@@ -499,7 +515,7 @@ pub fn plot(dir: &Path, name: &str, args: &[&str]) -> Image {
 }
 
 /// A Zarr chunk file (a zstd frame of little-endian floats) decoded as f32 bits.
-pub fn chunk_bits(path: &Path) -> Vec<u32> {
+pub(crate) fn chunk_bits(path: &Path) -> Vec<u32> {
     let packed = std::fs::read(path).unwrap();
     let mut raw = Vec::new();
     std::io::Read::read_to_end(
@@ -513,7 +529,7 @@ pub fn chunk_bits(path: &Path) -> Vec<u32> {
 }
 
 /// Runs `gencast check --dataset DATASET`, asserts success and returns its report.
-pub fn check_passes(dataset: &Path) -> String {
+pub(crate) fn check_passes(dataset: &Path) -> String {
     let out = gencast(&["check", "--dataset", dataset.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 /// Copies every numeric variable of the NetCDF file `src` into the uncompressed Zarr v3 store
 /// `dst`: float variables as float32, the others as float64, attributes as JSON.
-pub fn nc_to_zarr(src: &Path, dst: &Path) {
+pub(crate) fn nc_to_zarr(src: &Path, dst: &Path) {
     let f = NcFile::open(src).unwrap();
     std::fs::create_dir_all(dst).unwrap();
     let root = json!({"zarr_format": 3, "node_type": "group", "attributes": {}});
@@ -72,7 +72,7 @@ pub fn nc_to_zarr(src: &Path, dst: &Path) {
 }
 
 /// Variables of the reference's rollout fixture.
-pub const VARIABLES: [&str; 12] = [
+pub(crate) const VARIABLES: [&str; 12] = [
     "10m_u_component_of_wind",
     "10m_v_component_of_wind",
     "2m_temperature",
@@ -89,7 +89,7 @@ pub const VARIABLES: [&str; 12] = [
 
 /// Where a rewritten forecast goes.
 #[derive(Clone, Copy, Debug)]
-pub enum Format {
+pub(crate) enum Format {
     /// NetCDF file.
     Nc,
     /// Zarr store.
@@ -99,7 +99,7 @@ pub enum Format {
 /// Rewrites the 2-member, 2-step rollout `src` as a forecast output initialised at
 /// `init_time`, keeping the latitude rows `lat` and the longitude columns `lon` (values
 /// `lon_values`) of the 10° grid, in `format` with `naming`.
-pub fn rewrite_forecast(
+pub(crate) fn rewrite_forecast(
     src: &Path,
     dst: &Path,
     format: Format,

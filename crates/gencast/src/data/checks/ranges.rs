@@ -19,7 +19,7 @@ fn standard_height(hpa: f64) -> f64 {
 /// ±25 % ± 8000 m²/s², times g. Real weather stays well inside (at 500 hPa: 47,000-59,000
 /// within 33,000-76,000); heights given in metres instead of geopotential fall far below the
 /// bounds of every level above ~850 hPa.
-pub fn geopotential_range(hpa: i32) -> (f64, f64) {
+pub(super) fn geopotential_range(hpa: i32) -> (f64, f64) {
     let h = standard_height(f64::from(hpa.max(1)));
     (
         (G0 * 0.75 * h - 8000.0).round(),
@@ -30,4 +30,4 @@ pub fn geopotential_range(hpa: i32) -> (f64, f64) {
 /// The highest global surface geopotential (m²/s²) below which the field is taken to be in
 /// metres: every global grid, even at 10°, has points on the Tibetan Plateau (about 4500 m,
 /// 44,000 m²/s²), while heights in metres stay below Everest's 8849.
-pub const SURFACE_GEOPOTENTIAL_MIN_PEAK: f64 = 10_000.0;
+pub(super) const SURFACE_GEOPOTENTIAL_MIN_PEAK: f64 = 10_000.0;

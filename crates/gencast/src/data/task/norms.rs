@@ -65,7 +65,7 @@ pub(super) struct StepNorms {
 impl StepNorms {
     /// The constants of every block and output channel of `layout`; errors name the statistics
     /// file and variable.
-    pub fn new(stats: &StatsSet, layout: &StackLayout) -> Result<StepNorms> {
+    pub(super) fn new(stats: &StatsSet, layout: &StackLayout) -> Result<StepNorms> {
         let is_input = |name: &str| {
             layout
                 .blocks()
@@ -141,7 +141,7 @@ impl StepNorms {
     }
 
     /// Normalisation of stacked block `block`'s level `l` (inputs and forcings).
-    pub fn block(&self, block: usize, l: usize) -> LevelNorm {
+    pub(super) fn block(&self, block: usize, l: usize) -> LevelNorm {
         self.blocks
             .get(block)
             .and_then(|v| v.get(l))
@@ -150,7 +150,7 @@ impl StepNorms {
     }
 
     /// Inverse normalisation of output channel `c`.
-    pub fn output(&self, c: usize) -> OutputNorm {
+    pub(super) fn output(&self, c: usize) -> OutputNorm {
         self.outputs.get(c).copied().unwrap_or(OutputNorm {
             norm: LevelNorm::IDENTITY,
             residual: false,

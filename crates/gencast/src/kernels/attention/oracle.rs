@@ -100,7 +100,7 @@ multiversion! {
 /// # Panics
 /// If the buffers are too short for `N = offsets.len() − 1` rows or `rank` has fewer entries.
 #[allow(clippy::too_many_arguments)]
-pub fn sparse_attention(
+pub(super) fn sparse_attention(
     q: &[f32],
     k: &[f32],
     v: &[f32],

@@ -26,7 +26,7 @@ pub struct ArrayInfo {
 }
 
 /// A NetCDF file or a Zarr store.
-pub enum Source {
+pub(super) enum Source {
     /// A NetCDF file.
     Nc(NcFile),
     /// A Zarr store: its storage and its arrays' attributes and element types.
@@ -95,7 +95,7 @@ fn short_dtype(meta: &Value) -> String {
 impl Source {
     /// Opens `path`: a folder is a Zarr store, a file is NetCDF. Returns the source and its
     /// arrays.
-    pub fn open(path: &Path) -> Result<(Source, Vec<ArrayInfo>)> {
+    pub(super) fn open(path: &Path) -> Result<(Source, Vec<ArrayInfo>)> {
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
             Self::open_zarr(path)
@@ -184,7 +184,7 @@ impl Source {
     }
 
     /// A text attribute of array `var`.
-    pub fn attr_text(&self, var: &str, key: &str) -> Option<String> {
+    pub(super) fn attr_text(&self, var: &str, key: &str) -> Option<String> {
         match self {
             Source::Nc(f) => netcdf_io::var_attr_text(f.variable(var).ok()?, key),
             Source::Zarr { attrs, .. } => {
@@ -209,7 +209,7 @@ impl Source {
 
     /// Reads array `var` (whole, or the hyperslab `ranges`, one per dimension) as f64 with the
     /// CF `_FillValue`/`missing_value` (→ NaN) and `scale_factor`/`add_offset` decoding.
-    pub fn read_f64(
+    pub(super) fn read_f64(
         &self,
         path: &Path,
         var: &str,
@@ -231,7 +231,7 @@ impl Source {
     }
 
     /// Reads array `var` like [`Source::read_f64`], as f32 (exact for f32 storage).
-    pub fn read_f32(
+    pub(super) fn read_f32(
         &self,
         path: &Path,
         var: &str,

@@ -9,19 +9,19 @@ use std::path::{Path, PathBuf};
 use netcdf3::{DataSet, FileWriter, Version};
 
 /// Number of latitudes of the test grid (-90 .. 90 step 30).
-pub const N_LAT: usize = 7;
+pub(crate) const N_LAT: usize = 7;
 /// Number of longitudes of the test grid (0 .. 330 step 30).
-pub const N_LON: usize = 12;
+pub(crate) const N_LON: usize = 12;
 /// Number of frames.
-pub const N_TIME: usize = 2;
+pub(crate) const N_TIME: usize = 2;
 /// Pressure levels of the test files.
-pub const LEVELS: [i32; 2] = [500, 850];
+pub(crate) const LEVELS: [i32; 2] = [500, 850];
 /// Stored value of the packed pressure variable that means "missing".
-pub const PACKED_FILL: i16 = -32_767;
+pub(crate) const PACKED_FILL: i16 = -32_767;
 
 /// What to put in a generated example file.
 #[derive(Clone)]
-pub struct Example {
+pub(crate) struct Example {
     /// Latitude coordinate values.
     pub lat: Vec<f32>,
     /// Longitude coordinate values.
@@ -47,12 +47,12 @@ impl Default for Example {
 }
 
 /// Value of `2m_temperature` at (time, lat index, lon index).
-pub fn t2m_value(t: usize, i: usize, j: usize) -> f32 {
+pub(crate) fn t2m_value(t: usize, i: usize, j: usize) -> f32 {
     250.0 + t as f32 + 3.0 * i as f32 + 0.25 * j as f32
 }
 
 /// Stored (packed) `mean_sea_level_pressure` at a flat (time, lat, lon) index; every 5th is missing.
-pub fn msl_packed(k: usize) -> i16 {
+pub(crate) fn msl_packed(k: usize) -> i16 {
     if k.is_multiple_of(5) {
         PACKED_FILL
     } else {
@@ -61,12 +61,12 @@ pub fn msl_packed(k: usize) -> i16 {
 }
 
 /// `scale_factor` and `add_offset` of the packed pressure variable.
-pub const MSL_SCALE: f64 = 0.5;
+pub(crate) const MSL_SCALE: f64 = 0.5;
 /// See [`MSL_SCALE`].
-pub const MSL_OFFSET: f64 = 101_325.0;
+pub(crate) const MSL_OFFSET: f64 = 101_325.0;
 
 /// Writes an example file into `dir` and returns its path.
-pub fn write_example(dir: &Path, name: &str, ex: &Example) -> PathBuf {
+pub(crate) fn write_example(dir: &Path, name: &str, ex: &Example) -> PathBuf {
     let path = dir.join(name);
     let (nlat, nlon) = (ex.lat.len(), ex.lon.len());
     let mut ds = DataSet::new();
@@ -146,7 +146,7 @@ pub fn write_example(dir: &Path, name: &str, ex: &Example) -> PathBuf {
 }
 
 /// Writes a statistics file with a scalar `2m_temperature` and `temperature` over `levels`.
-pub fn write_stats(dir: &Path, name: &str, levels: &[i32]) -> PathBuf {
+pub(crate) fn write_stats(dir: &Path, name: &str, levels: &[i32]) -> PathBuf {
     let path = dir.join(name);
     let mut ds = DataSet::new();
     ds.add_fixed_dim("level", levels.len()).unwrap();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use gencast::data::bounds::MAX_READ_BYTES_ENV;
 
 /// Corrupted copies tried per reader (fixed seeds: the test is reproducible).
-pub const CASES: usize = 300;
+pub(super) const CASES: usize = 300;
 
 /// A case taking longer than this counts as a hang (a healthy one takes milliseconds).
 const HANG: Duration = Duration::from_secs(20);
@@ -26,16 +26,16 @@ const ADDRESS_SPACE: u64 = 4_000_000 * 1024;
 const CHILD_READ_LIMIT: &str = "268435456";
 
 /// xorshift64* generator.
-pub struct Rng(pub u64);
+pub(super) struct Rng(pub u64);
 
 impl Rng {
     /// The generator of case `i` of the reader seeded `seed`.
-    pub fn for_case(seed: u64, i: usize) -> Rng {
+    pub(super) fn for_case(seed: u64, i: usize) -> Rng {
         Rng(seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -43,12 +43,12 @@ impl Rng {
     }
 
     /// A number in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
 
     /// One of `items`.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(super) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
 }
@@ -56,7 +56,7 @@ impl Rng {
 /// A corrupted copy of `bytes`: a truncation, a few flipped bits (mostly in the first 64 KiB,
 /// where headers and metadata live), a run of garbage, or an extreme 32-bit number (0, 2³¹,
 /// 2³²−1) written over a header word, where sizes and offsets live.
-pub fn corrupt(bytes: &[u8], rng: &mut Rng) -> Vec<u8> {
+pub(super) fn corrupt(bytes: &[u8], rng: &mut Rng) -> Vec<u8> {
     let mut b = bytes.to_vec();
     if b.is_empty() {
         return b;
@@ -94,7 +94,7 @@ pub fn corrupt(bytes: &[u8], rng: &mut Rng) -> Vec<u8> {
 
 /// Runs `case(i)` for every case on a worker thread, failing with every panicking case (or the
 /// first hanging one) named.
-pub fn run_cases(what: &str, case: impl Fn(usize) + Send + 'static) {
+pub(super) fn run_cases(what: &str, case: impl Fn(usize) + Send + 'static) {
     let (tx, rx) = mpsc::channel();
     let worker = std::thread::spawn(move || {
         for i in 0..CASES {
@@ -129,7 +129,7 @@ pub fn run_cases(what: &str, case: impl Fn(usize) + Send + 'static) {
 /// again for the test `test` alone, under an address-space limit and with the library's read
 /// limit lowered to fit it. The test fails unless the child exits normally with every case done.
 /// Inside the child, `body` runs directly.
-pub fn isolated(test: &str, what: &str, body: impl FnOnce()) {
+pub(super) fn isolated(test: &str, what: &str, body: impl FnOnce()) {
     // `module_path!` starts with the test binary's name; libtest names tests without it.
     let test = test.split_once("::").map_or(test, |(_, rest)| rest);
     if std::env::var(CHILD).as_deref() == Ok(test) {

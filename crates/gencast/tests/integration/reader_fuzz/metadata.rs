@@ -40,7 +40,7 @@ fn wild_value(rng: &mut Rng) -> Value {
 
 /// A size list (`shape`, `chunks`) with one entry made wild, an entry dropped or added, or the
 /// whole list replaced.
-pub fn wild_sizes(rng: &mut Rng, sizes: &Value) -> Value {
+pub(super) fn wild_sizes(rng: &mut Rng, sizes: &Value) -> Value {
     let mut list = sizes.as_array().cloned().unwrap_or_default();
     match rng.below(6) {
         0..=2 if !list.is_empty() => {
@@ -57,7 +57,7 @@ pub fn wild_sizes(rng: &mut Rng, sizes: &Value) -> Value {
 }
 
 /// Dimension names: repeated, too few or too many, unknown, or not names at all.
-pub fn wild_dims(rng: &mut Rng, dims: &Value) -> Value {
+pub(super) fn wild_dims(rng: &mut Rng, dims: &Value) -> Value {
     let mut list = dims.as_array().cloned().unwrap_or_default();
     match rng.below(6) {
         0 if list.len() > 1 => {
@@ -79,7 +79,7 @@ pub fn wild_dims(rng: &mut Rng, dims: &Value) -> Value {
 }
 
 /// Corrupts one field of a Zarr v2 array's `.zarray` (`zarray`) or `.zattrs` (`zattrs`).
-pub fn corrupt_v2(rng: &mut Rng, zarray: &mut Value, zattrs: &mut Value) {
+pub(super) fn corrupt_v2(rng: &mut Rng, zarray: &mut Value, zattrs: &mut Value) {
     let v2_dtypes = [
         "<f2",
         "|b1",
@@ -154,7 +154,7 @@ pub fn corrupt_v2(rng: &mut Rng, zarray: &mut Value, zattrs: &mut Value) {
 }
 
 /// Corrupts one field of a Zarr v3 array's `zarr.json` (`meta`).
-pub fn corrupt_v3(rng: &mut Rng, meta: &mut Value) {
+pub(super) fn corrupt_v3(rng: &mut Rng, meta: &mut Value) {
     match rng.below(9) {
         0 | 1 => meta["shape"] = wild_sizes(rng, &meta["shape"]),
         2 | 3 => {

@@ -22,7 +22,7 @@ pub(super) enum Product {
 
 impl Product {
     /// The product in words, e.g. "maximum over 6 h".
-    pub fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match self {
             Product::Instant => "value at one time".into(),
             Product::Statistic { kind, hours } => {
@@ -80,7 +80,7 @@ pub(super) struct Identity {
 
 impl Identity {
     /// A GRIB2 field's identity from its discipline, centre and product definition.
-    pub fn grib2(discipline: u8, centre: u16, pd: &ProductDefinition) -> Identity {
+    pub(super) fn grib2(discipline: u8, centre: u16, pd: &ProductDefinition) -> Identity {
         let (level_type, level) = match pd.first_surface() {
             Some(s) => {
                 // Isobaric levels are in Pa in GRIB2.
@@ -107,7 +107,7 @@ impl Identity {
 
     /// A GRIB1 message's identity from its product definition section (`pds`, whole, for
     /// ECMWF's local extension).
-    pub fn grib1(pd: &Grib1ProductDefinition, pds: &[u8]) -> Identity {
+    pub(super) fn grib1(pd: &Grib1ProductDefinition, pds: &[u8]) -> Identity {
         let centre = u16::from(pd.center_id);
         let mut product = grib1_product(pd);
         let mut member = None;
@@ -137,7 +137,7 @@ impl Identity {
     }
 
     /// The parameter and level in GRIB keys, for a message of no table row.
-    pub fn keys(&self) -> String {
+    pub(super) fn keys(&self) -> String {
         let param = match self.category {
             Some(c) => format!(
                 "GRIB{} centre {} discipline {} category {c} number {}",
