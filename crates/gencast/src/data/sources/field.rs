@@ -112,6 +112,35 @@ impl Field {
     }
 }
 
+/// Reorders `data` of shape `shape` into (time, level, lat, lon) values as [`transpose`] does:
+/// one array per member when `members` gives the member dimension's axis and numbers (that
+/// dimension has role `None` in `roles`), else one array without a member.
+pub fn member_slabs(
+    data: &[f32],
+    shape: &[usize],
+    roles: &[Option<usize>],
+    out_shape: [usize; 4],
+    members: Option<(usize, Vec<i64>)>,
+) -> Vec<(Vec<f32>, Option<i64>)> {
+    let Some((axis, numbers)) = members else {
+        return vec![(transpose(data, shape, roles, out_shape), None)];
+    };
+    let mut part_shape = shape.to_vec();
+    part_shape.remove(axis);
+    let mut part_roles = roles.to_vec();
+    part_roles.remove(axis);
+    split_axis(data, shape, axis)
+        .into_iter()
+        .zip(numbers)
+        .map(|(part, n)| {
+            (
+                transpose(&part, &part_shape, &part_roles, out_shape),
+                Some(n),
+            )
+        })
+        .collect()
+}
+
 /// Splits `data` of shape `shape` along dimension `axis` into one array per index of that
 /// dimension, each of shape `shape` without `axis` (row-major).
 pub fn split_axis(data: &[f32], shape: &[usize], axis: usize) -> Vec<Vec<f32>> {

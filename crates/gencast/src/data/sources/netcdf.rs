@@ -9,7 +9,7 @@ use netcdf_reader::{NcFile, NcType, NcVariable};
 use std::collections::BTreeSet;
 
 use super::field::{
-    split_axis, transpose, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, MEMBER_NAMES, TIME_NAMES,
+    member_slabs, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, MEMBER_NAMES, TIME_NAMES,
 };
 use super::tables::{feeds_model, name_rule};
 use super::{Skipped, SourceContents};
@@ -165,25 +165,14 @@ fn read_field(file: &NcFile, path: &Path, var: &NcVariable) -> Result<Vec<Field>
         member,
         messages: Vec::new(),
     };
-    Ok(match members {
-        None => vec![field(transpose(&raw, &shape, &roles, out_shape), None)],
-        Some((axis, numbers)) => {
-            let mut part_shape = shape.clone();
-            part_shape.remove(axis);
-            let mut part_roles = roles.clone();
-            part_roles.remove(axis);
-            split_axis(&raw, &shape, axis)
-                .into_iter()
-                .zip(numbers)
-                .map(|(part, n)| {
-                    field(
-                        transpose(&part, &part_shape, &part_roles, out_shape),
-                        Some(n),
-                    )
-                })
-                .collect()
-        }
-    })
+    let fields: Vec<Field> = member_slabs(&raw, &shape, &roles, out_shape, members)
+        .into_iter()
+        .map(|(data, member)| field(data, member))
+        .collect();
+    for f in &fields {
+        f.check()?;
+    }
+    Ok(fields)
 }
 
 /// The member numbers of an ensemble dimension: its coordinate's values, else 0, 1, ...

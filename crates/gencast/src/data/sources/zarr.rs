@@ -11,7 +11,7 @@ use zarrs::array::{Array, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
 
 use super::field::{
-    split_axis, transpose, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, MEMBER_NAMES, TIME_NAMES,
+    member_slabs, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, MEMBER_NAMES, TIME_NAMES,
 };
 use super::tables::{feeds_model, name_rule};
 use super::{Skipped, SourceContents, Wanted};
@@ -644,25 +644,10 @@ fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Re
         member,
         messages: Vec::new(),
     };
-    let fields: Vec<Field> = match members {
-        None => vec![field(transpose(&raw, &read_shape, &roles, out_shape), None)],
-        Some((axis, numbers)) => {
-            let mut part_shape = read_shape.clone();
-            part_shape.remove(axis);
-            let mut part_roles = roles.clone();
-            part_roles.remove(axis);
-            split_axis(&raw, &read_shape, axis)
-                .into_iter()
-                .zip(numbers)
-                .map(|(part, n)| {
-                    field(
-                        transpose(&part, &part_shape, &part_roles, out_shape),
-                        Some(n),
-                    )
-                })
-                .collect()
-        }
-    };
+    let fields: Vec<Field> = member_slabs(&raw, &read_shape, &roles, out_shape, members)
+        .into_iter()
+        .map(|(data, member)| field(data, member))
+        .collect();
     for f in &fields {
         f.check()?;
     }
