@@ -1,6 +1,6 @@
 //! A source variable read into memory in a fixed layout: (time, level, lat, lon).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::tables::Conversion;
 
@@ -110,6 +110,40 @@ impl Field {
         }
         s
     }
+}
+
+/// The member numbers of an ensemble dimension `name` of `size` in the source at `path`: its
+/// coordinate's `values` (whole numbers, one per member), or 0, 1, ... without a coordinate.
+pub fn member_numbers(
+    path: &Path,
+    name: &str,
+    values: Option<Vec<f64>>,
+    size: usize,
+) -> crate::Result<Vec<i64>> {
+    let err = |detail: String| crate::Error::Data {
+        path: path.to_path_buf(),
+        variable: name.to_string(),
+        detail,
+    };
+    let Some(values) = values else {
+        return Ok((0..size as i64).collect());
+    };
+    if values.len() != size {
+        return Err(err(format!(
+            "has {} values for a dimension of {size}",
+            values.len()
+        )));
+    }
+    values
+        .into_iter()
+        .map(|x| {
+            if x.fract() == 0.0 && x.abs() < 1e9 {
+                Ok(x as i64)
+            } else {
+                Err(err(format!("ensemble member {x} is not a whole number")))
+            }
+        })
+        .collect()
 }
 
 /// Reorders `data` of shape `shape` into (time, level, lat, lon) values as [`transpose`] does:

@@ -9,7 +9,8 @@ use netcdf_reader::{NcFile, NcType, NcVariable};
 use std::collections::BTreeSet;
 
 use super::field::{
-    member_slabs, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, MEMBER_NAMES, TIME_NAMES,
+    member_numbers, member_slabs, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, MEMBER_NAMES,
+    TIME_NAMES,
 };
 use super::tables::{feeds_model, name_rule};
 use super::{Skipped, SourceContents};
@@ -108,7 +109,11 @@ fn read_field(file: &NcFile, path: &Path, var: &NcVariable) -> Result<Vec<Field>
                     format!("two dimensions play the role of ensemble member (`{d}`)"),
                 ));
             }
-            members = Some((i, read_members(file, path, d, size)?));
+            let values = match file.variable(d) {
+                Ok(_) => Some(read_coord(file, path, d)?),
+                Err(_) => None,
+            };
+            members = Some((i, member_numbers(path, d, values, size)?));
             roles.push(None);
             continue;
         } else if TIME_NAMES.contains(&d) {
@@ -173,35 +178,6 @@ fn read_field(file: &NcFile, path: &Path, var: &NcVariable) -> Result<Vec<Field>
         f.check()?;
     }
     Ok(fields)
-}
-
-/// The member numbers of an ensemble dimension: its coordinate's values, else 0, 1, ...
-fn read_members(file: &NcFile, path: &Path, name: &str, size: usize) -> Result<Vec<i64>> {
-    if file.variable(name).is_err() {
-        return Ok((0..size as i64).collect());
-    }
-    let values = read_coord(file, path, name)?;
-    if values.len() != size {
-        return Err(data_err(
-            path,
-            name,
-            format!("has {} values for a dimension of {size}", values.len()),
-        ));
-    }
-    values
-        .into_iter()
-        .map(|x| {
-            if x.fract() == 0.0 && x.abs() < 1e9 {
-                Ok(x as i64)
-            } else {
-                Err(data_err(
-                    path,
-                    name,
-                    format!("ensemble member {x} is not a whole number"),
-                ))
-            }
-        })
-        .collect()
 }
 
 fn coord<'a>(file: &'a NcFile, path: &Path, name: &str) -> Result<&'a NcVariable> {

@@ -11,7 +11,8 @@ use zarrs::array::{Array, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
 
 use super::field::{
-    member_slabs, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, MEMBER_NAMES, TIME_NAMES,
+    member_numbers, member_slabs, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, MEMBER_NAMES,
+    TIME_NAMES,
 };
 use super::tables::{feeds_model, name_rule};
 use super::{Skipped, SourceContents, Wanted};
@@ -556,7 +557,11 @@ fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Re
                     format!("two dimensions play the role of ensemble member (`{d}`)"),
                 ));
             }
-            members = Some((i, member_numbers(store, d, size)?));
+            let values = match store.zarray(d) {
+                Some(_) => Some(store.read_f64(d)?),
+                None => None,
+            };
+            members = Some((i, member_numbers(store.path, d, values, size)?));
             roles.push(None);
             continue;
         } else if TIME_NAMES.contains(&d) {
@@ -652,36 +657,6 @@ fn read_field(store: &Store, name: &str, dims: &[String], wanted: &Wanted) -> Re
         f.check()?;
     }
     Ok(fields)
-}
-
-/// The member numbers of an ensemble dimension of `size`: its coordinate array's values,
-/// else 0, 1, ...
-fn member_numbers(store: &Store, name: &str, size: usize) -> Result<Vec<i64>> {
-    if store.zarray(name).is_none() {
-        return Ok((0..size as i64).collect());
-    }
-    let values = store.read_f64(name)?;
-    if values.len() != size {
-        return Err(data_err(
-            store.path,
-            name,
-            format!("has {} values for a dimension of {size}", values.len()),
-        ));
-    }
-    values
-        .into_iter()
-        .map(|x| {
-            if x.fract() == 0.0 && x.abs() < 1e9 {
-                Ok(x as i64)
-            } else {
-                Err(data_err(
-                    store.path,
-                    name,
-                    format!("ensemble member {x} is not a whole number"),
-                ))
-            }
-        })
-        .collect()
 }
 
 /// Opens a Zarr v2 store through its consolidated metadata.
