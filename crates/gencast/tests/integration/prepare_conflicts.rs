@@ -4,44 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use gencast::data::netcdf_time::parse_datetime;
-use gencast::data::sources::convert::Regrid;
-use gencast::data::sources::{self, tables, Field, PrepareRequest, Prepared};
+use gencast::data::sources::{self, Field, Prepared};
 use gencast::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+
+use crate::prepare_sources::{cds_sources, fields, request};
 
 fn prepare_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/prepare")
-}
-
-fn cds_sources() -> Vec<PathBuf> {
-    [
-        "cds-single-levels.nc",
-        "cds-pressure-levels.nc",
-        "cds-precipitation.nc",
-        "cds-static.nc",
-    ]
-    .iter()
-    .map(|f| prepare_dir().join(f))
-    .collect()
-}
-
-fn request(init: &str) -> PrepareRequest {
-    let mut model = tables::model("gencast-1p0").unwrap();
-    // The fixtures are on a 10° grid.
-    model.grid_step = 10.0;
-    PrepareRequest {
-        model,
-        init_time: parse_datetime(init).unwrap(),
-        regrid: Regrid::Subsample,
-        member: None,
-    }
-}
-
-fn fields() -> Vec<Field> {
-    cds_sources()
-        .iter()
-        .flat_map(|p| sources::read_source(p).unwrap())
-        .collect()
 }
 
 fn prepare(fields: Vec<Field>) -> gencast::Result<Prepared> {

@@ -14,7 +14,7 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-fn cds_sources() -> Vec<PathBuf> {
+pub(crate) fn cds_sources() -> Vec<PathBuf> {
     let dir = fixtures().join("prepare");
     [
         "cds-single-levels.nc",
@@ -34,7 +34,7 @@ fn example() -> Dataset {
     .unwrap()
 }
 
-fn request(init: &str) -> PrepareRequest {
+pub(crate) fn request(init: &str) -> PrepareRequest {
     let mut model = tables::model("gencast-1p0").unwrap();
     // The fixtures are on a 10° grid.
     model.grid_step = 10.0;
@@ -46,7 +46,7 @@ fn request(init: &str) -> PrepareRequest {
     }
 }
 
-fn fields() -> Vec<Field> {
+pub(crate) fn fields() -> Vec<Field> {
     cds_sources()
         .iter()
         .flat_map(|p| sources::read_source(p).unwrap())
