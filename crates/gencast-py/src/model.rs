@@ -20,6 +20,7 @@ use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+use crate::dataset::{dataset_arg, DatasetArg};
 use crate::errors::to_py;
 
 /// The first Python exception raised during a run (by a callback or a pending signal).
@@ -48,9 +49,8 @@ fn norm_stats(label: &str, (levels, vars): StatsEntries) -> gencast::Result<Norm
 }
 
 /// The arguments every forecast shares.
-#[derive(Clone)]
 struct RunArgs {
-    dataset: PathBuf,
+    dataset: DatasetArg,
     members: u32,
     steps: usize,
     seed: i64,
@@ -182,7 +182,11 @@ impl Model {
         };
         let engine = &self.engine;
         let result = py.allow_threads(move || {
-            let mut f = Forecast::new(args.dataset)
+            let f = match &args.dataset {
+                DatasetArg::Path(p) => Forecast::new(p.clone()),
+                DatasetArg::Memory(d) => Forecast::with_dataset(d),
+            };
+            let mut f = f
                 .members(args.members)
                 .member_offset(args.member_offset)
                 .steps(args.steps)
@@ -275,6 +279,20 @@ impl Model {
         self.engine.step_hours()
     }
 
+    /// The checkpoint's task: `input_variables`, `target_variables`, `forcing_variables`,
+    /// `pressure_levels` and `input_duration` (e.g. `"24h"`), in the checkpoint's order.
+    #[allow(clippy::type_complexity)]
+    fn task_config(&self) -> (Vec<String>, Vec<String>, Vec<String>, Vec<i64>, String) {
+        let t = self.engine.task();
+        (
+            t.input_variables.clone(),
+            t.target_variables.clone(),
+            t.forcing_variables.clone(),
+            t.pressure_levels.clone(),
+            t.input_duration.clone(),
+        )
+    }
+
     /// The names of the statistics files the model reads.
     #[getter]
     fn stats_files(&self) -> Vec<&'static str> {
@@ -300,7 +318,7 @@ impl Model {
     fn forecast_in_memory<'py>(
         &self,
         py: Python<'py>,
-        dataset: PathBuf,
+        dataset: &Bound<'py, PyAny>,
         members: u32,
         steps: usize,
         seed: i64,
@@ -311,7 +329,7 @@ impl Model {
         progress: Option<PyObject>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let args = RunArgs {
-            dataset,
+            dataset: dataset_arg(dataset)?,
             members,
             steps,
             seed,
@@ -350,7 +368,7 @@ impl Model {
     fn rollout(
         &self,
         py: Python<'_>,
-        dataset: PathBuf,
+        dataset: &Bound<'_, PyAny>,
         members: u32,
         steps: usize,
         seed: i64,
@@ -362,7 +380,7 @@ impl Model {
         progress: Option<PyObject>,
     ) -> PyResult<()> {
         let args = RunArgs {
-            dataset,
+            dataset: dataset_arg(dataset)?,
             members,
             steps,
             seed,
@@ -410,7 +428,7 @@ impl Model {
         ];
         check_output(&output, mode, &inputs).map_err(to_py)?;
         let args = RunArgs {
-            dataset,
+            dataset: DatasetArg::Path(dataset),
             members,
             steps,
             seed,

@@ -14,12 +14,12 @@ whose results are bitwise the same as the ``gencast forecast`` command's.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
-import tempfile
 import threading
-from typing import Any, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import xarray as xr
@@ -28,15 +28,15 @@ from . import _gencast_rs
 from ._gencast_rs import GencastError, __version__
 from ._gencast_rs import inspect_json as _inspect_json
 from ._progress import Progress, run_interruptibly
+from . import _stats, data_utils
 from ._reference import (
-    STATS_NAMES,
     chunk_dataset,
     input_dataset,
     steps_of,
     whole,
 )
 
-__all__ = ["GencastError", "Model", "__version__", "inspect", "load"]
+__all__ = ["GencastError", "Model", "TaskConfig", "__version__", "data_utils", "inspect", "load"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -56,61 +56,15 @@ def load(checkpoint: PathLike, stats: Union[PathLike, Mapping[str, xr.Dataset], 
 
     ``stats`` is the folder holding mean_by_level.nc, stddev_by_level.nc,
     diffs_stddev_by_level.nc and min_by_level.nc (GraphCast: the first three), or those
-    ``xarray.Dataset``s: a mapping from these names (with or without ``.nc``) or a sequence in
-    that order.
+    ``xarray.Dataset``s: a mapping from these names (with or without ``.nc``), or a sequence
+    in any order (e.g. the notebook's diffs, mean, stddev, min), told apart by their
+    variables and values; a sequence that cannot be told apart is read in the order above.
     """
     checkpoint = os.fspath(checkpoint)
     if isinstance(stats, (str, os.PathLike)):
         return Model(_gencast_rs.Model(checkpoint, os.fspath(stats)))
-    entries = {name: _stats_entries(name, ds) for name, ds in _stats_datasets(stats).items()}
+    entries = {name: _stats.entries(name, ds) for name, ds in _stats.datasets(stats).items()}
     return Model(_gencast_rs.Model.with_stats(checkpoint, entries))
-
-
-def _stats_entries(name: str, ds: xr.Dataset) -> tuple:
-    """One statistics dataset as the engine takes it: its levels and, per variable, its
-    values (one per level, or one) and whether it is per level."""
-    levels = [int(x) for x in ds["level"].values] if "level" in ds.coords else []
-    out = []
-    for var, da in ds.data_vars.items():
-        if da.ndim > 1 or (da.ndim == 1 and da.dims != ("level",)):
-            raise GencastError(
-                f"stats {name}: variable `{var}` has dims {da.dims}; expected none or (level,)"
-            )
-        values = np.asarray(da.values, dtype=np.float64).reshape(-1)
-        out.append((str(var), [float(x) for x in values], da.ndim == 1))
-    return (levels, out)
-
-
-def _stats_datasets(stats: Any) -> dict:
-    """The four statistics datasets by name, from a mapping or a sequence."""
-    if isinstance(stats, Mapping):
-        found = {str(k).removesuffix(".nc"): v for k, v in stats.items()}
-        unknown = sorted(set(found) - set(STATS_NAMES))
-        # GraphCast has no min_by_level; the engine names what a model lacks.
-        missing = [n for n in STATS_NAMES[:3] if n not in found]
-        if unknown or missing:
-            raise GencastError(
-                f"stats: expected the datasets {', '.join(STATS_NAMES)}; "
-                + (f"missing {', '.join(missing)}" if missing else "")
-                + ("; " if missing and unknown else "")
-                + (f"unknown {', '.join(unknown)}" if unknown else "")
-            )
-    elif isinstance(stats, Sequence) and not isinstance(stats, (str, bytes)):
-        if len(stats) not in (3, 4):
-            raise GencastError(
-                f"stats: expected 4 datasets ({', '.join(STATS_NAMES)}; GraphCast: the first "
-                f"3), got {len(stats)}"
-            )
-        found = dict(zip(STATS_NAMES, stats))
-    else:
-        raise GencastError(
-            "stats: expected a folder path or the four statistics xarray.Datasets, got "
-            f"{type(stats).__name__}"
-        )
-    for name, ds in found.items():
-        if not isinstance(ds, xr.Dataset):
-            raise GencastError(f"stats {name}: expected an xarray.Dataset, got {type(ds).__name__}")
-    return found
 
 
 def _sampler_args(sampler: Any) -> list:
@@ -181,21 +135,20 @@ class Model:
         if threads is not None:
             threads = whole("threads", threads, 1)
         init = None if init_time is None else _init_time_text(init_time)
-        with tempfile.TemporaryDirectory(prefix="gencast_rs-") as folder:
-            path = _dataset_path(dataset, folder)
-            bar = Progress(progress, members * nsteps, member_offset, nsteps)
-            raw = run_interruptibly(
-                bar,
-                self._core.forecast_in_memory,
-                path,
-                members=members,
-                steps=nsteps,
-                seed=seed,
-                member_offset=member_offset,
-                init_time=init,
-                sampler=_sampler_args(sampler),
-                threads=threads,
-            )
+        source = _dataset_arg(dataset, "the xarray.Dataset `dataset`")
+        bar = Progress(progress, members * nsteps, member_offset, nsteps)
+        raw = run_interruptibly(
+            bar,
+            self._core.forecast_in_memory,
+            source,
+            members=members,
+            steps=nsteps,
+            seed=seed,
+            member_offset=member_offset,
+            init_time=init,
+            sampler=_sampler_args(sampler),
+            threads=threads,
+        )
         return _from_memory(raw)
 
     def forecast_to(
@@ -266,6 +219,14 @@ class Model:
             "steps_skipped": skipped,
         }
 
+    @property
+    def task_config(self) -> "TaskConfig":
+        """The checkpoint's task (variables, pressure levels, input duration), as the
+        reference's ``TaskConfig``: ``dataclasses.asdict(model.task_config)`` gives the keyword
+        arguments of :func:`gencast_rs.data_utils.extract_inputs_targets_forcings`."""
+        inputs, targets, forcings, levels, duration = self._core.task_config()
+        return TaskConfig(tuple(inputs), tuple(targets), tuple(forcings), tuple(levels), duration)
+
     def chunked_prediction_generator(
         self,
         inputs: xr.Dataset,
@@ -274,24 +235,43 @@ class Model:
         *,
         seed: int = 0,
         num_samples: int = 1,
+        member_offset: int = 0,
         progress: bool = False,
     ) -> Iterator[xr.Dataset]:
-        """Yields one (member, step) chunk at a time, as the reference's
-        ``rollout.chunked_prediction_generator_multiple_runs`` with one step per chunk does.
+        """Yields one (member, step) chunk at a time, as the reference's rollout generators
+        with one step per chunk do.
 
-        Takes what ``data_utils.extract_inputs_targets_forcings`` returns. Member i is seeded
-        with ``fold_in(PRNGKey(seed), i)``. Each chunk has the dims of ``targets_template``
-        plus a leading ``sample`` dim of length 1.
+        Takes what ``data_utils.extract_inputs_targets_forcings`` returns. GenCast
+        (``rollout.chunked_prediction_generator_multiple_runs``): members ``member_offset`` ..
+        ``member_offset + num_samples - 1``, member m seeded with ``fold_in(PRNGKey(seed),
+        m)``; each chunk has the dims of ``targets_template`` plus a leading ``sample`` dim of
+        length 1. GraphCast (``rollout.chunked_prediction_generator``): one deterministic run
+        (``seed`` plays no part); each chunk has the template's dims with ``time`` first. The
+        forcings' ``toa_incident_solar_radiation`` is used as given; the progress features
+        must be those of the times.
         """
         seed = whole("seed", seed, None)
         num_samples = whole("num_samples", num_samples, 1)
-        if self._core.kind != "gencast":
+        member_offset = whole("member_offset", member_offset, 0)
+        graphcast = self._core.kind == "graphcast"
+        if graphcast and (num_samples != 1 or member_offset != 0):
             raise GencastError(
-                f"chunked_prediction runs GenCast checkpoints; {self.checkpoint} is {self._core.kind}"
+                f"num_samples {num_samples}, member_offset {member_offset}: a GraphCast "
+                "checkpoint is deterministic and makes one run (num_samples=1, member_offset=0)"
             )
         outputs = self._core.output_variables()
-        ds, steps = input_dataset(inputs, targets_template, forcings, outputs)
-        yield from _generate(self._core, ds, steps, seed, num_samples, outputs, targets_template, progress)
+        ds, steps = input_dataset(inputs, targets_template, forcings, outputs, self._core.step_hours)
+        ds = _with_forcing_frames(ds, forcings, steps, self._core.step_hours)
+        init = str(ds["datetime"].values.reshape(-1)[1].astype("datetime64[s]"))
+        chunks = _generate(
+            self._core, ds, init, steps, 0 if graphcast else seed, num_samples, member_offset, progress
+        )
+        for member, step, fields in chunks:
+            chunk = chunk_dataset(targets_template, outputs, member, step, fields)
+            if graphcast:
+                chunk = chunk.isel(sample=0, drop=True)
+                chunk = chunk.transpose("time", ...)
+            yield chunk
 
     def chunked_prediction(
         self,
@@ -301,17 +281,37 @@ class Model:
         *,
         seed: int = 0,
         num_samples: int = 1,
+        member_offset: int = 0,
         progress: bool = True,
     ) -> xr.Dataset:
-        """The notebook's rollout: ``xarray.combine_by_coords`` of
-        :meth:`chunked_prediction_generator`'s chunks (dims ``sample`` plus those of
-        ``targets_template``)."""
+        """The notebooks' rollout of :meth:`chunked_prediction_generator`'s chunks: GenCast's
+        ``xarray.combine_by_coords`` (dims ``sample`` plus those of ``targets_template``),
+        GraphCast's ``rollout.chunked_prediction`` (concatenated along ``time``)."""
         chunks = list(
             self.chunked_prediction_generator(
-                inputs, targets_template, forcings, seed=seed, num_samples=num_samples, progress=progress
+                inputs,
+                targets_template,
+                forcings,
+                seed=seed,
+                num_samples=num_samples,
+                member_offset=member_offset,
+                progress=progress,
             )
         )
+        if self._core.kind == "graphcast":
+            return xr.concat(chunks, dim="time")
         return xr.combine_by_coords(chunks)
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskConfig:
+    """A checkpoint's task, field for field the reference's ``TaskConfig``."""
+
+    input_variables: Tuple[str, ...]
+    target_variables: Tuple[str, ...]
+    forcing_variables: Tuple[str, ...]
+    pressure_levels: Tuple[int, ...]
+    input_duration: str
 
 
 def _attr(value: Any) -> Any:
@@ -344,25 +344,107 @@ def _init_time_text(value: Any) -> str:
     return str(t)
 
 
-def _dataset_path(dataset: Any, folder: str) -> str:
-    """The dataset's file: its path, or an ``xarray.Dataset`` written into ``folder``."""
+def _dataset_arg(dataset: Any, label: str) -> Any:
+    """The engine's dataset argument: a path, or an ``xarray.Dataset`` in memory."""
     if isinstance(dataset, (str, os.PathLike)):
         return os.fspath(dataset)
     if isinstance(dataset, xr.Dataset):
-        path = os.path.join(folder, "dataset.nc")
-        dataset.to_netcdf(path)
-        return path
+        return _memory_dataset(dataset, label)
     raise GencastError(
         f"dataset: expected a NetCDF path or an xarray.Dataset, got {type(dataset).__name__}"
     )
 
 
-def _generate(core, ds, steps, seed, num_samples, outputs, template, progress) -> Iterator[xr.Dataset]:
-    """Runs the rollout on a worker thread and yields its chunks as they come."""
+def _memory_dataset(ds: xr.Dataset, label: str) -> dict:
+    """An ``xarray.Dataset`` as the engine takes it in memory: its coordinates and its data
+    variables as flat float32 arrays (``label`` names it in messages)."""
+
+    def bad(what: str, detail: str) -> GencastError:
+        return GencastError(f"{label}: {what}: {detail}")
+
+    out: dict = {"label": label}
+    for name in ("lat", "lon"):
+        if name in ds.coords:
+            values = ds.coords[name].values
+            if not np.issubdtype(values.dtype, np.number) or values.ndim != 1:
+                raise bad(f"coordinate `{name}`", f"expected 1-d numbers, got {values.dtype} over {ds.coords[name].dims}")
+            out[name] = np.ascontiguousarray(values, dtype=np.float32)
+    if "level" in ds.coords:
+        values = ds.coords["level"].values
+        whole_numbers = np.issubdtype(values.dtype, np.number) and np.all(np.mod(values, 1) == 0)
+        if values.ndim != 1 or not whole_numbers or np.any(values <= 0) or np.any(values > 2**31 - 1):
+            raise bad("coordinate `level`", f"expected positive whole numbers of hPa, got {values}")
+        out["level"] = np.ascontiguousarray(values, dtype=np.int32)
+    if "time" in ds.coords:
+        values = ds.coords["time"].values
+        if not np.issubdtype(values.dtype, np.timedelta64) or values.ndim != 1:
+            raise bad("coordinate `time`", f"expected time offsets (timedelta64), got {values.dtype}")
+        out["time"] = values.astype("timedelta64[ns]").astype(np.int64)
+    if "datetime" in ds.coords:
+        dt = ds.coords["datetime"]
+        if dt.dims not in (("time",), ("batch", "time")):
+            raise bad("coordinate `datetime`", f"expected dims (batch, time) or (time), found {dt.dims}")
+        if "batch" in dt.dims:
+            dt = dt.isel(batch=0)
+        values = dt.values
+        if not np.issubdtype(values.dtype, np.datetime64):
+            raise bad("coordinate `datetime`", f"expected times (datetime64), got {values.dtype}")
+        if np.any(np.isnat(values)):
+            raise bad("coordinate `datetime`", "contains missing (NaT) times")
+        out["datetime"] = values.astype("datetime64[ns]").astype(np.int64)
+    variables = []
+    for name, da in ds.data_vars.items():
+        if not (np.issubdtype(da.dtype, np.number) or np.issubdtype(da.dtype, np.bool_)):
+            raise bad(f"variable `{name}`", f"expected numbers, got {da.dtype}")
+        values = np.ascontiguousarray(da.values, dtype=np.float32).reshape(-1)
+        units = da.attrs.get("units")
+        variables.append(
+            (str(name), [str(d) for d in da.dims], [int(n) for n in da.shape], values, None if units is None else str(units))
+        )
+    out["variables"] = variables
+    return out
+
+
+def _with_forcing_frames(ds: xr.Dataset, forcings: Optional[xr.Dataset], steps: int, step_hours: int) -> xr.Dataset:
+    """``ds`` with frames at the target times holding the forcings the engine reads from a
+    dataset (``toa_incident_solar_radiation``; it computes the progress features), and NaN
+    for the other variables, which it never reads there."""
+    given = [
+        n
+        for n in (forcings.data_vars if forcings is not None else [])
+        if n in ds.data_vars and not str(n).startswith(("year_progress", "day_progress"))
+    ]
+    if not given:
+        return ds
+    first = ds["datetime"].values.reshape(-1)[0]
+    hours = np.arange(steps + 2) * step_hours
+    times = hours.astype("timedelta64[h]").astype("timedelta64[ns]")
+    grown = {}
+    base = ds.drop_vars("datetime")
+    for name, da in base.data_vars.items():
+        if "time" not in da.dims:
+            grown[name] = da
+            continue
+        if name in given:
+            tail = forcings[name]
+            if "batch" not in tail.dims:
+                tail = tail.expand_dims("batch")
+            tail = tail.transpose(*da.dims).drop_vars([c for c in tail.coords if c not in da.dims])
+        else:
+            tail = xr.full_like(da.isel(time=[0] * steps), np.nan)
+        tail = tail.assign_coords(time=times[2:])
+        grown[name] = xr.concat([da, tail], dim="time")
+    out = xr.Dataset(grown, attrs=ds.attrs)
+    return out.assign_coords(time=times, datetime=(("batch", "time"), (first + times)[None]))
+
+
+def _generate(core, ds, init, steps, seed, num_samples, member_offset, progress) -> Iterator[tuple]:
+    """Runs the rollout of the in-memory ``ds`` on a worker thread and yields its
+    ``(member, step, fields)`` as they come."""
     chunks: "queue.Queue" = queue.Queue(maxsize=2)
     done = object()
     stop = threading.Event()
-    bar = Progress(progress, num_samples * steps, 0, steps)
+    bar = Progress(progress, num_samples * steps, member_offset, steps)
 
     def on_step(member, step, fields):
         while not stop.is_set():
@@ -373,51 +455,48 @@ def _generate(core, ds, steps, seed, num_samples, outputs, template, progress) -
                 continue
         raise GencastError("the chunked prediction generator was closed")
 
-    with tempfile.TemporaryDirectory(prefix="gencast_rs-") as folder:
-        path = os.path.join(folder, "inputs.nc")
-        ds.to_netcdf(path)
-        errors: list = []
+    dataset = _memory_dataset(ds, "the xarray.Dataset `inputs`")
+    errors: list = []
 
-        def work():
-            try:
-                core.rollout(
-                    path,
-                    members=num_samples,
-                    steps=steps,
-                    seed=seed,
-                    member_offset=0,
-                    init_time=None,
-                    sampler=[],
-                    threads=None,
-                    on_step=on_step,
-                    progress=bar.callback(stop),
-                )
-            except BaseException as e:  # handed to the consumer thread
-                errors.append(e)
-            finally:
-                while True:
-                    try:
-                        chunks.put(done, timeout=0.1)
-                        break
-                    except queue.Full:
-                        if stop.is_set():
-                            break
-
-        worker = threading.Thread(target=work, name="gencast_rs rollout", daemon=True)
-        worker.start()
+    def work():
         try:
+            core.rollout(
+                dataset,
+                members=num_samples,
+                steps=steps,
+                seed=seed,
+                member_offset=member_offset,
+                init_time=init,
+                sampler=[],
+                threads=None,
+                on_step=on_step,
+                progress=bar.callback(stop),
+            )
+        except BaseException as e:  # handed to the consumer thread
+            errors.append(e)
+        finally:
             while True:
                 try:
-                    item = chunks.get(timeout=0.1)
-                except queue.Empty:
-                    continue
-                if item is done:
+                    chunks.put(done, timeout=0.1)
                     break
-                member, step, fields = item
-                yield chunk_dataset(template, outputs, member, step, fields)
-        finally:
-            stop.set()
-            worker.join()
-            bar.close()
-        if errors:
-            raise errors[0]
+                except queue.Full:
+                    if stop.is_set():
+                        break
+
+    worker = threading.Thread(target=work, name="gencast_rs rollout", daemon=True)
+    worker.start()
+    try:
+        while True:
+            try:
+                item = chunks.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is done:
+                break
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+        bar.close()
+    if errors:
+        raise errors[0]

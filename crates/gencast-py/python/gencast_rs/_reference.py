@@ -18,9 +18,6 @@ import xarray as xr
 
 from ._gencast_rs import GencastError
 
-#: The statistics files of a model, without ``.nc``.
-STATS_NAMES = ("mean_by_level", "stddev_by_level", "diffs_stddev_by_level", "min_by_level")
-
 #: Hours per GenCast step.
 STEP_HOURS = 12
 
@@ -164,9 +161,11 @@ def input_dataset(
     targets_template: xr.Dataset,
     forcings: Optional[xr.Dataset],
     outputs: List[Tuple[str, List[int]]],
+    step_hours: int = STEP_HOURS,
 ) -> Tuple[xr.Dataset, int]:
-    """The engine's dataset (two input frames with a ``datetime`` coordinate) and the number
-    of steps, from what ``extract_inputs_targets_forcings`` returns."""
+    """The engine's dataset (two input frames ``step_hours`` apart with a ``datetime``
+    coordinate) and the number of steps, from what ``extract_inputs_targets_forcings``
+    returns."""
     for what, ds in (("inputs", inputs), ("targets_template", targets_template)):
         if not isinstance(ds, xr.Dataset):
             raise GencastError(f"{what}: expected an xarray.Dataset, got {type(ds).__name__}")
@@ -176,14 +175,14 @@ def input_dataset(
         raise GencastError("inputs: a `sample` dimension (one input per member) is not supported")
     in_hours = _time_hours(inputs, "inputs")
     out_hours = _time_hours(targets_template, "targets_template")
-    if len(in_hours) != 2 or in_hours[1] - in_hours[0] != STEP_HOURS:
+    if len(in_hours) != 2 or in_hours[1] - in_hours[0] != step_hours:
         raise GencastError(
-            f"inputs: expected two frames {STEP_HOURS} h apart, got time {list(in_hours)} h"
+            f"inputs: expected two frames {step_hours} h apart, got time {list(in_hours)} h"
         )
-    expected = in_hours[-1] + STEP_HOURS * np.arange(1, len(out_hours) + 1)
+    expected = in_hours[-1] + step_hours * np.arange(1, len(out_hours) + 1)
     if len(out_hours) == 0 or not np.array_equal(out_hours, expected):
         raise GencastError(
-            f"targets_template: expected lead times {list(expected)} h ({STEP_HOURS}-hourly after "
+            f"targets_template: expected lead times {list(expected)} h ({step_hours}-hourly after "
             f"the inputs), got {list(out_hours)} h"
         )
     if inputs.sizes.get("batch", 1) != 1:
@@ -205,8 +204,8 @@ def input_dataset(
             raise GencastError(f"inputs and targets_template have different `{c}` coordinates")
 
     init_seconds = _init_seconds(inputs, targets_template, forcings, in_hours, out_hours)
-    first = np.datetime64(int(init_seconds) - STEP_HOURS * 3600, "s").astype("datetime64[ns]")
-    times = np.array([0, STEP_HOURS], dtype="timedelta64[h]").astype("timedelta64[ns]")
+    first = np.datetime64(int(init_seconds) - step_hours * 3600, "s").astype("datetime64[ns]")
+    times = np.array([0, step_hours], dtype="timedelta64[h]").astype("timedelta64[ns]")
     ds = inputs.drop_vars([c for c in ("datetime",) if c in inputs.coords])
     ds = ds.assign_coords(time=times)
     if "batch" not in ds.dims:
