@@ -21,7 +21,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::dataset::{dataset_arg, DatasetArg};
-use crate::errors::to_py;
+use crate::errors::{python_names, to_py};
 
 /// The first Python exception raised during a run (by a callback or a pending signal).
 type Raised = Arc<Mutex<Option<PyErr>>>;
@@ -149,7 +149,7 @@ impl Model {
                     Progress::Warning(w) => {
                         Python::with_gil(|py| {
                             let category = py.get_type::<PyUserWarning>();
-                            let text = std::ffi::CString::new(w.as_str()).unwrap_or_default();
+                            let text = std::ffi::CString::new(python_names(w)).unwrap_or_default();
                             if let Err(e) = PyErr::warn(py, &category, &text, 1) {
                                 e.restore(py);
                             }

@@ -67,34 +67,59 @@ def test_a_dataset_without_a_needed_variable_is_refused_naming_it():
         forecast(dataset=ds)
 
 
-def test_notebook_arguments_are_checked():
+def test_errors_on_an_xarray_dataset_name_the_dataset_argument_not_a_file():
+    ds = xr.load_dataset(D / DATASET).drop_vars("2m_temperature")
+    with pytest.raises(gencast_rs.GencastError) as e:
+        forecast(dataset=ds)
+    assert "the xarray.Dataset `dataset`" in str(e.value) and "2m_temperature" in str(e.value)
+    assert "/tmp" not in str(e.value) and ".nc" not in str(e.value), str(e.value)
+    ds = xr.load_dataset(D / DATASET)
+    ds["temperature"] = ds["temperature"].astype("datetime64[ns]")
+    with pytest.raises(gencast_rs.GencastError, match="the xarray.Dataset `dataset`: variable `temperature`: expected numbers"):
+        forecast(dataset=ds)
+    bad = xr.load_dataset(D / DATASET).assign_coords(lat=np.arange(19, dtype=np.float32))
+    with pytest.raises(gencast_rs.GencastError, match="the xarray.Dataset `dataset`: variable `lat`"):
+        forecast(dataset=bad)
+
+
+def test_the_notebook_rollout_names_the_inputs_dataset():
     from test_chunked_prediction import notebook_inputs
 
     inputs, template, forcings = notebook_inputs("tiny-mha")
-    m = model_of("tiny-mha")
-    bad_template = template.assign(extra=template["2m_temperature"])
-    with pytest.raises(gencast_rs.GencastError, match="not predicted: extra"):
-        m.chunked_prediction(inputs, bad_template, forcings)
-    with pytest.raises(gencast_rs.GencastError, match="missing temperature"):
-        m.chunked_prediction(inputs, template.drop_vars("temperature"), forcings)
-    with pytest.raises(gencast_rs.GencastError, match="two frames"):
-        m.chunked_prediction(inputs.isel(time=[1]), template, forcings)
-    with pytest.raises(gencast_rs.GencastError, match="num_samples must be at least 1"):
-        m.chunked_prediction(inputs, template, forcings, num_samples=0)
-    shifted = template.assign_coords(time=template["time"] + np.timedelta64(6, "h"))
-    with pytest.raises(gencast_rs.GencastError, match="targets_template: expected lead times"):
-        m.chunked_prediction(inputs, shifted, forcings)
+    with pytest.raises(gencast_rs.GencastError) as e:
+        model_of("tiny-mha").chunked_prediction(inputs.drop_vars("land_sea_mask"), template, forcings)
+    message = str(e.value)
+    assert "the xarray.Dataset `inputs`" in message and "land_sea_mask" in message, message
+    assert "/tmp" not in message and ".nc" not in message, message
 
 
-def test_forcings_that_disagree_with_the_times_are_refused():
-    from test_chunked_prediction import notebook_inputs
+@pytest.mark.parametrize(
+    "name, kw, python, flag",
+    [
+        ("tiny-mha", dict(init_time="yesterday"), "init_time `yesterday`", "--init-time"),
+        ("graphcast-tiny", dict(members=2), "members 2: a GraphCast checkpoint", "--members"),
+        ("graphcast-tiny", dict(member_offset=1), "member_offset 1: a GraphCast", "--member-offset"),
+        ("graphcast-tiny", dict(sampler={"rho": 7}), "sampler rho=7: a GraphCast", "--sampler"),
+    ],
+)
+def test_library_errors_name_the_python_arguments(name, kw, python, flag):
+    d = fixture(name)
+    dataset = next(d.glob("source-era5_*.nc"))
+    with pytest.raises(gencast_rs.GencastError) as e:
+        model_of(name).forecast(str(dataset), **dict(dict(members=1, progress=False), **kw))
+    assert python in str(e.value) and flag not in str(e.value), str(e.value)
 
-    inputs, template, forcings = notebook_inputs("tiny-mha")
-    dt = np.array(["2019-03-29T00:00", "2019-03-29T12:00"], dtype="datetime64[ns]")
-    dated = inputs.assign_coords(datetime=(("batch", "time"), dt[None]))
-    shifted = forcings.assign(year_progress_sin=forcings["year_progress_sin"] + 0.1)
-    with pytest.raises(gencast_rs.GencastError, match="forcings: the progress features"):
-        model_of("tiny-mha").chunked_prediction(dated, template, shifted)
-    # Without a datetime, no time matches the altered forcings.
-    with pytest.raises(gencast_rs.GencastError, match="match no initialisation time"):
-        model_of("tiny-mha").chunked_prediction(inputs, template, shifted)
+
+def test_library_warnings_name_the_python_arguments():
+    dataset = next(fixture("graphcast-tiny").glob("source-era5_*.nc"))
+    with pytest.warns(UserWarning, match="^seed 3 is ignored: GraphCast draws no random numbers"):
+        model_of("graphcast-tiny").forecast(str(dataset), members=1, seed=3, progress=False)
+
+
+def test_forecast_to_names_overwrite_as_the_python_argument(tmp_path):
+    out = tmp_path / "f.nc"
+    out.write_bytes(b"mine")
+    with pytest.raises(gencast_rs.GencastError) as e:
+        model_of("tiny-mha").forecast_to(out, str(D / DATASET), members=1)
+    assert "overwrite=True" in str(e.value) and "--" not in str(e.value), str(e.value)
+    assert out.read_bytes() == b"mine"

@@ -100,3 +100,12 @@ def test_graphcast_forecast_equals_the_cli_output_bitwise(gencast_bin, tmp_path)
     ours = model.forecast(str(dataset), members=1, lead_time="18h", progress=False)
     assert ours.sizes["time"] == 3  # 6 h steps
     assert_bitwise(ours, xr.load_dataset(out))
+
+
+def test_a_graphcast_forecast_from_an_xarray_dataset_equals_the_one_from_its_file():
+    d = fixture("graphcast-tiny")
+    path = d / "source-era5_date-2019-03-29_res-10.0_levels-13_steps-03.nc"
+    m = model_of("graphcast-tiny")
+    by_path = m.forecast(str(path), members=1, steps=3, progress=False)
+    in_memory = m.forecast(xr.load_dataset(path), members=1, steps=3, progress=False)
+    assert_bitwise(in_memory, by_path, check_history=False)

@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from ._gencast_rs import GencastError
+from ._stats import STATS_NAMES  # noqa: F401  (the names' former home)
 
 #: Hours per GenCast step.
 STEP_HOURS = 12
