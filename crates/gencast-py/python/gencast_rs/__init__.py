@@ -8,8 +8,11 @@ whose results are bitwise the same as the ``gencast forecast`` command's.
 >>> forecast = model.forecast("dataset.nc", members=2, steps=2)
 >>> forecast.to_netcdf("forecast.nc")
 
-``Model.chunked_prediction`` is a drop-in replacement for the reference notebook's
-``rollout.chunked_prediction_generator_multiple_runs`` followed by ``xarray.combine_by_coords``.
+The reference notebooks' rollout cells run without JAX: ``gencast_rs.data_utils`` stands for
+``graphcast.data_utils`` (``extract_inputs_targets_forcings``), ``model.task_config`` for the
+checkpoint's task config, and ``Model.chunked_prediction`` for GenCast's
+``rollout.chunked_prediction_generator_multiple_runs`` followed by ``xarray.combine_by_coords``
+and for GraphCast's ``rollout.chunked_prediction``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Type stubs of gencast_rs: GenCast ensemble forecasts on CPUs, from Python and xarray."""
 
 import os
-from typing import Any, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple, Union
 
 import xarray as xr
+
+from . import data_utils as data_utils
 
 __version__: str
 
@@ -19,10 +21,28 @@ def load(
     checkpoint: PathLike,
     stats: Union[PathLike, Mapping[str, xr.Dataset], Sequence[xr.Dataset]],
 ) -> Model:
-    """Loads a GenCast or GraphCast checkpoint and its statistics (a folder, or the datasets)."""
+    """Loads a GenCast or GraphCast checkpoint and its statistics (a folder, or the datasets by
+    name, or in a list told apart by content)."""
+
+class TaskConfig:
+    """A checkpoint's task, field for field the reference's TaskConfig (a dataclass)."""
+
+    input_variables: Tuple[str, ...]
+    target_variables: Tuple[str, ...]
+    forcing_variables: Tuple[str, ...]
+    pressure_levels: Tuple[int, ...]
+    input_duration: str
+    def __init__(
+        self,
+        input_variables: Tuple[str, ...],
+        target_variables: Tuple[str, ...],
+        forcing_variables: Tuple[str, ...],
+        pressure_levels: Tuple[int, ...],
+        input_duration: str,
+    ) -> None: ...
 
 class Model:
-    """A loaded GenCast model."""
+    """A loaded GenCast or GraphCast model."""
 
     @property
     def checkpoint(self) -> str:
@@ -33,6 +53,9 @@ class Model:
     @property
     def kind(self) -> str:
         """"gencast" or "graphcast"."""
+    @property
+    def task_config(self) -> TaskConfig:
+        """The checkpoint's task, for data_utils.extract_inputs_targets_forcings."""
     def forecast(
         self,
         dataset: Union[PathLike, xr.Dataset],
@@ -75,6 +98,7 @@ class Model:
         *,
         seed: int = 0,
         num_samples: int = 1,
+        member_offset: int = 0,
         progress: bool = False,
     ) -> Iterator[xr.Dataset]:
         """Yields one (member, step) chunk at a time, as the reference's rollout does."""
@@ -86,6 +110,8 @@ class Model:
         *,
         seed: int = 0,
         num_samples: int = 1,
+        member_offset: int = 0,
         progress: bool = True,
     ) -> xr.Dataset:
-        """The reference notebook's rollout followed by xarray.combine_by_coords."""
+        """The reference notebooks' rollout: GenCast's chunks combined by coordinates, or
+        GraphCast's rollout.chunked_prediction."""

@@ -1,13 +1,21 @@
 """Type stubs of the compiled extension (used by the pure-Python layer)."""
 
 import os
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
 
 class GencastError(ValueError): ...
 
 __version__: str
 
 def inspect_json(path: os.PathLike[str] | str) -> str: ...
+def toa_incident_solar_radiation(
+    datetime_ns: list[int], lat: np.ndarray, lon: np.ndarray
+) -> np.ndarray: ...
+
+# A path, or an xarray.Dataset flattened for the engine (see gencast_rs._memory_dataset).
+DatasetArg = Union[str, dict[str, Any]]
 
 ProgressCallback = Callable[[int, int, int, int], None]
 
@@ -29,9 +37,10 @@ class Model:
     @property
     def stats_files(self) -> list[str]: ...
     def output_variables(self) -> list[tuple[str, list[int]]]: ...
+    def task_config(self) -> tuple[list[str], list[str], list[str], list[int], str]: ...
     def forecast_in_memory(
         self,
-        dataset: str,
+        dataset: DatasetArg,
         *,
         members: int,
         steps: int,
@@ -44,7 +53,7 @@ class Model:
     ) -> dict[str, Any]: ...
     def rollout(
         self,
-        dataset: str,
+        dataset: DatasetArg,
         *,
         members: int,
         steps: int,
