@@ -156,3 +156,9 @@ def test_graphcast_refuses_several_samples():
     m, inputs, template, forcings = graphcast_notebook_inputs()
     with pytest.raises(gencast_rs.GencastError, match="deterministic"):
         m.chunked_prediction(inputs, template, forcings, num_samples=2)
+
+
+def test_graphcast_forcings_at_other_times_are_refused():
+    m, inputs, template, forcings = graphcast_notebook_inputs()
+    with pytest.raises(gencast_rs.GencastError, match="forcings: expected the lead times of targets_template"):
+        m.chunked_prediction(inputs, template, forcings.isel(time=[0, 1]))

@@ -264,7 +264,7 @@ class Model:
             )
         outputs = self._core.output_variables()
         ds, steps = input_dataset(inputs, targets_template, forcings, outputs, self._core.step_hours)
-        ds = _with_forcing_frames(ds, forcings, steps, self._core.step_hours)
+        ds = _with_forcing_frames(ds, forcings, targets_template, self._core.step_hours)
         init = str(ds["datetime"].values.reshape(-1)[1].astype("datetime64[s]"))
         chunks = _generate(
             self._core, ds, init, steps, 0 if graphcast else seed, num_samples, member_offset, progress
@@ -408,7 +408,9 @@ def _memory_dataset(ds: xr.Dataset, label: str) -> dict:
     return out
 
 
-def _with_forcing_frames(ds: xr.Dataset, forcings: Optional[xr.Dataset], steps: int, step_hours: int) -> xr.Dataset:
+def _with_forcing_frames(
+    ds: xr.Dataset, forcings: Optional[xr.Dataset], template: xr.Dataset, step_hours: int
+) -> xr.Dataset:
     """``ds`` with frames at the target times holding the forcings the engine reads from a
     dataset (``toa_incident_solar_radiation``; it computes the progress features), and NaN
     for the other variables, which it never reads there."""
@@ -419,6 +421,7 @@ def _with_forcing_frames(ds: xr.Dataset, forcings: Optional[xr.Dataset], steps: 
     ]
     if not given:
         return ds
+    steps = template.sizes["time"]
     first = ds["datetime"].values.reshape(-1)[0]
     hours = np.arange(steps + 2) * step_hours
     times = hours.astype("timedelta64[h]").astype("timedelta64[ns]")

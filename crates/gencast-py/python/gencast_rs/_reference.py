@@ -16,6 +16,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 import numpy as np
 import xarray as xr
 
+from . import data_utils
 from ._gencast_rs import GencastError
 from ._stats import STATS_NAMES  # noqa: F401  (the names' former home)
 
@@ -28,7 +29,6 @@ MAX_STEPS = 10_000
 # data_utils' progress constants.
 _SEC_PER_DAY = 86_400
 _AVG_SEC_PER_YEAR = _SEC_PER_DAY * 365.24219
-_NS = 1_000_000_000
 
 # Years searched when recovering an initialisation time from progress features.
 _YEARS = range(1700 - 1970, 2300 - 1970)
@@ -96,15 +96,15 @@ def steps_of(steps: Any, lead_time: Any, step_hours: int = STEP_HOURS) -> int:
 def _progress_features(seconds: np.ndarray, lon: np.ndarray) -> dict:
     """The reference's progress features (data_utils) at ``seconds`` since the epoch."""
     seconds = np.asarray(seconds, dtype=np.int64)
-    year = np.mod(seconds / _SEC_PER_DAY / np.float64(365.24219), 1.0).astype(np.float32)
-    day_greenwich = np.mod(seconds, _SEC_PER_DAY) / _SEC_PER_DAY
-    offsets = np.deg2rad(np.asarray(lon, dtype=np.float64)) / (2 * np.pi)
-    day = np.mod(day_greenwich[..., np.newaxis] + offsets, 1.0).astype(np.float32)
+    lon = np.asarray(lon, dtype=np.float64)
     out = {}
-    for name, p in (("year_progress", year), ("day_progress", day)):
-        phase = p * (2 * np.pi)
-        out[name + "_sin"] = np.sin(phase)
-        out[name + "_cos"] = np.cos(phase)
+    for name, p in (
+        ("year_progress", data_utils.get_year_progress(seconds)),
+        ("day_progress", data_utils.get_day_progress(seconds, lon)),
+    ):
+        for k, v in data_utils.featurize_progress(name, [f"d{i}" for i in range(p.ndim)], p).items():
+            if k != name:
+                out[k] = v.values
     return out
 
 
@@ -186,6 +186,13 @@ def input_dataset(
             f"targets_template: expected lead times {list(expected)} h ({step_hours}-hourly after "
             f"the inputs), got {list(out_hours)} h"
         )
+    if forcings is not None:
+        have = _time_hours(forcings, "forcings")
+        if not np.array_equal(have, out_hours):
+            raise GencastError(
+                f"forcings: expected the lead times of targets_template {list(out_hours)} h, "
+                f"got {list(have)} h"
+            )
     if inputs.sizes.get("batch", 1) != 1:
         raise GencastError(f"inputs: batch of {inputs.sizes['batch']}; give one initialisation at a time")
     names = {n for n, _ in outputs}

@@ -89,8 +89,8 @@ def _require_coords(data: xr.Dataset, names: Sequence[str], what: str) -> None:
     missing = [c for c in names if c not in data.coords]
     if missing:
         raise ValueError(
-            f"{what} needs the coordinates {', '.join(names)}; the dataset has no "
-            f"{', '.join(missing)} coordinate"
+            f"{what}: the dataset has no {', '.join(missing)} coordinate (computing it needs "
+            f"{', '.join(names)})"
         )
 
 
