@@ -1,5 +1,5 @@
-"""Shared fixtures: the reference fixture sets, the `gencast` binary, and a re-statement of the
-reference's `data_utils.extract_inputs_targets_forcings` for the example datasets."""
+"""Shared fixtures: the reference fixture sets, the `gencast` binary, and the notebook's split
+of the example datasets."""
 
 import os
 import subprocess
@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 
 import gencast_rs
+from gencast_rs import data_utils
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "crates" / "gencast" / "tests" / "fixtures"
@@ -68,36 +69,11 @@ def assert_bitwise(a: xr.Dataset, b: xr.Dataset, check_history: bool = True) -> 
         assert np.array_equal(bits(a[name].values), bits(b[name].values)), name
 
 
-# --- the reference's data_utils, re-stated for the example datasets (no JAX needed) ---
-
-_SEC_PER_DAY = 86400
-_AVG_DAY_PER_YEAR = 365.24219
-
-
-def _add_derived_vars(ds: xr.Dataset) -> None:
-    """data_utils.add_derived_vars: progress features from `datetime`."""
-    secs = ds.coords["datetime"].data.astype("datetime64[s]").astype(np.int64)
-    year = np.mod(secs / _SEC_PER_DAY / np.float64(_AVG_DAY_PER_YEAR), 1.0).astype(np.float32)
-    day_g = np.mod(secs, _SEC_PER_DAY) / _SEC_PER_DAY
-    lon_off = np.deg2rad(ds.coords["lon"].data) / (2 * np.pi)
-    day = np.mod(day_g[..., np.newaxis] + lon_off, 1.0).astype(np.float32)
-    bt = ("batch", "time")
-    for name, dims, p in (("year_progress", bt, year), ("day_progress", bt + ("lon",), day)):
-        ds[name + "_sin"] = xr.Variable(dims, np.sin(p * (2 * np.pi)))
-        ds[name + "_cos"] = xr.Variable(dims, np.cos(p * (2 * np.pi)))
-
-
 def extract_inputs_targets_forcings(ds: xr.Dataset, task: dict, last_lead_hours: int):
-    """data_utils.extract_inputs_targets_forcings with the notebook's evaluation split
-    (targets 12h .. last_lead_hours, inputs the 24h before)."""
-    ds = ds.sel(level=list(task["pressure_levels"]))
-    _add_derived_vars(ds)
-    ds = ds.drop_vars("datetime")
-    time = ds.coords["time"]
-    ds = ds.assign_coords(time=time + np.timedelta64(last_lead_hours, "h") - time[-1])
-    targets = ds.sel(time=slice(np.timedelta64(12, "h"), np.timedelta64(last_lead_hours, "h")))
-    inputs = ds.sel(time=slice(np.timedelta64(-24, "h") + np.timedelta64(1, "ns"), np.timedelta64(0, "h")))
-    inputs = inputs[list(task["input_variables"])]
-    forcings = targets[list(task["forcing_variables"])]
-    targets = targets[list(task["target_variables"])]
-    return inputs, targets, forcings
+    """gencast_rs.data_utils.extract_inputs_targets_forcings (tested against the reference's
+    in test_data_utils.py) with the notebook's evaluation split (targets 12h ..
+    last_lead_hours, inputs the task's input duration before)."""
+    keys = ("input_variables", "target_variables", "forcing_variables", "pressure_levels", "input_duration")
+    return data_utils.extract_inputs_targets_forcings(
+        ds, target_lead_times=slice("12h", f"{last_lead_hours}h"), **{k: task[k] for k in keys}
+    )
