@@ -231,6 +231,14 @@ fn gencast_grib2_holds_the_netcdf_forecast_and_resumes_byte_for_byte() {
         (2019, 3, 29, 12),
         "the initialisation time"
     );
+    // A finished file is replaced only with --overwrite.
+    let before = std::fs::read(&grib).unwrap();
+    let err = refused(&forecast("tiny-mha", &grib, &args));
+    assert!(
+        err.contains("already exists") && err.contains("--overwrite"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&grib).unwrap(), before);
     let tp: Vec<&Decoded> = msgs.iter().filter(|m| m.param.short_name == "tp").collect();
     assert!(tp.iter().all(|m| m.period_hours == Some(12)));
 
