@@ -9,7 +9,7 @@ import eccodes
 import numpy as np
 import xarray as xr
 
-from conftest import DATASET, fixture
+from conftest import DATASET, fixture, model_of
 
 # The shortName ecCodes must give each forecast variable, stated here independently of the
 # writer's parameter table.
@@ -178,3 +178,14 @@ def test_graphcast_grib2_reads_back_with_eccodes(gencast_bin, tmp_path):
     got = assert_grib_matches_netcdf(tmp_path / "g.grib2", tmp_path / "g.nc", ensemble=False)
     assert sorted({g["stepRange"] for g in got if g["shortName"] == "tp"}) == [
         "0-6", "12-18", "6-12"]
+
+
+def test_forecast_to_writes_the_clis_grib2_file_byte_for_byte(gencast_bin, tmp_path):
+    args = ["--members", "2", "--member-offset", "1", "--steps", "2", "--seed", "9"]
+    run(gencast_bin, "tiny-mha", DATASET, tmp_path / "cli.grib2", args)
+    ours = tmp_path / "ours.grib2"
+    model_of("tiny-mha").forecast_to(
+        ours, fixture("tiny-mha") / DATASET, members=2, member_offset=1, steps=2, seed=9
+    )
+    assert ours.read_bytes() == (tmp_path / "cli.grib2").read_bytes()
+    assert {m["number"] for m in messages(ours)} == {2, 3}
