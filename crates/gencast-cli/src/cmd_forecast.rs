@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use gencast::data::task::Field;
+use gencast::forecast::is_grib;
 use gencast::forecast::output::{check_input_kinds, check_output, is_zarr, sink_for};
 use gencast::forecast::{EnsembleSummary, Region, SummarySink, MAX_ENSEMBLE};
 use gencast::model::graphcast::Precision;
@@ -52,7 +53,8 @@ pub(crate) struct Args {
     /// dataset's second frame.
     #[arg(long)]
     init_time: Option<String>,
-    /// Output: a NetCDF file (.nc) or a Zarr v3 store (a folder ending in .zarr).
+    /// Output: a NetCDF file (.nc), a GRIB2 file (.grib2, .grb2 or .grib; one message per
+    /// member, step, variable and level) or a Zarr v3 store (a folder ending in .zarr).
     #[arg(long, short)]
     output: PathBuf,
     /// Total members of the Zarr store (default: member offset + members). Processes writing
@@ -60,8 +62,8 @@ pub(crate) struct Args {
     #[arg(long, allow_negative_numbers = true, value_parser = crate::numbers::whole::<u32>)]
     ensemble_size: Option<u32>,
     /// Skip the (member, step) chunks already in the Zarr store, or recorded in the unfinished
-    /// NetCDF file an interrupted run left (OUT.nc.tmp), replaying their stored predictions as
-    /// inputs of the later steps. The settings must be the same as the interrupted run's.
+    /// NetCDF or GRIB2 file an interrupted run left (OUT.tmp), replaying their stored
+    /// predictions as inputs of the later steps. The settings must be the same as the interrupted run's.
     #[arg(long)]
     resume: bool,
     /// Replace an existing output file, or discard an interrupted run's unfinished file (or,
@@ -230,6 +232,12 @@ fn summary_request(args: &Args, kind: ModelKind) -> anyhow::Result<Option<Ensemb
         return Ok(None);
     }
     let summary = EnsembleSummary::parse(&args.ensemble_summary)?;
+    if is_grib(&args.output) {
+        bail!(
+            "--ensemble-summary: a GRIB2 output holds the members themselves; write the \
+             statistics to a NetCDF file (.nc) or a Zarr store (.zarr)"
+        );
+    }
     if kind == ModelKind::GraphCast {
         bail!("--ensemble-summary: a GraphCast forecast has one member, so no ensemble statistics");
     }

@@ -173,7 +173,8 @@ class Model:
         progress: bool = False,
     ) -> dict:
         """Writes the forecast to ``output`` as ``gencast forecast --output`` does, with the
-        same bytes: a NetCDF file, or a Zarr store (a folder ending in ``.zarr``).
+        same bytes: a NetCDF file, a GRIB2 file (``.grib2``, ``.grb2``, ``.grib``), or a Zarr
+        store (a folder ending in ``.zarr``).
 
         A Zarr store holds ``ensemble_size`` members (default: ``member_offset + members``);
         several processes or machines may fill one store with disjoint

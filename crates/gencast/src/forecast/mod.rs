@@ -38,6 +38,7 @@ macro_rules! bail {
 mod builder;
 mod gencast;
 mod graphcast;
+mod grib_sink;
 mod memory;
 mod model;
 pub mod output;
@@ -48,6 +49,7 @@ mod summary;
 mod timing;
 
 pub use builder::{DatasetInput, Forecast, Progress, Summary, MAX_MEMBER_STEPS};
+pub use grib_sink::{is_grib, GribSink};
 pub use memory::{MemoryForecast, MemorySink, MemoryVariable};
 pub use model::{Model, ModelKind, Stats, GENCAST_STEP_HOURS};
 pub use select::{Region, RegionPoints};

@@ -1,5 +1,5 @@
-//! Choosing and guarding a forecast's output: a NetCDF file or a Zarr store, checked before
-//! anything is computed.
+//! Choosing and guarding a forecast's output: a NetCDF or GRIB2 file or a Zarr store, checked
+//! before anything is computed.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +7,7 @@ use crate::output::forecast_nc::{preflight, progress_name, tmp_name, WriteMode};
 use crate::output::guard::{check_output_location, refuse_inputs_as_output, OutputKind};
 use crate::Result;
 
+use super::grib_sink::{is_grib, GribSink};
 use super::sink::{ForecastSink, NetCdfSink, ZarrSink};
 
 /// Whether `path` names a Zarr store (a folder ending in `.zarr`).
@@ -16,10 +17,12 @@ pub fn is_zarr(path: &Path) -> bool {
 }
 
 /// The sink for `path`: a [`ZarrSink`] for a `.zarr` folder (of `ensemble_size` members), a
-/// [`NetCdfSink`] otherwise.
+/// [`GribSink`] for a `.grib2`, `.grb2` or `.grib` file, a [`NetCdfSink`] otherwise.
 pub fn sink_for(path: &Path, mode: WriteMode, ensemble_size: Option<u32>) -> Box<dyn ForecastSink> {
     if is_zarr(path) {
         Box::new(ZarrSink::new(path, mode, ensemble_size))
+    } else if is_grib(path) {
+        Box::new(GribSink::new(path, mode))
     } else {
         Box::new(NetCdfSink::new(path, mode))
     }

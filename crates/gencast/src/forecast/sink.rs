@@ -112,7 +112,7 @@ impl<T: ForecastSink + ?Sized> ForecastSink for Box<T> {
 }
 
 /// Rebuilds a step's fields from per-variable data read back from an output.
-fn fields_of(
+pub(super) fn fields_of(
     layout: &ForecastLayout,
     mut read: impl FnMut(usize) -> Result<Vec<f32>>,
 ) -> Result<Vec<Field>> {

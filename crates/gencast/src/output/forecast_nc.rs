@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-mod progress;
+pub(crate) mod progress;
 
 pub use super::netcdf::tmp_name;
 use super::netcdf::NcWriter;
@@ -112,7 +112,7 @@ pub fn preflight(path: &Path, mode: WriteMode) -> Result<()> {
 }
 
 /// The checks of [`preflight`] that concern earlier results.
-fn refuse_discarding(path: &Path, partial: bool, mode: WriteMode) -> Result<()> {
+pub(crate) fn refuse_discarding(path: &Path, partial: bool, mode: WriteMode) -> Result<()> {
     if partial && !mode.resume && !mode.overwrite {
         return Err(Error::Invalid(format!(
             "{}: an interrupted run of this output exists ({} and {}); add --resume to continue              it, or --overwrite to discard it and start over",

@@ -1,7 +1,9 @@
-//! Output writers (NetCDF, Zarr), their reader, ensemble statistics and verification scores.
+//! Output writers (NetCDF, Zarr, GRIB2), their reader, ensemble statistics and verification
+//! scores.
 
 pub mod cf;
 pub mod forecast_nc;
+pub mod grib2;
 pub mod guard;
 pub mod netcdf;
 pub mod read;

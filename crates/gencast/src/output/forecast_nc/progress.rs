@@ -10,13 +10,13 @@ use crate::output::guard::{first_difference, mismatch_subject, short};
 use crate::{Error, Result};
 
 /// The progress record of a resumable file.
-pub(super) struct Progress {
-    pub(super) path: PathBuf,
-    pub(super) identity: Vec<(String, Value)>,
+pub(crate) struct Progress {
+    pub(crate) path: PathBuf,
+    pub(crate) identity: Vec<(String, Value)>,
     /// The `history` attribute of the file (that of the run that started it).
-    pub(super) history: String,
+    pub(crate) history: String,
     /// `completed[member][step]`.
-    pub(super) completed: Vec<Vec<bool>>,
+    pub(crate) completed: Vec<Vec<bool>>,
 }
 
 /// The name of the progress record kept next to the temporary file of a resumable `path`.
@@ -33,7 +33,7 @@ pub fn progress_name(path: &Path) -> PathBuf {
 /// the layout, then each entry of `run` (e.g. seed, sampler, input identities). The history
 /// attribute is not among them: it names the input files by path, and the same files under
 /// another path are accepted.
-pub(super) fn identity(layout: &ForecastLayout, run: &Value) -> Vec<(String, Value)> {
+pub(crate) fn identity(layout: &ForecastLayout, run: &Value) -> Vec<(String, Value)> {
     let mut id: Vec<(String, Value)> = vec![
         ("members".into(), json!(layout.members)),
         ("lead_hours".into(), json!(layout.lead_hours)),
@@ -73,7 +73,7 @@ pub(super) fn identity(layout: &ForecastLayout, run: &Value) -> Vec<(String, Val
 
 impl Progress {
     /// The record as JSON: the identity and, per member, the completed step indices.
-    pub(super) fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let identity: serde_json::Map<String, Value> = self.identity.iter().cloned().collect();
         let completed: Vec<Vec<usize>> = self
             .completed
@@ -92,7 +92,7 @@ impl Progress {
     }
 
     /// Replaces the record on disk atomically: written aside, synced, then renamed.
-    pub(super) fn save(&self) -> Result<()> {
+    pub(crate) fn save(&self) -> Result<()> {
         let mut aside = self.path.clone().into_os_string();
         aside.push(".new");
         let aside = PathBuf::from(aside);
@@ -114,7 +114,7 @@ impl Progress {
 
     /// Reads the record at `path` and checks it against this run's identity, naming the first
     /// field that differs; returns it with the recorded history attribute.
-    pub(super) fn load(
+    pub(crate) fn load(
         path: &Path,
         identity: Vec<(String, Value)>,
         layout: &ForecastLayout,
@@ -192,11 +192,11 @@ impl Progress {
         ))
     }
 
-    pub(super) fn any_completed(&self) -> bool {
+    pub(crate) fn any_completed(&self) -> bool {
         self.completed.iter().flatten().any(|&c| c)
     }
 
-    pub(super) fn count_completed(&self) -> usize {
+    pub(crate) fn count_completed(&self) -> usize {
         self.completed.iter().flatten().filter(|&&c| c).count()
     }
 }
