@@ -74,7 +74,8 @@ for f in reference weatherbench2 summary prepared; do
   warnings=$(sed -n 's/^WARNINGS given: //p' "$log")
   echo "$f.nc: ${errors:-?} errors, ${warnings:-?} warnings"
   # Each distinct warning or error once, with the variables it concerns.
-  awk '/^Checking variable: /{v=$3} /^(WARN|ERROR)/{m[$0]=m[$0] (m[$0]?", ":"") v} END{for (k in m) print "  " k "  [" m[k] "]"}' "$log" | sort
+  awk '/^Checking variable: /{v=$3} /^(WARN|ERROR):/{m[$0]=m[$0] (m[$0]&&v?", ":"") v}
+    END{for (k in m) print "  " k (m[k] ? "  [" m[k] "]" : "")}' "$log" | sort
   [ "${errors:-1}" = "0" ] || failed=1
 done
 exit $failed

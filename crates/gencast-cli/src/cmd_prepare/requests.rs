@@ -16,6 +16,35 @@ fn preamble(what: &str, plan: &Plan, command: &str) -> String {
     out
 }
 
+/// `v` as JSON (and so a Python literal) with objects one key a line and lists of numbers or
+/// strings on one line.
+fn listing(v: &serde_json::Value, indent: usize) -> String {
+    use serde_json::Value;
+    let pad = "    ".repeat(indent + 1);
+    let end = "    ".repeat(indent);
+    match v {
+        Value::Object(map) => {
+            let items: Vec<String> = map
+                .iter()
+                .map(|(k, x)| format!("{pad}{}: {}", Value::from(k.as_str()), listing(x, indent + 1)))
+                .collect();
+            format!("{{\n{}\n{end}}}", items.join(",\n"))
+        }
+        Value::Array(a) if a.iter().any(|x| x.is_object() || x.is_array()) => {
+            let items: Vec<String> = a
+                .iter()
+                .map(|x| format!("{pad}{}", listing(x, indent + 1)))
+                .collect();
+            format!("[\n{}\n{end}]", items.join(",\n"))
+        }
+        Value::Array(a) => {
+            let items: Vec<String> = a.iter().map(Value::to_string).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
 /// The `--input` arguments for the files `targets`.
 fn inputs(targets: &[String]) -> String {
     targets
@@ -46,7 +75,7 @@ pub(super) fn text(service: &str, plan: &Plan, command: &str) -> anyhow::Result<
                 "import cdsapi\n\nREQUESTS = {}\n\nclient = cdsapi.Client()\nfor r in REQUESTS:\n    \
                  client.retrieve(r[\"dataset\"], r[\"request\"], r[\"target\"])\n\n\
                  # Then: gencast prepare {} {command} --output inputs.nc\n",
-                serde_json::to_string_pretty(&list)?,
+                listing(&serde_json::Value::Array(list), 0),
                 inputs(&targets)
             ));
             out

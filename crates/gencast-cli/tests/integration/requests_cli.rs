@@ -43,7 +43,7 @@ fn era5_names(variable: &str) -> Option<(&'static str, &'static str)> {
 /// precipitation as the hourly accumulations summed into its period ending at each frame. The
 /// progress features (computed from the date) and TOA solar radiation (computed by `prepare`)
 /// are not requested.
-fn expected(model: &str, init: i64, pick: fn((&str, &str)) -> &str) -> BTreeSet<Slot> {
+fn expected(model: &str, init: i64, pick: fn((&'static str, &'static str)) -> &'static str) -> BTreeSet<Slot> {
     let f = json(&["fields", "--json", "--model", model]);
     let frames: Vec<i64> = f["input_frame_offsets_hours"]
         .as_array()

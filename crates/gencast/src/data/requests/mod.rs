@@ -362,7 +362,7 @@ pub fn mars(plan: &Plan) -> Result<Vec<MarsRequest>> {
                 .map_err(|_| table_error("services.tsv", format!("base time `{b}`")))
         })
         .collect::<Result<_>>()?;
-    let grid = format!("{0}/{0}", plan.grid_step);
+    let grid = format!("{0:?}/{0:?}", plan.grid_step);
     // (levtype, type, date, times, steps) -> params, levels
     type Key = (&'static str, &'static str, String, Vec<String>, Vec<i64>);
     let mut groups: BTreeMap<Key, (Vec<String>, Vec<i64>)> = BTreeMap::new();
