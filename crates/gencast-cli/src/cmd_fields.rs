@@ -16,6 +16,10 @@ pub(crate) struct Args {
     /// The checkpoint (.npz) whose task to describe; without it, the standard GenCast task.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
+    /// The model of `prepare`'s model table to describe (e.g. `gencast-1p0`, `graphcast-small`)
+    /// instead of a checkpoint.
+    #[arg(long, conflicts_with = "checkpoint")]
+    model: Option<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -93,6 +97,12 @@ fn fields(task: &TaskConfig, frames: usize) -> Vec<Field> {
         .collect()
 }
 
+/// The task, description and time step of `name` in `prepare`'s model table.
+fn model_task(name: &str) -> anyhow::Result<(TaskConfig, String, f64)> {
+    let spec = gencast::data::sources::tables::model(name)?;
+    Ok((spec.task, format!("model {name}"), f64::from(spec.step_hours)))
+}
+
 macro_rules! tree {
     ($v:expr) => {
         Tree::from_json(&serde_json::to_string(&$v)?)?
@@ -106,18 +116,19 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         Some(p) => CheckpointKind::detect(p).unwrap_or(CheckpointKind::GenCast),
         None => CheckpointKind::GenCast,
     };
-    let (task, source, step) = match (&args.checkpoint, kind) {
-        (Some(p), CheckpointKind::GenCast) => (
+    let (task, source, step) = match (&args.model, &args.checkpoint, kind) {
+        (Some(name), _, _) => model_task(name)?,
+        (None, Some(p), CheckpointKind::GenCast) => (
             Checkpoint::open_configs(p)?.task_config,
             format!("checkpoint {}", p.display()),
             GENCAST_TIMESTEP_HOURS,
         ),
-        (Some(p), CheckpointKind::GraphCast) => (
+        (None, Some(p), CheckpointKind::GraphCast) => (
             GraphCastCheckpoint::open(p)?.task_config,
             format!("GraphCast checkpoint {}", p.display()),
             GRAPHCAST_TIMESTEP_HOURS,
         ),
-        (None, _) => (
+        (None, None, _) => (
             TaskConfig::gencast_default(),
             "the standard GenCast task (gencast.TASK)".to_string(),
             GENCAST_TIMESTEP_HOURS,

@@ -14,12 +14,14 @@ use gencast::output::guard::{
     check_output_location, check_replaceable, refuse_inputs_as_output, OutputKind, StagedOutput,
 };
 
+mod requests;
+
 /// Arguments of `gencast prepare`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// A source file (repeat for several: e.g. a CDS single-level and a pressure-level file,
     /// and a file of static fields). The kind is told from the content.
-    #[arg(long = "input", required = true)]
+    #[arg(long = "input", required_unless_present = "print_request")]
     inputs: Vec<PathBuf>,
     /// Initialisation time: the last input frame, e.g. `2019-03-29T12:00`.
     #[arg(long)]
@@ -43,8 +45,8 @@ pub(crate) struct Args {
     #[arg(long, default_value = "subsample", value_parser = ["subsample", "conservative"])]
     regrid: String,
     /// The dataset to write: a NetCDF file (`.nc`) or a Zarr v2 store (`.zarr`).
-    #[arg(long)]
-    output: PathBuf,
+    #[arg(long, required_unless_present = "print_request")]
+    output: Option<PathBuf>,
     /// Replace an existing output file (or Zarr store).
     #[arg(long)]
     overwrite: bool,
@@ -52,6 +54,17 @@ pub(crate) struct Args {
     /// Zarr `number` dimension); such sources are refused without it.
     #[arg(long)]
     member: Option<i64>,
+    /// Print, instead of preparing, the requests that fetch the fields this model needs at
+    /// `--init-time` from a data service: `cds` (a CDS API Python script for ERA5), `mars`
+    /// (MARS requests for ERA5) or `opendata` (the ECMWF open-data files). Nothing is
+    /// downloaded.
+    #[arg(
+        long,
+        value_name = "SERVICE",
+        value_parser = ["cds", "mars", "opendata"],
+        conflicts_with_all = ["inputs", "output", "overwrite", "member", "regrid"]
+    )]
+    print_request: Option<String>,
 }
 
 /// The model spec for the arguments.
@@ -98,16 +111,35 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             args.init_time
         )
     })?;
-    let kind = match args.output.extension().and_then(|e| e.to_str()) {
+    if let Some(service) = &args.print_request {
+        let model = model_spec(&args)?;
+        let plan = gencast::data::requests::plan(&model, init_time)
+            .with_context(|| format!("--init-time {}", args.init_time))?;
+        let mut command = match (&args.model, &args.checkpoint) {
+            (Some(m), _) => format!("--model {m}"),
+            (None, Some(c)) => format!("--checkpoint {:?}", c.display().to_string()),
+            (None, None) => String::new(),
+        };
+        command.push_str(&format!(" --init-time {}", args.init_time));
+        if let Some(g) = args.grid {
+            command.push_str(&format!(" --grid {g}"));
+        }
+        print!("{}", requests::text(service, &plan, &command)?);
+        return Ok(());
+    }
+    let Some(output) = args.output.clone() else {
+        bail!("give --output INPUTS.nc or INPUTS.zarr");
+    };
+    let kind = match output.extension().and_then(|e| e.to_str()) {
         Some("nc") => OutputKind::File,
         Some("zarr") => OutputKind::Store,
         _ => bail!(
             "--output {}: expected a NetCDF file name ending in .nc or a Zarr store name \
              ending in .zarr",
-            args.output.display()
+            output.display()
         ),
     };
-    check_output_location(&args.output, kind)?;
+    check_output_location(&output, kind)?;
     let mut inputs: Vec<(&str, &Path)> = args
         .inputs
         .iter()
@@ -116,8 +148,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     if let Some(c) = &args.checkpoint {
         inputs.push(("--checkpoint", c));
     }
-    refuse_inputs_as_output(std::slice::from_ref(&args.output), &inputs)?;
-    check_replaceable(&args.output, kind, args.overwrite)?;
+    refuse_inputs_as_output(std::slice::from_ref(&output), &inputs)?;
+    check_replaceable(&output, kind, args.overwrite)?;
     let model = model_spec(&args)?;
     let request = PrepareRequest {
         model,
@@ -132,7 +164,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let prepared = sources::prepare(&args.inputs, &request)?;
     // Written and checked under a temporary name in a private folder beside the output; a
     // failed write or check removes that folder and leaves nothing under the output's name.
-    let staged = StagedOutput::new(&args.output, kind)?;
+    let staged = StagedOutput::new(&output, kind)?;
     for old in staged.removed() {
         tracing::info!(
             "removed {}, the unfinished output of an earlier run that ended abnormally",
@@ -143,10 +175,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         OutputKind::Store => sources::write_zarr(&prepared, staged.path()),
         OutputKind::File => sources::write_netcdf(&prepared, staged.path()),
     }
-    .with_context(|| format!("writing {}", args.output.display()))?;
+    .with_context(|| format!("writing {}", output.display()))?;
     let report = {
         let ds = Dataset::open(staged.path())
-            .with_context(|| format!("reading back the prepared {}", args.output.display()))?;
+            .with_context(|| format!("reading back the prepared {}", output.display()))?;
         check_inputs_every(
             &ds,
             &request.model.task,
@@ -154,18 +186,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             i64::from(request.model.step_hours),
         )?
     };
-    println!("{}: {report}", args.output.display());
+    println!("{}: {report}", output.display());
     if !report.is_ok() {
         bail!(
             "{} problem(s) in the prepared inputs; nothing was written to {}",
             report.rows.len(),
-            args.output.display()
+            output.display()
         );
     }
     staged.commit(args.overwrite)?;
     tracing::info!(
         "wrote {} ({} variables, {} frames, {}×{} grid)",
-        args.output.display(),
+        output.display(),
         prepared.vars.len(),
         prepared.datetimes.len(),
         prepared.lat.len(),

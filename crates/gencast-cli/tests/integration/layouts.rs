@@ -73,7 +73,7 @@ fn weatherbench2_layout_renames_and_keeps_every_value() {
     );
     assert_eq!(
         text("2m_temperature", "coordinates").as_deref(),
-        Some("valid_time forecast_period forecast_reference_time")
+        Some("valid_time forecast_period forecast_reference_time height2m")
     );
     let lead: Vec<i32> = w
         .read_variable::<i32>("prediction_timedelta")

@@ -15,6 +15,7 @@ mod maps;
 mod output_safety;
 mod plot_cli;
 mod prepare_cli;
+mod requests_cli;
 mod resume_nc;
 mod selections;
 mod signals;

@@ -124,11 +124,14 @@ impl Dataset {
             .variables()
             .map_err(|e| netcdf_io::reader_error(&path, "variables", e))?;
 
-        // Non-dimension coordinates are those named in some variable's `coordinates` attribute.
+        // Non-dimension coordinates are those named in some variable's `coordinates` attribute;
+        // a coordinate's `bounds` variable belongs to it.
         let mut coords: BTreeSet<String> = BTreeSet::new();
         for v in all_vars {
-            if let Some(list) = netcdf_io::var_attr_text(v, "coordinates") {
-                coords.extend(list.split_whitespace().map(str::to_string));
+            for key in ["coordinates", "bounds"] {
+                if let Some(list) = netcdf_io::var_attr_text(v, key) {
+                    coords.extend(list.split_whitespace().map(str::to_string));
+                }
             }
         }
         let mut variables = Vec::new();

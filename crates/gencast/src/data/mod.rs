@@ -12,6 +12,7 @@ pub use stats::{NormStats, StatsSet};
 pub mod bounds;
 pub mod checks;
 pub mod normalization;
+pub mod requests;
 pub mod sources;
 pub mod stacking;
 pub mod task;

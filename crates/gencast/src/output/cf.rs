@@ -53,6 +53,66 @@ pub fn valid_time(units: &str) -> Vec<(&'static str, String)> {
     ])
 }
 
+/// CF attributes of an ensemble member coordinate (`sample`, `realization`): member numbers
+/// are counts, of units `1` (the canonical units of the standard name `realization`).
+pub fn realization() -> Vec<(&'static str, String)> {
+    pairs(&[
+        ("long_name", "ensemble member"),
+        ("standard_name", "realization"),
+        ("units", "1"),
+    ])
+}
+
+/// CF attributes of a scalar `height` coordinate in metres above the surface (2 m temperature,
+/// 10 m winds).
+pub fn height() -> Vec<(&'static str, String)> {
+    pairs(&[
+        ("long_name", "height above the surface"),
+        ("standard_name", "height"),
+        ("units", "m"),
+        ("positive", "up"),
+    ])
+}
+
+/// The height (metres) of a near-surface variable named `{H}m_…` (e.g. 2 for
+/// `2m_temperature`, 10 for `10m_u_component_of_wind`), the reference's naming of them.
+pub fn height_of(name: &str) -> Option<u32> {
+    let (digits, _) = name.split_once("m_")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The name of the scalar coordinate of height `metres` (`height2m`, `height10m`, the CMIP
+/// names of these axes).
+pub fn height_name(metres: u32) -> String {
+    format!("height{metres}m")
+}
+
+/// The accumulation period (hours) of variable `name` when it is accumulated over the hours
+/// before its valid time (`total_precipitation_12hr`: 12), from the source-name table.
+pub fn accumulation_hours(name: &str) -> Option<u32> {
+    use crate::data::sources::tables::{name_rule, Conversion};
+    match name_rule(name).conversion {
+        Conversion::Accumulation(h) => Some(h),
+        _ => None,
+    }
+}
+
+/// The `cell_methods` of a forecast variable along the lead-time dimension `lead`: `sum` for
+/// an accumulation (its value sums the cell the time bounds give), `point` for the others
+/// (instantaneous values at the valid time). `None` when the file has no time bounds.
+pub fn cell_methods(name: &str, lead: &str, has_bounds: bool) -> Option<String> {
+    if !has_bounds {
+        return None;
+    }
+    Some(match accumulation_hours(name) {
+        Some(_) => format!("{lead}: sum"),
+        None => format!("{lead}: point"),
+    })
+}
+
 /// CF attributes of data variable `name` (`units`, `standard_name`, `long_name`) as flat text
 /// pairs; `units` given by the caller win over the table's.
 pub fn attributes(name: &str, units: Option<&str>) -> Vec<(&'static str, String)> {
@@ -373,5 +433,254 @@ mod tests {
             arrays["forecast_period"]["attributes"]["standard_name"],
             "forecast_period"
         );
+    }
+
+    /// The small layout with near-surface winds and 12 h precipitation added, in `naming`.
+    fn layout_with_accumulation(naming: crate::output::forecast_nc::Naming) -> ForecastLayout {
+        use crate::output::forecast_nc::OutputVariable;
+        let mut layout = crate::output::forecast_nc::tests::small_layout();
+        layout.naming = naming;
+        // Every second 12 h step (as `--output-every 24h` writes): bounds are the 12 h before
+        // each lead, not the gap between leads.
+        layout.lead_hours = vec![24, 48];
+        for (name, statistic) in [
+            ("10m_u_component_of_wind", None),
+            ("total_precipitation_12hr", None),
+            ("mean__total_precipitation_12hr", Some("mean".to_string())),
+        ] {
+            layout.variables.push(OutputVariable {
+                name: name.into(),
+                levelled: false,
+                units: None,
+                statistic,
+            });
+        }
+        layout
+    }
+
+    use crate::output::forecast_nc::ForecastLayout;
+
+    /// Checks the CF details of a forecast output through `attr(variable, key)`,
+    /// `values(variable)` and `dims(variable)`: time bounds and cell methods, heights, member
+    /// units, the 1-D valid time, and the coordinate attributes.
+    fn check_cf_details(
+        naming: crate::output::forecast_nc::Naming,
+        attr: &dyn Fn(&str, &str) -> Option<String>,
+        values: &dyn Fn(&str) -> Vec<f64>,
+        dims: &dyn Fn(&str) -> Option<Vec<String>>,
+    ) {
+        use crate::output::forecast_nc::Naming;
+        let wb2 = naming == Naming::WeatherBench2;
+        let (lead, member, lat, lon) = if wb2 {
+            ("prediction_timedelta", "realization", "latitude", "longitude")
+        } else {
+            ("time", "sample", "lat", "lon")
+        };
+        let bnds = format!("{lead}_bnds");
+        assert_eq!(attr(lead, "bounds"), Some(bnds.clone()));
+        assert_eq!(dims(&bnds), Some(vec![lead.to_string(), "bnds".to_string()]));
+        assert_eq!(values(&bnds), vec![12.0, 24.0, 36.0, 48.0]);
+        assert_eq!(attr(&bnds, "units").as_deref(), Some("hours"));
+        let sum = format!("{lead}: sum");
+        let point = format!("{lead}: point");
+        for (var, method) in [
+            ("total_precipitation_12hr", &sum),
+            ("mean__total_precipitation_12hr", &sum),
+            ("2m_temperature", &point),
+            ("10m_u_component_of_wind", &point),
+            ("geopotential", &point),
+        ] {
+            assert_eq!(attr(var, "cell_methods").as_ref(), Some(method), "{var}");
+        }
+        // Scalar height coordinates, named in the near-surface variables' `coordinates`.
+        for (var, height, metres) in [
+            ("2m_temperature", Some("height2m"), 2.0),
+            ("10m_u_component_of_wind", Some("height10m"), 10.0),
+            ("geopotential", None, 0.0),
+            ("total_precipitation_12hr", None, 0.0),
+        ] {
+            let coords = attr(var, "coordinates").unwrap();
+            let heights: Vec<&str> =
+                coords.split_whitespace().filter(|c| c.starts_with("height")).collect();
+            match height {
+                Some(h) => {
+                    assert_eq!(heights, [h], "{var}");
+                    assert_eq!(dims(h), Some(Vec::new()), "{h} is a scalar");
+                    assert_eq!(values(h), vec![metres]);
+                    assert_eq!(attr(h, "units").as_deref(), Some("m"));
+                    assert_eq!(attr(h, "standard_name").as_deref(), Some("height"));
+                    assert_eq!(attr(h, "positive").as_deref(), Some("up"));
+                }
+                None => assert!(heights.is_empty(), "{var}: {coords}"),
+            }
+            // The 1-D valid time where the layout has room for it.
+            assert_eq!(
+                coords.split_whitespace().any(|c| c == "valid_time"),
+                true,
+                "{var}: {coords}"
+            );
+        }
+        assert_eq!(attr(member, "units").as_deref(), Some("1"));
+        assert_eq!(attr(member, "standard_name").as_deref(), Some("realization"));
+        if wb2 {
+            assert_eq!(
+                dims("valid_time"),
+                Some(vec!["time".to_string(), lead.to_string()])
+            );
+        } else {
+            assert_eq!(dims("valid_time"), Some(vec![lead.to_string()]));
+            assert_eq!(values("valid_time"), vec![24.0, 48.0]);
+            assert_eq!(attr("valid_time", "standard_name").as_deref(), Some("time"));
+            assert_eq!(
+                attr("valid_time", "units").as_deref(),
+                Some("hours since 2019-03-30T00:00:00")
+            );
+        }
+        for (var, key, want) in [
+            (lat, "standard_name", "latitude"),
+            (lat, "axis", "Y"),
+            (lon, "standard_name", "longitude"),
+            (lon, "axis", "X"),
+            ("level", "standard_name", "air_pressure"),
+            ("level", "positive", "down"),
+            ("level", "axis", "Z"),
+        ] {
+            assert_eq!(attr(var, key).as_deref(), Some(want), "{var}.{key}");
+        }
+    }
+
+    /// The reader finds exactly the predicted variables: bounds, heights and the 1-D valid time
+    /// are coordinates, not forecast variables.
+    fn check_read_back(path: &std::path::Path, layout: &ForecastLayout) {
+        let out = crate::output::read::ForecastOutput::open(path).unwrap();
+        // (A store lists its arrays by name.)
+        let names: std::collections::BTreeSet<&str> =
+            out.variables().iter().map(|v| v.name.as_str()).collect();
+        let want: std::collections::BTreeSet<&str> =
+            layout.variables.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, want);
+        assert_eq!(out.lead_times().len(), 2);
+        assert_eq!(
+            out.valid_times()[1] - out.valid_times()[0],
+            24 * crate::time::NS_PER_HOUR
+        );
+    }
+
+    #[test]
+    fn netcdf_forecasts_carry_time_bounds_cell_methods_heights_and_member_units() {
+        use crate::output::forecast_nc::{ForecastWriter, Naming};
+        use netcdf_reader::NcFile;
+        for naming in [Naming::Reference, Naming::WeatherBench2] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f.nc");
+            let layout = layout_with_accumulation(naming);
+            ForecastWriter::create(&path, layout.clone())
+                .unwrap()
+                .finish()
+                .unwrap();
+            let f = NcFile::open(&path).unwrap();
+            let attr = |var: &str, key: &str| {
+                f.variable(var)
+                    .ok()?
+                    .attribute(key)
+                    .and_then(|a| a.value.as_string())
+            };
+            let values = |var: &str| -> Vec<f64> {
+                f.read_variable_as_f64(var).unwrap().iter().copied().collect()
+            };
+            let dims = |var: &str| -> Option<Vec<String>> {
+                Some(
+                    f.variable(var)
+                        .ok()?
+                        .dimensions()
+                        .iter()
+                        .map(|d| d.name.clone())
+                        .collect(),
+                )
+            };
+            check_cf_details(naming, &attr, &values, &dims);
+            check_read_back(&path, &layout);
+        }
+    }
+
+    #[test]
+    fn zarr_forecasts_carry_the_same_cf_details() {
+        use crate::output::forecast_nc::Naming;
+        use serde_json::Value;
+        for naming in [Naming::Reference, Naming::WeatherBench2] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f.zarr");
+            let layout = layout_with_accumulation(naming);
+            crate::output::zarr::ZarrForecast::open_or_create(
+                &path,
+                layout.clone(),
+                &serde_json::json!({"seed": 1}),
+            )
+            .unwrap();
+            let root: Value =
+                serde_json::from_str(&std::fs::read_to_string(path.join("zarr.json")).unwrap())
+                    .unwrap();
+            let meta = root["consolidated_metadata"]["metadata"].clone();
+            let attr = |var: &str, key: &str| {
+                meta[var]["attributes"][key].as_str().map(str::to_string)
+            };
+            let values = |var: &str| -> Vec<f64> {
+                let m = &meta[var];
+                let n = m["shape"].as_array().unwrap().len();
+                let chunk = (0..n).fold(path.join(var).join("c"), |p, _| p.join("0"));
+                let bytes = std::fs::read(&chunk).unwrap();
+                match m["data_type"].as_str().unwrap() {
+                    "int32" => bytes
+                        .chunks(4)
+                        .map(|b| f64::from(i32::from_le_bytes(b.try_into().unwrap())))
+                        .collect(),
+                    "float64" => bytes
+                        .chunks(8)
+                        .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+                        .collect(),
+                    other => panic!("{var}: {other}"),
+                }
+            };
+            let dims = |var: &str| -> Option<Vec<String>> {
+                meta[var]["dimension_names"].as_array().map(|a| {
+                    a.iter()
+                        .map(|d| d.as_str().unwrap().to_string())
+                        .collect()
+                })
+            };
+            check_cf_details(naming, &attr, &values, &dims);
+            check_read_back(&path, &layout);
+        }
+    }
+
+    #[test]
+    fn without_accumulations_there_are_no_bounds_and_no_cell_methods() {
+        use netcdf_reader::NcFile;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.nc");
+        let layout = crate::output::forecast_nc::tests::small_layout();
+        crate::output::forecast_nc::ForecastWriter::create(&path, layout)
+            .unwrap()
+            .finish()
+            .unwrap();
+        let f = NcFile::open(&path).unwrap();
+        assert!(f.variable("time_bnds").is_err());
+        assert!(f.dimensions().unwrap().iter().all(|d| d.name != "bnds"));
+        for v in ["2m_temperature", "geopotential", "time"] {
+            let var = f.variable(v).unwrap();
+            assert!(var.attribute("cell_methods").is_none(), "{v}");
+            assert!(var.attribute("bounds").is_none(), "{v}");
+        }
+    }
+
+    #[test]
+    fn heights_and_accumulation_periods_come_from_the_names() {
+        assert_eq!(height_of("2m_temperature"), Some(2));
+        assert_eq!(height_of("10m_v_component_of_wind"), Some(10));
+        assert_eq!(height_of("mean_sea_level_pressure"), None);
+        assert_eq!(height_of("geopotential"), None);
+        assert_eq!(accumulation_hours("total_precipitation_12hr"), Some(12));
+        assert_eq!(accumulation_hours("total_precipitation_6hr"), Some(6));
+        assert_eq!(accumulation_hours("2m_temperature"), None);
     }
 }

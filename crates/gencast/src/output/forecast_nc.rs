@@ -208,125 +208,271 @@ impl Naming {
             },
         }
     }
+}
 
-    /// The `coordinates` attribute of every data variable: the non-dimension coordinates.
-    pub fn data_coordinates(self) -> String {
-        let n = self.names();
-        let mut list = vec![n.valid_time];
-        if n.init_time != n.init_dim {
-            list.push(n.init_time);
-        }
-        list.extend(["forecast_period", "forecast_reference_time"]);
-        list.join(" ")
+/// One coordinate variable of a forecast output: name, dimension names, CF attributes and
+/// values (their type is the variable's).
+#[derive(Clone, Debug)]
+pub struct Coordinate {
+    /// Variable name.
+    pub name: String,
+    /// Dimension names, slowest first (none for a scalar coordinate).
+    pub dims: Vec<&'static str>,
+    /// Attributes, in order.
+    pub attrs: Vec<(String, AttrValue)>,
+    /// Values.
+    pub values: CoordValues,
+}
+
+/// The name of the bounds dimension of the lead-time bounds.
+pub const BOUNDS_DIM: &str = "bnds";
+
+/// The accumulation period (hours) of the layout's accumulated variables, when it has some and
+/// they share one period: the lead times then have bounds `[lead − period, lead]`.
+pub fn bounds_hours(layout: &ForecastLayout) -> Option<u32> {
+    let mut periods = layout
+        .variables
+        .iter()
+        .filter_map(|v| super::cf::accumulation_hours(v.base_name()));
+    let first = periods.next()?;
+    periods.all(|p| p == first).then_some(first)
+}
+
+/// The name of the lead-time bounds variable (`time_bnds`, `prediction_timedelta_bnds`).
+pub fn bounds_name(naming: Naming) -> String {
+    format!("{}_bnds", naming.names().lead)
+}
+
+/// The heights (metres) of the layout's near-surface variables (2 m, 10 m), ascending.
+fn heights(layout: &ForecastLayout) -> Vec<u32> {
+    let mut h: Vec<u32> = layout
+        .variables
+        .iter()
+        .filter_map(|v| super::cf::height_of(v.base_name()))
+        .collect();
+    h.sort_unstable();
+    h.dedup();
+    h
+}
+
+/// Whether the layout has a 1-D valid-time coordinate along the lead dimension: the reference
+/// layout, whose `datetime` is 2-D, gets `valid_time(time)`; WeatherBench-2's `valid_time` is
+/// its own 2-D coordinate and keeps that name.
+fn has_valid_time_1d(naming: Naming) -> bool {
+    naming == Naming::Reference
+}
+
+/// The name of the 1-D valid-time coordinate of the reference layout.
+pub const VALID_TIME_1D: &str = "valid_time";
+
+/// The `coordinates` attribute of predicted variable `v`: the non-dimension coordinates.
+pub fn variable_coordinates(layout: &ForecastLayout, v: &OutputVariable) -> String {
+    let n = layout.naming.names();
+    let mut list = vec![n.valid_time.to_string()];
+    if has_valid_time_1d(layout.naming) {
+        list.push(VALID_TIME_1D.to_string());
     }
+    if n.init_time != n.init_dim {
+        list.push(n.init_time.to_string());
+    }
+    list.extend(["forecast_period".into(), "forecast_reference_time".into()]);
+    if let Some(h) = super::cf::height_of(v.base_name()) {
+        list.push(super::cf::height_name(h));
+    }
+    list.join(" ")
+}
+
+/// The CF attributes of predicted variable `v` of `layout`, in file order.
+pub fn variable_attributes(layout: &ForecastLayout, v: &OutputVariable) -> Vec<(String, AttrValue)> {
+    let mut a = vec![(
+        "coordinates".to_string(),
+        text(&variable_coordinates(layout, v)),
+    )];
+    a.extend(
+        super::cf::attributes(v.base_name(), v.units.as_deref())
+            .into_iter()
+            .map(|(k, val)| (k.to_string(), AttrValue::Text(val))),
+    );
+    if let Some(m) = super::cf::cell_methods(
+        v.base_name(),
+        layout.naming.names().lead,
+        bounds_hours(layout).is_some(),
+    ) {
+        a.push(("cell_methods".to_string(), text(&m)));
+    }
+    if let Some(stat) = &v.statistic {
+        a.push(("ensemble_statistic".to_string(), text(stat)));
+    }
+    a
+}
+
+fn cf_attrs(list: Vec<(&'static str, String)>) -> Vec<(String, AttrValue)> {
+    list.into_iter()
+        .map(|(k, v)| (k.to_string(), AttrValue::Text(v)))
+        .collect()
+}
+
+/// The coordinate variables of a forecast output of `layout`, in file order.
+pub fn coordinates(layout: &ForecastLayout) -> Vec<Coordinate> {
+    let n = layout.naming.names();
+    let since = format!("hours since {}", layout.init_time);
+    let hours: Vec<f64> = layout.lead_hours.iter().map(|&h| h as f64).collect();
+    let bounds = bounds_hours(layout);
+    let coord = |name: &str, dims: &[&'static str], attrs, values| Coordinate {
+        name: name.to_string(),
+        dims: dims.to_vec(),
+        attrs,
+        values,
+    };
+    let mut lead_attrs = attrs(&[
+        ("long_name", text("lead time")),
+        ("units", text("hours")),
+        ("dtype", text("timedelta64[ns]")),
+    ]);
+    if bounds.is_some() {
+        lead_attrs.push(("bounds".into(), text(&bounds_name(layout.naming))));
+    }
+    let mut out = vec![
+        coord(
+            n.member,
+            &[n.member],
+            cf_attrs(super::cf::realization()),
+            CoordValues::Int(layout.members.clone()),
+        ),
+        coord(
+            n.lead,
+            &[n.lead],
+            lead_attrs,
+            CoordValues::Int(layout.lead_hours.clone()),
+        ),
+        coord(
+            n.valid_time,
+            &[n.init_dim, n.lead],
+            cf_attrs(super::cf::valid_time(&since)),
+            CoordValues::Double(hours.clone()),
+        ),
+        coord(
+            n.init_time,
+            &[n.init_dim],
+            attrs(&[
+                ("long_name", text("initialisation time")),
+                ("standard_name", text("forecast_reference_time")),
+                ("units", text(&since)),
+                ("calendar", text("proleptic_gregorian")),
+            ]),
+            CoordValues::Double(vec![0.0]),
+        ),
+        coord(
+            n.level,
+            &[n.level],
+            cf_attrs(super::cf::pressure_level()),
+            CoordValues::Int(layout.levels.clone()),
+        ),
+        coord(
+            n.lat,
+            &[n.lat],
+            cf_attrs(super::cf::latitude()),
+            CoordValues::Float(layout.lat.clone()),
+        ),
+        coord(
+            n.lon,
+            &[n.lon],
+            cf_attrs(super::cf::longitude()),
+            CoordValues::Float(layout.lon.clone()),
+        ),
+        coord(
+            "forecast_period",
+            &[n.lead],
+            attrs(&[
+                ("long_name", text("time since the forecast reference time")),
+                ("standard_name", text("forecast_period")),
+                ("units", text("hours")),
+                ("dtype", text("timedelta64[ns]")),
+            ]),
+            CoordValues::Int(layout.lead_hours.clone()),
+        ),
+        coord(
+            "forecast_reference_time",
+            &[n.init_dim],
+            attrs(&[
+                ("long_name", text("forecast reference time")),
+                ("standard_name", text("forecast_reference_time")),
+                ("units", text(&since)),
+                ("calendar", text("proleptic_gregorian")),
+            ]),
+            CoordValues::Double(vec![0.0]),
+        ),
+    ];
+    if has_valid_time_1d(layout.naming) {
+        out.push(coord(
+            VALID_TIME_1D,
+            &[n.lead],
+            cf_attrs(super::cf::valid_time(&since)),
+            CoordValues::Double(hours),
+        ));
+    }
+    if let Some(period) = bounds {
+        // Each lead's cell is the accumulation period ending at it, in the lead's units.
+        let b: Vec<i32> = layout
+            .lead_hours
+            .iter()
+            .flat_map(|&h| [h.saturating_sub(period as i32), h])
+            .collect();
+        out.push(coord(
+            &bounds_name(layout.naming),
+            &[n.lead, BOUNDS_DIM],
+            attrs(&[
+                ("units", text("hours")),
+                ("dtype", text("timedelta64[ns]")),
+            ]),
+            CoordValues::Int(b),
+        ));
+    }
+    for h in heights(layout) {
+        out.push(coord(
+            &super::cf::height_name(h),
+            &[],
+            cf_attrs(super::cf::height()),
+            CoordValues::Double(vec![f64::from(h)]),
+        ));
+    }
+    out
 }
 
 /// The file's header for `layout` and the index of each predicted variable in it.
 fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
     let mut h = NcHeader::default();
     let n = layout.naming.names();
-    let d_sample = h.add_dim(n.member, layout.members.len());
-    let d_batch = h.add_dim(n.init_dim, 1);
-    let d_time = h.add_dim(n.lead, layout.lead_hours.len());
-    let d_level = h.add_dim(n.level, layout.levels.len());
-    let d_lat = h.add_dim(n.lat, layout.lat.len());
-    let d_lon = h.add_dim(n.lon, layout.lon.len());
+    let mut dims = vec![
+        (n.member, layout.members.len()),
+        (n.init_dim, 1),
+        (n.lead, layout.lead_hours.len()),
+        (n.level, layout.levels.len()),
+        (n.lat, layout.lat.len()),
+        (n.lon, layout.lon.len()),
+    ];
+    if bounds_hours(layout).is_some() {
+        dims.push((BOUNDS_DIM, 2));
+    }
+    for (name, len) in &dims {
+        h.add_dim(name, *len);
+    }
+    let dim = |name: &str| dims.iter().position(|(d, _)| *d == name).unwrap_or(0);
+    let (d_sample, d_batch, d_time, d_level, d_lat, d_lon) = (0, 1, 2, 3, 4, 5);
     h.attrs = attrs(&[
-        ("Conventions", text("CF-1.8")),
+        ("Conventions", text(super::cf::CONVENTIONS)),
         ("title", text("GenCast ensemble forecast")),
         ("history", text(&layout.history)),
     ]);
-    let since = format!("hours since {}", layout.init_time);
-    h.add_var(
-        n.member,
-        &[d_sample],
-        NcType::Int,
-        attrs(&[
-            ("long_name", text("ensemble member")),
-            ("standard_name", text("realization")),
-        ]),
-    );
-    h.add_var(
-        n.lead,
-        &[d_time],
-        NcType::Int,
-        attrs(&[
-            ("long_name", text("lead time")),
-            ("units", text("hours")),
-            ("dtype", text("timedelta64[ns]")),
-        ]),
-    );
-    h.add_var(
-        n.valid_time,
-        &[d_batch, d_time],
-        NcType::Double,
-        attrs(&[
-            ("long_name", text("valid time")),
-            ("standard_name", text("time")),
-            ("units", text(&since)),
-            ("calendar", text("proleptic_gregorian")),
-        ]),
-    );
-    h.add_var(
-        n.init_time,
-        &[d_batch],
-        NcType::Double,
-        attrs(&[
-            ("long_name", text("initialisation time")),
-            ("standard_name", text("forecast_reference_time")),
-            ("units", text(&since)),
-            ("calendar", text("proleptic_gregorian")),
-        ]),
-    );
-    h.add_var(
-        n.level,
-        &[d_level],
-        NcType::Int,
-        attrs(&[
-            ("long_name", text("pressure level")),
-            ("units", text("hPa")),
-        ]),
-    );
-    h.add_var(
-        n.lat,
-        &[d_lat],
-        NcType::Float,
-        attrs(&[
-            ("long_name", text("latitude")),
-            ("units", text("degrees_north")),
-        ]),
-    );
-    h.add_var(
-        n.lon,
-        &[d_lon],
-        NcType::Float,
-        attrs(&[
-            ("long_name", text("longitude")),
-            ("units", text("degrees_east")),
-        ]),
-    );
-    h.add_var(
-        "forecast_period",
-        &[d_time],
-        NcType::Int,
-        attrs(&[
-            ("long_name", text("time since the forecast reference time")),
-            ("standard_name", text("forecast_period")),
-            ("units", text("hours")),
-            ("dtype", text("timedelta64[ns]")),
-        ]),
-    );
-    h.add_var(
-        "forecast_reference_time",
-        &[d_batch],
-        NcType::Double,
-        attrs(&[
-            ("long_name", text("forecast reference time")),
-            ("standard_name", text("forecast_reference_time")),
-            ("units", text(&since)),
-            ("calendar", text("proleptic_gregorian")),
-        ]),
-    );
+    for c in coordinates(layout) {
+        let ty = match c.values {
+            CoordValues::Int(_) => NcType::Int,
+            CoordValues::Float(_) => NcType::Float,
+            CoordValues::Double(_) => NcType::Double,
+        };
+        let d: Vec<usize> = c.dims.iter().map(|x| dim(x)).collect();
+        h.add_var(&c.name, &d, ty, c.attrs);
+    }
     let mut var_index = Vec::with_capacity(layout.variables.len());
     for v in &layout.variables {
         let mut dims = if v.per_member() {
@@ -338,30 +484,13 @@ fn build_header(layout: &ForecastLayout) -> (NcHeader, Vec<usize>) {
             dims.push(d_level);
         }
         dims.extend([d_lat, d_lon]);
-        let mut a = vec![
-            ("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN])),
-            (
-                "coordinates".to_string(),
-                text(&layout.naming.data_coordinates()),
-            ),
-        ];
-        a.extend(
-            super::cf::attributes(v.base_name(), v.units.as_deref())
-                .into_iter()
-                .map(|(k, val)| (k.to_string(), AttrValue::Text(val))),
-        );
-        if let Some(stat) = &v.statistic {
-            a.push(("ensemble_statistic".to_string(), text(stat)));
-        }
+        let mut a = vec![("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN]))];
+        a.extend(variable_attributes(layout, v));
         var_index.push(h.add_var(&v.name, &dims, NcType::Float, a));
     }
     for s in &layout.statics {
         let mut a = vec![("_FillValue".to_string(), AttrValue::Float(vec![f32::NAN]))];
-        a.extend(
-            super::cf::attributes(&s.name, s.units.as_deref())
-                .into_iter()
-                .map(|(k, val)| (k.to_string(), AttrValue::Text(val))),
-        );
+        a.extend(cf_attrs(super::cf::attributes(&s.name, s.units.as_deref())));
         h.add_var(&s.name, &[d_lat, d_lon], NcType::Float, a);
     }
     (h, var_index)
@@ -428,18 +557,7 @@ pub fn header(layout: &ForecastLayout) -> NcHeader {
 
 /// The values of the coordinate variables, in header order.
 pub fn coordinate_values(layout: &ForecastLayout) -> Vec<CoordValues> {
-    let valid: Vec<f64> = layout.lead_hours.iter().map(|&h| h as f64).collect();
-    vec![
-        CoordValues::Int(layout.members.clone()),
-        CoordValues::Int(layout.lead_hours.clone()),
-        CoordValues::Double(valid),
-        CoordValues::Double(vec![0.0]),
-        CoordValues::Int(layout.levels.clone()),
-        CoordValues::Float(layout.lat.clone()),
-        CoordValues::Float(layout.lon.clone()),
-        CoordValues::Int(layout.lead_hours.clone()),
-        CoordValues::Double(vec![0.0]),
-    ]
+    coordinates(layout).into_iter().map(|c| c.values).collect()
 }
 
 /// Writes the coordinate variables.

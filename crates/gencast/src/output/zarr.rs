@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::{json, Value};
 
 use super::cf;
-use super::forecast_nc::ForecastLayout;
+use super::forecast_nc::{self, AttrValue, CoordValues, ForecastLayout};
 use super::guard::{first_difference, mismatch_subject, short};
 use crate::{Error, Result};
 
@@ -66,6 +66,23 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// The zstd level the store's metadata declares: ruzstd's fastest encoder corresponds to it (a
 /// reader does not need the level; it only documents how the chunks were made).
 const ZSTD_LEVEL: i32 = 1;
+
+/// A NetCDF attribute value as Zarr JSON: text as a string, one number as a number, several as
+/// an array.
+fn attr_json(value: &AttrValue) -> Value {
+    fn one_or_many<T: serde::Serialize>(v: &[T]) -> Value {
+        match v {
+            [x] => json!(x),
+            _ => json!(v),
+        }
+    }
+    match value {
+        AttrValue::Text(s) => json!(s),
+        AttrValue::Double(v) => one_or_many(v),
+        AttrValue::Int(v) => one_or_many(v),
+        AttrValue::Float(v) => one_or_many(v),
+    }
+}
 
 /// Array metadata (`zarr.json`) of a little-endian array stored as one chunk per `chunk` block,
 /// compressed with zstd when `zstd`.
@@ -306,135 +323,41 @@ impl ZarrForecast {
                 IDENTITY_ATTR: ident.to_string(),
             },
         });
-        let since = format!("hours since {}", l.init_time);
         let (n_s, n_t, n_l) = (l.members.len(), l.lead_hours.len(), l.levels.len());
-        let valid: Vec<f64> = l.lead_hours.iter().map(|&h| h as f64).collect();
-        let mut coords: Vec<(&str, Value, Vec<u8>)> = vec![
-            (
-                n.member,
-                array_meta(
-                    &[n_s],
-                    &[n_s.max(1)],
-                    "int32",
-                    json!(0),
-                    &[n.member],
-                    json!({"long_name": "ensemble member", "standard_name": "realization"}),
-                    false,
-                ),
-                le_bytes(&l.members, i32::to_le_bytes),
-            ),
-            (
-                n.lead,
-                array_meta(
-                    &[n_t],
-                    &[n_t.max(1)],
-                    "int32",
-                    json!(0),
-                    &[n.lead],
-                    json!({"long_name": "lead time", "units": "hours", "dtype": "timedelta64[ns]"}),
-                    false,
-                ),
-                le_bytes(&l.lead_hours, i32::to_le_bytes),
-            ),
-            (
-                n.valid_time,
-                array_meta(
-                    &[1, n_t],
-                    &[1, n_t.max(1)],
-                    "float64",
-                    json!(0.0),
-                    &[n.init_dim, n.lead],
-                    json!({"long_name": "valid time", "standard_name": "time", "units": since,
-                           "calendar": "proleptic_gregorian"}),
-                    false,
-                ),
-                le_bytes(&valid, f64::to_le_bytes),
-            ),
-            (
-                n.init_time,
-                array_meta(
-                    &[1],
-                    &[1],
-                    "float64",
-                    json!(0.0),
-                    &[n.init_dim],
-                    json!({"long_name": "initialisation time",
-                           "standard_name": "forecast_reference_time", "units": since,
-                           "calendar": "proleptic_gregorian"}),
-                    false,
-                ),
-                le_bytes(&[0.0f64], f64::to_le_bytes),
-            ),
-            (
-                "forecast_period",
-                array_meta(
-                    &[n_t],
-                    &[n_t.max(1)],
-                    "int32",
-                    json!(0),
-                    &[n.lead],
-                    json!({"long_name": "time since the forecast reference time",
-                           "standard_name": "forecast_period", "units": "hours",
-                           "dtype": "timedelta64[ns]"}),
-                    false,
-                ),
-                le_bytes(&l.lead_hours, i32::to_le_bytes),
-            ),
-            (
-                "forecast_reference_time",
-                array_meta(
-                    &[1],
-                    &[1],
-                    "float64",
-                    json!(0.0),
-                    &[n.init_dim],
-                    json!({"long_name": "forecast reference time",
-                           "standard_name": "forecast_reference_time", "units": since,
-                           "calendar": "proleptic_gregorian"}),
-                    false,
-                ),
-                le_bytes(&[0.0f64], f64::to_le_bytes),
-            ),
-            (
-                n.level,
-                array_meta(
-                    &[n_l],
-                    &[n_l.max(1)],
-                    "int32",
-                    json!(0),
-                    &[n.level],
-                    json!({"long_name": "pressure level", "units": "hPa"}),
-                    false,
-                ),
-                le_bytes(&l.levels, i32::to_le_bytes),
-            ),
-            (
-                n.lat,
-                array_meta(
-                    &[l.lat.len()],
-                    &[l.lat.len().max(1)],
-                    "float32",
-                    json!(0.0),
-                    &[n.lat],
-                    json!({"long_name": "latitude", "units": "degrees_north"}),
-                    false,
-                ),
-                le_bytes(&l.lat, f32::to_le_bytes),
-            ),
-            (
-                n.lon,
-                array_meta(
-                    &[l.lon.len()],
-                    &[l.lon.len().max(1)],
-                    "float32",
-                    json!(0.0),
-                    &[n.lon],
-                    json!({"long_name": "longitude", "units": "degrees_east"}),
-                    false,
-                ),
-                le_bytes(&l.lon, f32::to_le_bytes),
-            ),
-        ];
+        // The coordinates are the NetCDF file's, each array one chunk.
+        let dim_len = |d: &str| -> usize {
+            if d == n.member {
+                n_s
+            } else if d == n.init_dim {
+                1
+            } else if d == n.lead {
+                n_t
+            } else if d == n.level {
+                n_l
+            } else if d == n.lat {
+                l.lat.len()
+            } else if d == n.lon {
+                l.lon.len()
+            } else {
+                2 // the bounds dimension
+            }
+        };
+        let mut coords: Vec<(String, Value, Vec<u8>)> = Vec::new();
+        for c in forecast_nc::coordinates(l) {
+            let shape: Vec<usize> = c.dims.iter().map(|d| dim_len(d)).collect();
+            let chunk: Vec<usize> = shape.iter().map(|&s| s.max(1)).collect();
+            let mut attrs = json!({});
+            for (k, val) in &c.attrs {
+                attrs[k] = attr_json(val);
+            }
+            let (dtype, fill, bytes) = match &c.values {
+                CoordValues::Int(v) => ("int32", json!(0), le_bytes(v, i32::to_le_bytes)),
+                CoordValues::Float(v) => ("float32", json!(0.0), le_bytes(v, f32::to_le_bytes)),
+                CoordValues::Double(v) => ("float64", json!(0.0), le_bytes(v, f64::to_le_bytes)),
+            };
+            let meta = array_meta(&shape, &chunk, dtype, fill, &c.dims, attrs, false);
+            coords.push((c.name, meta, bytes));
+        }
         for s in &l.statics {
             let mut attrs = json!({});
             for (k, val) in cf::attributes(&s.name, s.units.as_deref()) {
@@ -443,7 +366,7 @@ impl ZarrForecast {
             let grid = [l.lat.len(), l.lon.len()];
             let chunk = [grid[0].max(1), grid[1].max(1)];
             coords.push((
-                s.name.as_str(),
+                s.name.clone(),
                 array_meta(
                     &grid,
                     &chunk,
@@ -459,19 +382,19 @@ impl ZarrForecast {
         let write = |p: PathBuf, bytes: &[u8]| std::fs::write(&p, bytes).map_err(io(&p));
         let mut consolidated = serde_json::Map::new();
         for (name, meta, bytes) in coords {
-            let a = dir.join(name);
-            std::fs::create_dir_all(a.join("c")).map_err(io(&a))?;
+            let a = dir.join(&name);
+            std::fs::create_dir_all(&a).map_err(io(&a))?;
             write(a.join("zarr.json"), meta.to_string().as_bytes())?;
             let n_dims = meta["shape"].as_array().map_or(1, Vec::len);
-            let key = vec!["0"; n_dims].join("/");
+            // The chunk key of a scalar (0-d) array is `c` itself.
+            let chunk = (0..n_dims).fold(a.join("c"), |p, _| p.join("0"));
             if !bytes.is_empty() {
-                let chunk = a.join("c").join(key);
                 if let Some(parent) = chunk.parent() {
                     std::fs::create_dir_all(parent).map_err(io(parent))?;
                 }
                 write(chunk, &bytes)?;
             }
-            consolidated.insert(name.to_string(), meta);
+            consolidated.insert(name, meta);
         }
         for v in &l.variables {
             let (mut shape, mut chunk, mut dims) = if v.per_member() {
@@ -491,12 +414,9 @@ impl ZarrForecast {
             shape.extend([l.lat.len(), l.lon.len()]);
             chunk.extend([l.lat.len().max(1), l.lon.len().max(1)]);
             dims.extend([n.lat, n.lon]);
-            let mut attrs = json!({"coordinates": l.naming.data_coordinates()});
-            for (k, val) in cf::attributes(v.base_name(), v.units.as_deref()) {
-                attrs[k] = json!(val);
-            }
-            if let Some(stat) = &v.statistic {
-                attrs["ensemble_statistic"] = json!(stat);
+            let mut attrs = json!({});
+            for (k, val) in forecast_nc::variable_attributes(l, v) {
+                attrs[k] = attr_json(&val);
             }
             let meta = array_meta(&shape, &chunk, "float32", json!("NaN"), &dims, attrs, true);
             let a = dir.join(&v.name);

@@ -205,7 +205,7 @@ pub fn prepare(sources: &[PathBuf], request: &PrepareRequest) -> Result<Prepared
 }
 
 /// The model variables `request` writes, statics first, in the task's order.
-fn variables_to_write(request: &PrepareRequest) -> Vec<String> {
+pub(crate) fn variables_to_write(request: &PrepareRequest) -> Vec<String> {
     let task = &request.model.task;
     let mut wanted: Vec<String> = Vec::new();
     for v in task.static_variables().into_iter().chain(
@@ -321,7 +321,7 @@ fn refuse_missing_frames(
 }
 
 /// The valid times of the input frames, the last being the init time.
-fn frame_times(request: &PrepareRequest) -> Result<Vec<i64>> {
+pub(crate) fn frame_times(request: &PrepareRequest) -> Result<Vec<i64>> {
     let n_frames = request.model.input_frames()?;
     let step = i64::from(request.model.step_hours) * NS_PER_HOUR;
     Ok((0..n_frames)
