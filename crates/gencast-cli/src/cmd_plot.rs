@@ -9,6 +9,7 @@
 mod colormap;
 mod contour;
 mod font;
+mod histogram;
 mod probability;
 mod quantity;
 mod region;
@@ -70,6 +71,10 @@ pub(crate) struct Args {
     /// panels side by side.
     #[arg(long)]
     truth: Option<PathBuf>,
+    /// Rank histogram of the truth (--truth) among the members instead of a map: one bar per
+    /// rank, over the map's points.
+    #[arg(long, requires = "truth", conflicts_with_all = ["member", "mean", "std", "stamps", "probability"])]
+    rank_histogram: bool,
     /// Contour lines: `VAR[:LEVEL][@INTERVAL]` (interval in the units shown), or `none`
     /// (default: isobars every 4 hPa on mean sea level pressure, every 6 dam on geopotential).
     #[arg(long)]
@@ -307,6 +312,9 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
         None => Window::all(ds.lat(), ds.lon()),
     };
     let all = read_members(&ds, var, frame, args.level)?;
+    if args.rank_histogram {
+        return rank_histogram_png(args, &ds, (var, quantity), frame, &window, &all);
+    }
     let mask = land_sea_mask(&ds, args.dataset.as_deref())?.map(|m| window.crop(&m, nlon));
     let native_units = info
         .units
@@ -562,6 +570,55 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
         axes,
     };
     render_page(&page).encode_png()
+}
+
+/// The rank histogram page of `var` (named after `quantity`) at `frame` over `window`'s
+/// points, from every member's field `all` and the truth of `--truth`.
+fn rank_histogram_png(
+    args: &Args,
+    ds: &ForecastOutput,
+    (var, quantity): (&str, &str),
+    frame: usize,
+    window: &Window,
+    all: &[Vec<f32>],
+) -> anyhow::Result<Vec<u8>> {
+    let path = ds.path().display();
+    let truth_path = args
+        .truth
+        .as_deref()
+        .ok_or_else(|| anyhow!("--rank-histogram needs --truth"))?;
+    if quantity != var || !ds.is_ensemble() {
+        bail!("{path}: `{var}` has no members: --rank-histogram ranks the truth among them");
+    }
+    let nlon = ds.lon().len();
+    let truth = window.crop(&truth_field(ds, frame, truth_path, var, args.level)?, nlon);
+    let fields: Vec<Vec<f32>> = all.iter().map(|f| window.crop(f, nlon)).collect();
+    let refs: Vec<&[f32]> = fields.iter().map(Vec::as_slice).collect();
+    let counts = gencast::output::verify::rank_histogram(&refs, &truth)?;
+    let shown = Shown::new(var, "", args.units);
+    let at = args
+        .level
+        .map(|l| format!(" at {l} hPa"))
+        .unwrap_or_default();
+    let mut title = title_lines(
+        ds,
+        (&name_of(var, &shown), ""),
+        args.level,
+        frame,
+        (true, true),
+        &Members::Mean,
+        args.ddof,
+    );
+    title[0] = format!(
+        "rank histogram of {}{at} against {}, {} points",
+        name_of(var, &shown),
+        truth_path.file_name().map_or_else(
+            || truth_path.display().to_string(),
+            |n| n.to_string_lossy().into_owned()
+        ),
+        counts.iter().sum::<f64>().round()
+    );
+    histogram::render(&title, &counts).encode_png()
 }
 
 /// The colour range: `--vmin`/`--vmax` where given, else the field's (checked non-empty).

@@ -12,7 +12,7 @@ pub(super) const CONTOUR: Rgb = [255, 255, 255];
 /// Text is drawn with each font pixel as a square of this many image pixels.
 const TEXT_SCALE: usize = 2;
 /// Height of one line of text in image pixels, spacing included.
-const LINE_H: usize = (GLYPH_H + DESCENT) * TEXT_SCALE + 4;
+pub(super) const LINE_H: usize = (GLYPH_H + DESCENT) * TEXT_SCALE + 4;
 /// The map is at least this many pixels wide.
 const MIN_MAP_WIDTH: usize = 720;
 
@@ -145,7 +145,7 @@ impl Canvas {
 }
 
 /// Width in image pixels of a line of text.
-fn text_px(s: &str) -> i64 {
+pub(super) fn text_px(s: &str) -> i64 {
     (text_width(s) * TEXT_SCALE) as i64
 }
 
