@@ -459,11 +459,10 @@ fn draw_map(cv: &mut Canvas, g: &Grid, f: &Frame, panel: &Panel, bar: &ColourBar
         };
         let mut lines = Vec::with_capacity(c.levels.len());
         for level in &c.levels {
-            let segs: Vec<((f64, f64), (f64, f64))> =
-                contour::segments(&rows, nlat, nlon, g.global, *level)
-                    .into_iter()
-                    .map(|(a, b)| (px(a), px(b)))
-                    .collect();
+            let segs: Vec<Segment> = contour::segments(&rows, nlat, nlon, g.global, *level)
+                .into_iter()
+                .map(|(a, b)| (px(a), px(b)))
+                .collect();
             for &(a, b) in &segs {
                 cv.line(a, b, CONTOUR, clip);
                 if g.global {
@@ -482,6 +481,9 @@ fn draw_map(cv: &mut Canvas, g: &Grid, f: &Frame, panel: &Panel, bar: &ColourBar
     cv.fill_rect(f.left + map_w, f.top - 1, 1, map_h + 2, BLACK);
 }
 
+/// A segment of a contour line in pixel coordinates.
+type Segment = ((f64, f64), (f64, f64));
+
 /// Most labels per contour value.
 const LABELS_PER_LEVEL: usize = 2;
 
@@ -490,7 +492,7 @@ const LABELS_PER_LEVEL: usize = 2;
 fn label_contours(
     cv: &mut Canvas,
     c: &Contours,
-    lines: &[(f64, Vec<((f64, f64), (f64, f64))>)],
+    lines: &[(f64, Vec<Segment>)],
     clip: (i64, i64, i64, i64),
 ) {
     let max_abs = c.levels.iter().fold(0f64, |m, v| m.max(v.abs()));

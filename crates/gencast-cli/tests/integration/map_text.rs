@@ -98,7 +98,7 @@ pub(crate) fn read(img: &Image, rows: std::ops::Range<usize>) -> Vec<Text> {
             Some(t)
                 if t.y == y
                     && next_x.is_some_and(|n: usize| {
-                        x >= n && (x - n) % ADVANCE == 0 && x - n <= 3 * ADVANCE
+                        x >= n && (x - n).is_multiple_of(ADVANCE) && x - n <= 3 * ADVANCE
                     }) =>
             {
                 let gap = (x - next_x.unwrap_or(x)) / ADVANCE;

@@ -2,7 +2,8 @@
 //! maps that read right: spreads in the spread's own range, precipitation from white, the
 //! 0-100 % probability scale and its wording, titles from the variables' names, contour
 //! labels, wrapped titles and the rank histogram page. PNGs are decoded and their text read
-//! back with the plot's own font.
+//! back with the plot's own font. Bounds variables and scalar coordinates beside the fields
+//! are never read as forecast fields.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -526,4 +527,76 @@ fn stats_score_summaries_by_their_mean_like_the_members() {
         .find(|l| l.starts_with("2m_temperature "))
         .unwrap();
     assert!(t2m.split_whitespace().nth(2) == Some("K"), "{t2m}");
+}
+
+/// A two-member forecast on a 3 × 4 grid with CF extras beside its one field: time bounds
+/// (`time_bnds`, named by `time:bounds`) and a scalar `height` coordinate.
+fn write_forecast_with_cf_extras(path: &Path) -> Vec<f32> {
+    use gencast::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+    let text = |k: &str, v: &str| (k.to_string(), AttrValue::Text(v.to_string()));
+    let mut h = NcHeader::default();
+    let sample = h.add_dim("sample", 2);
+    let batch = h.add_dim("batch", 1);
+    let time = h.add_dim("time", 2);
+    let lat = h.add_dim("lat", 3);
+    let lon = h.add_dim("lon", 4);
+    let nv = h.add_dim("nv", 2);
+    let v_sample = h.add_var("sample", &[sample], NcType::Int, vec![]);
+    let v_time = h.add_var(
+        "time",
+        &[time],
+        NcType::Double,
+        vec![text("units", "hours"), text("bounds", "time_bnds")],
+    );
+    let v_bnds = h.add_var("time_bnds", &[time, nv], NcType::Double, vec![]);
+    let v_lat = h.add_var("lat", &[lat], NcType::Double, vec![]);
+    let v_lon = h.add_var("lon", &[lon], NcType::Double, vec![]);
+    let v_height = h.add_var("height", &[], NcType::Double, vec![text("units", "m")]);
+    let v_t = h.add_var(
+        "2m_temperature",
+        &[sample, batch, time, lat, lon],
+        NcType::Float,
+        vec![text("units", "K"), text("coordinates", "height")],
+    );
+    let values: Vec<f32> = (0..2 * 2 * 12).map(|i| 270.0 + i as f32 * 0.25).collect();
+    let mut w = NcWriter::create(path, h).unwrap();
+    w.write_i32(v_sample, 0, &[0, 1]).unwrap();
+    w.write_f64(v_time, 0, &[12.0, 24.0]).unwrap();
+    w.write_f64(v_bnds, 0, &[0.0, 12.0, 12.0, 24.0]).unwrap();
+    w.write_f64(v_lat, 0, &[-60.0, 0.0, 60.0]).unwrap();
+    w.write_f64(v_lon, 0, &[0.0, 90.0, 180.0, 270.0]).unwrap();
+    w.write_f64(v_height, 0, &[2.0]).unwrap();
+    w.write_f32(v_t, 0, &values).unwrap();
+    w.finish().unwrap();
+    values
+}
+
+#[test]
+fn bounds_and_scalar_coordinates_are_not_forecast_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let fc = dir.path().join("cf.nc");
+    let values = write_forecast_with_cf_extras(&fc);
+    let out = gencast::output::read::ForecastOutput::open(&fc).unwrap();
+    let names: Vec<&str> = out.variables().iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["2m_temperature"]);
+    let v = support::json(&["stats", "--forecast", s(&fc), "--json"]);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v}");
+    // Lead 24 h: members at offsets 12..24 and 36..48; latitude weights of ±60° and 0° are
+    // cos-proportional (0.5, 1, 0.5, normalised to mean 1), the same for every column.
+    let w = [0.5, 1.0, 0.5];
+    let (mut sum, mut ws) = (0.0, 0.0);
+    for k in 0..12 {
+        let mean = (f64::from(values[12 + k]) + f64::from(values[36 + k])) / 2.0;
+        sum += w[k / 4] * mean;
+        ws += w[k / 4];
+    }
+    let r = support::row(&v, "2m_temperature", None, 24.0);
+    // f64 sums of the same terms in another order.
+    assert!((r["mean"].as_f64().unwrap() - sum / ws).abs() < 1e-9, "{r}");
+    plot(
+        dir.path(),
+        "cf.png",
+        &["--input", s(&fc), "--variable", "2m_temperature"],
+    );
 }
