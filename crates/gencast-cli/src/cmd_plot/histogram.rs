@@ -2,7 +2,7 @@
 //! axes and the flat histogram of a calibrated ensemble as a grey line.
 
 use super::colormap::Rgb;
-use super::render::{nice_ticks, text_px, tick_label, Canvas, LINE_H};
+use super::render::{nice_ticks, text_px, tick_label, wrap, Canvas, LINE_H};
 
 /// Colour of the bars.
 pub(super) const BAR: Rgb = [70, 130, 180];
@@ -20,6 +20,10 @@ const LEFT: usize = 110;
 /// Draws the histogram of `counts` (bin k: the truth has k members below it) under `title`.
 pub(super) fn render(title: &[String], counts: &[f64]) -> Canvas {
     let width = LEFT + PLOT_W + 30;
+    let title: Vec<String> = title
+        .iter()
+        .flat_map(|l| wrap(l, width as i64 - 20))
+        .collect();
     let title_h = 12 + title.len() * LINE_H + 8;
     let top = title_h + LINE_H + 6;
     let height = top + PLOT_H + 10 + 2 * LINE_H + 16;
@@ -32,8 +36,10 @@ pub(super) fn render(title: &[String], counts: &[f64]) -> Canvas {
     let bottom = top + plot_h;
     let total: f64 = counts.iter().sum();
     let max = counts.iter().copied().fold(0f64, f64::max).max(1.0);
-    let (ticks, step) = nice_ticks(0.0, max, 5);
-    let y_max = ticks.last().copied().unwrap_or(max).max(max);
+    // The axis ends at the first round value at or above the tallest bar.
+    let (_, step) = nice_ticks(0.0, max, 5);
+    let y_max = (max / step).ceil() * step;
+    let (ticks, step) = nice_ticks(0.0, y_max, 5);
     let y_of = |v: f64| bottom - (v / y_max * plot_h as f64).round() as i64;
     cv.text(left - 90, top - LINE_H as i64 - 2, "points", BLACK);
     for v in ticks {
