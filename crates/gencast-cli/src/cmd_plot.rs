@@ -9,7 +9,9 @@
 mod colormap;
 mod contour;
 mod font;
+mod histogram;
 mod probability;
+mod quantity;
 mod region;
 mod render;
 mod units;
@@ -19,10 +21,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use gencast::data::netcdf_time::format_datetime;
 use gencast::output::guard::{check_output_location, refuse_inputs_as_output, OutputKind};
-use gencast::output::read::ForecastOutput;
+use gencast::output::read::{ForecastOutput, SummaryStatistic};
 use gencast::output::stats::ensemble_mean_std;
 
 use colormap::Colormap;
+use quantity::{colormap_of, colormap_of_kind, name_of, ordinal, MapKind};
 use region::Window;
 use render::{render_page, tick_label, ColourBar, Contours, Grid, Page, Panel, SINGLE_MAP_WIDTH};
 use units::{Shown, UnitsMode};
@@ -68,6 +71,10 @@ pub(crate) struct Args {
     /// panels side by side.
     #[arg(long)]
     truth: Option<PathBuf>,
+    /// Rank histogram of the truth (--truth) among the members instead of a map: one bar per
+    /// rank, over the map's points.
+    #[arg(long, requires = "truth", conflicts_with_all = ["member", "mean", "std", "stamps", "probability"])]
+    rank_histogram: bool,
     /// Contour lines: `VAR[:LEVEL][@INTERVAL]` (interval in the units shown), or `none`
     /// (default: isobars every 4 hPa on mean sea level pressure, every 6 dam on geopotential).
     #[arg(long)]
@@ -91,8 +98,10 @@ pub(crate) struct Args {
     /// Put Greenwich in the middle: longitudes −180..180 instead of 0..360 from left to right.
     #[arg(long)]
     centre_greenwich: bool,
-    /// Colour map (default: diverging for winds and vertical velocity, viridis otherwise).
-    #[arg(long, value_enum)]
+    /// Colour map (default per quantity: rdylbu for temperatures, blues from 0 for
+    /// precipitation, diverging for winds, vertical velocity and differences, viridis for
+    /// spreads, probabilities and the rest).
+    #[arg(long, value_enum, alias = "cmap")]
     colormap: Option<Colormap>,
     /// Value at the low end of the colour bar (default: the field's minimum).
     #[arg(long, allow_negative_numbers = true)]
@@ -124,16 +133,36 @@ fn default_units(var: &str) -> Option<&'static str> {
     gencast::variables::lookup(var).map(|i| i.units)
 }
 
-/// Whether a variable is signed around zero (winds), drawn with the diverging map.
-fn is_signed(var: &str) -> bool {
-    var.contains("component_of_wind") || var == "vertical_velocity"
-}
-
 /// What is shown for the ensemble dimension.
 enum Members {
     One(usize, i64),
     Mean,
     Std,
+    /// A statistic an `--ensemble-summary` output holds.
+    Summary(SummaryStatistic),
+}
+
+impl Members {
+    /// Whether the values shown are a spread (converted by scale only).
+    fn is_spread(&self) -> bool {
+        matches!(self, Members::Std | Members::Summary(SummaryStatistic::Std))
+    }
+}
+
+/// The variable to read for `var`: itself, or on an ensemble summary without `var` its
+/// statistic `mean__var` (with --mean) or `std__var` (with --std).
+fn stored_name(ds: &ForecastOutput, var: &str, mean: bool, std: bool) -> String {
+    let stat = match (mean, std) {
+        (true, _) => "mean",
+        (_, true) => "std",
+        _ => return var.to_string(),
+    };
+    let summary = format!("{stat}__{var}");
+    if ds.variable(var).is_none() && ds.variable(&summary).is_some() {
+        summary
+    } else {
+        var.to_string()
+    }
 }
 
 /// Runs the command.
@@ -173,6 +202,8 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
         (None, Some(v)) => v.as_str(),
         (None, None) => bail!("give --variable (or --probability)"),
     };
+    let stored = stored_name(&ds, var, args.mean, args.std);
+    let var = stored.as_str();
     let info = ds.variable(var).ok_or_else(|| {
         let names: Vec<&str> = ds.variables().iter().map(|v| v.name.as_str()).collect();
         anyhow!(
@@ -184,7 +215,29 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
     if nlat == 0 || nlon == 0 {
         bail!("{path}: no latitude/longitude coordinates");
     }
-    let is_forecast = ds.is_ensemble();
+    let summary = info.summary();
+    if let Some((stat, base)) = summary {
+        let what = match stat {
+            SummaryStatistic::Mean => "ensemble mean".to_string(),
+            SummaryStatistic::Std => "ensemble standard deviation".to_string(),
+            SummaryStatistic::Percentile(p) => format!("{} percentile", ordinal(p)),
+        };
+        let asked = |flag: bool, want: bool| flag && !want;
+        if args.member.is_some()
+            || args.stamps
+            || event.is_some()
+            || asked(args.mean, stat == SummaryStatistic::Mean)
+            || asked(args.std, stat == SummaryStatistic::Std)
+        {
+            bail!(
+                "{path}: `{var}` holds the {what} of `{base}` (an ensemble summary): --member, \
+                 --stamps, --probability and another statistic need the members"
+            );
+        }
+    }
+    // The variable whose units, names and colours apply.
+    let quantity = summary.map_or(var, |(_, base)| base);
+    let is_forecast = ds.is_ensemble() || summary.is_some();
     let has_time = info.timed;
     if !is_forecast && (args.stamps || event.is_some()) {
         bail!("{path} is not a forecast (no `sample` dimension): --stamps and --probability need an ensemble");
@@ -230,7 +283,9 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
     };
     level_of(&ds, var, info.levelled, args.level)?;
     let samples = ds.members().to_vec();
-    let members = if !is_forecast {
+    let members = if let Some((stat, _)) = summary {
+        Members::Summary(stat)
+    } else if !is_forecast {
         Members::One(0, 0)
     } else if args.mean {
         Members::Mean
@@ -257,19 +312,31 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
         None => Window::all(ds.lat(), ds.lon()),
     };
     let all = read_members(&ds, var, frame, args.level)?;
+    if args.rank_histogram {
+        return rank_histogram_png(args, &ds, (var, quantity), frame, &window, &all);
+    }
     let mask = land_sea_mask(&ds, args.dataset.as_deref())?.map(|m| window.crop(&m, nlon));
     let native_units = info
         .units
         .clone()
-        .or_else(|| default_units(var).map(str::to_string))
+        .or_else(|| default_units(quantity).map(str::to_string))
         .unwrap_or_else(|| "units unknown".into());
-    let shown = Shown::new(var, &native_units, args.units);
+    let shown = Shown::new(quantity, &native_units, args.units);
+    // Spreads convert by scale only: a spread of 1 K is one of 1 °C.
+    let show = |f: &[f32]| {
+        if members.is_spread() {
+            shown.apply_scale(f)
+        } else {
+            shown.apply(f)
+        }
+    };
+    let name = name_of(quantity, &shown);
     let contour_spec = contour_spec(
         &ds,
         args.contours.as_deref(),
-        (var, args.level),
+        (var, quantity, args.level),
         args.units,
-        event.is_some(),
+        event.is_some() || matches!(members, Members::Summary(SummaryStatistic::Std)),
     )?;
     let contour_members = match &contour_spec {
         Some(c) => Some(read_members(&ds, &c.variable, frame, c.level)?),
@@ -288,27 +355,34 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
         let field = reduce(fields, pick, args.ddof, &path.to_string())?;
         let field = spec.shown.apply(&window.crop(&field, nlon));
         let levels = contour::levels(&field, spec.interval);
-        Ok(Some(Contours { field, levels }))
+        Ok(Some(Contours {
+            field,
+            levels,
+            interval: spec.interval,
+        }))
     };
     let cm = contour_members.as_deref().unwrap_or_default();
     let mut title = title_lines(
         &ds,
-        var,
+        (&name, &shown.units),
         args.level,
         frame,
-        has_time,
-        is_forecast,
+        (has_time, is_forecast),
         &members,
         args.ddof,
     );
 
-    let default_map = if is_signed(var) && !matches!(members, Members::Std) {
-        Colormap::Diverging
+    let default_map = if members.is_spread() {
+        colormap_of_kind(MapKind::Spread)
     } else {
-        Colormap::Viridis
+        colormap_of(quantity)
     };
     let colormap = args.colormap.unwrap_or(default_map);
-    let bar_label = format!("{var} [{}]", shown.units);
+    let bar_label = if members.is_spread() {
+        format!("ensemble std of {name} [{}]", shown.units)
+    } else {
+        format!("{name} [{}]", shown.units)
+    };
     let (panels, bars, columns, map_width, axes) = if let Some(e) = &event {
         let threshold =
             units::threshold_to_native(var, e.value, e.units.as_deref(), &native_units)?;
@@ -318,17 +392,19 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
             None => format!("{} {native_units}", e.value),
         };
         title[0] = format!(
-            "probability of {var}{} {} {written}, {} members",
+            "probability of {name}{} {} {written}, {} members",
             args.level
                 .map(|l| format!(" at {l} hPa"))
                 .unwrap_or_default(),
-            e.op.symbol(),
+            e.op.words(),
             all.len()
         );
         let bar = ColourBar {
-            colormap: args.colormap.unwrap_or(Colormap::Viridis),
+            colormap: args
+                .colormap
+                .unwrap_or(colormap_of_kind(MapKind::Probability)),
             range: (args.vmin.unwrap_or(0.0), args.vmax.unwrap_or(100.0)),
-            label: "members exceeding [%]".into(),
+            label: format!("members {} the threshold [%]", e.op.words()),
         };
         let contours = contours_of(cm, &Members::Mean)?;
         let panel = Panel {
@@ -356,10 +432,11 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
             });
         }
         title[0] = format!(
-            "{var}{}, all {} members",
+            "{name}{} [{}], all {} members",
             args.level
                 .map(|l| format!(" at {l} hPa"))
                 .unwrap_or_default(),
+            shown.units,
             panels.len()
         );
         let columns = (panels.len() as f64).sqrt().ceil() as usize;
@@ -370,16 +447,30 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
         };
         (panels, vec![bar], columns, STAMP_MAP_WIDTH, false)
     } else {
-        let field =
-            shown.apply(&window.crop(&reduce(&all, &members, args.ddof, &path.to_string())?, nlon));
+        let native = window.crop(&reduce(&all, &members, args.ddof, &path.to_string())?, nlon);
+        let field = show(&native);
         let contours = contours_of(cm, &members)?;
         if let Some(truth_path) = &args.truth {
-            let truth = truth_field(&ds, frame, truth_path, var, args.level)?;
-            let truth = shown.apply(&window.crop(&truth, nlon));
-            let diff: Vec<f32> = field.iter().zip(&truth).map(|(f, t)| f - t).collect();
+            if members.is_spread() {
+                bail!("--truth compares a forecast field with the truth; a spread has none (plot a member, the --mean or a summary's mean)");
+            }
+            let truth = window.crop(
+                &truth_field(&ds, frame, truth_path, quantity, args.level)?,
+                nlon,
+            );
+            // Differences convert by scale only, from the native values.
+            let diff: Vec<f32> = shown.apply_scale(
+                &native
+                    .iter()
+                    .zip(&truth)
+                    .map(|(f, t)| f - t)
+                    .collect::<Vec<f32>>(),
+            );
+            let truth = shown.apply(&truth);
             let both = [field.as_slice(), truth.as_slice()].concat();
             let range = colour_range(args, &both, colormap)?;
-            let diff_range = render::value_range(&diff, Colormap::Diverging);
+            let diff_map = colormap_of_kind(MapKind::Difference);
+            let diff_range = render::value_range(&diff, diff_map);
             let bars = vec![
                 ColourBar {
                     colormap,
@@ -387,7 +478,7 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
                     label: bar_label,
                 },
                 ColourBar {
-                    colormap: Colormap::Diverging,
+                    colormap: diff_map,
                     range: diff_range,
                     label: format!("forecast - truth [{}]", shown.units),
                 },
@@ -481,6 +572,55 @@ fn plot_png(args: &Args) -> anyhow::Result<Vec<u8>> {
     render_page(&page).encode_png()
 }
 
+/// The rank histogram page of `var` (named after `quantity`) at `frame` over `window`'s
+/// points, from every member's field `all` and the truth of `--truth`.
+fn rank_histogram_png(
+    args: &Args,
+    ds: &ForecastOutput,
+    (var, quantity): (&str, &str),
+    frame: usize,
+    window: &Window,
+    all: &[Vec<f32>],
+) -> anyhow::Result<Vec<u8>> {
+    let path = ds.path().display();
+    let truth_path = args
+        .truth
+        .as_deref()
+        .ok_or_else(|| anyhow!("--rank-histogram needs --truth"))?;
+    if quantity != var || !ds.is_ensemble() {
+        bail!("{path}: `{var}` has no members: --rank-histogram ranks the truth among them");
+    }
+    let nlon = ds.lon().len();
+    let truth = window.crop(&truth_field(ds, frame, truth_path, var, args.level)?, nlon);
+    let fields: Vec<Vec<f32>> = all.iter().map(|f| window.crop(f, nlon)).collect();
+    let refs: Vec<&[f32]> = fields.iter().map(Vec::as_slice).collect();
+    let counts = gencast::output::verify::rank_histogram(&refs, &truth)?;
+    let shown = Shown::new(var, "", args.units);
+    let at = args
+        .level
+        .map(|l| format!(" at {l} hPa"))
+        .unwrap_or_default();
+    let mut title = title_lines(
+        ds,
+        (&name_of(var, &shown), ""),
+        args.level,
+        frame,
+        (true, true),
+        &Members::Mean,
+        args.ddof,
+    );
+    title[0] = format!(
+        "rank histogram of {}{at} against {}, {} points",
+        name_of(var, &shown),
+        truth_path.file_name().map_or_else(
+            || truth_path.display().to_string(),
+            |n| n.to_string_lossy().into_owned()
+        ),
+        counts.iter().sum::<f64>().round()
+    );
+    histogram::render(&title, &counts).encode_png()
+}
+
 /// The colour range: `--vmin`/`--vmax` where given, else the field's (checked non-empty).
 fn colour_range(args: &Args, field: &[f32], colormap: Colormap) -> anyhow::Result<(f64, f64)> {
     let auto = render::value_range(field, colormap);
@@ -565,6 +705,10 @@ fn reduce(
     path: &str,
 ) -> anyhow::Result<Vec<f32>> {
     match members {
+        Members::Summary(_) => fields
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow!("{path}: no field")),
         Members::One(i, _) => fields
             .get(*i)
             .cloned()
@@ -681,6 +825,8 @@ struct ContourSpec {
     interval: f64,
     /// Units conversion of the contoured variable.
     shown: Shown,
+    /// Its name in titles.
+    name: String,
 }
 
 impl ContourSpec {
@@ -696,7 +842,7 @@ impl ContourSpec {
             .level
             .map(|l| format!(" at {l} hPa"))
             .unwrap_or_default();
-        format!("of {}{level} {every}", self.variable)
+        format!("of {}{level} {every}", self.name)
     }
 }
 
@@ -706,9 +852,9 @@ impl ContourSpec {
 fn contour_spec(
     ds: &ForecastOutput,
     text: Option<&str>,
-    (var, level): (&str, Option<i32>),
+    (var, quantity, level): (&str, &str, Option<i32>),
     mode: UnitsMode,
-    probability: bool,
+    no_default: bool,
 ) -> anyhow::Result<Option<ContourSpec>> {
     let units_of = |v: &str| {
         ds.variable(v)
@@ -717,12 +863,17 @@ fn contour_spec(
             .unwrap_or_default()
     };
     let Some(text) = text else {
-        let shown = Shown::new(var, &units_of(var), mode);
+        let units = ds
+            .variable(var)
+            .and_then(|i| i.units.clone())
+            .unwrap_or_else(|| units_of(quantity));
+        let shown = Shown::new(quantity, &units, mode);
         return Ok(match shown.contour_interval {
-            Some(interval) if !probability => Some(ContourSpec {
+            Some(interval) if !no_default => Some(ContourSpec {
                 variable: var.to_string(),
                 level,
                 interval,
+                name: name_of(quantity, &shown),
                 shown,
             }),
             _ => None,
@@ -772,16 +923,20 @@ fn contour_spec(
             format!("`{variable}` has no levels")
         }));
     }
-    let shown = Shown::new(variable, &units_of(variable), mode);
+    let base = info.summary().map_or(variable, |(_, b)| b).to_string();
+    let shown = Shown::new(&base, &units_of(variable), mode);
     let interval = interval.or(shown.contour_interval).ok_or_else(|| {
         bad(format!(
             "no default spacing for `{variable}`; give one after `@`"
         ))
     })?;
+    let base = info.summary().map_or(variable, |(_, b)| b);
+    let shown = Shown::new(base, &units_of(variable), mode);
     Ok(Some(ContourSpec {
         variable: variable.to_string(),
         level,
         interval,
+        name: name_of(base, &shown),
         shown,
     }))
 }
@@ -827,29 +982,33 @@ fn short_time(ns: i64) -> String {
     format!("{} UTC", s.get(..16).unwrap_or(&s).replace('T', " "))
 }
 
-/// Title: variable, level and member choice; then valid time and lead time or frame.
-#[allow(clippy::too_many_arguments)]
+/// Title: the quantity's name, level, units and member choice; then valid time and lead time
+/// or frame.
 fn title_lines(
     ds: &ForecastOutput,
-    var: &str,
+    (name, units): (&str, &str),
     level: Option<i32>,
     frame: usize,
-    has_time: bool,
-    is_forecast: bool,
+    (has_time, is_forecast): (bool, bool),
     members: &Members,
     ddof: usize,
 ) -> Vec<String> {
-    let mut first = var.to_string();
-    if let Some(l) = level {
-        first.push_str(&format!(" at {l} hPa"));
-    }
+    let at = level.map(|l| format!(" at {l} hPa")).unwrap_or_default();
+    let quantity = format!("{name}{at} [{units}]");
     let m = ds.members().len();
-    match members {
-        Members::One(_, s) if is_forecast => first.push_str(&format!(", member {s}")),
-        Members::Mean => first.push_str(&format!(", ensemble mean of {m} members")),
-        Members::Std => first.push_str(&format!(", ensemble std (ddof {ddof}) of {m} members")),
-        Members::One(..) => {}
-    }
+    let first = match members {
+        Members::One(_, s) if is_forecast => format!("{quantity}, member {s}"),
+        Members::One(..) => quantity,
+        Members::Mean => format!("ensemble mean of {quantity}, {m} members"),
+        Members::Std => {
+            format!("ensemble spread (std, ddof {ddof}) of {quantity}, {m} members")
+        }
+        Members::Summary(SummaryStatistic::Mean) => format!("ensemble mean of {quantity}"),
+        Members::Summary(SummaryStatistic::Std) => format!("ensemble spread (std) of {quantity}"),
+        Members::Summary(SummaryStatistic::Percentile(p)) => {
+            format!("{} percentile of {quantity}", ordinal(*p))
+        }
+    };
     let lead = ds.lead_times().get(frame).copied().filter(|_| has_time);
     let valid = ds.valid_times().get(frame).copied().filter(|_| has_time);
     let second = match (is_forecast, valid, lead) {
@@ -920,55 +1079,59 @@ mod tests {
             "{DIR}source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc"
         ))
         .unwrap();
+        let one = Members::One(0, 0);
         let t = title_lines(
             &ds,
-            "temperature",
+            ("temperature", "°C"),
             Some(850),
             1,
-            true,
-            false,
-            &Members::One(0, 0),
+            (true, false),
+            &one,
             1,
         );
         assert_eq!(
             t,
             [
-                "temperature at 850 hPa",
+                "temperature at 850 hPa [°C]",
                 "valid 2019-03-29 12:00 UTC (frame 1)"
             ]
         );
         let t = title_lines(
             &ds,
-            "land_sea_mask",
+            ("land-sea mask", "1"),
             None,
             0,
-            false,
-            false,
-            &Members::One(0, 0),
+            (false, false),
+            &one,
             1,
         );
-        assert_eq!(t, ["land_sea_mask", "static field"]);
+        assert_eq!(t, ["land-sea mask [1]", "static field"]);
 
         let fc = ForecastOutput::open(format!("{DIR}rollout_2step_2members.nc")).unwrap();
-        let t = title_lines(&fc, "2m_temperature", None, 1, true, true, &Members::Std, 1);
+        let t2m = ("2 m temperature", "°C");
+        let t = title_lines(&fc, t2m, None, 1, (true, true), &Members::Std, 1);
         assert_eq!(
             t,
             [
-                "2m_temperature, ensemble std (ddof 1) of 2 members",
+                "ensemble spread (std, ddof 1) of 2 m temperature [°C], 2 members",
                 "lead time +24h"
             ]
         );
-        let t = title_lines(
-            &fc,
-            "2m_temperature",
-            None,
-            0,
-            true,
-            true,
-            &Members::One(1, 1),
-            1,
+        let t = title_lines(&fc, t2m, None, 0, (true, true), &Members::One(1, 1), 1);
+        assert_eq!(t[0], "2 m temperature [°C], member 1");
+        let summary = |s| title_lines(&fc, t2m, None, 0, (true, true), &Members::Summary(s), 1);
+        assert_eq!(
+            summary(SummaryStatistic::Mean)[0],
+            "ensemble mean of 2 m temperature [°C]"
         );
-        assert_eq!(t[0], "2m_temperature, member 1");
+        assert_eq!(
+            summary(SummaryStatistic::Std)[0],
+            "ensemble spread (std) of 2 m temperature [°C]"
+        );
+        assert_eq!(
+            summary(SummaryStatistic::Percentile(90.0))[0],
+            "90th percentile of 2 m temperature [°C]"
+        );
     }
 
     #[test]

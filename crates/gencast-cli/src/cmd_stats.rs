@@ -21,8 +21,8 @@ use anyhow::{anyhow, bail, Context};
 use gencast::output::guard::{
     check_output_location, refuse_inputs_as_output, same_location, OutputKind, StagedOutput,
 };
-use gencast::output::read::{Climatology, ForecastOutput};
-use gencast::output::stats::{field_scores, Scores};
+use gencast::output::read::{Climatology, ForecastOutput, SummaryStatistic};
+use gencast::output::stats::{field_scores, summary_scores, Scores};
 use gencast::output::verify::{anomaly_correlation, rank_histogram, score_maps};
 
 use crate::cmd_inspect::emit;
@@ -79,6 +79,9 @@ const HOUR_NS: f64 = 3.6e12;
 struct Var {
     name: String,
     levelled: bool,
+    /// For an ensemble summary: the variables holding its ensemble mean and, when written, its
+    /// standard deviation (`mean__V`, `std__V`).
+    summary: Option<(String, Option<String>)>,
 }
 
 /// One line of the report.
@@ -89,28 +92,65 @@ struct Row {
     scores: Scores,
     /// Anomaly correlation (NaN without truth or climatology).
     acc: f64,
-    /// Rank histogram counts (empty without truth).
+    /// Rank histogram counts (empty without truth, or from a summary).
     ranks: Vec<f64>,
+    /// Whether the scores come from an ensemble summary's mean (no CRPS, no rank histogram).
+    from_summary: bool,
+    /// Units of the values and scores: the file's (empty when unknown).
+    units: String,
 }
 
-/// The forecast's variables with lead times (all, or those of `--variables`).
+/// The forecast's variables with lead times (all, or those of `--variables`): per-member
+/// variables, or, for an `--ensemble-summary` output, the variables whose ensemble mean it
+/// holds (`mean__V`, scored as the mean of the ensemble).
 fn forecast_variables(fc: &ForecastOutput, only: &[String]) -> anyhow::Result<Vec<Var>> {
-    if !fc.is_ensemble() {
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|n| n == name);
+    let mut vars: Vec<Var> = fc
+        .variables()
+        .iter()
+        .filter(|v| v.timed && v.per_member && wanted(&v.name))
+        .map(|v| Var {
+            name: v.name.clone(),
+            levelled: v.levelled,
+            summary: None,
+        })
+        .collect();
+    for v in fc.variables().iter().filter(|v| v.timed) {
+        let Some((SummaryStatistic::Mean, base)) = v.summary() else {
+            continue;
+        };
+        if !wanted(base) || vars.iter().any(|x| x.name == base) {
+            continue;
+        }
+        let std = format!("std__{base}");
+        let std = fc
+            .variable(&std)
+            .is_some_and(|s| s.timed && !s.per_member)
+            .then_some(std);
+        vars.push(Var {
+            name: base.to_string(),
+            levelled: v.levelled,
+            summary: Some((v.name.clone(), std)),
+        });
+    }
+    if !fc.is_ensemble() && vars.iter().all(|v| v.summary.is_none()) {
         bail!(
             "{}: no ensemble member dimension (sample or realization); is this a forecast file?",
             fc.path().display()
         );
     }
-    let vars: Vec<Var> = fc
+    let summaries_only = fc
         .variables()
         .iter()
-        .filter(|v| v.timed && (only.is_empty() || only.contains(&v.name)))
-        .map(|v| Var {
-            name: v.name.clone(),
-            levelled: v.levelled,
-        })
-        .collect();
+        .any(|v| v.timed && v.summary().is_some());
     if let Some(missing) = only.iter().find(|n| !vars.iter().any(|v| &v.name == *n)) {
+        if summaries_only && fc.variable(&format!("mean__{missing}")).is_none() {
+            bail!(
+                "{}: no forecast variable `{missing}` and no ensemble mean `mean__{missing}`: \
+                 scores need the members or the ensemble mean (--ensemble-summary mean,…)",
+                fc.path().display()
+            );
+        }
         bail!(
             "{}: no forecast variable `{missing}` with member, lead time, [level,] latitude and \
              longitude dimensions",
@@ -118,6 +158,13 @@ fn forecast_variables(fc: &ForecastOutput, only: &[String]) -> anyhow::Result<Ve
         );
     }
     if vars.is_empty() {
+        if summaries_only {
+            bail!(
+                "{}: an ensemble summary without the ensemble mean: scores need the members or \
+                 the `mean` statistic (--ensemble-summary mean,…)",
+                fc.path().display()
+            );
+        }
         bail!(
             "{}: no variables with member, lead time, [level,] latitude and longitude \
              dimensions; is this a forecast file?",
@@ -272,6 +319,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let members = fc.members().len();
+    if args.output.is_some() && vars.iter().any(|v| v.summary.is_some()) {
+        bail!(
+            "{}: an ensemble summary has no members: --output writes member statistics and \
+             score maps; use the table, --json or --csv",
+            args.forecast.display()
+        );
+    }
     if members == 0 {
         bail!(
             "{}: the ensemble member dimension is empty",
@@ -356,28 +410,28 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     for var in &vars {
         let levels: &[i32] = if var.levelled { fc.levels() } else { &[] };
         let nlev = levels.len().max(1);
+        let stored = var.summary.as_ref().map_or(&var.name, |(mean, _)| mean);
+        let var_units = fc
+            .variable(stored)
+            .and_then(|v| v.units.clone())
+            .or_else(|| units(&var.name))
+            .unwrap_or_default();
         for lead in 0..leads {
-            let raw = fc.read(&var.name, lead)?;
-            let per_member = nlev * grid.source_points();
-            if raw.len() != members * per_member {
-                bail!(
-                    "{}: variable `{}` read with {} values at one lead time; expected {members} \
-                     members × {nlev} levels × {} points",
-                    fc.path().display(),
-                    var.name,
-                    raw.len(),
-                    grid.source_points()
-                );
-            }
-            // `[member][level][point]` on the scoring grid.
-            let data: Vec<Vec<f32>> = raw
-                .chunks(per_member)
-                .map(|m| {
-                    m.chunks(grid.source_points())
-                        .flat_map(|f| grid.gather(f))
-                        .collect()
-                })
-                .collect();
+            // `[member][level][point]` on the scoring grid (one "member", the ensemble mean,
+            // for a summary), and a summary's standard deviation `[level][point]`.
+            let (data, std) = match &var.summary {
+                None => (
+                    read_members(&fc, &var.name, lead, members, nlev, &grid)?,
+                    None,
+                ),
+                Some((mean, std)) => {
+                    let std = match std {
+                        Some(s) => Some(read_members(&fc, s, lead, 1, nlev, &grid)?.remove(0)),
+                        None => None,
+                    };
+                    (read_members(&fc, mean, lead, 1, nlev, &grid)?, std)
+                }
+            };
             let ens: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
             if let Some(out) = output.as_mut() {
                 out.write_fields(&var.name, lead, leads, &ens, args.ddof, &args.quantiles)?;
@@ -417,10 +471,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
                 let range = k * points..(k + 1) * points;
                 let field: Vec<&[f32]> = ens.iter().map(|m| &m[range.clone()]).collect();
                 let y = truth_values.as_ref().map(|t| &t[range.clone()]);
-                let scores = field_scores(&field, y, grid.weights())?;
+                let scores = match &var.summary {
+                    None => field_scores(&field, y, grid.weights())?,
+                    Some(_) => summary_scores(
+                        field[0],
+                        std.as_ref().map(|s| &s[range.clone()]),
+                        members,
+                        y,
+                        grid.weights(),
+                    )?,
+                };
                 let (mut acc, mut ranks) = (f64::NAN, Vec::new());
                 if let Some(y) = y {
-                    ranks = rank_histogram(&field, y)?;
+                    if var.summary.is_none() {
+                        ranks = rank_histogram(&field, y)?;
+                    }
                     if let Some(c) = &clim_values {
                         acc = anomaly_correlation(&field, y, &c[range.clone()], grid.weights())?;
                     }
@@ -437,6 +502,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
                     scores,
                     acc,
                     ranks,
+                    from_summary: var.summary.is_some(),
+                    units: var_units.clone(),
                 });
             }
             if let Some(out) = output.as_mut() {
@@ -467,6 +534,37 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     } else {
         emit(&report::table(&ctx, &rows))
     }
+}
+
+/// Variable `name` of `fc` at lead time index `lead`, `members × levels` fields, each gathered
+/// onto the scoring grid: `[member][level][point]`.
+fn read_members(
+    fc: &ForecastOutput,
+    name: &str,
+    lead: usize,
+    members: usize,
+    nlev: usize,
+    grid: &Grid,
+) -> anyhow::Result<Vec<Vec<f32>>> {
+    let raw = fc.read(name, lead)?;
+    let per_member = nlev * grid.source_points();
+    if raw.len() != members * per_member {
+        bail!(
+            "{}: variable `{name}` read with {} values at one lead time; expected {members} \
+             member(s) × {nlev} levels × {} points",
+            fc.path().display(),
+            raw.len(),
+            grid.source_points()
+        );
+    }
+    Ok(raw
+        .chunks(per_member)
+        .map(|m| {
+            m.chunks(grid.source_points())
+                .flat_map(|f| grid.gather(f))
+                .collect()
+        })
+        .collect())
 }
 
 /// Lead time `lead` of `fc` in hours (NaN when out of range).

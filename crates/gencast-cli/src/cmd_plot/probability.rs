@@ -17,13 +17,13 @@ pub(super) enum Op {
 }
 
 impl Op {
-    /// The operator as written.
-    pub(super) fn symbol(self) -> &'static str {
+    /// The comparison in words, for titles: `exceeding`, `at or above`, `below`, `at or below`.
+    pub(super) fn words(self) -> &'static str {
         match self {
-            Op::Greater => ">",
-            Op::GreaterEq => ">=",
-            Op::Less => "<",
-            Op::LessEq => "<=",
+            Op::Greater => "exceeding",
+            Op::GreaterEq => "at or above",
+            Op::Less => "below",
+            Op::LessEq => "at or below",
         }
     }
 

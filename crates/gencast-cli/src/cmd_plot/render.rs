@@ -12,7 +12,7 @@ pub(super) const CONTOUR: Rgb = [255, 255, 255];
 /// Text is drawn with each font pixel as a square of this many image pixels.
 const TEXT_SCALE: usize = 2;
 /// Height of one line of text in image pixels, spacing included.
-const LINE_H: usize = (GLYPH_H + DESCENT) * TEXT_SCALE + 4;
+pub(super) const LINE_H: usize = (GLYPH_H + DESCENT) * TEXT_SCALE + 4;
 /// The map is at least this many pixels wide.
 const MIN_MAP_WIDTH: usize = 720;
 
@@ -145,7 +145,7 @@ impl Canvas {
 }
 
 /// Width in image pixels of a line of text.
-fn text_px(s: &str) -> i64 {
+pub(super) fn text_px(s: &str) -> i64 {
     (text_width(s) * TEXT_SCALE) as i64
 }
 
@@ -174,12 +174,14 @@ pub(super) struct Panel {
     pub contours: Option<Contours>,
 }
 
-/// Contour lines of a field at given values.
+/// Contour lines of a field at given values, each labelled with its value.
 pub(super) struct Contours {
     /// The contoured field, on the page's grid (may differ from the coloured field).
     pub field: Vec<f32>,
     /// The values the lines follow.
     pub levels: Vec<f64>,
+    /// Spacing of the values (the labels' precision).
+    pub interval: f64,
 }
 
 /// A colour bar: the colour map, its value range and its label.
@@ -227,6 +229,10 @@ pub(super) fn value_range(field: &[f32], colormap: Colormap) -> (f64, f64) {
     if colormap == Colormap::Diverging {
         let m = lo.abs().max(hi.abs());
         (lo, hi) = (-m, m);
+    }
+    if colormap == Colormap::Blues {
+        // Amounts: white is zero (anything below shows white too).
+        (lo, hi) = (0.0, hi.max(0.0));
     }
     if hi - lo <= f64::EPSILON * hi.abs().max(lo.abs()).max(1e-30) {
         let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 0.01 };
@@ -315,13 +321,19 @@ pub(super) fn render_page(page: &Page) -> Canvas {
     let panel_h = label_h + map_h + axes_h + if shared_bar { 0 } else { bar_block };
     let columns = page.columns.clamp(1, page.panels.len().max(1));
     let rows = page.panels.len().div_ceil(columns).max(1);
-    let title_h = 12 + (page.title.len() * LINE_H) as i64 + 8;
-    let widest = page.title.iter().map(|l| text_px(l)).max().unwrap_or(0);
+    // Long titles wrap at spaces to the panels' width rather than widen the image.
+    let title: Vec<String> = page
+        .title
+        .iter()
+        .flat_map(|l| wrap(l, columns as i64 * panel_w - 20))
+        .collect();
+    let title_h = 12 + (title.len() * LINE_H) as i64 + 8;
+    let widest = title.iter().map(|l| text_px(l)).max().unwrap_or(0);
     let width = (columns as i64 * panel_w).max(widest + 20);
     let height = title_h + rows as i64 * panel_h + if shared_bar { bar_block } else { 0 };
     let mut cv = Canvas::new(width as usize, height as usize, WHITE);
 
-    for (i, line) in page.title.iter().enumerate() {
+    for (i, line) in title.iter().enumerate() {
         let x = (width / 2 - text_px(line) / 2).max(4);
         cv.text(x, 12 + (i * LINE_H) as i64, line, BLACK);
     }
@@ -358,6 +370,27 @@ pub(super) fn render_page(page: &Page) -> Canvas {
         draw_bar(&mut cv, &page.bars[0], margin_l, y, right - margin_l, bar_h);
     }
     cv
+}
+
+/// `line` broken at spaces into lines at most `max_px` wide (a word wider than that stays
+/// whole on its own line).
+pub(super) fn wrap(line: &str, max_px: i64) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in line.split(' ') {
+        let joined = if current.is_empty() {
+            word.to_string()
+        } else {
+            format!("{current} {word}")
+        };
+        if text_px(&joined) <= max_px || current.is_empty() {
+            current = joined;
+        } else {
+            out.push(std::mem::replace(&mut current, word.to_string()));
+        }
+    }
+    out.push(current);
+    out
 }
 
 /// Rows go top (north) to bottom (south) whatever the file's latitude order: the grid row drawn
@@ -418,15 +451,19 @@ fn draw_map(cv: &mut Canvas, g: &Grid, f: &Frame, panel: &Panel, bar: &ColourBar
             })
             .collect();
         let clip = (f.left, f.top, f.left + map_w, f.top + map_h);
+        let px = |(r, c): (f64, f64)| {
+            (
+                f.left as f64 + (c + 0.5) * cell as f64,
+                f.top as f64 + (r + 0.5) * cell as f64,
+            )
+        };
+        let mut lines = Vec::with_capacity(c.levels.len());
         for level in &c.levels {
-            for seg in contour::segments(&rows, nlat, nlon, g.global, *level) {
-                let px = |(r, c): (f64, f64)| {
-                    (
-                        f.left as f64 + (c + 0.5) * cell as f64,
-                        f.top as f64 + (r + 0.5) * cell as f64,
-                    )
-                };
-                let (a, b) = (px(seg.0), px(seg.1));
+            let segs: Vec<Segment> = contour::segments(&rows, nlat, nlon, g.global, *level)
+                .into_iter()
+                .map(|(a, b)| (px(a), px(b)))
+                .collect();
+            for &(a, b) in &segs {
                 cv.line(a, b, CONTOUR, clip);
                 if g.global {
                     // A segment across the right edge reappears at the left edge.
@@ -434,12 +471,58 @@ fn draw_map(cv: &mut Canvas, g: &Grid, f: &Frame, panel: &Panel, bar: &ColourBar
                     cv.line((a.0 - shift, a.1), (b.0 - shift, b.1), CONTOUR, clip);
                 }
             }
+            lines.push((*level, segs));
         }
+        label_contours(cv, c, &lines, clip);
     }
     cv.fill_rect(f.left - 1, f.top - 1, map_w + 2, 1, BLACK);
     cv.fill_rect(f.left - 1, f.top + map_h, map_w + 2, 1, BLACK);
     cv.fill_rect(f.left - 1, f.top - 1, 1, map_h + 2, BLACK);
     cv.fill_rect(f.left + map_w, f.top - 1, 1, map_h + 2, BLACK);
+}
+
+/// A segment of a contour line in pixel coordinates.
+type Segment = ((f64, f64), (f64, f64));
+
+/// Most labels per contour value.
+const LABELS_PER_LEVEL: usize = 2;
+
+/// Labels (the value, black on a white box) at the middle of some segments of each contour:
+/// at most [`LABELS_PER_LEVEL`] per value, whole inside the map, none overlapping another.
+fn label_contours(
+    cv: &mut Canvas,
+    c: &Contours,
+    lines: &[(f64, Vec<Segment>)],
+    clip: (i64, i64, i64, i64),
+) {
+    let max_abs = c.levels.iter().fold(0f64, |m, v| m.max(v.abs()));
+    let text_h = (GLYPH_H * TEXT_SCALE) as i64;
+    let mut placed: Vec<(i64, i64, i64, i64)> = Vec::new();
+    for (level, segs) in lines {
+        let label = tick_label(*level, c.interval, max_abs);
+        let (w, h) = (text_px(&label) + 4, text_h + 4);
+        let mut count = 0;
+        for (a, b) in segs {
+            let (x, y) = (
+                ((a.0 + b.0) / 2.0).round() as i64 - w / 2,
+                ((a.1 + b.1) / 2.0).round() as i64 - h / 2,
+            );
+            let inside = x >= clip.0 && y >= clip.1 && x + w <= clip.2 && y + h <= clip.3;
+            // Keep a label's width of room around every other label.
+            let apart = placed.iter().all(|&(px, py, pw, ph)| {
+                x + w + w < px || px + pw + pw < x || y + h + h < py || py + ph + ph < y
+            });
+            if inside && apart {
+                cv.fill_rect(x, y, w, h, WHITE);
+                cv.text(x + 2, y + 2, &label, BLACK);
+                placed.push((x, y, w, h));
+                count += 1;
+                if count == LABELS_PER_LEVEL {
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Latitude labels left of the map and longitude labels under it.
@@ -543,6 +626,8 @@ mod tests {
             (-3.0, 3.0)
         );
         assert_eq!(value_range(&[f32::NAN], Colormap::Viridis), (0.0, 1.0));
+        // Amounts start at zero whatever their minimum.
+        assert_eq!(value_range(&[2.0, 5.0], Colormap::Blues), (0.0, 5.0));
         let (lo, hi) = value_range(&[0.0, 0.0], Colormap::Viridis);
         assert!(lo < 0.0 && hi > 0.0);
     }
@@ -593,6 +678,14 @@ mod tests {
         // Clipped at x = 15.
         assert_eq!(cv.rgb[(5 * 20 + 16) * 3], 0);
         assert_eq!(cv.rgb[(3 * 20 + 8) * 3], 0);
+    }
+
+    #[test]
+    fn titles_wrap_at_spaces() {
+        // Twelve px per character at scale 2 (the last one without its spacing column).
+        assert_eq!(wrap("ab cd ef", 5 * 12), ["ab cd", "ef"]);
+        assert_eq!(wrap("ab cd ef", 1000), ["ab cd ef"]);
+        assert_eq!(wrap("abcdefgh ij", 24), ["abcdefgh", "ij"]);
     }
 
     #[test]

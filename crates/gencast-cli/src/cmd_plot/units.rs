@@ -22,6 +22,8 @@ pub(super) struct Display {
     pub min: Option<f64>,
     /// Default spacing of contour lines, in display units.
     pub contour_interval: Option<f64>,
+    /// Name of the quantity shown in display units, when it differs (geopotential height).
+    pub name: Option<&'static str>,
 }
 
 impl Display {
@@ -32,6 +34,12 @@ impl Display {
             Some(m) if d < m => m as f32,
             _ => d as f32,
         }
+    }
+
+    /// A native difference or spread in display units: scaled, never offset (a spread of 1 K
+    /// is one of 1 °C) nor clamped.
+    pub(super) fn scale_to_display(&self, v: f32) -> f32 {
+        (f64::from(v) / self.divisor) as f32
     }
 
     /// The native value of a displayed value (no clamping).
@@ -58,6 +66,7 @@ fn table() -> &'static [Display] {
                     offset: num(f[4]),
                     min: (!f[5].is_empty()).then(|| num(f[5])),
                     contour_interval: (!f[6].is_empty()).then(|| num(f[6])),
+                    name: f.get(7).filter(|n| !n.is_empty()).copied(),
                 }
             })
             .collect()
@@ -103,6 +112,15 @@ impl Shown {
             units: display.map_or_else(|| native.to_string(), |d| d.units.to_string()),
             display,
             contour_interval,
+        }
+    }
+
+    /// The displayed values of native differences or spreads: scaled only (see
+    /// [`Display::scale_to_display`]).
+    pub(super) fn apply_scale(&self, field: &[f32]) -> Vec<f32> {
+        match self.display {
+            Some(d) => field.iter().map(|&v| d.scale_to_display(v)).collect(),
+            None => field.to_vec(),
         }
     }
 
@@ -191,6 +209,14 @@ mod tests {
         assert_eq!(r.to_display(-0.002), 0.0);
         assert!(r.to_display(f32::NAN).is_nan());
         assert!(display_of("10m_u_component_of_wind").is_none());
+        // Spreads and differences scale only: 2.5 K is 2.5 °C, 250 Pa is 2.5 hPa, and a
+        // negative precipitation difference stays negative.
+        let t2 = Shown::new("2m_temperature", "K", UnitsMode::Forecaster);
+        assert_eq!(t2.apply_scale(&[2.5, -1.0]), [2.5, -1.0]);
+        assert_eq!(shown_msl().apply_scale(&[250.0]), [2.5]);
+        let rain = Shown::new("total_precipitation_12hr", "m", UnitsMode::Forecaster);
+        assert!((rain.apply_scale(&[-0.002])[0] + 2.0).abs() < 1e-6);
+        assert_eq!(z.name, Some("geopotential height"));
         // Native mode and files in other units keep the values.
         let native = Shown::new("mean_sea_level_pressure", "Pa", UnitsMode::Native);
         assert_eq!(
@@ -214,6 +240,10 @@ mod tests {
             }
             assert!(d.divisor > 0.0, "{d:?}");
         }
+    }
+
+    fn shown_msl() -> Shown {
+        Shown::new("mean_sea_level_pressure", "Pa", UnitsMode::Forecaster)
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub(super) fn json(ctx: &Context, rows: &[Row]) -> Value {
             let mut o = json!({
                 "variable": r.variable,
                 "level": r.level,
+                "units": r.units,
+                "scored_from": scored_from(r),
                 "lead_hours": lead_hours(fc, r.lead),
                 "valid_points": s.valid_points,
                 "mean": s.mean,
@@ -59,7 +61,11 @@ pub(super) fn json(ctx: &Context, rows: &[Row]) -> Value {
                 map.insert("mse_unbiased".into(), json!(s.mse_unbiased));
                 map.insert("rmse_unbiased".into(), json!(s.rmse_unbiased));
                 map.insert("spread_skill".into(), json!(s.spread_skill));
-                map.insert("rank_histogram".into(), json!(r.ranks));
+                if r.from_summary {
+                    map.insert("note".into(), json!(SUMMARY_NOTE));
+                } else {
+                    map.insert("rank_histogram".into(), json!(r.ranks));
+                }
                 if ctx.with_acc {
                     map.insert("acc".into(), json!(r.acc));
                 }
@@ -93,6 +99,19 @@ pub(super) fn json(ctx: &Context, rows: &[Row]) -> Value {
     })
 }
 
+/// What a summary row cannot give, in every report.
+const SUMMARY_NOTE: &str = "ensemble summary: scores of the ensemble mean (spread from its \
+                            std); the CRPS and the rank histogram need the members";
+
+/// Where a row's scores come from: `members`, or `ensemble mean` for a summary.
+fn scored_from(r: &Row) -> &'static str {
+    if r.from_summary {
+        "ensemble mean"
+    } else {
+        "members"
+    }
+}
+
 /// A number in at most 10 characters with 4-5 significant digits ("-" when undefined).
 fn num(x: f64) -> String {
     if !x.is_finite() {
@@ -118,12 +137,15 @@ pub(super) fn table(ctx: &Context, rows: &[Row]) -> String {
         None => "global means".into(),
     };
     let mut out = format!(
-        "{} members; area-weighted {area} (cos-latitude)\n",
+        "{} members; area-weighted {area} (cos-latitude); values in the file's units\n",
         ctx.fc.members().len()
     );
+    if rows.iter().any(|r| r.from_summary) {
+        out += &format!("{SUMMARY_NOTE} (shown as -)\n");
+    }
     let mut head = format!(
-        "{:<26} {:>6} {:>7} {:>11} {:>11}",
-        "variable", "level", "lead_h", "mean", "spread"
+        "{:<26} {:>6} {:>8} {:>7} {:>11} {:>11}",
+        "variable", "level", "units", "lead_h", "mean", "spread"
     );
     if ctx.with_truth {
         head += &format!(
@@ -140,9 +162,10 @@ pub(super) fn table(ctx: &Context, rows: &[Row]) -> String {
         let s = &r.scores;
         let level = r.level.map_or("-".to_string(), |l| l.to_string());
         out += &format!(
-            "{:<26} {:>6} {:>7} {:>11} {:>11}",
+            "{:<26} {:>6} {:>8} {:>7} {:>11} {:>11}",
             r.variable,
             level,
+            r.units,
             lead_hours(ctx.fc, r.lead),
             num(s.mean),
             num(s.spread)
@@ -175,12 +198,24 @@ fn field(x: f64) -> String {
 
 /// Writes the table as CSV, one row per variable, level and lead time, numbers in full.
 pub(super) fn write_csv(path: &Path, ctx: &Context, rows: &[Row]) -> anyhow::Result<()> {
-    let mut text = String::from("variable,level,lead_hours,valid_points,mean,spread");
+    let mut text = String::from("variable,level,units,lead_hours,valid_points,mean,spread");
     if ctx.with_truth {
         text += ",crps,rmse,rmse_unbiased,spread_skill";
     }
     if ctx.with_acc {
         text += ",acc";
+    }
+    // Rank histogram bins: rank k counts the points where the truth has k members below it.
+    let bins = if ctx.with_truth {
+        ctx.fc.members().len() + 1
+    } else {
+        0
+    };
+    if ctx.with_truth {
+        text += ",scored_from";
+    }
+    for k in 0..bins {
+        let _ = write!(text, ",rank_{k}");
     }
     text.push('\n');
     for r in rows {
@@ -188,8 +223,9 @@ pub(super) fn write_csv(path: &Path, ctx: &Context, rows: &[Row]) -> anyhow::Res
         let level = r.level.map_or(String::new(), |l| l.to_string());
         let _ = write!(
             text,
-            "{},{level},{},{},{},{}",
+            "{},{level},{},{},{},{},{}",
             r.variable,
+            r.units,
             lead_hours(ctx.fc, r.lead),
             s.valid_points,
             field(s.mean),
@@ -207,6 +243,16 @@ pub(super) fn write_csv(path: &Path, ctx: &Context, rows: &[Row]) -> anyhow::Res
         }
         if ctx.with_acc {
             let _ = write!(text, ",{}", field(r.acc));
+        }
+        if ctx.with_truth {
+            let _ = write!(text, ",{}", scored_from(r));
+        }
+        for k in 0..bins {
+            let _ = write!(
+                text,
+                ",{}",
+                r.ranks.get(k).map_or(String::new(), |&c| field(c))
+            );
         }
         text.push('\n');
     }

@@ -20,6 +20,9 @@ const TOP: usize = 12 + 2 * LINE_H + 8;
 /// Viridis at its two ends.
 const VIRIDIS_LO: [u8; 3] = [0x44, 0x01, 0x54];
 const VIRIDIS_HI: [u8; 3] = [0xFD, 0xE7, 0x25];
+/// RdYlBu reversed at its two ends: the colour map of temperatures.
+const RDYLBU_LO: [u8; 3] = [0x31, 0x36, 0x95];
+const RDYLBU_HI: [u8; 3] = [0xA5, 0x00, 0x26];
 /// Colour of contour lines.
 const WHITE: [u8; 3] = [255, 255, 255];
 
@@ -362,11 +365,7 @@ fn a_region_zooms_onto_the_same_values() {
             );
         }
     }
-    assert_eq!(
-        europe.bars(VIRIDIS_LO, VIRIDIS_HI).len(),
-        1,
-        "one colour bar"
-    );
+    assert_eq!(europe.bars(RDYLBU_LO, RDYLBU_HI).len(), 1, "one colour bar");
 }
 
 #[test]
@@ -396,7 +395,7 @@ fn stamps_show_every_member_with_one_colour_bar() {
         TOP + 2 * panel_h + 14 + 20 + 8 + 2 * LINE_H + 8
     );
     assert_eq!(
-        stamps.bars(VIRIDIS_LO, VIRIDIS_HI).len(),
+        stamps.bars(RDYLBU_LO, RDYLBU_HI).len(),
         1,
         "one shared colour bar"
     );
@@ -520,7 +519,7 @@ fn truth_panels_show_forecast_truth_and_their_difference() {
     assert_eq!(img.width, 3 * panel_w);
     let map_top = TOP + LINE_H;
     assert_eq!(
-        img.bars(VIRIDIS_LO, VIRIDIS_HI).len(),
+        img.bars(RDYLBU_LO, RDYLBU_HI).len(),
         2,
         "forecast and truth bars"
     );
@@ -708,7 +707,7 @@ fn zarr_weatherbench2_and_regional_outputs_plot_like_the_netcdf() {
             dataset.to_str().unwrap(),
         ],
     );
-    assert!(truth.bars(VIRIDIS_LO, VIRIDIS_HI).len() == 2);
+    assert!(truth.bars(RDYLBU_LO, RDYLBU_HI).len() == 2);
 }
 
 #[test]

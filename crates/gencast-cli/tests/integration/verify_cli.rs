@@ -339,6 +339,7 @@ fn acc_rank_histograms_maps_and_csv_match_naive_values() {
         [
             "variable",
             "level",
+            "units",
             "lead_hours",
             "valid_points",
             "mean",
@@ -347,7 +348,11 @@ fn acc_rank_histograms_maps_and_csv_match_naive_values() {
             "rmse",
             "rmse_unbiased",
             "spread_skill",
-            "acc"
+            "acc",
+            "scored_from",
+            "rank_0",
+            "rank_1",
+            "rank_2"
         ]
     );
     let body: Vec<&str> = lines.collect();
@@ -355,11 +360,31 @@ fn acc_rank_histograms_maps_and_csv_match_naive_values() {
     for line in body {
         let f: Vec<&str> = line.split(',').collect();
         let level = f[1].parse::<i64>().ok();
-        let r = row(&v, f[0], level, f[2].parse().unwrap());
-        assert_eq!(f[3], r["valid_points"].to_string());
-        for (i, k) in head.iter().enumerate().skip(4) {
+        let r = row(&v, f[0], level, f[3].parse().unwrap());
+        // The file's units, per variable.
+        let units = if f[0] == "geopotential" {
+            "m2 s-2"
+        } else {
+            "K"
+        };
+        assert_eq!((f[2], r["units"].as_str()), (units, Some(units)));
+        assert_eq!(f[4], r["valid_points"].to_string());
+        for (i, k) in head.iter().enumerate().skip(5).take(7) {
             assert_eq!(f[i].parse::<f64>().unwrap(), r[*k].as_f64().unwrap(), "{k}");
         }
+        assert_eq!(
+            (f[12], r["scored_from"].as_str()),
+            ("members", Some("members"))
+        );
+        // Rank histogram counts in full, as in the JSON.
+        let ranks: Vec<f64> = f[13..].iter().map(|x| x.parse().unwrap()).collect();
+        let want: Vec<f64> = r["rank_histogram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(ranks, want);
     }
 }
 

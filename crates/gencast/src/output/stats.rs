@@ -383,6 +383,83 @@ pub fn field_scores(members: &[&[f32]], truth: Option<&[f32]>, weights: &[f64]) 
     })
 }
 
+/// Scores of an ensemble summary (the ensemble mean, and the ddof-1 standard deviation when
+/// written, of `members` members) against `truth`: the mean-based scores of [`field_scores`]
+/// (mean, RMSE, unbiased RMSE, and spread and spread/skill from the standard deviation), from
+/// the points finite in the mean, the standard deviation and the truth. The fair CRPS needs
+/// the members themselves: it is NaN.
+pub fn summary_scores(
+    mean: &[f32],
+    std: Option<&[f32]>,
+    members: usize,
+    truth: Option<&[f32]>,
+    weights: &[f64],
+) -> Result<Scores> {
+    let points = weights.len();
+    check_members(&[mean], points, "summary scores: mean")?;
+    for (what, f) in [("standard deviation", std), ("truth", truth)] {
+        if let Some(f) = f {
+            if f.len() != points {
+                return Err(Error::Shape {
+                    what: format!("summary scores: {what}"),
+                    expected: vec![points],
+                    found: vec![f.len()],
+                });
+            }
+        }
+    }
+    if members == 0 {
+        return Err(invalid(
+            "summary scores: the ensemble has no members".into(),
+        ));
+    }
+    let mut t = Partial::default();
+    for i in 0..points {
+        let x = f64::from(mean[i]);
+        let s = std.map(|s| f64::from(s[i]));
+        let y = truth.map(|t| f64::from(t[i]));
+        if !x.is_finite() || s.is_some_and(|s| !s.is_finite()) || y.is_some_and(|y| !y.is_finite())
+        {
+            continue;
+        }
+        let w = weights[i];
+        t.n += 1;
+        t.w += w;
+        t.mean += w * x;
+        t.var += w * s.map_or(0.0, |s| s * s);
+        if let Some(y) = y {
+            t.se += w * (x - y) * (x - y);
+        }
+    }
+    let nan = f64::NAN;
+    let avg = |s: f64| if t.w > 0.0 { s / t.w } else { nan };
+    let m = members;
+    let var = if std.is_some() && m >= 2 {
+        avg(t.var)
+    } else {
+        nan
+    };
+    let mse = if truth.is_some() { avg(t.se) } else { nan };
+    let mse_unbiased = mse - var / m as f64;
+    let (rmse, spread) = (mse.sqrt(), var.sqrt());
+    Ok(Scores {
+        members: m,
+        valid_points: t.n,
+        mean: avg(t.mean),
+        spread,
+        crps: nan,
+        mse,
+        rmse,
+        mse_unbiased,
+        rmse_unbiased: if mse_unbiased < 0.0 {
+            0.0
+        } else {
+            mse_unbiased.sqrt()
+        },
+        spread_skill: ((m + 1) as f64 / m as f64).sqrt() * spread / rmse,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,5 +475,34 @@ mod tests {
     fn fair_crps_pair_formula_matches_hand_value() {
         // Members 1 and 3, truth 2: skill (1 + 1)/2 = 1, spread term |1 − 3|/(2·1) = 1, CRPS 0.
         assert_eq!(fair_crps(&mut [3.0, 1.0], 2.0), 0.0);
+    }
+
+    #[test]
+    fn summary_scores_equal_the_members_mean_scores() {
+        // Members (1, 3), (2, 6), (0, 4) at three points of weights 1, 2, 1; truth 1, 5, 2.
+        let members: [&[f32]; 2] = [&[1.0, 2.0, 0.0], &[3.0, 6.0, 4.0]];
+        let (truth, w) = ([1.0f32, 5.0, 2.0], [1.0, 2.0, 1.0]);
+        let full = field_scores(&members, Some(&truth), &w).unwrap();
+        let (mut mean, mut std) = ([0f32; 3], [0f32; 3]);
+        ensemble_mean_std(&members, 1, &mut mean, &mut std).unwrap();
+        let s = summary_scores(&mean, Some(&std), 2, Some(&truth), &w).unwrap();
+        // Means (2, 4, 2) are exact in f32: the same sums in f64.
+        assert_eq!((s.mean, s.rmse), (full.mean, full.rmse));
+        // Standard deviations (√2, √8, √8) are stored as f32: relative errors below 6e-8 each,
+        // 1.2e-7 on their squares.
+        for (a, b) in [
+            (s.spread, full.spread),
+            (s.rmse_unbiased, full.rmse_unbiased),
+            (s.spread_skill, full.spread_skill),
+        ] {
+            assert!((a - b).abs() <= 2e-7 * b.abs(), "{s:?} vs {full:?}");
+        }
+        // Hand values: mean (2 + 8 + 2)/4 = 3; MSE (1 + 2·1 + 0)/4 = 0.75.
+        assert_eq!((s.mean, s.mse, s.valid_points), (3.0, 0.75, 3));
+        assert!(s.crps.is_nan() && !full.crps.is_nan());
+        // Without the standard deviation, no spread.
+        let s = summary_scores(&mean, None, 2, Some(&truth), &w).unwrap();
+        assert!(s.spread.is_nan() && s.spread_skill.is_nan() && s.rmse == full.rmse);
+        assert!(summary_scores(&mean[..2], None, 2, None, &w).is_err());
     }
 }

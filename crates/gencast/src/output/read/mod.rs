@@ -58,6 +58,42 @@ pub struct OutputVariable {
     pub timed: bool,
     /// Its `units` attribute.
     pub units: Option<String>,
+    /// Whether it has the ensemble member dimension (false for the statistics of an
+    /// `--ensemble-summary` output and for static fields).
+    pub per_member: bool,
+}
+
+/// The ensemble statistic a summary variable holds: `mean`, `std` or `qP` (P a percentage).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SummaryStatistic {
+    /// Ensemble mean.
+    Mean,
+    /// Ensemble standard deviation.
+    Std,
+    /// The P-th percentile.
+    Percentile(f64),
+}
+
+impl OutputVariable {
+    /// For a summary variable `{statistic}__{base}` without a member dimension: the statistic
+    /// and the base variable's name.
+    pub fn summary(&self) -> Option<(SummaryStatistic, &str)> {
+        if self.per_member {
+            return None;
+        }
+        let (stat, base) = self.name.split_once("__")?;
+        let stat = match stat {
+            "mean" => SummaryStatistic::Mean,
+            "std" => SummaryStatistic::Std,
+            q => SummaryStatistic::Percentile(
+                q.strip_prefix('q')?
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|p| (0.0..=100.0).contains(p))?,
+            ),
+        };
+        (!base.is_empty()).then_some((stat, base))
+    }
 }
 
 /// The role a dimension plays.
@@ -397,9 +433,15 @@ impl ForecastOutput {
 
     fn find_variables(&mut self) -> Result<()> {
         let dim_names: Vec<&String> = self.arrays.iter().flat_map(|a| &a.dims).collect();
+        // Cell bounds (e.g. `time_bnds` of an accumulation) are coordinates, not fields.
+        let bounds: Vec<String> = self
+            .arrays
+            .iter()
+            .filter_map(|a| self.source.attr_text(&a.name, "bounds"))
+            .collect();
         let mut vars = Vec::new();
         for a in &self.arrays {
-            if dim_names.contains(&&a.name) {
+            if dim_names.contains(&&a.name) || bounds.contains(&a.name) {
                 continue;
             }
             let roles: Option<Vec<Role>> = a.dims.iter().map(|d| self.role(d)).collect();
@@ -438,6 +480,7 @@ impl ForecastOutput {
                 levelled: has(Role::Level),
                 timed: has(Role::Lead),
                 units: self.source.attr_text(&a.name, "units"),
+                per_member: has(Role::Member),
             });
         }
         self.variables = vars;
