@@ -10,11 +10,12 @@ use crate::data::netcdf_time::format_datetime;
 use crate::data::task::Field;
 use crate::data::StatsSet;
 use crate::output::forecast_nc::{ForecastLayout, OutputVariable};
-use crate::rollout::{override_sampler, ForecastRequest, Forecaster};
+use crate::rollout::{override_sampler, ForecastRequest};
 use crate::{Error, Result};
 
 use super::builder::{seconds_since, Forecast, Progress, Summary, MAX_MEMBER_STEPS};
 use super::model::{Model, GENCAST_STEP_HOURS};
+use super::prepared::{Network, Prepared};
 use super::select::Selection;
 use super::sink::ForecastSink;
 use super::timing::{first_input_frame, hours};
@@ -52,6 +53,20 @@ pub(crate) fn cut_step(fields: &[Field], sel: &Selection, levels: &[i32]) -> Vec
             }
         })
         .collect()
+}
+
+/// What preparing the network cost, or that it was reused.
+pub(crate) fn setup_message(net: &Prepared, reused: bool, num_params: usize) -> String {
+    if reused {
+        format!(
+            "graphs and weights reused from an earlier forecast on this grid ({num_params} parameters)"
+        )
+    } else {
+        format!(
+            "graphs built in {:.2} s, weights loaded in {:.2} s ({num_params} parameters)",
+            net.graph_build_s, net.load_s
+        )
+    }
 }
 
 /// Runs a GenCast forecast.
@@ -113,17 +128,20 @@ pub(crate) fn run(
     if !report.is_ok() {
         bail!("input checks failed for {}: {report}", ds.path().display());
     }
-    let forecaster = Forecaster::new(ckpt, ds.lat(), ds.lon())?;
+    let (net, reused) = model.prepared_for(ds.lat(), ds.lon(), f.precision)?;
+    let Network::GenCast(forecaster) = &net.network else {
+        bail!("the model prepared a GraphCast network for a GenCast checkpoint");
+    };
     forecaster.set_debug_nans(f.debug_nans);
     let prepared = forecaster.prepare(&ds, stats, first_frame)?;
     for w in prepared.warnings() {
         f.report(Progress::Warning(w.clone()));
     }
     let g = forecaster.graphs();
-    let (graph_s, load_s) = forecaster.setup_times();
-    f.report(Progress::Info(format!(
-        "graphs built in {graph_s:.2} s, weights loaded in {load_s:.2} s ({} parameters)",
-        ckpt.params.num_params()
+    f.report(Progress::Info(setup_message(
+        &net,
+        reused,
+        ckpt.params.num_params(),
     )));
     f.report(Progress::Info(format!(
         "model ready in {:.2} s: grid {}x{}, mesh {} nodes, {} grid2mesh and {} mesh2grid edges; {} threads, {} kernels, float32",

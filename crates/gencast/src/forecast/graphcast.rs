@@ -1,7 +1,6 @@
 //! A GraphCast forecast: the deterministic 6 h rollout of `graphcast.GraphCast` fed back as
 //! `rollout.chunked_prediction` does, written as an ensemble of one member (number 0).
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::json;
@@ -12,13 +11,14 @@ use crate::data::checks::check_inputs_every;
 use crate::data::netcdf_time::format_datetime;
 use crate::data::stacking::sorted_names;
 use crate::data::task::Field;
-use crate::model::graphcast::{GraphCastGraphs, GraphCastModel, GraphCastStats, StepInputs};
+use crate::model::graphcast::{GraphCastStats, StepInputs};
 use crate::output::forecast_nc::{ForecastLayout, Naming, OutputVariable};
 use crate::{Error, Result};
 
 use super::builder::{seconds_since, Forecast, Progress, Summary};
-use super::gencast::{cut_step, output_units};
+use super::gencast::{cut_step, output_units, setup_message};
 use super::model::Model;
+use super::prepared::Network;
 use super::select::Selection;
 use super::sink::ForecastSink;
 use super::timing::first_input_frame;
@@ -108,10 +108,17 @@ pub(crate) fn run(
     }
     ckpt.model_config.check_grid(ds.lon().len())?;
     let mut inputs = StepInputs::from_dataset(&ds, task, first_frame)?;
-    let graphs = GraphCastGraphs::build(&ckpt.model_config, ds.lat(), ds.lon())?;
     let precision = f.precision;
-    let net = GraphCastModel::load(ckpt, Arc::new(graphs), precision)?;
+    let (prepared, reused) = model.prepared_for(ds.lat(), ds.lon(), precision)?;
+    let Network::GraphCast(net) = &prepared.network else {
+        bail!("the model prepared a GenCast network for a GraphCast checkpoint");
+    };
     let g = net.graphs();
+    f.report(Progress::Info(setup_message(
+        &prepared,
+        reused,
+        ckpt.params.num_params(),
+    )));
     f.report(Progress::Info(format!(
         "GraphCast ready in {:.2} s ({} parameters): grid {}x{}, mesh {} nodes, {} grid2mesh and {} mesh2grid edges; {} threads, {} kernels, {}",
         seconds_since(t0),
