@@ -180,12 +180,12 @@ impl<'a> Forecast<'a> {
 /// Caps a thread count at the machine's available parallelism, with a warning.
 fn thread_count(requested: usize, ctx: &mut RunContext<'_>) -> Result<usize> {
     if requested == 0 {
-        bail!("--threads must be at least 1");
+        bail!("Forecast::threads must be at least 1");
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if requested > cores {
         ctx.report(Progress::Warning(format!(
-            "--threads {requested} is more than the {cores} available cores; using {cores}"
+            "Forecast::threads {requested} is more than the {cores} available cores; using {cores}"
         )));
         return Ok(cores);
     }

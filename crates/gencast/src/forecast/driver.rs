@@ -48,12 +48,12 @@ fn run_family(
     let step_hours = family.step_hours();
     let steps = req.step_count(step_hours)?;
     if req.members == 0 {
-        bail!("--members must be at least 1");
+        bail!("Forecast::members must be at least 1");
     }
     if req.members as usize * steps > MAX_MEMBER_STEPS {
         bail!(
-            "--members {} × {steps} steps is more than the {MAX_MEMBER_STEPS} (member, step) \
-             pairs one run may compute; split the ensemble over several runs (--member-offset)",
+            "Forecast::members {} × {steps} steps is more than the {MAX_MEMBER_STEPS} (member, step) \
+             pairs one run may compute; split the ensemble over several runs (Forecast::member_offset)",
             req.members
         );
     }
@@ -63,14 +63,14 @@ fn run_family(
         .filter(|&e| e <= i32::MAX as u32)
         .ok_or_else(|| {
             Error::Invalid(format!(
-                "--member-offset {} + --members {} is past the largest member number {}",
+                "Forecast::member_offset {} + Forecast::members {} is past the largest member number {}",
                 req.member_offset,
                 req.members,
                 i32::MAX - 1
             ))
         })?;
     let every_hours = match &req.output_every {
-        Some(t) => Some(hours("--output-every", t)?),
+        Some(t) => Some(hours("Forecast::output_every", t)?),
         None => None,
     };
 
@@ -104,8 +104,8 @@ fn run_family(
     let everything = selection.is_everything(outputs.len(), model_levels.len(), ds.lat().len());
     if sink.resumes() && !everything {
         bail!(
-            "--resume replays the written steps as inputs, so it needs every variable, level and \
-             step in the output; drop --variables, --levels, --region and --output-every to resume"
+            "WriteMode::resume replays the written steps as inputs, so it needs every variable, level and \
+             step in the output; drop Forecast::variables, Forecast::levels, Forecast::region and Forecast::output_every to resume"
         );
     }
     let levels: Vec<i32> = selection.levels.iter().map(|&i| model_levels[i]).collect();

@@ -65,7 +65,7 @@ impl Family for GenCast<'_> {
     fn check_request(&self, req: &Request<'_>, _ctx: &mut RunContext<'_>) -> Result<()> {
         if req.precision != Precision::F32 {
             bail!(
-                "--precision {} applies to GraphCast checkpoints; {} is a GenCast checkpoint, \
+                "Forecast::precision {} applies to GraphCast checkpoints; {} is a GenCast checkpoint, \
                  which runs in float32",
                 req.precision.name(),
                 self.ckpt.path.display()

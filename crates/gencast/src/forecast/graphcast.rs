@@ -71,20 +71,23 @@ impl Family for GraphCast<'_> {
         const WHY: &str =
             "a GraphCast checkpoint makes a deterministic forecast, written as one member";
         if req.members != 1 {
-            bail!("--members {}: {WHY}", req.members);
+            bail!("Forecast::members {}: {WHY}", req.members);
         }
         if req.member_offset != 0 {
-            bail!("--member-offset {}: {WHY} (number 0)", req.member_offset);
+            bail!(
+                "Forecast::member_offset {}: {WHY} (number 0)",
+                req.member_offset
+            );
         }
         if let Some(kv) = req.sampler.first() {
             bail!(
-                "--sampler {kv}: a GraphCast checkpoint has no sampler (it is not a diffusion \
+                "Forecast::sampler {kv}: a GraphCast checkpoint has no sampler (it is not a diffusion \
                  model)"
             );
         }
         if req.seed != 0 {
             ctx.report(Progress::Warning(format!(
-                "--seed {} is ignored: GraphCast draws no random numbers",
+                "Forecast::seed {} is ignored: GraphCast draws no random numbers",
                 req.seed
             )));
         }

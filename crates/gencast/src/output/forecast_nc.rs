@@ -115,7 +115,8 @@ pub fn preflight(path: &Path, mode: WriteMode) -> Result<()> {
 fn refuse_discarding(path: &Path, partial: bool, mode: WriteMode) -> Result<()> {
     if partial && !mode.resume && !mode.overwrite {
         return Err(Error::Invalid(format!(
-            "{}: an interrupted run of this output exists ({} and {}); add --resume to continue              it, or --overwrite to discard it and start over",
+            "{}: an interrupted run of this output exists ({} and {}); add WriteMode::resume to continue it, or WriteMode::overwrite to discard it \
+             and start over",
             path.display(),
             tmp_name(path).display(),
             progress_name(path).display()
@@ -123,7 +124,7 @@ fn refuse_discarding(path: &Path, partial: bool, mode: WriteMode) -> Result<()> 
     }
     if path.exists() && !mode.overwrite {
         return Err(Error::Invalid(format!(
-            "{} already exists; add --overwrite to replace it, or choose another --output",
+            "{} already exists; add WriteMode::overwrite to replace it, or choose another output path",
             path.display()
         )));
     }
@@ -894,7 +895,7 @@ mod resume_tests {
             .unwrap()
             .to_string();
         assert!(
-            err.contains("interrupted run") && err.contains("--overwrite"),
+            err.contains("interrupted run") && err.contains("WriteMode::overwrite"),
             "{err}"
         );
         assert_eq!(std::fs::read(progress_name(&path)).unwrap(), record);
@@ -955,7 +956,7 @@ mod resume_tests {
             .unwrap()
             .to_string();
         assert!(
-            err.contains("already exists") && err.contains("--overwrite"),
+            err.contains("already exists") && err.contains("WriteMode::overwrite"),
             "{err}"
         );
         assert!(!tmp_name(&path).exists(), "a refused run leaves no file");
