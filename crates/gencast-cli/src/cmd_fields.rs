@@ -100,7 +100,11 @@ fn fields(task: &TaskConfig, frames: usize) -> Vec<Field> {
 /// The task, description and time step of `name` in `prepare`'s model table.
 fn model_task(name: &str) -> anyhow::Result<(TaskConfig, String, f64)> {
     let spec = gencast::data::sources::tables::model(name)?;
-    Ok((spec.task, format!("model {name}"), f64::from(spec.step_hours)))
+    Ok((
+        spec.task,
+        format!("model {name}"),
+        f64::from(spec.step_hours),
+    ))
 }
 
 macro_rules! tree {

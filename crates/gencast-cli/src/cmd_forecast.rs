@@ -307,11 +307,11 @@ impl Reporter {
         match event {
             Progress::Info(m) => {
                 self.clear();
-                info!("{m}");
+                info!("{}", crate::option_names::to_flags(m));
             }
             Progress::Warning(m) => {
                 self.clear();
-                tracing::warn!("{m}");
+                tracing::warn!("{}", crate::option_names::to_flags(m));
             }
             Progress::Started {
                 members,

@@ -11,6 +11,7 @@ mod cmd_sources;
 mod cmd_stats;
 mod demo;
 mod numbers;
+mod option_names;
 mod progress;
 mod signals;
 
@@ -105,5 +106,6 @@ fn main() -> anyhow::Result<()> {
         eprintln!("Error: {stopped}");
         std::process::exit(stopped.exit_code());
     }
-    result
+    // Library messages name forecast options in library terms; show the flags instead.
+    result.map_err(option_names::error_to_flags)
 }

@@ -32,6 +32,26 @@ const ARGUMENTS: &[(&str, &str)] = &[
     ("--overwrite", "overwrite=True"),
 ];
 
+/// The library's option names and the Python arguments that set them.
+const LIBRARY_NAMES: &[(&str, &str)] = &[
+    ("Forecast::init_time", "init_time"),
+    ("Forecast::members", "members"),
+    ("Forecast::member_offset", "member_offset"),
+    ("Forecast::steps", "steps"),
+    ("Forecast::lead_time", "lead_time"),
+    ("Forecast::seed", "seed"),
+    ("Forecast::sampler", "sampler"),
+    ("Forecast::threads", "threads"),
+    ("Forecast::precision", "precision"),
+    ("Forecast::variables", "variables"),
+    ("Forecast::levels", "levels"),
+    ("Forecast::region", "region"),
+    ("Forecast::output_every", "output_every"),
+    ("WriteMode::resume", "resume=True"),
+    ("WriteMode::overwrite", "overwrite=True"),
+    ("ZarrSink ensemble_size", "ensemble_size"),
+];
+
 /// Converts a library error into a `GencastError` with the library's message, naming the
 /// Python arguments instead of the command's options.
 pub(crate) fn to_py(e: gencast::Error) -> PyErr {
@@ -41,8 +61,11 @@ pub(crate) fn to_py(e: gencast::Error) -> PyErr {
 /// `message` with each command option of [`ARGUMENTS`] (a whole `--word-word` token) replaced
 /// by its Python argument; other text, and options without a Python counterpart, are kept.
 pub(crate) fn python_names(message: &str) -> String {
+    let message = LIBRARY_NAMES
+        .iter()
+        .fold(message.to_string(), |m, (name, arg)| m.replace(name, arg));
     let mut out = String::with_capacity(message.len());
-    let mut rest = message;
+    let mut rest = message.as_str();
     while let Some(at) = rest.find("--") {
         out.push_str(&rest[..at]);
         let tail = &rest[at..];

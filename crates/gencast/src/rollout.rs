@@ -191,9 +191,47 @@ impl Forecaster {
         on_call: &mut dyn FnMut(CallProgress),
         cancel: Option<&AtomicBool>,
     ) -> Result<()> {
+        let ensemble = EnsembleRun::new(self, first, request)?;
+        for i in 0..request.members as usize {
+            let mut member = ensemble.member(i)?;
+            let mut replaying = true;
+            for step in 0..request.steps {
+                if replaying {
+                    if let Some(fields) = done(i, step)? {
+                        member.advance(step, &fields)?;
+                        continue;
+                    }
+                    replaying = false;
+                }
+                check_cancel(cancel)?;
+                let (fields, calls) = member.step(step, on_call, cancel)?;
+                on_step(i, step, &fields, calls)?;
+                member.advance(step, &fields)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One request's ensemble: the sampler, shared by its members.
+pub struct EnsembleRun<'a> {
+    forecaster: &'a Forecaster,
+    first: &'a PreparedStep,
+    request: &'a ForecastRequest,
+    sampler: Sampler,
+    calls_per_step: usize,
+}
+
+impl<'a> EnsembleRun<'a> {
+    /// Builds the request's sampler (noise schedule, spherical noise grid, state layout).
+    pub fn new(
+        forecaster: &'a Forecaster,
+        first: &'a PreparedStep,
+        request: &'a ForecastRequest,
+    ) -> Result<EnsembleRun<'a>> {
         let schedule = Schedule::new(&request.sampler)?;
         let grid = SphericalGrid::new(first.lat(), first.lon())?;
-        let vars: Vec<(&str, usize)> = self
+        let vars: Vec<(&str, usize)> = forecaster
             .layout
             .outputs()
             .iter()
@@ -202,61 +240,101 @@ impl Forecaster {
         let state = StateLayout::new(first.n_grid(), &vars)?;
         let sampler = Sampler::new(schedule, grid, state, PrngMode::Partitionable)?;
         let calls_per_step = sampler.schedule().num_denoiser_calls();
-        for i in 0..request.members {
-            let member = request
-                .member_offset
-                .checked_add(i)
-                .ok_or_else(|| Error::Invalid("member number overflows u32".into()))?;
-            let keys = step_keys(
-                PrngMode::Partitionable,
-                member_key(request.seed, member),
-                request.steps,
-            );
-            let mut step_data = first.clone();
-            let mut replaying = true;
-            for (step, &key) in keys.iter().enumerate() {
-                if replaying {
-                    if let Some(fields) = done(i as usize, step)? {
-                        if step + 1 < request.steps {
-                            step_data.advance(&fields)?;
-                        }
-                        continue;
-                    }
-                    replaying = false;
-                }
-                check_cancel(cancel)?;
-                let mut d = StepDenoiser {
-                    denoiser: &self.denoiser,
-                    features: step_data.grid_features().to_vec(),
-                    target_columns: self.layout.target_columns(),
-                    calls: 0,
-                    on_call: &mut |calls| {
-                        on_call(CallProgress {
-                            member: i as usize,
-                            step,
-                            calls,
-                            calls_per_step,
-                        })
-                    },
-                    cancel,
-                };
-                let x = sampler
-                    .sample(&mut d, key)
-                    .map_err(|e| with_location(e, format!("member {member}, step {}", step + 1)))?;
-                let fields = step_data.to_physical(&x)?;
-                check_output(
-                    &fields,
-                    step_data.sst_nan_mask(),
-                    first.lat(),
-                    first.lon(),
-                    member,
+        Ok(EnsembleRun {
+            forecaster,
+            first,
+            request,
+            sampler,
+            calls_per_step,
+        })
+    }
+
+    /// Member `index` of the request (number `member_offset + index`), at its first step.
+    pub fn member(&self, index: usize) -> Result<MemberRun<'_>> {
+        let member = u32::try_from(index)
+            .ok()
+            .and_then(|i| self.request.member_offset.checked_add(i))
+            .ok_or_else(|| Error::Invalid("member number overflows u32".into()))?;
+        let keys = step_keys(
+            PrngMode::Partitionable,
+            member_key(self.request.seed, member),
+            self.request.steps,
+        );
+        Ok(MemberRun {
+            ensemble: self,
+            index,
+            member,
+            keys,
+            step_data: self.first.clone(),
+        })
+    }
+}
+
+/// One member's rollout: its per-step random keys and the inputs of its next step.
+pub struct MemberRun<'a> {
+    ensemble: &'a EnsembleRun<'a>,
+    index: usize,
+    member: u32,
+    keys: Vec<crate::sampler::prng::Key>,
+    step_data: PreparedStep,
+}
+
+impl MemberRun<'_> {
+    /// Samples step `step` (0-based) from the current inputs: the physical fields in output
+    /// order and the denoiser calls made. `on_call` hears of every finished call; `cancel` is
+    /// checked before each.
+    pub fn step(
+        &mut self,
+        step: usize,
+        on_call: &mut dyn FnMut(CallProgress),
+        cancel: Option<&AtomicBool>,
+    ) -> Result<(Vec<Field>, usize)> {
+        let e = self.ensemble;
+        let key = *self.keys.get(step).ok_or_else(|| {
+            Error::Invalid(format!(
+                "step {} is past the request's {} steps",
+                step + 1,
+                self.keys.len()
+            ))
+        })?;
+        let (index, calls_per_step) = (self.index, e.calls_per_step);
+        let mut d = StepDenoiser {
+            denoiser: &e.forecaster.denoiser,
+            features: self.step_data.grid_features().to_vec(),
+            target_columns: e.forecaster.layout.target_columns(),
+            calls: 0,
+            on_call: &mut |calls| {
+                on_call(CallProgress {
+                    member: index,
                     step,
-                )?;
-                on_step(i as usize, step, &fields, d.calls)?;
-                if step + 1 < request.steps {
-                    step_data.advance(&fields)?;
-                }
-            }
+                    calls,
+                    calls_per_step,
+                })
+            },
+            cancel,
+        };
+        let member = self.member;
+        let x = e
+            .sampler
+            .sample(&mut d, key)
+            .map_err(|err| with_location(err, format!("member {member}, step {}", step + 1)))?;
+        let calls = d.calls;
+        let fields = self.step_data.to_physical(&x)?;
+        check_output(
+            &fields,
+            self.step_data.sst_nan_mask(),
+            e.first.lat(),
+            e.first.lon(),
+            member,
+            step,
+        )?;
+        Ok((fields, calls))
+    }
+
+    /// Feeds step `step`'s fields back as the newest input frame, unless it is the last step.
+    pub fn advance(&mut self, step: usize, fields: &[Field]) -> Result<()> {
+        if step + 1 < self.ensemble.request.steps {
+            self.step_data.advance(fields)?;
         }
         Ok(())
     }

@@ -26,7 +26,13 @@ fn listing(v: &serde_json::Value, indent: usize) -> String {
         Value::Object(map) => {
             let items: Vec<String> = map
                 .iter()
-                .map(|(k, x)| format!("{pad}{}: {}", Value::from(k.as_str()), listing(x, indent + 1)))
+                .map(|(k, x)| {
+                    format!(
+                        "{pad}{}: {}",
+                        Value::from(k.as_str()),
+                        listing(x, indent + 1)
+                    )
+                })
                 .collect();
             format!("{{\n{}\n{end}}}", items.join(",\n"))
         }

@@ -1,6 +1,7 @@
 //! `gencast forecast` and `gencast check` with a GraphCast checkpoint: the 3-step rollout of the
 //! `graphcast-tiny` fixtures matches the reference's, an interrupted run resumes to the same
-//! file, and ensemble options and bad inputs are refused with clear errors.
+//! file, and ensemble options and bad inputs are refused with clear errors (the output options
+//! are in `graphcast_outputs`).
 
 use crate::support;
 
@@ -160,20 +161,6 @@ fn ensemble_options_are_refused() {
         assert!(
             err.contains("deterministic") || err.contains("sampler"),
             "{err}"
-        );
-    }
-    // Output selections and layouts are GenCast-only so far: refused, never ignored.
-    for (args, expect) in [
-        (&["--variables", "2m_temperature"][..], "--variables"),
-        (&["--levels", "500"][..], "--levels"),
-        (&["--region", "0,30,0,30"][..], "--region"),
-        (&["--output-every", "12h"][..], "--output-every"),
-        (&["--layout", "weatherbench2"][..], "--layout weatherbench2"),
-    ] {
-        let err = refused(&forecast("", &dataset(), &out, args));
-        assert!(
-            err.contains(expect) && err.contains("GraphCast"),
-            "{args:?}: {err}"
         );
     }
     assert!(!out.exists());

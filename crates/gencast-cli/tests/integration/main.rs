@@ -6,6 +6,7 @@ mod bench_cli;
 mod check_cli;
 mod forecast;
 mod graphcast_cli;
+mod graphcast_outputs;
 mod grib2_output;
 mod inspect;
 mod isa;

@@ -43,7 +43,11 @@ fn era5_names(variable: &str) -> Option<(&'static str, &'static str)> {
 /// precipitation as the hourly accumulations summed into its period ending at each frame. The
 /// progress features (computed from the date) and TOA solar radiation (computed by `prepare`)
 /// are not requested.
-fn expected(model: &str, init: i64, pick: fn((&'static str, &'static str)) -> &'static str) -> BTreeSet<Slot> {
+fn expected(
+    model: &str,
+    init: i64,
+    pick: fn((&'static str, &'static str)) -> &'static str,
+) -> BTreeSet<Slot> {
     let f = json(&["fields", "--json", "--model", model]);
     let frames: Vec<i64> = f["input_frame_offsets_hours"]
         .as_array()
@@ -54,7 +58,8 @@ fn expected(model: &str, init: i64, pick: fn((&'static str, &'static str)) -> &'
     let mut set = BTreeSet::new();
     for v in f["variables"].as_array().unwrap() {
         let name = v["name"].as_str().unwrap();
-        if v["computed_from_datetime"] == Value::Bool(true) || name == "toa_incident_solar_radiation"
+        if v["computed_from_datetime"] == Value::Bool(true)
+            || name == "toa_incident_solar_radiation"
         {
             continue;
         }
@@ -163,7 +168,11 @@ fn the_cds_script_requests_exactly_the_fields_of_each_model() {
                                 for tm in s("time") {
                                     let when =
                                         parse_datetime(&format!("{y}-{m}-{d}T{tm}")).unwrap();
-                                    for l in if levels.is_empty() { vec![0] } else { levels.clone() } {
+                                    for l in if levels.is_empty() {
+                                        vec![0]
+                                    } else {
+                                        levels.clone()
+                                    } {
                                         assert!(
                                             got.insert((v.clone(), l, when)),
                                             "{model} {init}: {v} {l} {when} requested twice"
@@ -232,9 +241,16 @@ fn the_mars_requests_ask_exactly_the_fields_of_each_model() {
                             for &s in &steps {
                                 if ty[0] == "fc" {
                                     // ERA5's hourly accumulations: steps 1..12 of the 06/18 runs.
-                                    assert!((1..=12).contains(&s) && ["06:00", "18:00"].contains(&tm.as_str()));
+                                    assert!(
+                                        (1..=12).contains(&s)
+                                            && ["06:00", "18:00"].contains(&tm.as_str())
+                                    );
                                 }
-                                for l in if levels.is_empty() { vec![0] } else { levels.clone() } {
+                                for l in if levels.is_empty() {
+                                    vec![0]
+                                } else {
+                                    levels.clone()
+                                } {
                                     assert!(
                                         got.insert((p.clone(), l, base + s * HOUR)),
                                         "{model} {init}: {p} twice"
@@ -286,7 +302,11 @@ fn the_open_data_list_covers_each_model_and_names_what_open_data_lacks() {
                     &date[6..]
                 ))
                 .unwrap();
-                let stream = if hh == "00" || hh == "12" { "oper" } else { "scda" };
+                let stream = if hh == "00" || hh == "12" {
+                    "oper"
+                } else {
+                    "scda"
+                };
                 let step: i64 = segs[9]
                     .split('-')
                     .nth(1)
@@ -308,7 +328,11 @@ fn the_open_data_list_covers_each_model_and_names_what_open_data_lacks() {
                         continue;
                     }
                     assert_eq!(step, 0, "{url}: {p}");
-                    for l in if levels.is_empty() { vec![0] } else { levels.clone() } {
+                    for l in if levels.is_empty() {
+                        vec![0]
+                    } else {
+                        levels.clone()
+                    } {
                         assert!(got.insert((p.to_string(), l, run)), "{p} twice");
                     }
                 }
@@ -327,14 +351,19 @@ fn the_open_data_list_covers_each_model_and_names_what_open_data_lacks() {
                 })
                 .filter(|(p, _, w)| p != "tp" || frames.contains(w))
                 .collect();
-            let open_levels = [50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 850, 925, 1000];
+            let open_levels = [
+                50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 850, 925, 1000,
+            ];
             want.retain(|(p, l, _)| p != "sst" && (*l == 0 || open_levels.contains(l)));
             assert_eq!(got, want, "{model} {init}");
             if model.starts_with("gencast") {
                 assert!(out.contains("# lacking: sea_surface_temperature"), "{out}");
             }
             if model == "graphcast" {
-                assert!(out.contains("# lacking: temperature at 1 2 3 5 7 10 20"), "{out}");
+                assert!(
+                    out.contains("# lacking: temperature at 1 2 3 5 7 10 20"),
+                    "{out}"
+                );
             }
         }
     }

@@ -1,64 +1,35 @@
-//! A GraphCast forecast: the deterministic 6 h rollout of `graphcast.GraphCast` fed back as
-//! `rollout.chunked_prediction` does, written as an ensemble of one member (number 0).
+//! GraphCast's hooks of the run loop: the deterministic 6 h rollout of `graphcast.GraphCast`
+//! fed back as `rollout.chunked_prediction` does, written as an ensemble of one member
+//! (number 0).
 
+use std::cell::RefCell;
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde_json::json;
 
 use crate::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
-use crate::checkpoint::GraphCastCheckpoint;
-use crate::data::checks::check_inputs_every;
-use crate::data::netcdf_time::format_datetime;
+use crate::checkpoint::{GraphCastCheckpoint, TaskConfig};
 use crate::data::stacking::sorted_names;
 use crate::data::task::Field;
-use crate::model::graphcast::{GraphCastGraphs, GraphCastModel, GraphCastStats, StepInputs};
-use crate::output::forecast_nc::{ForecastLayout, Naming, OutputVariable};
+use crate::data::Dataset;
+use crate::model::graphcast::{GraphCastModel, GraphCastStats, StepInputs};
 use crate::{Error, Result};
 
-use super::builder::{seconds_since, Forecast, Progress, Summary};
-use super::gencast::{cut_step, output_units};
+use super::family::{Family, MemberRollout, Output, Rollout, RunContext, RunState, Started};
+use super::gencast::setup_message;
 use super::model::Model;
-use super::select::Selection;
-use super::sink::ForecastSink;
-use super::timing::first_input_frame;
+use super::prepared::{Network, Prepared};
+use super::request::{Progress, Request};
 
 /// Hours per GraphCast step.
 const STEP_HOURS: u64 = GRAPHCAST_TIMESTEP_HOURS as u64;
 
-/// Refuses the options of an ensemble forecast: a deterministic model has one member.
-fn refuse_ensemble_options(f: &mut Forecast<'_>) -> Result<()> {
-    const WHY: &str =
-        "a GraphCast checkpoint makes a deterministic forecast, written as one member";
-    if f.members != 1 {
-        bail!("--members {}: {WHY}", f.members);
-    }
-    if f.member_offset != 0 {
-        bail!("--member-offset {}: {WHY} (number 0)", f.member_offset);
-    }
-    if let Some(kv) = f.sampler.first() {
-        bail!(
-            "--sampler {kv}: a GraphCast checkpoint has no sampler (it is not a diffusion model)"
-        );
-    }
-    // The output selections and layouts are written by the GenCast path only so far.
-    let selections = [
-        ("--variables", !f.variables.is_empty()),
-        ("--levels", !f.levels.is_empty()),
-        ("--region", f.region.is_some()),
-        ("--output-every", f.output_every.is_some()),
-        ("--layout weatherbench2", f.naming != Naming::Reference),
-    ];
-    if let Some((flag, _)) = selections.iter().find(|(_, given)| *given) {
-        bail!("{flag}: not available for GraphCast forecasts yet; the whole prediction is written");
-    }
-    if f.seed != 0 {
-        let seed = f.seed;
-        f.report(Progress::Warning(format!(
-            "--seed {seed} is ignored: GraphCast draws no random numbers"
-        )));
-    }
-    Ok(())
+/// GraphCast: a checkpoint and its three statistics files.
+pub(crate) struct GraphCast<'m> {
+    /// The checkpoint.
+    pub(crate) ckpt: &'m GraphCastCheckpoint,
+    /// The normalisation statistics.
+    pub(crate) stats: &'m GraphCastStats,
 }
 
 /// The first non-finite value of a step's prediction, named by variable, level and grid point.
@@ -84,141 +55,180 @@ fn non_finite(fields: &[Field], lat: &[f32], lon: &[f32]) -> Option<String> {
     None
 }
 
-/// Runs a GraphCast forecast.
-pub(crate) fn run(
-    f: &mut Forecast<'_>,
-    model: &Model,
-    ckpt: &GraphCastCheckpoint,
-    stats: &GraphCastStats,
-    sink: &mut dyn ForecastSink,
-) -> Result<Summary> {
-    refuse_ensemble_options(f)?;
-    let steps = f.step_count(STEP_HOURS)?;
-    let t0 = Instant::now();
-    let task = &ckpt.task_config;
-    let ds = f.open_dataset()?;
-    for w in stats.warnings(task) {
-        f.report(Progress::Warning(w));
+impl Family for GraphCast<'_> {
+    fn step_hours(&self) -> u64 {
+        STEP_HOURS
     }
-    let n_frames = task.num_input_frames(GRAPHCAST_TIMESTEP_HOURS)?;
-    let first_frame = first_input_frame(&ds, f.init_time.as_deref(), n_frames, STEP_HOURS)?;
-    let report = check_inputs_every(&ds, task, first_frame, STEP_HOURS as i64)?;
-    if !report.is_ok() {
-        bail!("input checks failed for {}: {report}", ds.path().display());
-    }
-    ckpt.model_config.check_grid(ds.lon().len())?;
-    let mut inputs = StepInputs::from_dataset(&ds, task, first_frame)?;
-    let graphs = GraphCastGraphs::build(&ckpt.model_config, ds.lat(), ds.lon())?;
-    let precision = f.precision;
-    let net = GraphCastModel::load(ckpt, Arc::new(graphs), precision)?;
-    let g = net.graphs();
-    f.report(Progress::Info(format!(
-        "GraphCast ready in {:.2} s ({} parameters): grid {}x{}, mesh {} nodes, {} grid2mesh and {} mesh2grid edges; {} threads, {} kernels, {}",
-        seconds_since(t0),
-        ckpt.params.num_params(),
-        ds.lat().len(),
-        ds.lon().len(),
-        g.n_mesh,
-        g.grid2mesh.len(),
-        g.mesh2grid.len(),
-        rayon::current_num_threads(),
-        crate::kernels::isa::active(),
-        precision.name()
-    )));
 
-    let init_ns = *inputs
-        .input_datetimes()
-        .last()
-        .ok_or_else(|| Error::Invalid("the step has no input datetimes".into()))?;
-    let mut layout = ForecastLayout {
-        variables: sorted_names(&task.target_variables)
+    fn input_frames(&self) -> Result<usize> {
+        self.ckpt
+            .task_config
+            .num_input_frames(GRAPHCAST_TIMESTEP_HOURS)
+    }
+
+    /// Refuses the options of an ensemble forecast: a deterministic model has one member.
+    fn check_request(&self, req: &Request<'_>, ctx: &mut RunContext<'_>) -> Result<()> {
+        const WHY: &str =
+            "a GraphCast checkpoint makes a deterministic forecast, written as one member";
+        if req.members != 1 {
+            bail!("Forecast::members {}: {WHY}", req.members);
+        }
+        if req.member_offset != 0 {
+            bail!(
+                "Forecast::member_offset {}: {WHY} (number 0)",
+                req.member_offset
+            );
+        }
+        if let Some(kv) = req.sampler.first() {
+            bail!(
+                "Forecast::sampler {kv}: a GraphCast checkpoint has no sampler (it is not a diffusion \
+                 model)"
+            );
+        }
+        if req.seed != 0 {
+            ctx.report(Progress::Warning(format!(
+                "Forecast::seed {} is ignored: GraphCast draws no random numbers",
+                req.seed
+            )));
+        }
+        for w in self.stats.warnings(&self.ckpt.task_config) {
+            ctx.report(Progress::Warning(w));
+        }
+        Ok(())
+    }
+
+    fn start<'r>(
+        &'r self,
+        req: &'r Request<'_>,
+        model: &'r Model,
+        ds: &'r Dataset,
+        first_frame: usize,
+        ctx: &mut RunContext<'_>,
+    ) -> Result<Started<'r>> {
+        let t0 = std::time::Instant::now();
+        let task = &self.ckpt.task_config;
+        self.ckpt.model_config.check_grid(ds.lon().len())?;
+        let inputs = StepInputs::from_dataset(ds, task, first_frame)?;
+        let precision = req.precision;
+        let (net, reused) = model.prepared_for(ds.lat(), ds.lon(), precision)?;
+        let Network::GraphCast(g) = &net.network else {
+            bail!("the model prepared a GenCast network for a GraphCast checkpoint");
+        };
+        let g = g.graphs();
+        ctx.report(Progress::Info(setup_message(
+            &net,
+            reused,
+            self.ckpt.params.num_params(),
+        )));
+        ctx.report(Progress::Info(format!(
+            "GraphCast ready in {:.2} s ({} parameters): grid {}x{}, mesh {} nodes, {} grid2mesh and {} mesh2grid edges; {} threads, {} kernels, {}",
+            t0.elapsed().as_secs_f64(),
+            self.ckpt.params.num_params(),
+            ds.lat().len(),
+            ds.lon().len(),
+            g.n_mesh,
+            g.grid2mesh.len(),
+            g.mesh2grid.len(),
+            rayon::current_num_threads(),
+            crate::kernels::isa::active(),
+            precision.name()
+        )));
+        let init_ns = *inputs
+            .input_datetimes()
+            .last()
+            .ok_or_else(|| Error::Invalid("the step has no input datetimes".into()))?;
+        let outputs = sorted_names(&task.target_variables)
             .into_iter()
-            .map(|name| OutputVariable {
+            .map(|name| Output {
                 levelled: !inputs.levels_of(&name).is_empty(),
-                units: output_units(&ds, &name),
-                statistic: None,
                 name,
             })
-            .collect(),
-        levels: inputs.levels().to_vec(),
-        lat: ds.lat().to_vec(),
-        lon: ds.lon().to_vec(),
-        naming: Naming::Reference,
-        statics: Vec::new(),
-        members: vec![0],
-        lead_hours: (1..=steps)
-            .map(|s| (s as u64 * STEP_HOURS) as i32)
-            .collect(),
-        init_time: format_datetime(init_ns),
-        history: format!(
+            .collect();
+        let history = format!(
             "gencast {} forecast: GraphCast checkpoint {}, dataset {}, precision {}",
             env!("CARGO_PKG_VERSION"),
             model.checkpoint_path().display(),
             ds.path().display(),
             precision.name()
-        ),
-    };
-    layout.statics = crate::output::statics::from_dataset(&ds, &layout.lat, &layout.lon)?;
-    let settings = f.run_settings(
-        model,
-        &ds,
-        sink,
-        json!({ "model": "graphcast", "precision": precision.name() }),
-    )?;
-    // The whole prediction is written (selections are refused above).
-    let names: Vec<&str> = layout.variables.iter().map(|v| v.name.as_str()).collect();
-    let everything = Selection::new(
-        &names,
-        &layout.levels,
-        (ds.lat(), ds.lon()),
-        steps,
-        &[],
-        &[],
-        None,
-        None,
-        STEP_HOURS,
-    )?;
-    sink.begin(&layout, &settings)?;
-    f.forward_notes(sink);
-    let to_compute = (0..steps).filter(|&s| !sink.is_complete(0, s)).count();
-    f.report(Progress::Started {
-        members: 1,
-        steps,
-        to_compute,
-    });
-    let mut computed = 0usize;
-    for step in 0..steps {
-        let fields = if sink.is_complete(0, step) {
-            f.report(Progress::StepSkipped { member: 0, step });
-            sink.read(0, step)?
-        } else {
-            f.check_cancel()?;
-            let fields = net.predict_step(&inputs, task, stats)?;
-            if f.debug_nans {
-                if let Some(at) = non_finite(&fields, ds.lat(), ds.lon()) {
-                    bail!("step {}: non-finite prediction at {at}", step + 1);
-                }
-            }
-            sink.write(0, step, &cut_step(&fields, &everything, &layout.levels))?;
-            computed += 1;
-            f.report(Progress::StepDone {
-                member: 0,
-                step,
-                calls: 0,
-            });
-            fields
-        };
-        if step + 1 < steps {
-            inputs.advance(&fields, Some(&ds))?;
-        }
+        );
+        Ok(Started {
+            outputs,
+            levels: inputs.levels().to_vec(),
+            init_ns,
+            history,
+            settings: json!({ "model": "graphcast", "precision": precision.name() }),
+            state: Box::new(GraphCastState {
+                net,
+                task,
+                stats: self.stats,
+                ds,
+                steps: req.step_count(STEP_HOURS)?,
+                debug_nans: req.debug_nans,
+                inputs: RefCell::new(Some(inputs)),
+            }),
+        })
     }
-    sink.finish()?;
-    Ok(Summary {
-        members: vec![0],
-        steps,
-        steps_computed: computed,
-        steps_skipped: steps - computed,
-        denoiser_calls: 0,
-        seconds: seconds_since(t0),
-    })
+}
+
+/// A GraphCast run's network and first step's inputs (taken by its one member).
+struct GraphCastState<'r> {
+    net: Arc<Prepared>,
+    task: &'r TaskConfig,
+    stats: &'r GraphCastStats,
+    ds: &'r Dataset,
+    steps: usize,
+    debug_nans: bool,
+    inputs: RefCell<Option<StepInputs>>,
+}
+
+impl RunState for GraphCastState<'_> {
+    fn rollout(&self) -> Result<Box<dyn Rollout + '_>> {
+        Ok(Box::new(self))
+    }
+}
+
+impl<'s> Rollout for &'s GraphCastState<'_> {
+    fn member(&self, index: usize) -> Result<Box<dyn MemberRollout + '_>> {
+        let Network::GraphCast(net) = &self.net.network else {
+            bail!("the model prepared a GenCast network for a GraphCast checkpoint");
+        };
+        let inputs = self.inputs.borrow_mut().take().filter(|_| index == 0);
+        let inputs = inputs.ok_or_else(|| {
+            Error::Invalid(format!(
+                "member {index}: a GraphCast forecast has one member, rolled out once"
+            ))
+        })?;
+        Ok(Box::new(GraphCastMember {
+            state: self,
+            net,
+            inputs,
+        }))
+    }
+}
+
+/// GraphCast's one member: the inputs of its next step.
+struct GraphCastMember<'a> {
+    state: &'a GraphCastState<'a>,
+    net: &'a GraphCastModel,
+    inputs: StepInputs,
+}
+
+impl MemberRollout for GraphCastMember<'_> {
+    fn predict(&mut self, step: usize, _ctx: &mut RunContext<'_>) -> Result<(Vec<Field>, usize)> {
+        let s = self.state;
+        let fields = self.net.predict_step(&self.inputs, s.task, s.stats)?;
+        if s.debug_nans {
+            if let Some(at) = non_finite(&fields, s.ds.lat(), s.ds.lon()) {
+                bail!("step {}: non-finite prediction at {at}", step + 1);
+            }
+        }
+        Ok((fields, 0))
+    }
+
+    fn advance(&mut self, step: usize, fields: &[Field]) -> Result<()> {
+        if step + 1 < self.state.steps {
+            self.inputs.advance(fields, Some(self.state.ds))?;
+        }
+        Ok(())
+    }
 }

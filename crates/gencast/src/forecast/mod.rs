@@ -36,22 +36,28 @@ macro_rules! bail {
 }
 
 mod builder;
+mod driver;
+mod family;
 mod gencast;
 mod graphcast;
 mod grib_sink;
 mod memory;
 mod model;
 pub mod output;
+mod prepared;
+mod request;
 mod select;
 mod sink;
 pub mod spill;
 mod summary;
 mod timing;
 
-pub use builder::{DatasetInput, Forecast, Progress, Summary, MAX_MEMBER_STEPS};
+pub use builder::Forecast;
 pub use grib_sink::{is_grib, GribSink};
 pub use memory::{MemoryForecast, MemorySink, MemoryVariable};
 pub use model::{Model, ModelKind, Stats, GENCAST_STEP_HOURS};
+pub use prepared::MAX_PREPARED_GRIDS;
+pub use request::{DatasetInput, Progress, Summary, MAX_MEMBER_STEPS};
 pub use select::{Region, RegionPoints};
 pub use sink::{ForecastSink, NetCdfSink, ZarrSink, MAX_ENSEMBLE};
 pub use summary::{EnsembleSummary, Statistic, SummarySink, SUMMARY_STD_DDOF};

@@ -1,14 +1,17 @@
 //! A loaded model: a GenCast or GraphCast checkpoint with its normalisation statistics.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
 use crate::checkpoint::{
     Checkpoint, CheckpointKind, GraphCastCheckpoint, SamplerConfig, TaskConfig,
 };
 use crate::data::{NormStats, StatsSet};
-use crate::model::graphcast::GraphCastStats;
+use crate::model::graphcast::{GraphCastStats, Precision};
 use crate::{Error, Result};
+
+use super::prepared::{Prepared, PreparedCache};
 
 /// Hours per GenCast step.
 pub const GENCAST_STEP_HOURS: u64 = 12;
@@ -102,10 +105,16 @@ pub(crate) enum Loaded {
 }
 
 /// A checkpoint and its statistics, ready to forecast (see [`crate::Forecast`]).
+///
+/// The first forecast on a grid builds the graphs and loads the network for it (packed weights,
+/// static embeddings); the model keeps them (for up to [`super::MAX_PREPARED_GRIDS`] grids), so
+/// later forecasts on the same grid and precision reuse them. Forecasts may run on one model
+/// from several threads; they then share the prepared network.
 pub struct Model {
     checkpoint_path: PathBuf,
     stats_dir: Option<PathBuf>,
     pub(crate) loaded: Loaded,
+    prepared: PreparedCache,
 }
 
 impl std::fmt::Debug for Model {
@@ -149,6 +158,7 @@ impl Model {
             checkpoint_path: checkpoint.to_path_buf(),
             stats_dir: Some(dir.to_path_buf()),
             loaded,
+            prepared: PreparedCache::default(),
         })
     }
 
@@ -168,6 +178,7 @@ impl Model {
             checkpoint_path: checkpoint.to_path_buf(),
             stats_dir: None,
             loaded,
+            prepared: PreparedCache::default(),
         })
     }
 
@@ -227,6 +238,59 @@ impl Model {
     /// The statistics folder, when the statistics were read from files.
     pub fn stats_dir(&self) -> Option<&Path> {
         self.stats_dir.as_deref()
+    }
+
+    /// Builds the graphs and loads the network for the grid `lat` × `lon` (GraphCast: in
+    /// `precision`; GenCast runs in float32 only) now, unless already done, so that the first
+    /// forecast on that grid starts computing at once.
+    pub fn prepare(&self, lat: &[f32], lon: &[f32], precision: Precision) -> Result<()> {
+        self.prepared_for(lat, lon, precision).map(|_| ())
+    }
+
+    /// Number of grids the model holds prepared networks for.
+    pub fn prepared_grids(&self) -> usize {
+        self.prepared.len()
+    }
+
+    /// Drops the prepared networks (their memory is freed once no forecast uses them).
+    pub fn release_prepared(&self) {
+        self.prepared.clear()
+    }
+
+    /// The network prepared for this grid and precision, built now when there is none; the
+    /// flag says whether it was reused.
+    pub(crate) fn prepared_for(
+        &self,
+        lat: &[f32],
+        lon: &[f32],
+        precision: Precision,
+    ) -> Result<(Arc<Prepared>, bool)> {
+        match &self.loaded {
+            Loaded::GenCast(ckpt, _) => {
+                if precision != Precision::F32 {
+                    bail!(
+                        "precision {} applies to GraphCast checkpoints; {} is a GenCast \
+                         checkpoint, which runs in float32",
+                        precision.name(),
+                        self.checkpoint_path.display()
+                    );
+                }
+                self.prepared
+                    .get_or_build(lat, lon, precision, || Prepared::gencast(ckpt, lat, lon))
+            }
+            Loaded::GraphCast(ckpt, _) => {
+                ckpt.model_config.check_grid(lon.len())?;
+                self.prepared.get_or_build(lat, lon, precision, || {
+                    Prepared::graphcast(ckpt, lat, lon, precision)
+                })
+            }
+        }
+    }
+
+    /// How many times a network was built for a grid, over the model's life.
+    #[cfg(test)]
+    pub(crate) fn network_builds(&self) -> usize {
+        self.prepared.builds()
     }
 
     /// The statistics file names of this model's family.

@@ -47,7 +47,7 @@ impl Region {
             .filter(|v| v.len() == 4 && v.iter().all(|x| x.is_finite()))
             .ok_or_else(|| {
                 Error::Invalid(format!(
-                    "--region `{text}`: expected lat_min,lat_max,lon_min,lon_max in degrees, \
+                    "Forecast::region `{text}`: expected lat_min,lat_max,lon_min,lon_max in degrees, \
                      e.g. 35,72,-25,45"
                 ))
             })?;
@@ -61,13 +61,15 @@ impl Region {
             || !(-90.0..=90.0).contains(&r.lat_max)
             || r.lat_min > r.lat_max
         {
-            bail!("--region `{text}`: latitudes must satisfy -90 <= lat_min <= lat_max <= 90");
+            bail!(
+                "Forecast::region `{text}`: latitudes must satisfy -90 <= lat_min <= lat_max <= 90"
+            );
         }
         if ![r.lon_min, r.lon_max]
             .iter()
             .all(|x| (-180.0..=360.0).contains(x))
         {
-            bail!("--region `{text}`: longitudes must lie in -180..360");
+            bail!("Forecast::region `{text}`: longitudes must lie in -180..360");
         }
         Ok(r)
     }
@@ -109,7 +111,7 @@ impl Region {
         picked.sort_by(|a, b| a.0.total_cmp(&b.0));
         if lat_idx.is_empty() || picked.is_empty() {
             bail!(
-                "--region {},{},{},{} holds no point of the grid",
+                "Forecast::region {},{},{},{} holds no point of the grid",
                 self.lat_min,
                 self.lat_max,
                 self.lon_min,
@@ -156,9 +158,9 @@ impl Selection {
         for v in variables {
             match outputs.iter().position(|o| o == v) {
                 Some(i) if !var_idx.contains(&i) => var_idx.push(i),
-                Some(_) => bail!("--variables names `{v}` twice"),
+                Some(_) => bail!("Forecast::variables names `{v}` twice"),
                 None => bail!(
-                    "--variables: the model predicts no `{v}`; it predicts {}",
+                    "Forecast::variables: the model predicts no `{v}`; it predicts {}",
                     outputs.join(", ")
                 ),
             }
@@ -171,9 +173,9 @@ impl Selection {
         for l in levels {
             match model_levels.iter().position(|m| m == l) {
                 Some(i) if !level_idx.contains(&i) => level_idx.push(i),
-                Some(_) => bail!("--levels names {l} twice"),
+                Some(_) => bail!("Forecast::levels names {l} twice"),
                 None => bail!(
-                    "--levels: the model has no {l} hPa level; it has {}",
+                    "Forecast::levels: the model has no {l} hPa level; it has {}",
                     model_levels
                         .iter()
                         .map(i32::to_string)
@@ -189,10 +191,10 @@ impl Selection {
         let every = match every_hours {
             None => 1,
             Some(h) if h == 0 || !h.is_multiple_of(step_hours) => {
-                bail!("--output-every {h}h must be a positive multiple of {step_hours}h")
+                bail!("Forecast::output_every {h}h must be a positive multiple of {step_hours}h")
             }
             Some(h) if (h / step_hours) as usize > steps => bail!(
-                "--output-every {h}h is longer than the forecast ({} h): nothing would be written",
+                "Forecast::output_every {h}h is longer than the forecast ({} h): nothing would be written",
                 steps as u64 * step_hours
             ),
             Some(h) => (h / step_hours) as usize,

@@ -178,7 +178,7 @@ impl ForecastSink for NetCdfSink {
                 layout.members.len() * layout.lead_hours.len()
             )),
             None if self.mode.resume => self.notes.push(format!(
-                "--resume: no unfinished {} to continue; starting from the first step",
+                "WriteMode::resume: no unfinished {} to continue; starting from the first step",
                 tmp.display()
             )),
             None => {}
@@ -296,8 +296,8 @@ impl ForecastSink for ZarrSink {
         }
         if ensemble_size > MAX_ENSEMBLE {
             return Err(Error::Invalid(format!(
-                "a Zarr store of {ensemble_size} members (--ensemble-size, or --member-offset + \
-                 --members) is more than the {MAX_ENSEMBLE} one store may hold"
+                "a Zarr store of {ensemble_size} members (ZarrSink ensemble_size, or Forecast::member_offset \
+                 + Forecast::members) is more than the {MAX_ENSEMBLE} one store may hold"
             )));
         }
         let store_layout = ForecastLayout {
@@ -319,8 +319,9 @@ impl ForecastSink for ZarrSink {
         if !self.mode.resume && !self.mode.overwrite {
             if let Some(m) = range.clone().find(|&m| z.member_has_chunks(m)) {
                 return Err(Error::Invalid(format!(
-                    "{}: member {m} already has chunks in this store; add --resume to keep them \
-                     and compute only what is missing, or --overwrite to compute them again",
+                    "{}: member {m} already has chunks in this store; add WriteMode::resume to keep \
+                     them and compute only what is missing, or WriteMode::overwrite to compute \
+                     them again",
                     self.path.display()
                 )));
             }

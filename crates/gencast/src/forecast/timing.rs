@@ -7,8 +7,8 @@ use crate::{Error, Result};
 /// The most steps one run may compute (lead times must also fit the files' 32-bit hours).
 pub(super) const MAX_STEPS: usize = 10_000;
 
-/// Parses `360h`, `15d` or a plain number of hours given to option `flag`.
-pub(super) fn hours(flag: &str, text: &str) -> Result<u64> {
+/// Parses `360h`, `15d` or a plain number of hours given to option `option` (named in library terms).
+pub(super) fn hours(option: &str, text: &str) -> Result<u64> {
     let t = text.trim();
     let (num, mult) = if let Some(d) = t.strip_suffix('d') {
         (d, 24)
@@ -19,14 +19,14 @@ pub(super) fn hours(flag: &str, text: &str) -> Result<u64> {
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| Error::Invalid(format!("{flag} `{text}`: expected e.g. 360h or 15d")))
+        .ok_or_else(|| Error::Invalid(format!("{option} `{text}`: expected e.g. 360h or 15d")))
 }
 
 /// Parses `360h`, `15d` or a plain number of hours into a number of `step_hours` steps.
 pub(super) fn lead_time_steps(text: &str, step_hours: u64) -> Result<usize> {
-    let hours = hours("--lead-time", text)?;
+    let hours = hours("Forecast::lead_time", text)?;
     if hours == 0 || !hours.is_multiple_of(step_hours) {
-        bail!("--lead-time `{text}` must be a positive multiple of {step_hours}h");
+        bail!("Forecast::lead_time `{text}` must be a positive multiple of {step_hours}h");
     }
     check_steps((hours / step_hours) as usize, step_hours)
 }
@@ -34,7 +34,7 @@ pub(super) fn lead_time_steps(text: &str, step_hours: u64) -> Result<usize> {
 /// Refuses a number of steps outside 1..=[`MAX_STEPS`].
 pub(super) fn check_steps(steps: usize, step_hours: u64) -> Result<usize> {
     if steps == 0 {
-        bail!("--steps must be at least 1");
+        bail!("Forecast::steps must be at least 1");
     }
     if steps > MAX_STEPS {
         bail!(
@@ -45,7 +45,7 @@ pub(super) fn check_steps(steps: usize, step_hours: u64) -> Result<usize> {
     Ok(steps)
 }
 
-/// The first of `n_frames` input frames `step_hours` apart whose newest is `init_time`
+/// The first of `n_frames` input frames `step_hours` apart whose newest is Forecast::init_time
 /// (`YYYY-MM-DDTHH:MM`); frame 0 when no time is given.
 pub(super) fn first_input_frame(
     ds: &Dataset,
@@ -55,17 +55,19 @@ pub(super) fn first_input_frame(
 ) -> Result<usize> {
     let Some(text) = init_time else { return Ok(0) };
     let ns = parse_datetime(text).ok_or_else(|| {
-        Error::Invalid(format!("--init-time `{text}`: expected YYYY-MM-DDTHH:MM"))
+        Error::Invalid(format!(
+            "Forecast::init_time `{text}`: expected YYYY-MM-DDTHH:MM"
+        ))
     })?;
     match ds.datetime().iter().position(|&t| t == ns) {
         Some(i) if i + 1 >= n_frames => Ok(i + 1 - n_frames),
         Some(_) => bail!(
-            "--init-time {text}: the model reads {n_frames} input frames {step_hours} h apart \
+            "Forecast::init_time {text}: the model reads {n_frames} input frames {step_hours} h apart \
              ending at the init time, and {} has fewer frames before it",
             ds.path().display()
         ),
         None => bail!(
-            "--init-time {text} is not a time of {} (it has {})",
+            "Forecast::init_time {text} is not a time of {} (it has {})",
             ds.path().display(),
             ds.datetime()
                 .iter()

@@ -472,13 +472,21 @@ mod tests {
         use crate::output::forecast_nc::Naming;
         let wb2 = naming == Naming::WeatherBench2;
         let (lead, member, lat, lon) = if wb2 {
-            ("prediction_timedelta", "realization", "latitude", "longitude")
+            (
+                "prediction_timedelta",
+                "realization",
+                "latitude",
+                "longitude",
+            )
         } else {
             ("time", "sample", "lat", "lon")
         };
         let bnds = format!("{lead}_bnds");
         assert_eq!(attr(lead, "bounds"), Some(bnds.clone()));
-        assert_eq!(dims(&bnds), Some(vec![lead.to_string(), "bnds".to_string()]));
+        assert_eq!(
+            dims(&bnds),
+            Some(vec![lead.to_string(), "bnds".to_string()])
+        );
         assert_eq!(values(&bnds), vec![12.0, 24.0, 36.0, 48.0]);
         assert_eq!(attr(&bnds, "units").as_deref(), Some("hours"));
         let sum = format!("{lead}: sum");
@@ -500,8 +508,10 @@ mod tests {
             ("total_precipitation_12hr", None, 0.0),
         ] {
             let coords = attr(var, "coordinates").unwrap();
-            let heights: Vec<&str> =
-                coords.split_whitespace().filter(|c| c.starts_with("height")).collect();
+            let heights: Vec<&str> = coords
+                .split_whitespace()
+                .filter(|c| c.starts_with("height"))
+                .collect();
             match height {
                 Some(h) => {
                     assert_eq!(heights, [h], "{var}");
@@ -521,7 +531,10 @@ mod tests {
             );
         }
         assert_eq!(attr(member, "units").as_deref(), Some("1"));
-        assert_eq!(attr(member, "standard_name").as_deref(), Some("realization"));
+        assert_eq!(
+            attr(member, "standard_name").as_deref(),
+            Some("realization")
+        );
         if wb2 {
             assert_eq!(
                 dims("valid_time"),
@@ -586,7 +599,11 @@ mod tests {
                     .and_then(|a| a.value.as_string())
             };
             let values = |var: &str| -> Vec<f64> {
-                f.read_variable_as_f64(var).unwrap().iter().copied().collect()
+                f.read_variable_as_f64(var)
+                    .unwrap()
+                    .iter()
+                    .copied()
+                    .collect()
             };
             let dims = |var: &str| -> Option<Vec<String>> {
                 Some(
@@ -621,9 +638,8 @@ mod tests {
                 serde_json::from_str(&std::fs::read_to_string(path.join("zarr.json")).unwrap())
                     .unwrap();
             let meta = root["consolidated_metadata"]["metadata"].clone();
-            let attr = |var: &str, key: &str| {
-                meta[var]["attributes"][key].as_str().map(str::to_string)
-            };
+            let attr =
+                |var: &str, key: &str| meta[var]["attributes"][key].as_str().map(str::to_string);
             let values = |var: &str| -> Vec<f64> {
                 let m = &meta[var];
                 let n = m["shape"].as_array().unwrap().len();
@@ -642,11 +658,9 @@ mod tests {
                 }
             };
             let dims = |var: &str| -> Option<Vec<String>> {
-                meta[var]["dimension_names"].as_array().map(|a| {
-                    a.iter()
-                        .map(|d| d.as_str().unwrap().to_string())
-                        .collect()
-                })
+                meta[var]["dimension_names"]
+                    .as_array()
+                    .map(|a| a.iter().map(|d| d.as_str().unwrap().to_string()).collect())
             };
             check_cf_details(naming, &attr, &values, &dims);
             check_read_back(&path, &layout);

@@ -115,7 +115,8 @@ pub fn preflight(path: &Path, mode: WriteMode) -> Result<()> {
 pub(crate) fn refuse_discarding(path: &Path, partial: bool, mode: WriteMode) -> Result<()> {
     if partial && !mode.resume && !mode.overwrite {
         return Err(Error::Invalid(format!(
-            "{}: an interrupted run of this output exists ({} and {}); add --resume to continue              it, or --overwrite to discard it and start over",
+            "{}: an interrupted run of this output exists ({} and {}); add WriteMode::resume to continue it, or WriteMode::overwrite to discard it \
+             and start over",
             path.display(),
             tmp_name(path).display(),
             progress_name(path).display()
@@ -123,7 +124,7 @@ pub(crate) fn refuse_discarding(path: &Path, partial: bool, mode: WriteMode) -> 
     }
     if path.exists() && !mode.overwrite {
         return Err(Error::Invalid(format!(
-            "{} already exists; add --overwrite to replace it, or choose another --output",
+            "{} already exists; add WriteMode::overwrite to replace it, or choose another output path",
             path.display()
         )));
     }
@@ -283,7 +284,10 @@ pub fn variable_coordinates(layout: &ForecastLayout, v: &OutputVariable) -> Stri
 }
 
 /// The CF attributes of predicted variable `v` of `layout`, in file order.
-pub fn variable_attributes(layout: &ForecastLayout, v: &OutputVariable) -> Vec<(String, AttrValue)> {
+pub fn variable_attributes(
+    layout: &ForecastLayout,
+    v: &OutputVariable,
+) -> Vec<(String, AttrValue)> {
     let mut a = vec![(
         "coordinates".to_string(),
         text(&variable_coordinates(layout, v)),
@@ -421,10 +425,7 @@ pub fn coordinates(layout: &ForecastLayout) -> Vec<Coordinate> {
         out.push(coord(
             &bounds_name(layout.naming),
             &[n.lead, BOUNDS_DIM],
-            attrs(&[
-                ("units", text("hours")),
-                ("dtype", text("timedelta64[ns]")),
-            ]),
+            attrs(&[("units", text("hours")), ("dtype", text("timedelta64[ns]"))]),
             CoordValues::Int(b),
         ));
     }
@@ -1012,7 +1013,7 @@ mod resume_tests {
             .unwrap()
             .to_string();
         assert!(
-            err.contains("interrupted run") && err.contains("--overwrite"),
+            err.contains("interrupted run") && err.contains("WriteMode::overwrite"),
             "{err}"
         );
         assert_eq!(std::fs::read(progress_name(&path)).unwrap(), record);
@@ -1073,7 +1074,7 @@ mod resume_tests {
             .unwrap()
             .to_string();
         assert!(
-            err.contains("already exists") && err.contains("--overwrite"),
+            err.contains("already exists") && err.contains("WriteMode::overwrite"),
             "{err}"
         );
         assert!(!tmp_name(&path).exists(), "a refused run leaves no file");

@@ -287,16 +287,11 @@ pub fn cds(plan: &Plan) -> Result<Vec<CdsRequest>> {
             "download_format": "unarchived",
         });
         if !levels.is_empty() {
-            request["pressure_level"] = json!(levels
-                .iter()
-                .map(|l| l.to_string())
-                .collect::<Vec<_>>());
+            request["pressure_level"] =
+                json!(levels.iter().map(|l| l.to_string()).collect::<Vec<_>>());
         }
         let base = format!("{label}-{}", date.replace('-', ""));
-        let n = out
-            .iter()
-            .filter(|r| r.target.starts_with(&base))
-            .count();
+        let n = out.iter().filter(|r| r.target.starts_with(&base)).count();
         let target = if n == 0 {
             format!("{base}.nc")
         } else {
@@ -661,7 +656,10 @@ mod tests {
         // Hourly accumulations ending at t-23h .. t: the 12 h sums ending at both frames.
         let tp = need("total_precipitation_12hr");
         assert_eq!(tp.names.cds, "total_precipitation");
-        assert_eq!(tp.times, (0..24).map(|k| t - (23 - k) * h).collect::<Vec<_>>());
+        assert_eq!(
+            tp.times,
+            (0..24).map(|k| t - (23 - k) * h).collect::<Vec<_>>()
+        );
         assert_eq!(need("temperature").levels.len(), 13);
         assert!(p.computed.iter().any(|c| c == "year_progress_sin"));
         assert!(p.needs.iter().all(|n| !n.variable.contains("progress")));
@@ -672,7 +670,10 @@ mod tests {
             .iter()
             .find(|n| n.variable == "total_precipitation_6hr")
             .unwrap();
-        assert_eq!(tp.times, (0..12).map(|k| t - (11 - k) * h).collect::<Vec<_>>());
+        assert_eq!(
+            tp.times,
+            (0..12).map(|k| t - (11 - k) * h).collect::<Vec<_>>()
+        );
     }
 
     #[test]

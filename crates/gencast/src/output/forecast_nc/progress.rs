@@ -128,7 +128,7 @@ impl Progress {
         let rec: Value = serde_json::from_str(&text).map_err(|e| {
             bad(
                 "progress record".into(),
-                format!("{e}; use --overwrite to start over"),
+                format!("{e}; use WriteMode::overwrite to start over"),
             )
         })?;
         let theirs = rec.get("identity").cloned().unwrap_or(Value::Null);
@@ -144,7 +144,7 @@ impl Progress {
                     mismatch_subject(key, ours, found, "the interrupted run", "partial forecast"),
                     format!(
                         "`{field}`: this run has {}, the partial file has {}; resume with the same \
-                         settings and inputs, or use --overwrite to start over",
+                         settings and inputs, or use WriteMode::overwrite to start over",
                         short(&a),
                         short(&b)
                     ),

@@ -130,7 +130,7 @@ impl StagedOutput {
 /// The error for an output that exists when it may not be replaced.
 fn exists(target: &Path) -> Error {
     Error::Invalid(format!(
-        "{} already exists; give --overwrite to replace it",
+        "{} already exists; give WriteMode::overwrite to replace it",
         target.display()
     ))
 }
@@ -211,7 +211,7 @@ mod tests {
         std::fs::write(s.path(), b"two").unwrap();
         let err = s.commit(false).unwrap_err().to_string();
         assert!(
-            err.contains("already exists") && err.contains("--overwrite"),
+            err.contains("already exists") && err.contains("WriteMode::overwrite"),
             "{err}"
         );
         assert_eq!(std::fs::read(&out).unwrap(), b"one");
@@ -253,7 +253,7 @@ mod tests {
             .commit(false)
             .unwrap_err()
             .to_string()
-            .contains("--overwrite"));
+            .contains("WriteMode::overwrite"));
         assert_eq!(std::fs::read(out.join(".zgroup")).unwrap(), b"old");
         std::fs::write(s2.path().join(".zgroup"), b"new").unwrap();
         s2.commit(true).unwrap();
