@@ -187,7 +187,7 @@ impl RunState for GraphCastState<'_> {
     }
 }
 
-impl<'s> Rollout for &'s GraphCastState<'_> {
+impl Rollout for &GraphCastState<'_> {
     fn member(&self, index: usize) -> Result<Box<dyn MemberRollout + '_>> {
         let Network::GraphCast(net) = &self.net.network else {
             bail!("the model prepared a GenCast network for a GraphCast checkpoint");

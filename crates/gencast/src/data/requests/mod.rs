@@ -475,6 +475,9 @@ pub struct OpenData {
     pub lacking: Vec<String>,
 }
 
+/// One open-data file: run (hours before the init time), step and level type.
+type FileKey = (i64, i64, &'static str);
+
 /// The ECMWF open-data (IFS) files of `plan`: each frame's analysis fields as step 0 of the
 /// run at that time, the precipitation ending at each frame as the accumulation over the
 /// model's period from the run that many hours before.
@@ -486,8 +489,7 @@ pub fn opendata(plan: &Plan) -> Result<OpenData> {
         .collect();
     let period = i64::from(plan.precipitation_hours);
     let mut lacking = Vec::new();
-    // (run, step, levtype) -> params, levels
-    let mut groups: BTreeMap<(i64, i64, &'static str), (Vec<String>, Vec<i64>)> = BTreeMap::new();
+    let mut groups: BTreeMap<FileKey, (Vec<String>, Vec<i64>)> = BTreeMap::new();
     for need in &plan.needs {
         let Some(param) = &need.names.opendata else {
             lacking.push(format!("{} (no open-data parameter)", need.variable));
