@@ -191,7 +191,7 @@ impl GribWriter {
             what: "partial GRIB2 forecast".into(),
             detail: format!(
                 "byte {at}: {detail}; the file does not match its progress record: use \
-                 --overwrite to start over"
+                 WriteMode::overwrite to start over"
             ),
         };
         let mut at = 0u64;

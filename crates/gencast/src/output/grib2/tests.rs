@@ -375,7 +375,7 @@ fn resumes_that_do_not_match_are_refused_and_keep_the_partial_file() {
         .unwrap()
         .to_string();
     assert!(
-        err.contains("`seed`") && err.contains("--overwrite"),
+        err.contains("`seed`") && err.contains("WriteMode::overwrite"),
         "{err}"
     );
     unchanged();
@@ -394,7 +394,10 @@ fn resumes_that_do_not_match_are_refused_and_keep_the_partial_file() {
         .err()
         .unwrap()
         .to_string();
-    assert!(err.contains("--overwrite") && err.contains("byte"), "{err}");
+    assert!(
+        err.contains("WriteMode::overwrite") && err.contains("byte"),
+        "{err}"
+    );
     assert!(tmp.is_file() && record.is_file());
 }
 
