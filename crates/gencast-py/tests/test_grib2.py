@@ -180,6 +180,20 @@ def test_graphcast_grib2_reads_back_with_eccodes(gencast_bin, tmp_path):
         "0-6", "12-18", "6-12"]
 
 
+def test_graphcast_selection_region_and_output_every_read_back_with_eccodes(gencast_bin, tmp_path):
+    dataset = "source-era5_date-2019-03-29_res-10.0_levels-13_steps-03.nc"
+    args = ["--steps", "3", "--output-every", "12h",
+            "--variables", "2m_temperature,total_precipitation_6hr,geopotential",
+            "--levels", "500,850", "--region=20,70,-20,40"]
+    run(gencast_bin, "graphcast-tiny", dataset, tmp_path / "s.nc", args)
+    run(gencast_bin, "graphcast-tiny", dataset, tmp_path / "s.grib2", args)
+    got = assert_grib_matches_netcdf(tmp_path / "s.grib2", tmp_path / "s.nc", ensemble=False)
+    # One lead (12 h of 6, 12, 18 h) of 2t, tp and z at two levels.
+    assert len(got) == 1 * (2 + 2)
+    assert {g["stepRange"] for g in got} == {"12", "6-12"}
+    assert got[0]["longitudeOfFirstGridPointInDegrees"] == 340
+
+
 def test_forecast_to_writes_the_clis_grib2_file_byte_for_byte(gencast_bin, tmp_path):
     args = ["--members", "2", "--member-offset", "1", "--steps", "2", "--seed", "9"]
     run(gencast_bin, "tiny-mha", DATASET, tmp_path / "cli.grib2", args)
