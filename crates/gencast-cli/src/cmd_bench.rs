@@ -4,7 +4,7 @@
 use anyhow::Context;
 use gencast::bench::graphcast::{GraphCastBenchReport, GraphCastPreset};
 use gencast::bench::kernels::{KernelBenchOptions, KernelReport, KernelSizes};
-use gencast::bench::{self, BenchOptions, BenchReport, Preset};
+use gencast::bench::{self, BenchOptions, BenchReport, Preset, ThreadRun};
 use gencast::kernels::isa::{self, Isa, Kind};
 use tracing::info;
 
@@ -26,6 +26,41 @@ fn parse_isas(arg: Option<&str>) -> anyhow::Result<Vec<Isa>> {
     Ok(isas)
 }
 
+/// The thread counts of `--threads`: the first, and those compared with it.
+#[derive(Clone, Debug)]
+pub(crate) struct ThreadList(Vec<usize>);
+
+impl ThreadList {
+    /// The first count (the pool of the main figures).
+    fn first(&self) -> usize {
+        self.0[0]
+    }
+
+    /// The counts compared with the first.
+    fn others(&self) -> Vec<usize> {
+        self.0[1..].to_vec()
+    }
+}
+
+/// Parses `--threads`: positive counts separated by commas, none twice.
+fn parse_thread_list(text: &str) -> Result<ThreadList, String> {
+    let mut counts = Vec::new();
+    for part in text.split(',') {
+        let n: usize = part
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{part}` is not a thread count"))?;
+        if n == 0 {
+            return Err("thread counts must be at least 1".into());
+        }
+        if counts.contains(&n) {
+            return Err(format!("{n} is named twice"));
+        }
+        counts.push(n);
+    }
+    Ok(ThreadList(counts))
+}
+
 /// Arguments of `gencast bench`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -44,9 +79,11 @@ pub(crate) struct Args {
     /// GraphCast preset: 6 h steps timed after the warm-up step (0: the warm-up step alone).
     #[arg(long, default_value_t = 0)]
     steps: usize,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
+    /// Worker threads (default: all cores), or a comma-separated list (e.g. `1,2`): the model
+    /// presets then time each count alternately, call by call (step by step for GraphCast), and
+    /// report the speed-ups over the first and whether the outputs are bitwise identical.
+    #[arg(long, value_parser = parse_thread_list)]
+    threads: Option<ThreadList>,
     /// Seed of the random weights and inputs.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -83,9 +120,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         preset: Preset::parse(&args.preset)?,
         calls: args.calls,
         steps: args.steps,
-        threads: args.threads,
+        threads: args.threads.as_ref().map(ThreadList::first),
         seed: args.seed,
         isas,
+        compare_threads: args.threads.as_ref().map_or(Vec::new(), ThreadList::others),
     };
     let report = bench::run(&opts, &mut |line: &str| info!("{line}")).context("benchmark")?;
     if args.json {
@@ -120,6 +158,7 @@ fn print_summary(r: &BenchReport) {
             }
         );
     }
+    print_threads(&r.thread_comparison, r.thread_outputs_identical, "call");
     println!(
         "edges: {} grid2mesh, {} mesh2grid; attention pairs {} ({} computed)",
         r.grid2mesh_edges, r.mesh2grid_edges, r.attention_pairs, r.attention_dense_pairs
@@ -166,18 +205,20 @@ fn print_summary(r: &BenchReport) {
 fn run_graphcast(args: &Args) -> anyhow::Result<()> {
     let preset = GraphCastPreset::parse(&args.preset)?;
     let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        if n == 0 {
-            anyhow::bail!("--threads must be at least 1");
-        }
-        builder = builder.num_threads(n);
+    if let Some(list) = &args.threads {
+        builder = builder.num_threads(list.first());
     }
+    let others = args.threads.as_ref().map_or(Vec::new(), ThreadList::others);
     let pool = builder.build().context("starting the worker threads")?;
     let report = pool
         .install(|| {
-            gencast::bench::graphcast::run(preset, args.steps, args.seed, &mut |line: &str| {
-                info!("{line}")
-            })
+            gencast::bench::graphcast::run(
+                preset,
+                args.steps,
+                args.seed,
+                &others,
+                &mut |line: &str| info!("{line}"),
+            )
         })
         .context("benchmark")?;
     if args.json {
@@ -213,9 +254,32 @@ fn print_graphcast(r: &GraphCastBenchReport) {
     println!("  encoder          {:>9.3} s", r.encoder_s);
     println!("  processor        {:>9.3} s", r.processor_s);
     println!("  decoder          {:>9.3} s", r.decoder_s);
+    print_threads(&r.thread_comparison, r.thread_outputs_identical, "step");
     println!(
         "peak RSS           {:>9.0} MiB  ({:.0} after load)",
         r.peak_rss_mb, r.rss_after_load_mb
+    );
+}
+
+/// The thread counts timed alternately, when there were several.
+fn print_threads(runs: &[ThreadRun], identical: bool, unit: &str) {
+    if runs.len() < 2 {
+        return;
+    }
+    println!("threads");
+    for t in runs {
+        println!(
+            "  {:<16} {:>9.3} s per {unit} ({:.2}x the first)",
+            t.threads, t.seconds, t.speedup_over_first
+        );
+    }
+    println!(
+        "  outputs          {}",
+        if identical {
+            "bitwise identical on every thread count"
+        } else {
+            "DIFFER between thread counts"
+        }
     );
 }
 
@@ -228,7 +292,12 @@ fn run_kernels(args: &Args, isas: Vec<Isa>) -> anyhow::Result<()> {
             KernelSizes::mini()
         },
         reps: args.reps,
-        threads: args.threads,
+        threads: match &args.threads {
+            Some(list) if list.0.len() > 1 => {
+                anyhow::bail!("--kernels takes one --threads count")
+            }
+            list => list.as_ref().map(ThreadList::first),
+        },
         isas,
     };
     let report = bench::kernels::run(&opts, &mut |line: &str| info!("{line}"))

@@ -151,3 +151,85 @@ fn tiny_graphcast_bench_reports_stages_and_memory() {
         .sum::<f64>();
     assert!(stages <= v["step_s"].as_f64().unwrap() * 1.01, "{v}");
 }
+
+/// The `thread_comparison` of a bench report: (threads, seconds, speed-up) per count.
+fn thread_runs(v: &serde_json::Value) -> Vec<(u64, f64, f64)> {
+    v["thread_comparison"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no thread_comparison: {v}"))
+        .iter()
+        .map(|t| {
+            (
+                t["threads"].as_u64().unwrap(),
+                t["seconds"].as_f64().unwrap(),
+                t["speedup_over_first"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_thread_list_times_each_count_and_compares_their_bits() {
+    for (preset, unit) in [("tiny", "denoiser_call_s"), ("graphcast-tiny", "step_s")] {
+        let v = bench_json(&[
+            "--preset",
+            preset,
+            "--calls",
+            "2",
+            "--steps",
+            "2",
+            "--threads",
+            "1,2",
+        ]);
+        assert_eq!(
+            v["threads"], 1,
+            "{preset}: the main figures use the first count"
+        );
+        let runs = thread_runs(&v);
+        assert_eq!(
+            runs.iter().map(|r| r.0).collect::<Vec<_>>(),
+            [1, 2],
+            "{preset}"
+        );
+        // The first entry is the main figure; the speed-ups are ratios of the same run's medians.
+        assert_eq!(runs[0].1, v[unit].as_f64().unwrap(), "{preset}");
+        assert_eq!(runs[0].2, 1.0);
+        assert!(runs[1].1 > 0.0 && (runs[1].2 - runs[0].1 / runs[1].1).abs() < 1e-12);
+        assert_eq!(v["thread_outputs_identical"], true, "{preset}");
+    }
+    // One count: a comparison of one entry.
+    let v = bench_json(&["--preset", "tiny", "--calls", "1", "--threads", "1"]);
+    assert_eq!(thread_runs(&v).len(), 1);
+}
+
+#[test]
+fn bad_thread_lists_are_refused() {
+    for (args, why) in [
+        (vec!["--threads", "1,0"], "at least 1"),
+        (vec!["--threads", "2,2"], "named twice"),
+        (vec!["--threads", "1,x"], "not a thread count"),
+        (
+            vec!["--threads", "1,2", "--isa", "all", "--calls", "1"],
+            "not both",
+        ),
+        (
+            vec!["--threads", "1,2", "--kernels", "--small"],
+            "one --threads count",
+        ),
+    ] {
+        let mut all = vec!["bench", "--preset", "tiny"];
+        all.extend_from_slice(&args);
+        let out = gencast(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        // `--isa all` on a CPU with a single path compares nothing and runs.
+        if args.contains(&"all") && out.status.success() {
+            continue;
+        }
+        assert!(
+            !out.status.success() && err.contains(why),
+            "{args:?}: {err}"
+        );
+    }
+    let out = gencast(&["bench", "--preset", "graphcast-tiny", "--threads", "1,2"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least one timed step"));
+}

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::random::{grid_coordinates, lcg_unit};
-use super::{median, sys};
+use super::{median, sys, thread_comparison, thread_pools, ThreadRun};
 use crate::checkpoint::graphcast::expected_graphcast_params;
 use crate::checkpoint::{GraphCastCheckpoint, ModelConfig, Params, TaskConfig};
 use crate::model::graphcast::{GraphCast, GraphCastGraphs};
@@ -151,6 +151,10 @@ pub struct GraphCastBenchReport {
     pub shape: GraphCastShape,
     /// Worker threads.
     pub threads: usize,
+    /// Every timed thread count, alternating step by step (one entry when one count ran).
+    pub thread_comparison: Vec<ThreadRun>,
+    /// Whether every thread count returned the same bits for each timed step.
+    pub thread_outputs_identical: bool,
     /// Kernel path.
     pub isa: String,
     /// Parameters.
@@ -194,13 +198,24 @@ pub struct GraphCastBenchReport {
 }
 
 /// Builds a random-weight GraphCast of `preset` and times one warm-up and `steps` timed steps
-/// on synthetic inputs; `steps` 0 reports the warm-up step alone.
+/// on synthetic inputs; `steps` 0 reports the warm-up step alone. Each timed step is also run
+/// on `compare_threads` workers, alternating, and compared with the calling pool's.
 pub fn run(
     preset: GraphCastPreset,
     steps: usize,
     seed: u64,
+    compare_threads: &[usize],
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<GraphCastBenchReport> {
+    if steps == 0 && !compare_threads.is_empty() {
+        return Err(Error::Invalid(
+            "comparing thread counts needs at least one timed step".into(),
+        ));
+    }
+    let pools = thread_pools(compare_threads)?;
+    let mut per_count: Vec<(usize, Vec<f64>)> =
+        compare_threads.iter().map(|&n| (n, Vec::new())).collect();
+    let mut threads_identical = true;
     let sh = preset.shape();
     let ckpt = random_graphcast_checkpoint(preset, seed)?;
     let (lat, lon) = grid_coordinates(sh.resolution_deg);
@@ -230,7 +245,7 @@ pub fn run(
     let mut times: Vec<(f64, [f64; 3])> = Vec::new();
     for k in 0..steps + 1 {
         let t = Instant::now();
-        let (_, stages) = net.forward_timed(&x)?;
+        let (y, stages) = net.forward_timed(&x)?;
         let s = t.elapsed().as_secs_f64();
         progress(&format!(
             "{} step: {s:.2} s (encoder {:.2}, processor {:.2}, decoder {:.2})",
@@ -242,6 +257,21 @@ pub fn run(
         if k > 0 || steps == 0 {
             times.push((s, stages));
         }
+        if k == 0 {
+            continue;
+        }
+        for (pool, (n, times)) in pools.iter().zip(per_count.iter_mut()) {
+            let t = Instant::now();
+            let (other, _) = pool.install(|| net.forward_timed(&x))?;
+            let s = t.elapsed().as_secs_f64();
+            threads_identical &= other.len() == y.len()
+                && other
+                    .iter()
+                    .zip(&y)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+            times.push(s);
+            progress(&format!("timed step ({n} threads): {s:.2} s"));
+        }
     }
     let totals: Vec<f64> = times.iter().map(|t| t.0).collect();
     let stage = |i: usize| median(&times.iter().map(|t| t.1[i]).collect::<Vec<f64>>());
@@ -249,6 +279,12 @@ pub fn run(
         preset: preset.name().into(),
         shape: sh,
         threads: rayon::current_num_threads(),
+        thread_comparison: thread_comparison(
+            rayon::current_num_threads(),
+            median(&totals),
+            &per_count,
+        ),
+        thread_outputs_identical: threads_identical,
         isa: crate::kernels::isa::active().name().into(),
         num_params,
         n_grid: graphs.n_grid,

@@ -131,6 +131,62 @@ pub struct BenchOptions {
     /// Kernel paths to time, alternating call by call (empty: the path in use). The main
     /// figures are those of the first; the others are compared with it in `isa_comparison`.
     pub isas: Vec<Isa>,
+    /// Further thread counts whose calls alternate with those of `threads`, call by call, on
+    /// the first kernel path; compared in `thread_comparison`.
+    pub compare_threads: Vec<usize>,
+}
+
+/// The timed unit (denoiser call or model step) on one thread count, timed in the same run as
+/// the others.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadRun {
+    /// Worker threads.
+    pub threads: usize,
+    /// Median seconds per call or step.
+    pub seconds: f64,
+    /// The first thread count's median seconds over this one's (the speed-up).
+    pub speedup_over_first: f64,
+}
+
+/// Thread pools of `counts` workers each.
+pub fn thread_pools(counts: &[usize]) -> Result<Vec<rayon::ThreadPool>> {
+    counts
+        .iter()
+        .map(|&n| {
+            if n == 0 {
+                return Err(Error::Invalid(
+                    "a benchmark thread count must be at least 1".into(),
+                ));
+            }
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| Error::Invalid(format!("starting {n} worker threads: {e}")))
+        })
+        .collect()
+}
+
+/// The comparison of `first` (median seconds on `threads` workers) with each of `others`
+/// (thread count, per-call seconds).
+pub fn thread_comparison(
+    threads: usize,
+    first: f64,
+    others: &[(usize, Vec<f64>)],
+) -> Vec<ThreadRun> {
+    std::iter::once(ThreadRun {
+        threads,
+        seconds: first,
+        speedup_over_first: 1.0,
+    })
+    .chain(others.iter().map(|(n, times)| {
+        let m = median(times);
+        ThreadRun {
+            threads: *n,
+            seconds: m,
+            speedup_over_first: first / m,
+        }
+    }))
+    .collect()
 }
 
 /// The denoiser call on one kernel path, timed in the same run as the others.
@@ -161,6 +217,10 @@ pub struct BenchReport {
     pub isa_comparison: Vec<IsaCall>,
     /// Whether every path returned the same bits for each timed call.
     pub isa_outputs_identical: bool,
+    /// Every timed thread count, alternating call by call (one entry when one count ran).
+    pub thread_comparison: Vec<ThreadRun>,
+    /// Whether every thread count returned the same bits for each timed call.
+    pub thread_outputs_identical: bool,
     /// Grid nodes.
     pub n_grid: usize,
     /// Mesh nodes.
@@ -292,6 +352,11 @@ pub fn run(opts: &BenchOptions, progress: &mut (dyn FnMut(&str) + Send)) -> Resu
     if opts.calls == 0 {
         return Err(Error::Invalid("bench needs at least one timed call".into()));
     }
+    if !opts.compare_threads.is_empty() && opts.isas.len() > 1 {
+        return Err(Error::Invalid(
+            "bench compares either kernel paths or thread counts in one run, not both".into(),
+        ));
+    }
     sys::in_pool(opts.threads, || run_in_pool(opts, progress))
 }
 
@@ -386,6 +451,13 @@ fn run_in_pool(
     let mut per_path: Vec<Vec<[f64; 4]>> = vec![Vec::new(); paths.len()];
     let mut identical = true;
     let mut first_out = vec![0.0f32; out.len()];
+    let pools = thread_pools(&opts.compare_threads)?;
+    let mut per_count: Vec<(usize, Vec<f64>)> = opts
+        .compare_threads
+        .iter()
+        .map(|&n| (n, Vec::new()))
+        .collect();
+    let mut threads_identical = true;
     for i in 0..opts.calls {
         for (pi, &path) in paths.iter().enumerate() {
             isa::switch(path);
@@ -403,6 +475,22 @@ fn run_in_pool(
             per_path[pi].push(den.times[0]);
             progress(&format!(
                 "call {}/{} ({path}): {c:.3} s (encoder {e:.3}, transformer {p:.3}, decoder {d:.3})",
+                i + 1,
+                opts.calls
+            ));
+        }
+        for (pool, (n, times)) in pools.iter().zip(per_count.iter_mut()) {
+            den.times.clear();
+            let sigma = levels[i % (levels.len() - 1)];
+            pool.install(|| den.denoise(&x, sigma, &mut out))?;
+            threads_identical &= first_out
+                .iter()
+                .zip(&out)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            let c = den.times[0][0];
+            times.push(c);
+            progress(&format!(
+                "call {}/{} ({n} threads): {c:.3} s",
                 i + 1,
                 opts.calls
             ));
@@ -477,6 +565,8 @@ fn run_in_pool(
         isa: paths[0].name().into(),
         isa_comparison,
         isa_outputs_identical: identical,
+        thread_comparison: thread_comparison(threads, denoiser_call_s, &per_count),
+        thread_outputs_identical: threads_identical,
         n_grid: ng,
         n_mesh: g.n_mesh,
         grid2mesh_edges: g.grid2mesh.len(),
@@ -581,6 +671,44 @@ mod tests {
     }
 
     #[test]
+    fn thread_counts_alternate_and_give_the_same_bits() {
+        let opts = BenchOptions {
+            preset: Preset::Tiny,
+            calls: 2,
+            steps: 0,
+            threads: Some(1),
+            seed: 5,
+            isas: vec![],
+            compare_threads: vec![2, 3],
+        };
+        let r = run(&opts, &mut |_| {}).unwrap();
+        let counts: Vec<usize> = r.thread_comparison.iter().map(|t| t.threads).collect();
+        assert_eq!(counts, [1, 2, 3]);
+        assert!(r.thread_outputs_identical);
+        assert_eq!(r.thread_comparison[0].seconds, r.denoiser_call_s);
+        for t in &r.thread_comparison {
+            assert!(t.seconds > 0.0 && t.speedup_over_first > 0.0, "{t:?}");
+            assert_eq!(t.speedup_over_first, r.denoiser_call_s / t.seconds);
+        }
+        // Thread counts and kernel paths are not compared in one run; no count is 0.
+        let both = BenchOptions {
+            isas: Isa::supported(),
+            ..opts.clone()
+        };
+        if both.isas.len() > 1 {
+            assert!(run(&both, &mut |_| {}).is_err());
+        }
+        let zero = BenchOptions {
+            compare_threads: vec![0],
+            ..opts
+        };
+        assert!(run(&zero, &mut |_| {})
+            .unwrap_err()
+            .to_string()
+            .contains("at least 1"));
+    }
+
+    #[test]
     fn tiny_bench_reports_positive_figures() {
         let opts = BenchOptions {
             preset: Preset::Tiny,
@@ -589,6 +717,7 @@ mod tests {
             threads: Some(1),
             seed: 3,
             isas: Isa::supported(),
+            compare_threads: vec![],
         };
         let r = run(&opts, &mut |_| {}).unwrap();
         assert_eq!((r.n_grid, r.n_mesh, r.threads), (19 * 36, 162, 1));
