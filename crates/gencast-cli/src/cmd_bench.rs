@@ -87,6 +87,10 @@ pub(crate) struct Args {
     /// Seed of the random weights and inputs.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Arithmetic of a GraphCast preset: `f32`, or `bf16-cast` (the notebook's
+    /// `Bfloat16Cast`, emulated as `gencast forecast --precision bf16-cast` runs it).
+    #[arg(long, value_enum)]
+    precision: Option<crate::cmd_forecast::PrecisionArg>,
     /// Print one JSON object instead of the summary table.
     #[arg(long)]
     json: bool,
@@ -111,10 +115,16 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let isas = parse_isas(args.isa.as_deref())?;
     if args.kernels {
+        if args.precision.is_some() {
+            anyhow::bail!("--precision applies to the GraphCast presets, not to --kernels");
+        }
         return run_kernels(&args, isas);
     }
     if args.preset.starts_with("graphcast-") {
         return run_graphcast(&args);
+    }
+    if args.precision.is_some() {
+        anyhow::bail!("--precision applies to the GraphCast presets; GenCast runs in float32");
     }
     let opts = BenchOptions {
         preset: Preset::parse(&args.preset)?,
@@ -209,6 +219,9 @@ fn run_graphcast(args: &Args) -> anyhow::Result<()> {
         builder = builder.num_threads(list.first());
     }
     let others = args.threads.as_ref().map_or(Vec::new(), ThreadList::others);
+    let precision = args
+        .precision
+        .map_or(gencast::model::graphcast::Precision::F32, |p| p.precision());
     let pool = builder.build().context("starting the worker threads")?;
     let report = pool
         .install(|| {
@@ -216,6 +229,7 @@ fn run_graphcast(args: &Args) -> anyhow::Result<()> {
                 preset,
                 args.steps,
                 args.seed,
+                precision,
                 &others,
                 &mut |line: &str| info!("{line}"),
             )
@@ -237,6 +251,7 @@ fn print_graphcast(r: &GraphCastBenchReport) {
         r.preset, s.resolution_deg, r.n_grid, s.mesh_size, r.n_mesh, s.latent, s.gnn_msg_steps, s.levels, r.threads
     );
     println!("kernels            {}", r.isa);
+    println!("precision          {}", r.precision);
     println!(
         "parameters         {} ({} input, {} output channels)",
         r.num_params, r.input_channels, r.output_channels
@@ -251,9 +266,11 @@ fn print_graphcast(r: &GraphCastBenchReport) {
         "6 h step           {:>9.3} s  (median of {}, min {:.3}, max {:.3})",
         r.step_s, r.steps, r.step_min_s, r.step_max_s
     );
-    println!("  encoder          {:>9.3} s", r.encoder_s);
-    println!("  processor        {:>9.3} s", r.processor_s);
-    println!("  decoder          {:>9.3} s", r.decoder_s);
+    if let (Some(e), Some(p), Some(d)) = (r.encoder_s, r.processor_s, r.decoder_s) {
+        println!("  encoder          {e:>9.3} s");
+        println!("  processor        {p:>9.3} s");
+        println!("  decoder          {d:>9.3} s");
+    }
     print_threads(&r.thread_comparison, r.thread_outputs_identical, "step");
     println!(
         "peak RSS           {:>9.0} MiB  ({:.0} after load)",

@@ -118,12 +118,22 @@ pub(crate) struct Args {
 
 /// Values of `--precision`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum PrecisionArg {
+pub(crate) enum PrecisionArg {
     /// Float32.
     F32,
     /// The notebook's bfloat16 cast, emulated.
     #[value(name = "bf16-cast")]
     Bf16Cast,
+}
+
+impl PrecisionArg {
+    /// The library's precision.
+    pub(crate) fn precision(self) -> Precision {
+        match self {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::Bf16Cast => Precision::Bf16Cast,
+        }
+    }
 }
 
 /// The `--layout` choices.
@@ -539,10 +549,7 @@ pub(crate) fn run(args: Args, stop: &Stop) -> anyhow::Result<()> {
         .cancel_flag(stop.flag())
         .variables(args.variables.iter().cloned())
         .levels(args.levels.iter().copied())
-        .precision(match args.precision {
-            PrecisionArg::F32 => Precision::F32,
-            PrecisionArg::Bf16Cast => Precision::Bf16Cast,
-        })
+        .precision(args.precision.precision())
         .naming(match args.layout {
             LayoutArg::Reference => Naming::Reference,
             LayoutArg::Weatherbench2 => Naming::WeatherBench2,

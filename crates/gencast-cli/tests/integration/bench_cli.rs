@@ -233,3 +233,53 @@ fn bad_thread_lists_are_refused() {
     let out = gencast(&["bench", "--preset", "graphcast-tiny", "--threads", "1,2"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least one timed step"));
 }
+
+#[test]
+fn graphcast_bench_times_the_bf16_cast_and_refuses_it_elsewhere() {
+    let f32 = bench_json(&[
+        "--preset",
+        "graphcast-tiny",
+        "--steps",
+        "1",
+        "--threads",
+        "1",
+    ]);
+    let bf16 = bench_json(&[
+        "--preset",
+        "graphcast-tiny",
+        "--steps",
+        "1",
+        "--threads",
+        "1,2",
+        "--precision",
+        "bf16-cast",
+    ]);
+    assert_eq!(f32["precision"], "f32");
+    assert_eq!(bf16["precision"], "bf16-cast");
+    // The cast network is timed whole: no stage split, the same sizes as float32.
+    for key in ["encoder_s", "processor_s", "decoder_s"] {
+        assert!(f32[key].as_f64().unwrap() > 0.0, "{key}");
+        assert!(bf16.get(key).is_none(), "{key}: {bf16}");
+    }
+    for key in [
+        "num_params",
+        "n_grid",
+        "mesh_edges",
+        "input_channels",
+        "output_channels",
+    ] {
+        assert_eq!(f32[key], bf16[key], "{key}");
+    }
+    assert!(bf16["step_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(bf16["thread_outputs_identical"], true);
+    for args in [vec!["--preset", "tiny"], vec!["--kernels", "--small"]] {
+        let mut all = vec!["bench", "--precision", "bf16-cast"];
+        all.extend_from_slice(&args);
+        let out = gencast(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("GraphCast presets"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -11,7 +11,9 @@ use super::random::{grid_coordinates, lcg_unit};
 use super::{median, sys, thread_comparison, thread_pools, ThreadRun};
 use crate::checkpoint::graphcast::expected_graphcast_params;
 use crate::checkpoint::{GraphCastCheckpoint, ModelConfig, Params, TaskConfig};
-use crate::model::graphcast::{GraphCast, GraphCastGraphs};
+use crate::model::graphcast::bf16::round_bf16;
+use crate::model::graphcast::rollout::{GraphCastModel, Precision};
+use crate::model::graphcast::GraphCastGraphs;
 use crate::{Error, Result};
 
 /// A GraphCast benchmark configuration.
@@ -142,6 +144,17 @@ pub fn random_graphcast_checkpoint(
     Ok(ckpt)
 }
 
+/// One forward pass; the float32 network also gives its encoder, processor and decoder seconds,
+/// the cast network's output is rounded to bfloat16 as a forecast step rounds it.
+fn forward(net: &GraphCastModel, x: &[f32]) -> Result<(Vec<f32>, Option<[f64; 3]>)> {
+    match net {
+        GraphCastModel::F32(n) => n.forward_timed(x).map(|(y, t)| (y, Some(t))),
+        GraphCastModel::Bf16Cast(n) => {
+            Ok((n.forward(x)?.into_iter().map(round_bf16).collect(), None))
+        }
+    }
+}
+
 /// What `run` measures.
 #[derive(Debug, Clone, Serialize)]
 pub struct GraphCastBenchReport {
@@ -157,6 +170,8 @@ pub struct GraphCastBenchReport {
     pub thread_outputs_identical: bool,
     /// Kernel path.
     pub isa: String,
+    /// `f32`, or `bf16-cast` (the notebook's `Bfloat16Cast`, emulated).
+    pub precision: String,
     /// Parameters.
     pub num_params: usize,
     /// Grid nodes.
@@ -185,12 +200,15 @@ pub struct GraphCastBenchReport {
     pub step_min_s: f64,
     /// Slowest step.
     pub step_max_s: f64,
-    /// Median seconds of the grid2mesh encoder.
-    pub encoder_s: f64,
-    /// Median seconds of the processor.
-    pub processor_s: f64,
-    /// Median seconds of the mesh2grid decoder and output MLP.
-    pub decoder_s: f64,
+    /// Median seconds of the grid2mesh encoder (float32 only: the cast network is timed whole).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoder_s: Option<f64>,
+    /// Median seconds of the processor (float32 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processor_s: Option<f64>,
+    /// Median seconds of the mesh2grid decoder and output MLP (float32 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoder_s: Option<f64>,
     /// Peak resident memory of the process (MiB).
     pub peak_rss_mb: f64,
     /// Resident memory after loading (MiB).
@@ -198,12 +216,14 @@ pub struct GraphCastBenchReport {
 }
 
 /// Builds a random-weight GraphCast of `preset` and times one warm-up and `steps` timed steps
-/// on synthetic inputs; `steps` 0 reports the warm-up step alone. Each timed step is also run
-/// on `compare_threads` workers, alternating, and compared with the calling pool's.
+/// on synthetic inputs in `precision`; `steps` 0 reports the warm-up step alone. Each timed
+/// step is also run on `compare_threads` workers, alternating, and compared with the calling
+/// pool's.
 pub fn run(
     preset: GraphCastPreset,
     steps: usize,
     seed: u64,
+    precision: Precision,
     compare_threads: &[usize],
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<GraphCastBenchReport> {
@@ -229,30 +249,30 @@ pub fn run(
         graphs.n_mesh
     ));
     let t = Instant::now();
-    let net = GraphCast::load(&ckpt, graphs.clone())?;
+    let net = GraphCastModel::load(&ckpt, graphs.clone(), precision)?;
     let network_load_s = t.elapsed().as_secs_f64();
     let num_params = ckpt.params.num_params();
+    let (cin, cout) = (ckpt.cin()?, ckpt.cout());
     let rss_after_load_mb = sys::rss_mb().unwrap_or(0.0);
     drop(ckpt);
     progress(&format!(
         "weights loaded in {network_load_s:.2} s ({num_params} parameters)"
     ));
-    let cin = net.cin();
     let x: Vec<f32> = lcg_unit(seed ^ 0x5eed, graphs.n_grid * cin)
         .into_iter()
         .map(|u| u * 2.0 - 1.0)
         .collect();
-    let mut times: Vec<(f64, [f64; 3])> = Vec::new();
+    let mut times: Vec<(f64, Option<[f64; 3]>)> = Vec::new();
     for k in 0..steps + 1 {
         let t = Instant::now();
-        let (y, stages) = net.forward_timed(&x)?;
+        let (y, stages) = forward(&net, &x)?;
         let s = t.elapsed().as_secs_f64();
+        let split = stages.map_or(String::new(), |[e, p, d]| {
+            format!(" (encoder {e:.2}, processor {p:.2}, decoder {d:.2})")
+        });
         progress(&format!(
-            "{} step: {s:.2} s (encoder {:.2}, processor {:.2}, decoder {:.2})",
-            if k == 0 { "warm-up" } else { "timed" },
-            stages[0],
-            stages[1],
-            stages[2]
+            "{} step: {s:.2} s{split}",
+            if k == 0 { "warm-up" } else { "timed" }
         ));
         if k > 0 || steps == 0 {
             times.push((s, stages));
@@ -262,7 +282,7 @@ pub fn run(
         }
         for (pool, (n, times)) in pools.iter().zip(per_count.iter_mut()) {
             let t = Instant::now();
-            let (other, _) = pool.install(|| net.forward_timed(&x))?;
+            let (other, _) = pool.install(|| forward(&net, &x))?;
             let s = t.elapsed().as_secs_f64();
             threads_identical &= other.len() == y.len()
                 && other
@@ -274,7 +294,10 @@ pub fn run(
         }
     }
     let totals: Vec<f64> = times.iter().map(|t| t.0).collect();
-    let stage = |i: usize| median(&times.iter().map(|t| t.1[i]).collect::<Vec<f64>>());
+    let stage = |i: usize| {
+        let v: Option<Vec<f64>> = times.iter().map(|t| t.1.map(|s| s[i])).collect();
+        v.map(|v| median(&v))
+    };
     Ok(GraphCastBenchReport {
         preset: preset.name().into(),
         shape: sh,
@@ -286,6 +309,7 @@ pub fn run(
         ),
         thread_outputs_identical: threads_identical,
         isa: crate::kernels::isa::active().name().into(),
+        precision: precision.name().into(),
         num_params,
         n_grid: graphs.n_grid,
         n_mesh: graphs.n_mesh,
@@ -293,7 +317,7 @@ pub fn run(
         mesh_edges: graphs.mesh.len(),
         mesh2grid_edges: graphs.mesh2grid.len(),
         input_channels: cin,
-        output_channels: net.cout(),
+        output_channels: cout,
         graph_build_s,
         network_load_s,
         steps: times.len(),
