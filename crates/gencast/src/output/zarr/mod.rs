@@ -573,7 +573,7 @@ mod tests {
         let meta_path = path.join("geopotential/zarr.json");
         let mut meta: Value =
             serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
-        meta["chunk_grid"]["configuration"]["chunk_shape"] = json!([1, 1, 1, 2, 3, 1 << 40]);
+        meta["chunk_grid"]["configuration"]["chunk_shape"] = json!([1, 1, 1, 2, 3, 1u64 << 40]);
         std::fs::write(&meta_path, meta.to_string()).unwrap();
         let err = ZarrForecast::open_or_create(&path, layout(2), &json!({}))
             .err()
