@@ -584,4 +584,52 @@ mod tests {
             "{err}"
         );
     }
+
+    /// A valid zstd frame of `payload` (one raw block) whose header declares `declared` bytes.
+    fn frame_declaring(declared: u64, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x28, 0xB5, 0x2F, 0xFD];
+        // Frame header: an 8-byte content size, single segment; then the last block, raw.
+        f.push(0b1110_0000);
+        f.extend(declared.to_le_bytes());
+        f.extend(&((payload.len() as u32) << 3 | 1).to_le_bytes()[..3]);
+        f.extend(payload);
+        f
+    }
+
+    #[test]
+    fn readers_refuse_a_zstd_frame_declaring_more_than_its_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.zarr");
+        let z = ZarrForecast::open_or_create(&path, layout(2), &json!({})).unwrap();
+        for m in 0..2 {
+            for s in 0..2 {
+                z.write_field(m, s, 0, &[280.0; 12]).unwrap();
+                z.write_field(m, s, 1, &[5.0e4; 24]).unwrap();
+            }
+        }
+        // The frame is well-formed (one raw block of 48 zero bytes) but declares 1 TiB, which
+        // zarrs' zstd codec would allocate before decoding.
+        let frame = frame_declaring(1 << 40, &[0; 48]);
+        std::fs::write(z.chunk_path(0, 1, 0).unwrap(), &frame).unwrap();
+        let out = crate::output::read::ForecastOutput::open(&path).unwrap();
+        let err = out.read("2m_temperature", 0).unwrap_err().to_string();
+        assert!(
+            err.contains("2m_temperature")
+                && err.contains("may decompress to 1099511627776 bytes; a chunk holds 48"),
+            "{err}"
+        );
+        let err = z.read_field(1, 0, 0).unwrap_err().to_string();
+        assert!(
+            err.contains("may decompress to 1099511627776 bytes"),
+            "{err}"
+        );
+        // The same frame declaring its true size reads back.
+        std::fs::write(
+            z.chunk_path(0, 1, 0).unwrap(),
+            frame_declaring(48, &[0; 48]),
+        )
+        .unwrap();
+        assert_eq!(z.read_field(1, 0, 0).unwrap(), vec![0.0; 12]);
+        assert!(out.read("2m_temperature", 0).is_ok());
+    }
 }
