@@ -1,8 +1,8 @@
 //! The forecast as a Zarr v3 store, written and read through zarrs: one array per predicted
 //! variable, shaped `(sample, batch, time[, level], lat, lon)` and chunked so that each
 //! (member, step) of a variable is its own chunk file: little-endian floats compressed with
-//! Zstandard (the v3 `zstd` codec at level 1), as are the coordinates and static fields. zarr-python
-//! 3 and xarray read it.
+//! Zstandard (the v3 `zstd` codec at level 1), as are the coordinates and static fields.
+//! zarr-python 3 and xarray read it.
 //!
 //! Several processes may write disjoint members of one store at once: the first creates the
 //! metadata (built in a temporary folder and renamed into place), later ones check that the
