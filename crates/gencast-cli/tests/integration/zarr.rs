@@ -7,6 +7,12 @@ use crate::support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use netcdf_reader::{NcAttrValue, NcFile, NcType};
+use serde_json::{json, Value};
+use zarrs::array::Array;
+use zarrs::filesystem::FilesystemStore;
 
 use support::{assert_ok, chunk_bits, fixture, fixture_dataset, forecast};
 
@@ -105,6 +111,124 @@ fn zarr_store_equals_netcdf_bitwise() {
         ),
         "{meta}"
     );
+    assert_store_matches_netcdf(&zarr, &nc);
+}
+
+/// A NetCDF attribute as the Zarr attribute JSON: text a string, one number a number, several
+/// an array.
+fn attribute_json(value: &NcAttrValue) -> Value {
+    let numbers: Vec<Value> = match value {
+        NcAttrValue::Chars(s) => return json!(s),
+        NcAttrValue::Ints(v) => v.iter().map(|x| json!(x)).collect(),
+        NcAttrValue::Floats(v) => v.iter().map(|x| json!(x)).collect(),
+        NcAttrValue::Doubles(v) => v.iter().map(|x| json!(x)).collect(),
+        other => panic!("unexpected attribute type {other:?}"),
+    };
+    match <[Value; 1]>::try_from(numbers) {
+        Ok([one]) => one,
+        Err(many) => Value::Array(many),
+    }
+}
+
+/// Asserts that the Zarr store `zarr` holds exactly the variables of the NetCDF forecast `nc`:
+/// for each, a `zarr.json` equal to its consolidated entry in the root, the NetCDF dimension
+/// names and lengths, data type and attributes (`_FillValue` is Zarr's `fill_value`), the
+/// `bytes` + `zstd` codecs, and every value decoded through zarrs equal bit for bit to the
+/// NetCDF file's; the root carries the NetCDF global attributes.
+fn assert_store_matches_netcdf(zarr: &Path, nc: &Path) {
+    let f = NcFile::open(nc).unwrap();
+    let read_json = |p: PathBuf| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+    };
+    let root = read_json(zarr.join("zarr.json"));
+    for a in f.global_attributes().unwrap() {
+        assert_eq!(
+            root["attributes"][&a.name],
+            attribute_json(&a.value),
+            "global attribute {}",
+            a.name
+        );
+    }
+    let consolidated = root["consolidated_metadata"]["metadata"]
+        .as_object()
+        .unwrap();
+    let variables = f.variables().unwrap();
+    let mut names: Vec<&str> = variables.iter().map(|v| v.name()).collect();
+    let mut stored: Vec<&str> = consolidated.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    stored.sort_unstable();
+    assert_eq!(
+        stored, names,
+        "the store's arrays are the NetCDF file's variables"
+    );
+    let storage = Arc::new(FilesystemStore::new(zarr).unwrap());
+    let codecs = json!([
+        {"name": "bytes", "configuration": {"endian": "little"}},
+        {"name": "zstd", "configuration": {"level": 1, "checksum": false}},
+    ]);
+    for v in variables {
+        let name = v.name();
+        let meta = read_json(zarr.join(name).join("zarr.json"));
+        assert_eq!(&meta, &consolidated[name], "{name}: consolidated metadata");
+        let dims: Vec<&str> = v.dimensions().iter().map(|d| d.name.as_str()).collect();
+        let shape: Vec<u64> = v.dimensions().iter().map(|d| d.size).collect();
+        assert_eq!(meta["dimension_names"], json!(dims), "{name}");
+        assert_eq!(meta["shape"], json!(shape), "{name}");
+        assert_eq!(meta["codecs"], codecs, "{name}");
+        let mut attributes = serde_json::Map::new();
+        for a in v.attributes() {
+            if a.name == "_FillValue" {
+                assert_eq!(meta["fill_value"], json!("NaN"), "{name}");
+            } else {
+                attributes.insert(a.name.clone(), attribute_json(&a.value));
+            }
+        }
+        assert_eq!(meta["attributes"], Value::Object(attributes), "{name}");
+        let array = Array::open(storage.clone(), &format!("/{name}")).unwrap();
+        let all = array.subset_all();
+        let (dtype, same) = match v.dtype() {
+            NcType::Float => (
+                "float32",
+                array
+                    .retrieve_array_subset::<Vec<f32>>(&all)
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .eq(f
+                        .read_variable::<f32>(name)
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.to_bits())),
+            ),
+            NcType::Double => (
+                "float64",
+                array
+                    .retrieve_array_subset::<Vec<f64>>(&all)
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .eq(f
+                        .read_variable::<f64>(name)
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.to_bits())),
+            ),
+            NcType::Int => (
+                "int32",
+                array
+                    .retrieve_array_subset::<Vec<i32>>(&all)
+                    .unwrap()
+                    .iter()
+                    .eq(f.read_variable::<i32>(name).unwrap().iter()),
+            ),
+            other => panic!("{name}: unexpected type {other:?}"),
+        };
+        assert_eq!(meta["data_type"], json!(dtype), "{name}");
+        assert!(
+            same,
+            "{name}: the store's values differ from the NetCDF file's"
+        );
+    }
 }
 
 #[test]

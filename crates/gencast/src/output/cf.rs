@@ -640,19 +640,18 @@ mod tests {
             let attr =
                 |var: &str, key: &str| meta[var]["attributes"][key].as_str().map(str::to_string);
             let values = |var: &str| -> Vec<f64> {
-                let m = &meta[var];
-                let n = m["shape"].as_array().unwrap().len();
-                let chunk = (0..n).fold(path.join(var).join("c"), |p, _| p.join("0"));
-                let bytes = std::fs::read(&chunk).unwrap();
-                match m["data_type"].as_str().unwrap() {
-                    "int32" => bytes
-                        .chunks(4)
-                        .map(|b| f64::from(i32::from_le_bytes(b.try_into().unwrap())))
+                let storage =
+                    std::sync::Arc::new(zarrs::filesystem::FilesystemStore::new(&path).unwrap());
+                let a = zarrs::array::Array::open(storage, &format!("/{var}")).unwrap();
+                let all = a.subset_all();
+                match meta[var]["data_type"].as_str().unwrap() {
+                    "int32" => a
+                        .retrieve_array_subset::<Vec<i32>>(&all)
+                        .unwrap()
+                        .into_iter()
+                        .map(f64::from)
                         .collect(),
-                    "float64" => bytes
-                        .chunks(8)
-                        .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-                        .collect(),
+                    "float64" => a.retrieve_array_subset::<Vec<f64>>(&all).unwrap(),
                     other => panic!("{var}: {other}"),
                 }
             };

@@ -514,18 +514,20 @@ pub(crate) fn plot(dir: &Path, name: &str, args: &[&str]) -> Image {
     decode(&out)
 }
 
-/// A Zarr chunk file (a zstd frame of little-endian floats) decoded as f32 bits.
+/// A Zarr chunk file (`STORE/ARRAY/c/I/J/...`, which must exist) decoded through zarrs with
+/// its array's codecs, as f32 bits.
 pub(crate) fn chunk_bits(path: &Path) -> Vec<u32> {
-    let packed = std::fs::read(path).unwrap();
-    let mut raw = Vec::new();
-    std::io::Read::read_to_end(
-        &mut ruzstd::decoding::StreamingDecoder::new(&packed[..]).unwrap(),
-        &mut raw,
-    )
-    .unwrap();
-    raw.chunks_exact(4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
+    assert!(path.is_file(), "{} was not written", path.display());
+    let parts: Vec<&str> = path.iter().map(|p| p.to_str().unwrap()).collect();
+    let c = parts.iter().rposition(|p| *p == "c").unwrap();
+    let indices: Vec<u64> = parts[c + 1..].iter().map(|i| i.parse().unwrap()).collect();
+    let array: PathBuf = path.iter().take(c).collect();
+    let storage = std::sync::Arc::new(
+        zarrs::filesystem::FilesystemStore::new(array.parent().unwrap()).unwrap(),
+    );
+    let array = zarrs::array::Array::open(storage, &format!("/{}", parts[c - 1])).unwrap();
+    let values: Vec<f32> = array.retrieve_chunk(&indices).unwrap();
+    values.iter().map(|x| x.to_bits()).collect()
 }
 
 /// Runs `gencast check --dataset DATASET`, asserts success and returns its report.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use zarrs::array::{Array, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::ReadableStorageTraits;
 
 use super::field::{
     member_numbers, member_slabs, Field, LAT_NAMES, LEVEL_NAMES, LON_NAMES, MEMBER_NAMES,
@@ -109,7 +110,7 @@ pub(crate) fn retrieve_f64(
 /// Refuses, before anything is read, a read of `subset` of `array` (`name` in the store at
 /// `path`) that would not fit [`bounds::max_read_bytes`] (its values as f64, or one chunk
 /// decoded), of an array whose element count overflows, or of a sharded array.
-pub(crate) fn check_read<S: ?Sized>(
+pub(crate) fn check_read<S: ?Sized + ReadableStorageTraits + 'static>(
     path: &Path,
     name: &str,
     array: &Array<S>,
@@ -177,9 +178,63 @@ pub(crate) fn check_read<S: ?Sized>(
     if chunk_shapes.is_empty() {
         return Err(Error::format(path, name, "metadata give no chunk shape"));
     }
+    let mut chunk_bytes = 0;
     for (key, shape) in chunk_shapes {
         let shape = bounds::json_sizes(path, name, key, &shape, 1)?;
-        bounds::checked_count(path, &format!("{name} ({key})"), &shape, value_bytes)?;
+        let count = bounds::checked_count(path, &format!("{name} ({key})"), &shape, value_bytes)?;
+        chunk_bytes = chunk_bytes.max(count as u64 * value_bytes);
+    }
+    check_zstd_frames(path, name, array, subset, &meta, chunk_bytes)
+}
+
+/// How much more than a chunk's size its zstd data may declare: one block (128 KiB), the most
+/// zstd's bound over-counts a frame written without its content size.
+const ZSTD_BLOCK_SLACK: u64 = 128 << 10;
+
+/// Refuses the chunks of `subset` whose zstd data (the array's last codec) could decompress to
+/// more than `chunk_bytes`: zarrs' zstd codec allocates what a frame's header declares before
+/// decoding, so a damaged header could ask for terabytes, an allocation that aborts. Each
+/// chunk is read once more for this (the frames' headers are spread through the data).
+fn check_zstd_frames<S: ?Sized + ReadableStorageTraits + 'static>(
+    path: &Path,
+    name: &str,
+    array: &Array<S>,
+    subset: &ArraySubset,
+    meta: &Value,
+    chunk_bytes: u64,
+) -> Result<()> {
+    let last_codec = meta
+        .get("codecs")
+        .and_then(Value::as_array)
+        .and_then(|c| c.last())
+        .and_then(|c| c.get("name"));
+    let v2_compressor = meta.pointer("/compressor/id");
+    if last_codec.and_then(Value::as_str) != Some("zstd")
+        && v2_compressor.and_then(Value::as_str) != Some("zstd")
+    {
+        return Ok(());
+    }
+    let chunks = array
+        .chunks_in_array_subset(subset)
+        .map_err(|e| Error::format(path, name, e.to_string()))?
+        .unwrap_or_else(|| ArraySubset::new_empty(subset.dimensionality()));
+    for indices in &chunks.indices() {
+        let encoded = array
+            .retrieve_encoded_chunk(&indices)
+            .map_err(|e| Error::format(path, name, e.to_string()))?;
+        let Some(encoded) = encoded else { continue };
+        let refuse = |detail: String| {
+            Error::format(path, format!("{name} (chunk {:?})", &indices[..]), detail)
+        };
+        match zstd::bulk::Decompressor::upper_bound(&encoded) {
+            Some(bound) if bound as u64 <= chunk_bytes + ZSTD_BLOCK_SLACK => {}
+            Some(bound) => {
+                return Err(refuse(format!(
+                    "its zstd data may decompress to {bound} bytes; a chunk holds {chunk_bytes}"
+                )))
+            }
+            None => return Err(refuse("not zstd data (no complete zstd frame)".into())),
+        }
     }
     Ok(())
 }

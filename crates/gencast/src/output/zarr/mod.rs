@@ -1,22 +1,28 @@
-//! The forecast as a Zarr v3 store: one array per predicted variable, shaped
-//! `(sample, batch, time[, level], lat, lon)` and chunked so that each (member, step) of a
-//! variable is its own chunk file: little-endian floats compressed with Zstandard (the v3 `zstd`
-//! codec, at the speed of zstd level 1), which zarr-python 3 and xarray read.
+//! The forecast as a Zarr v3 store, written and read through zarrs: one array per predicted
+//! variable, shaped `(sample, batch, time[, level], lat, lon)` and chunked so that each
+//! (member, step) of a variable is its own chunk file: little-endian floats compressed with
+//! Zstandard (the v3 `zstd` codec at level 1), as are the coordinates and static fields.
+//! zarr-python 3 and xarray read it.
 //!
 //! Several processes may write disjoint members of one store at once: the first creates the
 //! metadata (built in a temporary folder and renamed into place), later ones check that the
-//! existing metadata matches theirs, and every chunk is written under a temporary name and
-//! renamed, so a chunk file is either absent or complete.
+//! existing metadata matches theirs, and every chunk is encoded with its array's codecs, written
+//! under a temporary name and renamed, so a chunk file is either absent or complete.
+
+mod chunk;
+mod create;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
+use zarrs::filesystem::FilesystemStore;
 
-use super::cf;
-use super::forecast_nc::{self, AttrValue, CoordValues, ForecastLayout};
+use super::forecast_nc::ForecastLayout;
 use super::guard::{first_difference, mismatch_subject, short};
 use crate::{Error, Result};
+use chunk::VariableArray;
 
 /// Counter making temporary names unique within a process.
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -37,6 +43,8 @@ pub struct MemberClaim {
 pub struct ZarrForecast {
     root: PathBuf,
     layout: ForecastLayout,
+    /// Each variable's array, opened from the store.
+    arrays: Vec<VariableArray>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -61,62 +69,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)
     })
-}
-
-/// The zstd level the store's metadata declares: ruzstd's fastest encoder corresponds to it (a
-/// reader does not need the level; it only documents how the chunks were made).
-const ZSTD_LEVEL: i32 = 1;
-
-/// A NetCDF attribute value as Zarr JSON: text as a string, one number as a number, several as
-/// an array.
-fn attr_json(value: &AttrValue) -> Value {
-    fn one_or_many<T: serde::Serialize>(v: &[T]) -> Value {
-        match v {
-            [x] => json!(x),
-            _ => json!(v),
-        }
-    }
-    match value {
-        AttrValue::Text(s) => json!(s),
-        AttrValue::Double(v) => one_or_many(v),
-        AttrValue::Int(v) => one_or_many(v),
-        AttrValue::Float(v) => one_or_many(v),
-    }
-}
-
-/// Array metadata (`zarr.json`) of a little-endian array stored as one chunk per `chunk` block,
-/// compressed with zstd when `zstd`.
-fn array_meta(
-    shape: &[usize],
-    chunk: &[usize],
-    dtype: &str,
-    fill: Value,
-    dims: &[&str],
-    attributes: Value,
-    zstd: bool,
-) -> Value {
-    let mut codecs = vec![json!({"name": "bytes", "configuration": {"endian": "little"}})];
-    if zstd {
-        codecs.push(
-            json!({"name": "zstd", "configuration": {"level": ZSTD_LEVEL, "checksum": false}}),
-        );
-    }
-    json!({
-        "zarr_format": 3,
-        "node_type": "array",
-        "shape": shape,
-        "data_type": dtype,
-        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": chunk}},
-        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
-        "fill_value": fill,
-        "codecs": codecs,
-        "attributes": attributes,
-        "dimension_names": dims,
-    })
-}
-
-fn le_bytes<T: Copy, const N: usize>(values: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
-    values.iter().flat_map(|&v| f(v)).collect()
 }
 
 impl ZarrForecast {
@@ -148,13 +100,9 @@ impl ZarrForecast {
     /// is rejected, naming the first differing field.
     pub fn open_or_create(path: &Path, layout: ForecastLayout, run: &Value) -> Result<Self> {
         let ident = Self::identity(&layout, run);
-        let store = ZarrForecast {
-            root: path.to_path_buf(),
-            layout,
-        };
         if !path.join("zarr.json").exists() {
             let tmp = tmp_sibling(path);
-            let built = store.build(&tmp, &ident);
+            let built = create::create(&tmp, &layout, &ident);
             if let Err(e) = built {
                 let _ = std::fs::remove_dir_all(&tmp);
                 return Err(e);
@@ -171,65 +119,83 @@ impl ZarrForecast {
                 }
             }
         }
-        store.validate(&ident)?;
-        Ok(store)
+        validate(path, &ident)?;
+        let storage = Arc::new(
+            FilesystemStore::new(path)
+                .map_err(|e| Error::format(path, "Zarr store", e.to_string()))?,
+        );
+        let arrays = layout
+            .variables
+            .iter()
+            .map(|v| {
+                let geometry = create::variable_geometry(&layout, v);
+                VariableArray::open(&storage, path, &v.name, &geometry)
+            })
+            .collect::<Result<_>>()?;
+        Ok(ZarrForecast {
+            root: path.to_path_buf(),
+            layout,
+            arrays,
+        })
     }
+}
 
-    /// Checks the existing root metadata against this run's.
-    fn validate(&self, ident: &Value) -> Result<()> {
-        let meta_path = self.root.join("zarr.json");
-        let text = std::fs::read_to_string(&meta_path).map_err(io(&meta_path))?;
-        let meta: Value = serde_json::from_str(&text).map_err(|e| Error::Format {
+/// Checks the root metadata of the store at `root` against this run's settings `ident`.
+fn validate(root: &Path, ident: &Value) -> Result<()> {
+    let meta_path = root.join("zarr.json");
+    let text = std::fs::read_to_string(&meta_path).map_err(io(&meta_path))?;
+    let meta: Value = serde_json::from_str(&text).map_err(|e| Error::Format {
+        path: meta_path.clone(),
+        what: "zarr.json".into(),
+        detail: e.to_string(),
+    })?;
+    let missing = || Error::Missing {
+        path: meta_path.clone(),
+        what: "store attribute",
+        key: IDENTITY_ATTR.into(),
+    };
+    let theirs: Value = match meta.pointer(&format!("/attributes/{IDENTITY_ATTR}")) {
+        Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| Error::Format {
             path: meta_path.clone(),
-            what: "zarr.json".into(),
-            detail: e.to_string(),
-        })?;
-        let missing = || Error::Missing {
-            path: meta_path.clone(),
-            what: "store attribute",
-            key: IDENTITY_ATTR.into(),
-        };
-        let theirs: Value = match meta.pointer(&format!("/attributes/{IDENTITY_ATTR}")) {
-            Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| Error::Format {
-                path: meta_path.clone(),
-                what: format!("store attribute `{IDENTITY_ATTR}`"),
-                detail: format!("not the JSON text of a run's settings: {e}"),
-            })?,
-            _ => return Err(missing()),
-        };
-        let theirs = &theirs;
-        let Value::Object(ours) = ident else {
-            return Ok(());
-        };
-        for (key, value) in ours {
-            let found = theirs.get(key).unwrap_or(&Value::Null);
-            if let Some((sub, a, b)) = first_difference(value, found) {
-                let field = if sub.is_empty() || sub.starts_with('[') {
-                    format!("{key}{sub}")
-                } else {
-                    format!("{key}.{sub}")
-                };
-                return Err(Error::Format {
-                    path: self.root.clone(),
-                    what: mismatch_subject(
-                        key,
-                        value,
-                        found,
-                        "the store's first writer",
-                        "existing store",
-                    ),
-                    detail: format!(
-                        "`{field}`: this run has {}, the store has {}; use another --output or \
+            what: format!("store attribute `{IDENTITY_ATTR}`"),
+            detail: format!("not the JSON text of a run's settings: {e}"),
+        })?,
+        _ => return Err(missing()),
+    };
+    let theirs = &theirs;
+    let Value::Object(ours) = ident else {
+        return Ok(());
+    };
+    for (key, value) in ours {
+        let found = theirs.get(key).unwrap_or(&Value::Null);
+        if let Some((sub, a, b)) = first_difference(value, found) {
+            let field = if sub.is_empty() || sub.starts_with('[') {
+                format!("{key}{sub}")
+            } else {
+                format!("{key}.{sub}")
+            };
+            return Err(Error::Format {
+                path: root.to_path_buf(),
+                what: mismatch_subject(
+                    key,
+                    value,
+                    found,
+                    "the store's first writer",
+                    "existing store",
+                ),
+                detail: format!(
+                    "`{field}`: this run has {}, the store has {}; use another --output or \
                          the same settings and inputs",
-                        short(&a),
-                        short(&b)
-                    ),
-                });
-            }
+                    short(&a),
+                    short(&b)
+                ),
+            });
         }
-        Ok(())
     }
+    Ok(())
+}
 
+impl ZarrForecast {
     /// Claims store members `members` for this process: an exclusive lock per member (files in
     /// the store's `.gencast-locks` folder), held while the returned value lives. A member
     /// another process is writing is refused, naming it, so writers with overlapping member
@@ -308,156 +274,42 @@ impl ZarrForecast {
         })
     }
 
-    /// Writes the metadata and coordinate arrays into the folder `dir`.
-    fn build(&self, dir: &Path, ident: &Value) -> Result<()> {
-        let l = &self.layout;
-        let n = l.naming.names();
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let mut root_meta = json!({
-            "zarr_format": 3,
-            "node_type": "group",
-            "attributes": {
-                "Conventions": "CF-1.8",
-                "title": "GenCast ensemble forecast",
-                "history": l.history,
-                IDENTITY_ATTR: ident.to_string(),
-            },
-        });
-        let (n_s, n_t, n_l) = (l.members.len(), l.lead_hours.len(), l.levels.len());
-        // The coordinates are the NetCDF file's, each array one chunk.
-        let dim_len = |d: &str| -> usize {
-            if d == n.member {
-                n_s
-            } else if d == n.init_dim {
-                1
-            } else if d == n.lead {
-                n_t
-            } else if d == n.level {
-                n_l
-            } else if d == n.lat {
-                l.lat.len()
-            } else if d == n.lon {
-                l.lon.len()
-            } else {
-                2 // the bounds dimension
-            }
-        };
-        let mut coords: Vec<(String, Value, Vec<u8>)> = Vec::new();
-        for c in forecast_nc::coordinates(l) {
-            let shape: Vec<usize> = c.dims.iter().map(|d| dim_len(d)).collect();
-            let chunk: Vec<usize> = shape.iter().map(|&s| s.max(1)).collect();
-            let mut attrs = json!({});
-            for (k, val) in &c.attrs {
-                attrs[k] = attr_json(val);
-            }
-            let (dtype, fill, bytes) = match &c.values {
-                CoordValues::Int(v) => ("int32", json!(0), le_bytes(v, i32::to_le_bytes)),
-                CoordValues::Float(v) => ("float32", json!(0.0), le_bytes(v, f32::to_le_bytes)),
-                CoordValues::Double(v) => ("float64", json!(0.0), le_bytes(v, f64::to_le_bytes)),
-            };
-            let meta = array_meta(&shape, &chunk, dtype, fill, &c.dims, attrs, false);
-            coords.push((c.name, meta, bytes));
-        }
-        for s in &l.statics {
-            let mut attrs = json!({});
-            for (k, val) in cf::attributes(&s.name, s.units.as_deref()) {
-                attrs[k] = json!(val);
-            }
-            let grid = [l.lat.len(), l.lon.len()];
-            let chunk = [grid[0].max(1), grid[1].max(1)];
-            coords.push((
-                s.name.clone(),
-                array_meta(
-                    &grid,
-                    &chunk,
-                    "float32",
-                    json!("NaN"),
-                    &[n.lat, n.lon],
-                    attrs,
-                    false,
-                ),
-                le_bytes(&s.data, f32::to_le_bytes),
-            ));
-        }
-        let write = |p: PathBuf, bytes: &[u8]| std::fs::write(&p, bytes).map_err(io(&p));
-        let mut consolidated = serde_json::Map::new();
-        for (name, meta, bytes) in coords {
-            let a = dir.join(&name);
-            std::fs::create_dir_all(&a).map_err(io(&a))?;
-            write(a.join("zarr.json"), meta.to_string().as_bytes())?;
-            let n_dims = meta["shape"].as_array().map_or(1, Vec::len);
-            // The chunk key of a scalar (0-d) array is `c` itself.
-            let chunk = (0..n_dims).fold(a.join("c"), |p, _| p.join("0"));
-            if !bytes.is_empty() {
-                if let Some(parent) = chunk.parent() {
-                    std::fs::create_dir_all(parent).map_err(io(parent))?;
-                }
-                write(chunk, &bytes)?;
-            }
-            consolidated.insert(name, meta);
-        }
-        for v in &l.variables {
-            let (mut shape, mut chunk, mut dims) = if v.per_member() {
-                (
-                    vec![n_s, 1, n_t],
-                    vec![1, 1, 1],
-                    vec![n.member, n.init_dim, n.lead],
-                )
-            } else {
-                (vec![1, n_t], vec![1, 1], vec![n.init_dim, n.lead])
-            };
-            if v.levelled {
-                shape.push(n_l);
-                chunk.push(n_l.max(1));
-                dims.push(n.level);
-            }
-            shape.extend([l.lat.len(), l.lon.len()]);
-            chunk.extend([l.lat.len().max(1), l.lon.len().max(1)]);
-            dims.extend([n.lat, n.lon]);
-            let mut attrs = json!({});
-            for (k, val) in forecast_nc::variable_attributes(l, v) {
-                attrs[k] = attr_json(&val);
-            }
-            let meta = array_meta(&shape, &chunk, "float32", json!("NaN"), &dims, attrs, true);
-            let a = dir.join(&v.name);
-            std::fs::create_dir_all(&a).map_err(io(&a))?;
-            write(a.join("zarr.json"), meta.to_string().as_bytes())?;
-            consolidated.insert(v.name.clone(), meta);
-        }
-        // Array metadata never changes after creation (chunks are the only later writes), so it
-        // is consolidated into the root once, letting readers open the store with one read.
-        root_meta["consolidated_metadata"] = json!({
-            "kind": "inline",
-            "must_understand": false,
-            "metadata": consolidated,
-        });
-        write(dir.join("zarr.json"), root_meta.to_string().as_bytes())?;
-        Ok(())
-    }
-
     /// The store's layout (members are the whole ensemble).
     pub fn layout(&self) -> &ForecastLayout {
         &self.layout
     }
 
+    /// The chunk indices of `variable` for ensemble member `member` (store-wide number) at
+    /// `step` (an ensemble statistic has no member: `member` is ignored), with its array.
+    fn chunk(
+        &self,
+        variable: usize,
+        member: usize,
+        step: usize,
+    ) -> Result<(&VariableArray, Vec<u64>)> {
+        let (Some(v), Some(array)) = (
+            self.layout.variables.get(variable),
+            self.arrays.get(variable),
+        ) else {
+            return Err(Error::Invalid(format!(
+                "the store has no variable number {variable}"
+            )));
+        };
+        let mut indices = if v.per_member() {
+            vec![member as u64, 0, step as u64]
+        } else {
+            vec![0, step as u64]
+        };
+        // The level (when levelled), latitude and longitude axes are one chunk each.
+        indices.extend(std::iter::repeat_n(0, if v.levelled { 3 } else { 2 }));
+        Ok((array, indices))
+    }
+
     /// The chunk file of `variable` for ensemble member `member` (store-wide number) at `step`
     /// (an ensemble statistic has no member: `member` is ignored).
     pub fn chunk_path(&self, variable: usize, member: usize, step: usize) -> Result<PathBuf> {
-        let v = self.layout.variables.get(variable).ok_or_else(|| {
-            Error::Invalid(format!("the store has no variable number {variable}"))
-        })?;
-        let mut key = if v.per_member() {
-            vec![member.to_string(), "0".into(), step.to_string(), "0".into()]
-        } else {
-            vec!["0".into(), step.to_string(), "0".into()]
-        };
-        if v.levelled {
-            key.push("0".into());
-        }
-        key.push("0".into());
-        let mut p = self.root.join(&v.name).join("c");
-        p.extend(key);
-        Ok(p)
+        let (array, indices) = self.chunk(variable, member, step)?;
+        Ok(array.chunk_path(&self.root, &indices))
     }
 
     fn field_len(&self, variable: usize) -> usize {
@@ -485,15 +337,14 @@ impl ZarrForecast {
                 found: vec![member, step, field.len()],
             });
         }
-        let path = self.chunk_path(variable, member, step)?;
+        let (array, indices) = self.chunk(variable, member, step)?;
+        let path = array.chunk_path(&self.root, &indices);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        let raw = le_bytes(field, f32::to_le_bytes);
-        let packed = ruzstd::encoding::compress_to_vec(
-            &raw[..],
-            ruzstd::encoding::CompressionLevel::Fastest,
-        );
+        // zarrs' own chunk writes go straight to the chunk file; encoding with the array's
+        // codecs and renaming a complete temporary file keeps a chunk absent or whole.
+        let packed = array.encode(&indices, field)?;
         write_atomic(&path, &packed)
     }
 
@@ -505,40 +356,19 @@ impl ZarrForecast {
 
     /// Reads back one variable of one member at one step.
     pub fn read_field(&self, member: usize, step: usize, variable: usize) -> Result<Vec<f32>> {
-        let path = self.chunk_path(variable, member, step)?;
+        let (array, indices) = self.chunk(variable, member, step)?;
+        let path = array.chunk_path(&self.root, &indices);
         let packed = std::fs::read(&path).map_err(io(&path))?;
-        let n = self.field_len(variable);
-        let bad = |detail: String| Error::Format {
-            path: path.clone(),
-            what: "chunk".into(),
-            detail,
-        };
-        let mut decoder = ruzstd::decoding::StreamingDecoder::new(&packed[..])
-            .map_err(|e| bad(format!("not a zstd frame: {e}")))?;
-        // At most one byte more than expected is read, so a corrupt frame cannot balloon.
-        let mut bytes = Vec::with_capacity(4 * n);
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(&mut decoder, 4 * n as u64 + 1),
-            &mut bytes,
-        )
-        .map_err(|e| bad(format!("zstd data do not decompress: {e}")))?;
-        if bytes.len() != 4 * n {
-            return Err(Error::Format {
-                path,
-                what: "chunk".into(),
-                detail: format!("{} bytes decompressed, expected {}", bytes.len(), 4 * n),
-            });
-        }
-        Ok(bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect())
+        array.decode(&path, &indices, packed, self.field_len(variable))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::forecast_nc::{self, CoordValues};
+    use crate::output::statics::StaticField;
+    use zarrs::array::Array;
 
     fn layout(members: usize) -> ForecastLayout {
         let mut l = crate::output::forecast_nc::tests::small_layout();
@@ -646,5 +476,160 @@ mod tests {
         assert!(a.member_has_chunks(1) && !a.member_has_chunks(0));
         assert_eq!(a.remove_stale_chunk_files(1).unwrap(), 1);
         assert!(!stale.exists() && chunk.is_file());
+    }
+
+    #[test]
+    fn coordinates_and_static_fields_are_zstd_compressed_and_read_back_through_zarrs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.zarr");
+        let mut l = layout(2);
+        let mask: Vec<f32> = (0..12).map(|i| (i % 3) as f32 / 2.0).collect();
+        l.statics = vec![StaticField {
+            name: "land_sea_mask".into(),
+            units: Some("1".into()),
+            data: mask.clone(),
+        }];
+        ZarrForecast::open_or_create(&path, l.clone(), &json!({})).unwrap();
+        let root: Value =
+            serde_json::from_str(&std::fs::read_to_string(path.join("zarr.json")).unwrap())
+                .unwrap();
+        let arrays = root["consolidated_metadata"]["metadata"]
+            .as_object()
+            .unwrap();
+        let coords = forecast_nc::coordinates(&l);
+        assert_eq!(arrays.len(), coords.len() + 1 + l.variables.len());
+        let codecs = json!([
+            {"name": "bytes", "configuration": {"endian": "little"}},
+            {"name": "zstd", "configuration": {"level": 1, "checksum": false}},
+        ]);
+        for (name, meta) in arrays {
+            assert_eq!(meta["codecs"], codecs, "{name}");
+            let own: Value = serde_json::from_str(
+                &std::fs::read_to_string(path.join(name).join("zarr.json")).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(&own, meta, "{name}: zarr.json and the consolidated entry");
+        }
+        let storage = Arc::new(FilesystemStore::new(&path).unwrap());
+        let open = |name: &str| Array::open(storage.clone(), &format!("/{name}")).unwrap();
+        let chunk_file = |a: &Array<FilesystemStore>, name: &str| {
+            let origin = vec![0; a.dimensionality()];
+            let bytes = std::fs::read(path.join(a.chunk_key(&origin).as_str()))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                &bytes[..4],
+                &[0x28, 0xB5, 0x2F, 0xFD],
+                "{name}: a zstd frame"
+            );
+        };
+        let a = open("land_sea_mask");
+        chunk_file(&a, "land_sea_mask");
+        let got: Vec<f32> = a.retrieve_array_subset(&a.subset_all()).unwrap();
+        assert_eq!(got, mask);
+        // Every coordinate holds the NetCDF writer's values, those equal to the fill value (a
+        // lead time of 0 h) included.
+        for c in coords {
+            let a = open(&c.name);
+            chunk_file(&a, &c.name);
+            let all = a.subset_all();
+            match c.values {
+                CoordValues::Int(v) => {
+                    assert_eq!(a.retrieve_array_subset::<Vec<i32>>(&all).unwrap(), v)
+                }
+                CoordValues::Float(v) => {
+                    assert_eq!(a.retrieve_array_subset::<Vec<f32>>(&all).unwrap(), v)
+                }
+                CoordValues::Double(v) => {
+                    assert_eq!(a.retrieve_array_subset::<Vec<f64>>(&all).unwrap(), v)
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_chunk_that_would_decompress_beyond_its_size_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.zarr");
+        let z = ZarrForecast::open_or_create(&path, layout(2), &json!({})).unwrap();
+        z.write_field(0, 0, 0, &[1.0; 12]).unwrap();
+        // A frame of 64 MiB of zeros is a few kilobytes on disk; the chunk holds 48 bytes.
+        let bomb = zstd::bulk::compress(&vec![0u8; 64 << 20], 1).unwrap();
+        std::fs::write(z.chunk_path(0, 0, 0).unwrap(), &bomb).unwrap();
+        let err = z.read_field(0, 0, 0).unwrap_err().to_string();
+        assert!(
+            err.contains("may decompress to 67108864 bytes; the chunk holds 48"),
+            "{err}"
+        );
+        std::fs::write(z.chunk_path(0, 0, 0).unwrap(), b"not zstd").unwrap();
+        let err = z.read_field(0, 0, 0).unwrap_err().to_string();
+        assert!(err.contains("not zstd data"), "{err}");
+    }
+
+    #[test]
+    fn an_array_whose_metadata_disagree_with_the_layout_is_refused_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.zarr");
+        ZarrForecast::open_or_create(&path, layout(2), &json!({})).unwrap();
+        let meta_path = path.join("geopotential/zarr.json");
+        let mut meta: Value =
+            serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+        meta["chunk_grid"]["configuration"]["chunk_shape"] = json!([1, 1, 1, 2, 3, 1u64 << 40]);
+        std::fs::write(&meta_path, meta.to_string()).unwrap();
+        let err = ZarrForecast::open_or_create(&path, layout(2), &json!({}))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("geopotential") && err.contains("expected shape [2, 1, 2, 2, 3, 4]"),
+            "{err}"
+        );
+    }
+
+    /// A valid zstd frame of `payload` (one raw block) whose header declares `declared` bytes.
+    fn frame_declaring(declared: u64, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x28, 0xB5, 0x2F, 0xFD];
+        // Frame header: an 8-byte content size, single segment; then the last block, raw.
+        f.push(0b1110_0000);
+        f.extend(declared.to_le_bytes());
+        f.extend(&((payload.len() as u32) << 3 | 1).to_le_bytes()[..3]);
+        f.extend(payload);
+        f
+    }
+
+    #[test]
+    fn readers_refuse_a_zstd_frame_declaring_more_than_its_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.zarr");
+        let z = ZarrForecast::open_or_create(&path, layout(2), &json!({})).unwrap();
+        for m in 0..2 {
+            for s in 0..2 {
+                z.write_field(m, s, 0, &[280.0; 12]).unwrap();
+                z.write_field(m, s, 1, &[5.0e4; 24]).unwrap();
+            }
+        }
+        // The frame is well-formed (one raw block of 48 zero bytes) but declares 1 TiB, which
+        // zarrs' zstd codec would allocate before decoding.
+        let frame = frame_declaring(1 << 40, &[0; 48]);
+        std::fs::write(z.chunk_path(0, 1, 0).unwrap(), &frame).unwrap();
+        let out = crate::output::read::ForecastOutput::open(&path).unwrap();
+        let err = out.read("2m_temperature", 0).unwrap_err().to_string();
+        assert!(
+            err.contains("2m_temperature")
+                && err.contains("may decompress to 1099511627776 bytes; a chunk holds 48"),
+            "{err}"
+        );
+        let err = z.read_field(1, 0, 0).unwrap_err().to_string();
+        assert!(
+            err.contains("may decompress to 1099511627776 bytes"),
+            "{err}"
+        );
+        // The same frame declaring its true size reads back.
+        std::fs::write(
+            z.chunk_path(0, 1, 0).unwrap(),
+            frame_declaring(48, &[0; 48]),
+        )
+        .unwrap();
+        assert_eq!(z.read_field(1, 0, 0).unwrap(), vec![0.0; 12]);
+        assert!(out.read("2m_temperature", 0).is_ok());
     }
 }
