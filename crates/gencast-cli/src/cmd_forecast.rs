@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use gencast::data::task::Field;
 use gencast::forecast::is_grib;
 use gencast::forecast::output::{check_input_kinds, check_output, is_zarr, sink_for};
+use gencast::forecast::Field;
 use gencast::forecast::{EnsembleSummary, Region, SummarySink, MAX_ENSEMBLE};
+use gencast::forecast::{ForecastLayout, Naming, WriteMode};
 use gencast::model::graphcast::Precision;
-use gencast::output::forecast_nc::{ForecastLayout, Naming, WriteMode};
 use gencast::{Forecast, ForecastSink, Model, ModelKind, Progress};
 use serde_json::Value;
 use tracing::info;

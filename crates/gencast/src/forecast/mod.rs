@@ -21,7 +21,7 @@
 //! // (sample, batch, time, lat, lon) on the demo's 10° grid.
 //! assert_eq!(t2m.dims, ["sample", "batch", "time", "lat", "lon"]);
 //! assert_eq!(t2m.shape, [2, 1, 1, 19, 36]);
-//! let gencast::output::forecast_nc::CoordValues::Float(values) = &t2m.values else {
+//! let gencast::forecast::CoordValues::Float(values) = &t2m.values else {
 //!     panic!("forecast values are float32")
 //! };
 //! assert!(values.iter().all(|v| v.is_finite()));
@@ -38,9 +38,11 @@ macro_rules! bail {
 mod builder;
 mod driver;
 mod family;
+mod field;
 mod gencast;
 mod graphcast;
 mod grib_sink;
+mod layout;
 mod memory;
 mod model;
 pub mod output;
@@ -53,9 +55,14 @@ mod summary;
 mod timing;
 
 pub use builder::Forecast;
+pub use field::Field;
 pub use grib_sink::{is_grib, GribSink};
+pub use layout::{
+    AttrValue, CoordValues, ForecastLayout, Names, Naming, OutputVariable, StaticField,
+};
 pub use memory::{MemoryForecast, MemorySink, MemoryVariable};
 pub use model::{Model, ModelKind, Stats, GENCAST_STEP_HOURS};
+pub use output::WriteMode;
 pub use prepared::MAX_PREPARED_GRIDS;
 pub use request::{DatasetInput, Progress, Summary, MAX_MEMBER_STEPS};
 pub use select::{Region, RegionPoints};

@@ -436,8 +436,8 @@ mod tests {
     }
 
     /// The small layout with near-surface winds and 12 h precipitation added, in `naming`.
-    fn layout_with_accumulation(naming: crate::output::forecast_nc::Naming) -> ForecastLayout {
-        use crate::output::forecast_nc::OutputVariable;
+    fn layout_with_accumulation(naming: crate::forecast::Naming) -> ForecastLayout {
+        use crate::forecast::OutputVariable;
         let mut layout = crate::output::forecast_nc::tests::small_layout();
         layout.naming = naming;
         // Every second 12 h step (as `--output-every 24h` writes): bounds are the 12 h before
@@ -458,18 +458,18 @@ mod tests {
         layout
     }
 
-    use crate::output::forecast_nc::ForecastLayout;
+    use crate::forecast::ForecastLayout;
 
     /// Checks the CF details of a forecast output through `attr(variable, key)`,
     /// `values(variable)` and `dims(variable)`: time bounds and cell methods, heights, member
     /// units, the 1-D valid time, and the coordinate attributes.
     fn check_cf_details(
-        naming: crate::output::forecast_nc::Naming,
+        naming: crate::forecast::Naming,
         attr: &dyn Fn(&str, &str) -> Option<String>,
         values: &dyn Fn(&str) -> Vec<f64>,
         dims: &dyn Fn(&str) -> Option<Vec<String>>,
     ) {
-        use crate::output::forecast_nc::Naming;
+        use crate::forecast::Naming;
         let wb2 = naming == Naming::WeatherBench2;
         let (lead, member, lat, lon) = if wb2 {
             (
@@ -580,7 +580,8 @@ mod tests {
 
     #[test]
     fn netcdf_forecasts_carry_time_bounds_cell_methods_heights_and_member_units() {
-        use crate::output::forecast_nc::{ForecastWriter, Naming};
+        use crate::forecast::Naming;
+        use crate::output::forecast_nc::ForecastWriter;
         use netcdf_reader::NcFile;
         for naming in [Naming::Reference, Naming::WeatherBench2] {
             let dir = tempfile::tempdir().unwrap();
@@ -621,7 +622,7 @@ mod tests {
 
     #[test]
     fn zarr_forecasts_carry_the_same_cf_details() {
-        use crate::output::forecast_nc::Naming;
+        use crate::forecast::Naming;
         use serde_json::Value;
         for naming in [Naming::Reference, Naming::WeatherBench2] {
             let dir = tempfile::tempdir().unwrap();

@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::{json, Value};
 
 use super::cf;
-use super::forecast_nc::{self, AttrValue, CoordValues, ForecastLayout};
+use super::forecast_nc;
 use super::guard::{first_difference, mismatch_subject, short};
+use crate::forecast::{AttrValue, CoordValues, ForecastLayout};
 use crate::{Error, Result};
 
 /// Counter making temporary names unique within a process.

@@ -696,7 +696,8 @@ fn open_store(path: &Path) -> Result<Store<'_>> {
 /// a store in the example layout opens as a [`crate::data::Dataset`]. Float arrays keep their
 /// type (missing values NaN), integer ones become int32 when every value fits, else float64.
 pub fn netcdf_image(path: &Path) -> Result<Vec<u8>> {
-    use crate::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+    use crate::forecast::AttrValue;
+    use crate::output::netcdf::{NcHeader, NcType, NcWriter};
 
     let store = open_store(path)?;
     let names = store.array_names();

@@ -11,8 +11,8 @@ use super::inputs::StepInputs;
 use super::network::GraphCast;
 use super::normalization::{stack_inputs, to_physical, GraphCastStats};
 use crate::checkpoint::{GraphCastCheckpoint, TaskConfig};
-use crate::data::task::Field;
 use crate::data::Dataset;
+use crate::forecast::Field;
 use crate::{Error, Result};
 
 /// Refuses inputs on another grid than the graphs were built for.
