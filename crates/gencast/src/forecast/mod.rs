@@ -1,5 +1,9 @@
 //! The library's front door: load a [`Model`], describe a [`Forecast`], run it into a
-//! [`ForecastSink`] (a NetCDF file, a Zarr store, or memory).
+//! [`ForecastSink`] (a NetCDF, Zarr or GRIB2 output, or memory). The forecast data model a
+//! sink receives is here too: the [`ForecastLayout`] of the output (its [`OutputVariable`]s,
+//! levels, grid, members, lead times and [`Naming`]), each step's [`Field`]s, and the raw
+//! coordinate values ([`CoordValues`]) and attributes ([`AttrValue`]) of a [`MemoryForecast`].
+//! The crate documentation describes the options, progress, cancellation and sinks.
 //!
 //! ```
 //! use gencast::{Forecast, MemorySink, Model};
