@@ -5,7 +5,7 @@ use anyhow::Context;
 use gencast::bench::graphcast::{GraphCastBenchReport, GraphCastPreset};
 use gencast::bench::kernels::{KernelBenchOptions, KernelReport, KernelSizes};
 use gencast::bench::{self, BenchOptions, BenchReport, Preset};
-use gencast::kernels::isa::{self, Isa, Kind};
+use gencast::isa::{self, Isa, Kind};
 use tracing::info;
 
 /// The paths named by `--isa` (`all`, or a comma-separated list), the first fixed as the

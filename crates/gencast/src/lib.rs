@@ -121,13 +121,14 @@
 //!
 //! # Inside
 //!
-//! The crate follows the reference pipeline stage by stage:
-//! [`checkpoint`] reads the official `.npz` checkpoints, [`data`] reads the example datasets and
-//! normalisation statistics, [`graph`] builds the icosahedral mesh and the grid↔mesh graphs,
-//! [`kernels`] holds the numeric kernels, [`model`] the denoiser network, [`sampler`] the
-//! diffusion sampler and its random streams, and [`output`] the writers. GraphCast's network,
-//! graphs, normalisation and rollout live in [`model::graphcast`], its checkpoint reader in
-//! [`checkpoint::graphcast`].
+//! The crate follows the reference pipeline stage by stage: [`checkpoint`] reads the official
+//! `.npz` checkpoints, [`data`] reads the example datasets and normalisation statistics, and
+//! [`output`] holds the writers and their reader. The stages between are private: `graph`
+//! builds the icosahedral mesh and the grid↔mesh graphs, `kernels` holds the numeric kernels
+//! ([`isa`] chooses their instruction set), `model` the denoiser network and GraphCast's
+//! (`model::graphcast`), and `sampler` the diffusion sampler and its random streams. The
+//! crate's own tests, which check each stage against the reference, see them public through
+//! the `testing` feature.
 
 /// Benchmarks of random-weight models of the published configurations (`gencast bench`).
 #[cfg(feature = "bench")]
@@ -136,17 +137,32 @@ pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod forecast;
-pub mod graph;
-pub mod kernels;
-pub mod model;
-pub mod npmath;
+pub(crate) mod npmath;
 pub mod output;
 pub mod process;
 pub mod rollout;
-pub mod sampler;
-pub mod synthetic;
+#[cfg(any(test, feature = "bench"))]
+mod synthetic;
 pub mod time;
 pub mod variables;
+
+/// Declares an internal stage of the pipeline: public to the crate's own tests (feature
+/// `testing`), which check it against the reference stage by stage, and private to the crate
+/// otherwise.
+macro_rules! stage {
+    ($name:ident) => {
+        #[cfg(feature = "testing")]
+        pub mod $name;
+        #[cfg(not(feature = "testing"))]
+        pub(crate) mod $name;
+    };
+}
+stage!(graph);
+stage!(kernels);
+stage!(model);
+stage!(sampler);
+
+pub use kernels::isa;
 
 pub use error::{Error, Result};
 pub use forecast::{

@@ -58,6 +58,8 @@ pub mod spill;
 mod summary;
 mod timing;
 
+/// The arithmetic of a GraphCast forecast ([`Forecast::precision`]).
+pub use crate::model::graphcast::Precision;
 pub use builder::Forecast;
 pub use field::Field;
 pub use grib_sink::{is_grib, GribSink};

@@ -53,7 +53,7 @@ pub enum Precision {
     /// Float32 throughout (the reference without the cast).
     #[default]
     F32,
-    /// The notebook's `Bfloat16Cast`, emulated (see [`GraphCastBf16`]).
+    /// The notebook's `Bfloat16Cast`, emulated (see `GraphCastBf16`).
     Bf16Cast,
 }
 
