@@ -5,7 +5,7 @@
 
 /// Tolerance, in degrees, for grid coordinates: f32 storage of multiples of 0.25° is exact,
 /// and 1e-3° still separates every grid in use; allows for files written from rounded values.
-pub const DEG_TOL: f32 = 1e-3;
+pub(crate) const DEG_TOL: f32 = 1e-3;
 
 /// Joins every problem found (`None` when there is none), so a report shows them all at once.
 fn joined(problems: Vec<String>) -> Option<String> {

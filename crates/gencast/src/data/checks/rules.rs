@@ -1,5 +1,5 @@
 //! Dataset validation rules, each written once. [`Dataset::open`] applies the grid rules
-//! ([`crate::data::grid`]),
+//! (the `data::grid` module),
 //! [`check_inputs`](super::check_inputs) collects every problem into a report and
 //! [`PreparedStep`](crate::data::task::PreparedStep) fails on the first one. A rule returns what
 //! is wrong, with the expected and found values; the caller names the file and the variable.
