@@ -130,6 +130,19 @@
 //! crate's own tests, which check each stage against the reference, see them public through
 //! the `testing` feature.
 
+/// Declares an internal stage of the pipeline: public to the crate's own tests (feature
+/// `testing`), which check it against the reference stage by stage, and private to the crate
+/// otherwise.
+macro_rules! stage {
+    ($name:ident) => {
+        #[cfg(feature = "testing")]
+        pub mod $name;
+        // What only the tests call is not dead.
+        #[cfg(not(feature = "testing"))]
+        #[allow(unreachable_pub, dead_code, unused_imports)]
+        pub(crate) mod $name;
+    };
+}
 /// Benchmarks of random-weight models of the published configurations (`gencast bench`).
 #[cfg(feature = "bench")]
 pub mod bench;
@@ -140,26 +153,15 @@ pub mod forecast;
 pub(crate) mod npmath;
 pub mod output;
 pub mod process;
-pub mod rollout;
 #[cfg(any(test, feature = "bench"))]
 mod synthetic;
 pub mod time;
 pub mod variables;
 
-/// Declares an internal stage of the pipeline: public to the crate's own tests (feature
-/// `testing`), which check it against the reference stage by stage, and private to the crate
-/// otherwise.
-macro_rules! stage {
-    ($name:ident) => {
-        #[cfg(feature = "testing")]
-        pub mod $name;
-        #[cfg(not(feature = "testing"))]
-        pub(crate) mod $name;
-    };
-}
 stage!(graph);
 stage!(kernels);
 stage!(model);
+stage!(rollout);
 stage!(sampler);
 
 pub use kernels::isa;

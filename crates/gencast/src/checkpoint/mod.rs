@@ -13,7 +13,7 @@ pub mod graphcast;
 pub mod inspect;
 mod keys;
 pub(crate) mod npy;
-pub mod npz;
+stage!(npz);
 pub(crate) mod params;
 pub(crate) mod shapes;
 #[cfg(feature = "testing")]

@@ -1,6 +1,6 @@
 //! Reading example datasets (NetCDF written by xarray) and normalisation statistics.
 pub(crate) mod dataset;
-pub mod forcings;
+stage!(forcings);
 pub(crate) mod grid;
 pub(crate) mod netcdf_io;
 pub mod netcdf_time;
@@ -9,10 +9,10 @@ pub mod stats;
 pub use dataset::{Array, Dataset, MemoryCoords, VarInfo};
 pub use netcdf_io::AttrValue;
 pub use stats::{NormStats, StatsSet};
-pub mod bounds;
+stage!(bounds);
 pub mod checks;
 pub(crate) mod normalization;
 pub mod requests;
 pub mod sources;
 pub mod stacking;
-pub mod task;
+stage!(task);

@@ -60,6 +60,7 @@ mod timing;
 
 /// The arithmetic of a GraphCast forecast ([`Forecast::precision`]).
 pub use crate::model::graphcast::Precision;
+pub use crate::rollout::CallProgress;
 pub use builder::Forecast;
 pub use field::Field;
 pub use grib_sink::{is_grib, GribSink};

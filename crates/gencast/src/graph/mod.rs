@@ -1,10 +1,4 @@
 //! Graphs: icosahedral mesh, node order, grid↔mesh connectivity, attention neighbourhoods, features.
-// Public only to the crate's own tests (see `stage!` in lib.rs), which check every part
-// against the reference: what only they call is not dead.
-#![cfg_attr(
-    not(feature = "testing"),
-    allow(unreachable_pub, dead_code, unused_imports)
-)]
 
 pub mod attention;
 pub mod cells;

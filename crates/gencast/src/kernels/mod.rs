@@ -3,12 +3,6 @@
 //! All kernels work on contiguous row-major `f32` buffers. Work is split over rows in blocks whose
 //! size does not depend on the number of threads, and every reduction runs in a fixed order, so
 //! results are bitwise identical whatever the size of the rayon pool.
-// Public only to the crate's own tests (see `stage!` in lib.rs), which check every part
-// against the reference: what only they call is not dead.
-#![cfg_attr(
-    not(feature = "testing"),
-    allow(unreachable_pub, dead_code, unused_imports)
-)]
 
 pub mod activation;
 pub mod attention;

@@ -9,12 +9,6 @@
 //! and large buffers are reused between calls. Work is chunked so that no buffer scales with
 //! edges × latent, and every reduction has a fixed order, so results do not depend on the
 //! number of threads.
-// Public only to the crate's own tests (see `stage!` in lib.rs), which check every part
-// against the reference: what only they call is not dead.
-#![cfg_attr(
-    not(feature = "testing"),
-    allow(unreachable_pub, dead_code, unused_imports)
-)]
 
 pub mod decoder;
 pub mod denoiser;

@@ -2,12 +2,12 @@
 //! scores.
 
 pub(crate) mod cf;
-pub mod forecast_nc;
-pub mod grib2;
+stage!(forecast_nc);
+stage!(grib2);
 pub mod guard;
 pub mod netcdf;
 pub mod read;
 pub(crate) mod statics;
 pub mod stats;
 pub mod verify;
-pub mod zarr;
+stage!(zarr);
