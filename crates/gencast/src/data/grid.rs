@@ -14,7 +14,7 @@ fn joined(problems: Vec<String>) -> Option<String> {
 
 /// Latitudes must ascend from -90 to 90 (both poles included) with uniform spacing; every
 /// problem is reported.
-pub fn lat_problem(lat: &[f32]) -> Option<String> {
+pub(crate) fn lat_problem(lat: &[f32]) -> Option<String> {
     if lat.len() < 2 {
         return Some(format!("need at least 2 latitudes, found {}", lat.len()));
     }
@@ -51,7 +51,7 @@ pub fn lat_problem(lat: &[f32]) -> Option<String> {
 
 /// Longitudes must ascend from 0 with uniform spacing and cover 360° without repeating 0; every
 /// problem is reported.
-pub fn lon_problem(lon: &[f32]) -> Option<String> {
+pub(crate) fn lon_problem(lon: &[f32]) -> Option<String> {
     if lon.len() < 2 {
         return Some(format!("need at least 2 longitudes, found {}", lon.len()));
     }
