@@ -5,7 +5,7 @@ use anyhow::Context;
 use gencast::bench::graphcast::{GraphCastBenchReport, GraphCastPreset};
 use gencast::bench::kernels::{KernelBenchOptions, KernelReport, KernelSizes};
 use gencast::bench::{self, BenchOptions, BenchReport, Preset, ThreadRun};
-use gencast::kernels::isa::{self, Isa, Kind};
+use gencast::isa::{self, Isa, Kind};
 use tracing::info;
 
 /// The paths named by `--isa` (`all`, or a comma-separated list), the first fixed as the
@@ -221,7 +221,7 @@ fn run_graphcast(args: &Args) -> anyhow::Result<()> {
     let others = args.threads.as_ref().map_or(Vec::new(), ThreadList::others);
     let precision = args
         .precision
-        .map_or(gencast::model::graphcast::Precision::F32, |p| p.precision());
+        .map_or(gencast::forecast::Precision::F32, |p| p.precision());
     let pool = builder.build().context("starting the worker threads")?;
     let report = pool
         .install(|| {

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use gencast::data::task::Field;
 use gencast::forecast::is_grib;
 use gencast::forecast::output::{check_input_kinds, check_output, is_zarr, sink_for};
+use gencast::forecast::Field;
+use gencast::forecast::Precision;
 use gencast::forecast::{EnsembleSummary, Region, SummarySink, MAX_ENSEMBLE};
-use gencast::model::graphcast::Precision;
-use gencast::output::forecast_nc::{ForecastLayout, Naming, WriteMode};
+use gencast::forecast::{ForecastLayout, Naming, WriteMode};
 use gencast::{Forecast, ForecastSink, Model, ModelKind, Progress};
 use serde_json::Value;
 use tracing::info;
@@ -505,10 +505,7 @@ pub(crate) fn run(args: Args, stop: &Stop) -> anyhow::Result<()> {
     let sigterm_after = env_count(SIGTERM_AFTER_ENV)?;
 
     // Output safety, before anything is read.
-    let stats_files: &[&str] = match kind {
-        ModelKind::GenCast => &gencast::data::StatsSet::FILES,
-        ModelKind::GraphCast => &gencast::model::graphcast::GraphCastStats::FILES,
-    };
+    let stats_files = kind.stats_files();
     check_input_kinds(
         [
             ("--checkpoint", &ckpt_path),

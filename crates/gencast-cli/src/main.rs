@@ -81,7 +81,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     // A bad `GENCAST_ISA` is refused before anything runs; `bench --isa` chooses its own.
     if !matches!(cli.command, Command::Bench(_)) {
-        gencast::kernels::isa::init(None)?;
+        gencast::isa::init(None)?;
     }
     let result = match cli.command {
         Command::Inspect(args) => cmd_inspect::run(args),

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use gencast::rollout::CallProgress;
+use gencast::forecast::CallProgress;
 
 /// Shortest time between two redraws.
 const MIN_REDRAW: Duration = Duration::from_millis(250);

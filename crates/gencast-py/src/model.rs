@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex};
 
 use gencast::data::stacking::StackLayout;
 use gencast::data::stats::{Entry, NormStats};
-use gencast::data::task::Field;
 use gencast::forecast::output::{check_output, sink_for};
+use gencast::forecast::Field;
+use gencast::forecast::{AttrValue, CoordValues, ForecastLayout, WriteMode};
 use gencast::forecast::{
     Forecast, ForecastSink, MemorySink, MemoryVariable, Model as Engine, ModelKind, Progress,
     Stats, Summary,
 };
-use gencast::output::forecast_nc::{AttrValue, CoordValues, ForecastLayout, WriteMode};
 use numpy::PyArray1;
 use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;

@@ -7,19 +7,19 @@
 //! grid positions (hence which mesh nodes are in range of a grid point) depend on those bits.
 
 /// `np.deg2rad` on float32: multiplication by `float32(pi) / 180` rounded to float32.
-pub fn deg2rad(x: f32) -> f32 {
+pub(crate) fn deg2rad(x: f32) -> f32 {
     const DEG2RAD: f32 = std::f32::consts::PI / 180.0;
     x * DEG2RAD
 }
 
 /// `np.rad2deg` on float32: multiplication by `180 / float32(pi)` rounded to float32.
-pub fn rad2deg(x: f32) -> f32 {
+pub(crate) fn rad2deg(x: f32) -> f32 {
     const RAD2DEG: f32 = 180.0 / std::f32::consts::PI;
     x * RAD2DEG
 }
 
 /// `np.mod(x, m)` on float32 for a positive modulus: the result takes the sign of `m`.
-pub fn mod_positive(x: f32, m: f32) -> f32 {
+pub(crate) fn mod_positive(x: f32, m: f32) -> f32 {
     let r = x % m;
     if r == 0.0 {
         0.0
@@ -91,7 +91,7 @@ fn sincos(x: f32, quadrant_offset: i32) -> f32 {
 }
 
 /// `np.sin` on float32.
-pub fn sin(x: f32) -> f32 {
+pub(crate) fn sin(x: f32) -> f32 {
     if x.is_nan() {
         return f32::NAN;
     }
@@ -102,7 +102,7 @@ pub fn sin(x: f32) -> f32 {
 }
 
 /// `np.cos` on float32.
-pub fn cos(x: f32) -> f32 {
+pub(crate) fn cos(x: f32) -> f32 {
     if x.is_nan() {
         return f32::NAN;
     }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use crate::checkpoint::{Checkpoint, SamplerConfig};
 use crate::data::stacking::StackLayout;
-use crate::data::task::{Field, PreparedStep};
+use crate::data::task::PreparedStep;
 use crate::data::{Dataset, StatsSet};
+use crate::forecast::Field;
 use crate::graph::Graphs;
 use crate::model::denoiser::Denoiser;
 use crate::model::network::Network;

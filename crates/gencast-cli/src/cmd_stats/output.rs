@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use gencast::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+use gencast::forecast::AttrValue;
+use gencast::output::netcdf::{NcHeader, NcType, NcWriter};
 use gencast::output::read::ForecastOutput;
 use gencast::output::stats::{ensemble_mean_std, ensemble_quantiles, Scores};
 

@@ -5,7 +5,7 @@ use crate::support;
 
 use std::process::{Command, Output};
 
-use gencast::kernels::isa::{Isa, Kind};
+use gencast::isa::{Isa, Kind};
 use support::{assert_ok, fixture, fixture_dataset};
 
 /// Runs `gencast` with `GENCAST_ISA=isa`.

@@ -292,7 +292,8 @@ fn errors_name_the_culprit_and_write_nothing() {
 /// Copies the rollout's `2m_temperature` into a forecast file of our own layout (with
 /// `datetime`/`init_time` coordinates), as members 3 and 4.
 fn write_forecast(path: &Path) {
-    use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter, OutputVariable};
+    use gencast::forecast::{ForecastLayout, OutputVariable};
+    use gencast::output::forecast_nc::ForecastWriter;
     let fc = Dataset::open_lenient(fixture(ROLLOUT)).unwrap();
     let variables = vec![OutputVariable {
         name: "2m_temperature".into(),

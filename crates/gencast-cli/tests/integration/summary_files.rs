@@ -532,7 +532,8 @@ fn stats_score_summaries_by_their_mean_like_the_members() {
 /// A two-member forecast on a 3 × 4 grid with CF extras beside its one field: time bounds
 /// (`time_bnds`, named by `time:bounds`) and a scalar `height` coordinate.
 fn write_forecast_with_cf_extras(path: &Path) -> Vec<f32> {
-    use gencast::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+    use gencast::forecast::AttrValue;
+    use gencast::output::netcdf::{NcHeader, NcType, NcWriter};
     let text = |k: &str, v: &str| (k.to_string(), AttrValue::Text(v.to_string()));
     let mut h = NcHeader::default();
     let sample = h.add_dim("sample", 2);

@@ -8,8 +8,9 @@ use crate::zarr_copy;
 use std::path::{Path, PathBuf};
 
 use gencast::data::Dataset;
-use gencast::output::forecast_nc::Naming;
-use gencast::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+use gencast::forecast::AttrValue;
+use gencast::forecast::Naming;
+use gencast::output::netcdf::{NcHeader, NcType, NcWriter};
 use gencast::output::stats::normalized_latitude_weights;
 use serde_json::Value;
 use support::{fixture, fixture_dataset, gencast, json, row, run};
@@ -397,8 +398,8 @@ fn a_perfect_one_member_forecast_scores_zero_crps_and_unit_acc() {
     let var = "2m_temperature";
     let x = t.read_all(var).unwrap().data;
     let n = 19 * 36;
-    let layout = gencast::output::forecast_nc::ForecastLayout {
-        variables: vec![gencast::output::forecast_nc::OutputVariable {
+    let layout = gencast::forecast::ForecastLayout {
+        variables: vec![gencast::forecast::OutputVariable {
             name: var.into(),
             levelled: false,
             units: None,

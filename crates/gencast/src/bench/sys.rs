@@ -10,7 +10,7 @@ pub use crate::process::{peak_rss_mb, rss_mb};
 /// weight, the dominant product shape of the network.
 pub const GEMM_SHAPE: (usize, usize, usize) = (4096, 512, 512);
 
-/// GFLOP/s of [`matmul()`] on [`GEMM_SHAPE`] in the current rayon pool: the best of `reps`
+/// GFLOP/s of `kernels::matmul` on [`GEMM_SHAPE`] in the current rayon pool: the best of `reps`
 /// timed products after one warm-up.
 pub fn gemm_rate(reps: usize) -> f64 {
     let (m, k, n) = GEMM_SHAPE;

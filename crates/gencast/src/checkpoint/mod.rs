@@ -12,10 +12,10 @@ pub mod config;
 pub mod graphcast;
 pub mod inspect;
 mod keys;
-pub mod npy;
-pub mod npz;
-pub mod params;
-pub mod shapes;
+pub(crate) mod npy;
+stage!(npz);
+pub(crate) mod params;
+pub(crate) mod shapes;
 #[cfg(feature = "testing")]
 mod writer;
 mod zip;

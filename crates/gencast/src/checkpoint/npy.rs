@@ -157,7 +157,7 @@ impl NpyHeader {
 const MAGIC: &[u8] = b"\x93NUMPY";
 
 /// Parses the NPY preamble and header dictionary at the start of `bytes`.
-pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
+pub(crate) fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
     if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
         return Err("not an NPY array (bad magic bytes)".into());
     }
@@ -394,7 +394,7 @@ fn parse_dict(text: &str) -> Result<Vec<(String, Value)>, String> {
 
 /// Builds a version-1.0 NPY preamble and header (padded to a multiple of 64 bytes like NumPy).
 #[cfg(any(test, feature = "testing"))]
-pub fn write_header(descr: &str, shape: &[usize]) -> Vec<u8> {
+pub(crate) fn write_header(descr: &str, shape: &[usize]) -> Vec<u8> {
     let shape_text = match shape {
         [] => "()".to_string(),
         [d] => format!("({d},)"),

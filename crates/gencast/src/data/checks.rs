@@ -2,12 +2,12 @@
 //! present, the grid and pressure levels match, there are no NaNs except sea-surface temperature
 //! over land, land cells of sea-surface temperature are NaN, and values lie in physical ranges.
 //! Problems are collected into a [`CheckReport`] (a variable × frame table) instead of failing
-//! at the first one. The rules themselves live in [`rules`], shared with the dataset reader and
-//! the step preparation.
+//! at the first one. The rules themselves live in the `rules` module, shared with the dataset
+//! reader and the step preparation.
 
 mod ranges;
 mod report;
-pub mod rules;
+pub(crate) mod rules;
 
 pub use report::{CheckReport, CheckRow};
 
@@ -72,7 +72,7 @@ pub fn check_inputs_every(
     let missing = rules::missing_variables(ds, task.input_variables.iter().map(String::as_str));
     for var in &task.input_variables {
         let source = Source::of(var);
-        if !source.from_file() {
+        if !source.is_read_from_file() {
             continue;
         }
         report.checks += 1;

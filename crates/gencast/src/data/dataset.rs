@@ -13,9 +13,9 @@ use super::netcdf_time;
 use crate::{Error, Result};
 
 /// Name of the batch dimension (index 0 is selected by [`Dataset::read`]).
-pub const BATCH_DIM: &str = "batch";
+pub(crate) const BATCH_DIM: &str = "batch";
 /// Name of the time dimension (the one [`Dataset::read`]'s frame range applies to).
-pub const TIME_DIM: &str = "time";
+pub(crate) const TIME_DIM: &str = "time";
 
 /// The coordinates of a dataset held in memory ([`Dataset::from_arrays`]); an empty one is
 /// absent.

@@ -4,8 +4,8 @@
 //!
 //! The arithmetic follows the reference's NumPy code step by step so that the features match it
 //! bit for bit: progress in f64 then cast to f32, phase `progress · 2π` in f32, and sine/cosine
-//! from [`crate::npmath`], NumPy's own float32 algorithm, which is not always the correctly
-//! rounded value that `f32::sin` gives.
+//! from the crate's `npmath` module, NumPy's own float32 algorithm, which is not always the
+//! correctly rounded value that `f32::sin` gives.
 
 use crate::npmath;
 use crate::time::{AVG_DAY_PER_YEAR, NS_PER_SECOND, SEC_PER_DAY};

@@ -5,7 +5,7 @@
 
 /// Tolerance, in degrees, for grid coordinates: f32 storage of multiples of 0.25° is exact,
 /// and 1e-3° still separates every grid in use; allows for files written from rounded values.
-pub const DEG_TOL: f32 = 1e-3;
+pub(crate) const DEG_TOL: f32 = 1e-3;
 
 /// Joins every problem found (`None` when there is none), so a report shows them all at once.
 fn joined(problems: Vec<String>) -> Option<String> {
@@ -14,7 +14,7 @@ fn joined(problems: Vec<String>) -> Option<String> {
 
 /// Latitudes must ascend from -90 to 90 (both poles included) with uniform spacing; every
 /// problem is reported.
-pub fn lat_problem(lat: &[f32]) -> Option<String> {
+pub(crate) fn lat_problem(lat: &[f32]) -> Option<String> {
     if lat.len() < 2 {
         return Some(format!("need at least 2 latitudes, found {}", lat.len()));
     }
@@ -51,7 +51,7 @@ pub fn lat_problem(lat: &[f32]) -> Option<String> {
 
 /// Longitudes must ascend from 0 with uniform spacing and cover 360° without repeating 0; every
 /// problem is reported.
-pub fn lon_problem(lon: &[f32]) -> Option<String> {
+pub(crate) fn lon_problem(lon: &[f32]) -> Option<String> {
     if lon.len() < 2 {
         return Some(format!("need at least 2 longitudes, found {}", lon.len()));
     }

@@ -1,7 +1,7 @@
 //! Reading example datasets (NetCDF written by xarray) and normalisation statistics.
-pub mod dataset;
-pub mod forcings;
-pub mod grid;
+pub(crate) mod dataset;
+stage!(forcings);
+pub(crate) mod grid;
 pub(crate) mod netcdf_io;
 pub mod netcdf_time;
 pub mod solar_radiation;
@@ -9,10 +9,10 @@ pub mod stats;
 pub use dataset::{Array, Dataset, MemoryCoords, VarInfo};
 pub use netcdf_io::AttrValue;
 pub use stats::{NormStats, StatsSet};
-pub mod bounds;
+stage!(bounds);
 pub mod checks;
-pub mod normalization;
+pub(crate) mod normalization;
 pub mod requests;
 pub mod sources;
 pub mod stacking;
-pub mod task;
+stage!(task);

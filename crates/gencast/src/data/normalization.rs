@@ -17,7 +17,7 @@ use crate::{Error, Result};
 /// f32 location and scale of one variable at one level. A missing entry (the statistics file
 /// has no such variable) leaves that part of the transform out, as the reference does.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LevelNorm {
+pub(crate) struct LevelNorm {
     /// Subtracted before scaling (the mean), if any.
     pub location: Option<f32>,
     /// Divided by (the standard deviation), if any.
@@ -26,13 +26,13 @@ pub struct LevelNorm {
 
 impl LevelNorm {
     /// The identity transform.
-    pub const IDENTITY: LevelNorm = LevelNorm {
+    pub(crate) const IDENTITY: LevelNorm = LevelNorm {
         location: None,
         scale: None,
     };
 
     /// Builds the transform from f64 statistics, cast to f32 as the reference does.
-    pub fn from_f64(location: Option<f64>, scale: Option<f64>) -> LevelNorm {
+    pub(crate) fn from_f64(location: Option<f64>, scale: Option<f64>) -> LevelNorm {
         LevelNorm {
             location: location.map(|m| m as f32),
             scale: scale.map(|s| s as f32),
@@ -46,7 +46,7 @@ impl LevelNorm {
 
     /// `(location, 1/scale)` with 0 and 1 for absent parts: `(x − location) · (1/scale)` then
     /// gives exactly [`LevelNorm::normalize`] (subtracting +0 and multiplying by 1 are exact).
-    pub fn affine(&self) -> (f32, f32) {
+    pub(crate) fn affine(&self) -> (f32, f32) {
         (
             self.location.unwrap_or(0.0),
             self.inv_scale().unwrap_or(1.0),
@@ -54,7 +54,7 @@ impl LevelNorm {
     }
 
     /// Normalises one value: `(x − location) · (1/scale)`.
-    pub fn normalize(&self, x: f32) -> f32 {
+    pub(crate) fn normalize(&self, x: f32) -> f32 {
         let mut v = x;
         if let Some(m) = self.location {
             v -= m;
@@ -66,7 +66,8 @@ impl LevelNorm {
     }
 
     /// Normalises a slice in place.
-    pub fn normalize_slice(&self, xs: &mut [f32]) {
+    #[cfg(test)]
+    pub(crate) fn normalize_slice(&self, xs: &mut [f32]) {
         let loc = self.location;
         let inv = self.inv_scale();
         for x in xs {
@@ -82,7 +83,7 @@ impl LevelNorm {
     }
 
     /// Un-normalises one value: `x · scale + location`.
-    pub fn unnormalize(&self, x: f32) -> f32 {
+    pub(crate) fn unnormalize(&self, x: f32) -> f32 {
         let mut v = x;
         if let Some(s) = self.scale {
             v *= s;
@@ -95,7 +96,7 @@ impl LevelNorm {
 }
 
 /// Replaces every NaN in `xs` by `fill`; returns how many were replaced.
-pub fn fill_nan(xs: &mut [f32], fill: f32) -> usize {
+pub(crate) fn fill_nan(xs: &mut [f32], fill: f32) -> usize {
     let mut n = 0;
     for x in xs.iter_mut().filter(|x| x.is_nan()) {
         *x = fill;
@@ -105,7 +106,7 @@ pub fn fill_nan(xs: &mut [f32], fill: f32) -> usize {
 }
 
 /// `mask[i]` is true where any of the frames is NaN at position `i` (frames of equal length).
-pub fn nan_mask_any(frames: &[&[f32]]) -> Vec<bool> {
+pub(crate) fn nan_mask_any(frames: &[&[f32]]) -> Vec<bool> {
     let n = frames.first().map_or(0, |f| f.len());
     let mut mask = vec![false; n];
     for f in frames {
@@ -119,7 +120,7 @@ pub fn nan_mask_any(frames: &[&[f32]]) -> Vec<bool> {
 /// Per-level values of `var` in `stats` as f32 normalisation constants: `None` when the file has
 /// no entry for `var`; a scalar entry is repeated for every level. `levels` is empty for
 /// surface variables (one value).
-pub fn stats_for(stats: &NormStats, var: &str, levels: &[i32]) -> Result<Option<Vec<f64>>> {
+pub(crate) fn stats_for(stats: &NormStats, var: &str, levels: &[i32]) -> Result<Option<Vec<f64>>> {
     if !stats.contains(var) {
         return Ok(None);
     }
@@ -146,7 +147,7 @@ fn stats_shape_error(path: &Path, var: &str, levels: &[i32]) -> Error {
 
 /// One [`LevelNorm`] per level from a location and a scale statistics file (either may lack
 /// the variable); `levels` is empty for surface variables.
-pub fn level_norms(
+pub(crate) fn level_norms(
     locations: Option<&NormStats>,
     scales: &NormStats,
     var: &str,

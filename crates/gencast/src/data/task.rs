@@ -36,23 +36,12 @@ use super::dataset::Dataset;
 use super::stacking::StackLayout;
 use super::stats::StatsSet;
 use crate::checkpoint::TaskConfig;
+use crate::forecast::Field;
 use crate::{Error, Result};
 use norms::StepNorms;
 
 /// The variable whose NaNs are filled before normalisation and put back after prediction.
 pub const NAN_CLEANED_VAR: &str = SST;
-
-/// A physical field of one variable at one time: `data` is `[level][lat][lon]` (surface
-/// variables have no levels and `n_lat · n_lon` values).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Field {
-    /// Variable name.
-    pub name: String,
-    /// Pressure levels in hPa (empty for surface variables).
-    pub levels: Vec<i32>,
-    /// Values, level-major then latitude then longitude.
-    pub data: Vec<f32>,
-}
 
 /// The data of one forecast step, ready for the denoiser.
 #[derive(Debug, Clone)]

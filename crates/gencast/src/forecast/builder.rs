@@ -6,8 +6,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::data::Dataset;
+use crate::forecast::Naming;
 use crate::model::graphcast::Precision;
-use crate::output::forecast_nc::Naming;
 use crate::{Error, Result};
 
 use super::family::{ProgressFn, RunContext};

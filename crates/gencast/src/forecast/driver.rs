@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use crate::data::checks::check_inputs_every;
 use crate::data::netcdf_time::format_datetime;
-use crate::data::task::Field;
 use crate::data::Dataset;
-use crate::output::forecast_nc::{ForecastLayout, OutputVariable};
+use crate::forecast::Field;
+use crate::forecast::{ForecastLayout, OutputVariable};
 use crate::{Error, Result};
 
 use super::family::{Family, RunContext};

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::data::task::Field;
 use crate::data::Dataset;
+use crate::forecast::Field;
 use crate::Result;
 
 use super::model::Model;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::checkpoint::{Checkpoint, SamplerConfig};
-use crate::data::task::{Field, PreparedStep};
+use crate::data::task::PreparedStep;
 use crate::data::{Dataset, StatsSet};
+use crate::forecast::Field;
 use crate::model::graphcast::Precision;
 use crate::rollout::{override_sampler, EnsembleRun, ForecastRequest, Forecaster, MemberRun};
 use crate::{Error, Result};

@@ -10,8 +10,8 @@ use serde_json::json;
 use crate::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
 use crate::checkpoint::{GraphCastCheckpoint, TaskConfig};
 use crate::data::stacking::sorted_names;
-use crate::data::task::Field;
 use crate::data::Dataset;
+use crate::forecast::Field;
 use crate::model::graphcast::{GraphCastModel, GraphCastStats, StepInputs};
 use crate::{Error, Result};
 

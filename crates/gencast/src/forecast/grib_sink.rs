@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::sink::ForecastSink;
-use crate::data::task::Field;
-use crate::output::forecast_nc::{tmp_name, ForecastLayout, WriteMode};
+use crate::forecast::Field;
+use crate::forecast::{ForecastLayout, WriteMode};
+use crate::output::forecast_nc::tmp_name;
 use crate::output::grib2::GribWriter;
 use crate::{Error, Result};
 

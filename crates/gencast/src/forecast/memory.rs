@@ -3,10 +3,9 @@
 
 use serde_json::Value;
 
-use crate::data::task::Field;
-use crate::output::forecast_nc::{
-    coordinate_values, header, slab_of, variable_len, AttrValue, CoordValues, ForecastLayout,
-};
+use crate::forecast::Field;
+use crate::forecast::{AttrValue, CoordValues, ForecastLayout};
+use crate::output::forecast_nc::{coordinate_values, header, slab_of, variable_len};
 use crate::{Error, Result};
 
 use super::sink::ForecastSink;

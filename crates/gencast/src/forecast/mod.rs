@@ -1,5 +1,9 @@
 //! The library's front door: load a [`Model`], describe a [`Forecast`], run it into a
-//! [`ForecastSink`] (a NetCDF file, a Zarr store, or memory).
+//! [`ForecastSink`] (a NetCDF, Zarr or GRIB2 output, or memory). The forecast data model a
+//! sink receives is here too: the [`ForecastLayout`] of the output (its [`OutputVariable`]s,
+//! levels, grid, members, lead times and [`Naming`]), each step's [`Field`]s, and the raw
+//! coordinate values ([`CoordValues`]) and attributes ([`AttrValue`]) of a [`MemoryForecast`].
+//! The crate documentation describes the options, progress, cancellation and sinks.
 //!
 //! ```
 //! use gencast::{Forecast, MemorySink, Model};
@@ -21,7 +25,7 @@
 //! // (sample, batch, time, lat, lon) on the demo's 10° grid.
 //! assert_eq!(t2m.dims, ["sample", "batch", "time", "lat", "lon"]);
 //! assert_eq!(t2m.shape, [2, 1, 1, 19, 36]);
-//! let gencast::output::forecast_nc::CoordValues::Float(values) = &t2m.values else {
+//! let gencast::forecast::CoordValues::Float(values) = &t2m.values else {
 //!     panic!("forecast values are float32")
 //! };
 //! assert!(values.iter().all(|v| v.is_finite()));
@@ -38,9 +42,11 @@ macro_rules! bail {
 mod builder;
 mod driver;
 mod family;
+mod field;
 mod gencast;
 mod graphcast;
 mod grib_sink;
+mod layout;
 mod memory;
 mod model;
 pub mod output;
@@ -52,10 +58,18 @@ pub mod spill;
 mod summary;
 mod timing;
 
+/// The arithmetic of a GraphCast forecast ([`Forecast::precision`]).
+pub use crate::model::graphcast::Precision;
+pub use crate::rollout::CallProgress;
 pub use builder::Forecast;
+pub use field::Field;
 pub use grib_sink::{is_grib, GribSink};
+pub use layout::{
+    AttrValue, CoordValues, ForecastLayout, Names, Naming, OutputVariable, StaticField,
+};
 pub use memory::{MemoryForecast, MemorySink, MemoryVariable};
 pub use model::{Model, ModelKind, Stats, GENCAST_STEP_HOURS};
+pub use output::WriteMode;
 pub use prepared::MAX_PREPARED_GRIDS;
 pub use request::{DatasetInput, Progress, Summary, MAX_MEMBER_STEPS};
 pub use select::{Region, RegionPoints};

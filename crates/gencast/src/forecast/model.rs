@@ -25,6 +25,16 @@ pub enum ModelKind {
     GraphCast,
 }
 
+impl ModelKind {
+    /// The statistics file names of this family (in the folder [`Model::load`] reads).
+    pub fn stats_files(self) -> &'static [&'static str] {
+        match self {
+            ModelKind::GenCast => &StatsSet::FILES,
+            ModelKind::GraphCast => &GraphCastStats::FILES,
+        }
+    }
+}
+
 /// The normalisation statistics of a model, from files or from memory.
 #[derive(Clone, Debug)]
 pub struct Stats {
@@ -295,10 +305,7 @@ impl Model {
 
     /// The statistics file names of this model's family.
     pub fn stats_files(&self) -> &'static [&'static str] {
-        match self.kind() {
-            ModelKind::GenCast => &StatsSet::FILES,
-            ModelKind::GraphCast => &GraphCastStats::FILES,
-        }
+        self.kind().stats_files()
     }
 }
 

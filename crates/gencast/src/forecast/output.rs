@@ -3,12 +3,22 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::output::forecast_nc::{preflight, progress_name, tmp_name, WriteMode};
+use crate::output::forecast_nc::{preflight, progress_name, tmp_name};
 use crate::output::guard::{check_output_location, refuse_inputs_as_output, OutputKind};
 use crate::Result;
 
 use super::grib_sink::{is_grib, GribSink};
 use super::sink::{ForecastSink, NetCdfSink, ZarrSink};
+
+/// How a sink treats what an earlier run left: an unfinished output, or a finished one at the
+/// same path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteMode {
+    /// Continue an unfinished output of an earlier run.
+    pub resume: bool,
+    /// Replace an existing final output, or start an unfinished one over.
+    pub overwrite: bool,
+}
 
 /// Whether `path` names a Zarr store (a folder ending in `.zarr`).
 pub fn is_zarr(path: &Path) -> bool {

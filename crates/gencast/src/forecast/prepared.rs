@@ -151,8 +151,8 @@ impl PreparedCache {
 #[cfg(test)]
 mod tests {
     use super::super::{Forecast, MemorySink, Model, Progress};
+    use crate::forecast::CoordValues;
     use crate::model::graphcast::Precision;
-    use crate::output::forecast_nc::CoordValues;
 
     /// A fixture folder of this crate.
     fn fixture(set: &str) -> String {

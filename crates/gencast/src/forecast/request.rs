@@ -4,8 +4,8 @@ use std::ops::Deref;
 use std::path::PathBuf;
 
 use crate::data::Dataset;
+use crate::forecast::Naming;
 use crate::model::graphcast::Precision;
-use crate::output::forecast_nc::Naming;
 use crate::rollout::CallProgress;
 use crate::Result;
 

@@ -1,7 +1,7 @@
 //! What a forecast writes of what the model predicts: `--variables`, `--levels`, `--region`
 //! and `--output-every`, checked against the model's outputs before anything is computed.
 
-use crate::data::task::Field;
+use crate::forecast::Field;
 use crate::{Error, Result};
 
 /// The part of each step's prediction that goes to the output.

@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::data::task::Field;
-use crate::output::forecast_nc::{tmp_name, ForecastLayout, ForecastWriter, WriteMode};
+use crate::forecast::Field;
+use crate::forecast::{ForecastLayout, WriteMode};
+use crate::output::forecast_nc::{tmp_name, ForecastWriter};
 use crate::output::zarr::{MemberClaim, ZarrForecast};
 use crate::{Error, Result};
 

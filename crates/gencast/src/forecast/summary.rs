@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::data::task::Field;
-use crate::output::forecast_nc::{ForecastLayout, OutputVariable};
+use crate::forecast::Field;
+use crate::forecast::{ForecastLayout, OutputVariable};
 use crate::output::stats::{ensemble_mean_std, ensemble_quantiles};
 use crate::{Error, Result};
 

@@ -4,7 +4,7 @@
 use crate::variables::lookup;
 
 /// The CF version outputs declare in their global `Conventions` attribute.
-pub const CONVENTIONS: &str = "CF-1.8";
+pub(crate) const CONVENTIONS: &str = "CF-1.8";
 
 /// Attribute pairs as owned text.
 fn pairs(list: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
@@ -12,7 +12,7 @@ fn pairs(list: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
 }
 
 /// CF attributes of a latitude coordinate in degrees.
-pub fn latitude() -> Vec<(&'static str, String)> {
+pub(crate) fn latitude() -> Vec<(&'static str, String)> {
     pairs(&[
         ("long_name", "latitude"),
         ("standard_name", "latitude"),
@@ -22,7 +22,7 @@ pub fn latitude() -> Vec<(&'static str, String)> {
 }
 
 /// CF attributes of a longitude coordinate in degrees.
-pub fn longitude() -> Vec<(&'static str, String)> {
+pub(crate) fn longitude() -> Vec<(&'static str, String)> {
     pairs(&[
         ("long_name", "longitude"),
         ("standard_name", "longitude"),
@@ -32,7 +32,7 @@ pub fn longitude() -> Vec<(&'static str, String)> {
 }
 
 /// CF attributes of a pressure-level coordinate in hPa.
-pub fn pressure_level() -> Vec<(&'static str, String)> {
+pub(crate) fn pressure_level() -> Vec<(&'static str, String)> {
     pairs(&[
         ("long_name", "pressure level"),
         ("standard_name", "air_pressure"),
@@ -44,7 +44,7 @@ pub fn pressure_level() -> Vec<(&'static str, String)> {
 
 /// CF attributes of a valid-time coordinate stored as offsets in `units` (e.g. `hours since
 /// 2019-03-29 00:00`) of the proleptic Gregorian calendar.
-pub fn valid_time(units: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn valid_time(units: &str) -> Vec<(&'static str, String)> {
     pairs(&[
         ("long_name", "valid time"),
         ("standard_name", "time"),
@@ -55,7 +55,7 @@ pub fn valid_time(units: &str) -> Vec<(&'static str, String)> {
 
 /// CF attributes of an ensemble member coordinate (`sample`, `realization`): member numbers
 /// are counts, of units `1` (the canonical units of the standard name `realization`).
-pub fn realization() -> Vec<(&'static str, String)> {
+pub(crate) fn realization() -> Vec<(&'static str, String)> {
     pairs(&[
         ("long_name", "ensemble member"),
         ("standard_name", "realization"),
@@ -65,7 +65,7 @@ pub fn realization() -> Vec<(&'static str, String)> {
 
 /// CF attributes of a scalar `height` coordinate in metres above the surface (2 m temperature,
 /// 10 m winds).
-pub fn height() -> Vec<(&'static str, String)> {
+pub(crate) fn height() -> Vec<(&'static str, String)> {
     pairs(&[
         ("long_name", "height above the surface"),
         ("standard_name", "height"),
@@ -76,7 +76,7 @@ pub fn height() -> Vec<(&'static str, String)> {
 
 /// The height (metres) of a near-surface variable named `{H}m_…` (e.g. 2 for
 /// `2m_temperature`, 10 for `10m_u_component_of_wind`), the reference's naming of them.
-pub fn height_of(name: &str) -> Option<u32> {
+pub(crate) fn height_of(name: &str) -> Option<u32> {
     let (digits, _) = name.split_once("m_")?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -86,13 +86,13 @@ pub fn height_of(name: &str) -> Option<u32> {
 
 /// The name of the scalar coordinate of height `metres` (`height2m`, `height10m`, the CMIP
 /// names of these axes).
-pub fn height_name(metres: u32) -> String {
+pub(crate) fn height_name(metres: u32) -> String {
     format!("height{metres}m")
 }
 
 /// The accumulation period (hours) of variable `name` when it is accumulated over the hours
 /// before its valid time (`total_precipitation_12hr`: 12), from the source-name table.
-pub fn accumulation_hours(name: &str) -> Option<u32> {
+pub(crate) fn accumulation_hours(name: &str) -> Option<u32> {
     use crate::data::sources::tables::{name_rule, Conversion};
     match name_rule(name).conversion {
         Conversion::Accumulation(h) => Some(h),
@@ -103,7 +103,7 @@ pub fn accumulation_hours(name: &str) -> Option<u32> {
 /// The `cell_methods` of a forecast variable along the lead-time dimension `lead`: `sum` for
 /// an accumulation (its value sums the cell the time bounds give), `point` for the others
 /// (instantaneous values at the valid time). `None` when the file has no time bounds.
-pub fn cell_methods(name: &str, lead: &str, has_bounds: bool) -> Option<String> {
+pub(crate) fn cell_methods(name: &str, lead: &str, has_bounds: bool) -> Option<String> {
     if !has_bounds {
         return None;
     }
@@ -115,7 +115,7 @@ pub fn cell_methods(name: &str, lead: &str, has_bounds: bool) -> Option<String> 
 
 /// CF attributes of data variable `name` (`units`, `standard_name`, `long_name`) as flat text
 /// pairs; `units` given by the caller win over the table's.
-pub fn attributes(name: &str, units: Option<&str>) -> Vec<(&'static str, String)> {
+pub(crate) fn attributes(name: &str, units: Option<&str>) -> Vec<(&'static str, String)> {
     let info = lookup(name);
     let mut out = Vec::new();
     if let Some(u) = units.or(info.map(|i| i.units)) {
@@ -436,8 +436,8 @@ mod tests {
     }
 
     /// The small layout with near-surface winds and 12 h precipitation added, in `naming`.
-    fn layout_with_accumulation(naming: crate::output::forecast_nc::Naming) -> ForecastLayout {
-        use crate::output::forecast_nc::OutputVariable;
+    fn layout_with_accumulation(naming: crate::forecast::Naming) -> ForecastLayout {
+        use crate::forecast::OutputVariable;
         let mut layout = crate::output::forecast_nc::tests::small_layout();
         layout.naming = naming;
         // Every second 12 h step (as `--output-every 24h` writes): bounds are the 12 h before
@@ -458,18 +458,18 @@ mod tests {
         layout
     }
 
-    use crate::output::forecast_nc::ForecastLayout;
+    use crate::forecast::ForecastLayout;
 
     /// Checks the CF details of a forecast output through `attr(variable, key)`,
     /// `values(variable)` and `dims(variable)`: time bounds and cell methods, heights, member
     /// units, the 1-D valid time, and the coordinate attributes.
     fn check_cf_details(
-        naming: crate::output::forecast_nc::Naming,
+        naming: crate::forecast::Naming,
         attr: &dyn Fn(&str, &str) -> Option<String>,
         values: &dyn Fn(&str) -> Vec<f64>,
         dims: &dyn Fn(&str) -> Option<Vec<String>>,
     ) {
-        use crate::output::forecast_nc::Naming;
+        use crate::forecast::Naming;
         let wb2 = naming == Naming::WeatherBench2;
         let (lead, member, lat, lon) = if wb2 {
             (
@@ -580,7 +580,8 @@ mod tests {
 
     #[test]
     fn netcdf_forecasts_carry_time_bounds_cell_methods_heights_and_member_units() {
-        use crate::output::forecast_nc::{ForecastWriter, Naming};
+        use crate::forecast::Naming;
+        use crate::output::forecast_nc::ForecastWriter;
         use netcdf_reader::NcFile;
         for naming in [Naming::Reference, Naming::WeatherBench2] {
             let dir = tempfile::tempdir().unwrap();
@@ -621,7 +622,7 @@ mod tests {
 
     #[test]
     fn zarr_forecasts_carry_the_same_cf_details() {
-        use crate::output::forecast_nc::Naming;
+        use crate::forecast::Naming;
         use serde_json::Value;
         for naming in [Naming::Reference, Naming::WeatherBench2] {
             let dir = tempfile::tempdir().unwrap();

@@ -18,80 +18,11 @@ pub(crate) mod progress;
 
 pub use super::netcdf::tmp_name;
 use super::netcdf::NcWriter;
-pub use super::netcdf::{AttrValue, NcHeader, NcType, VarDecl};
-use super::statics::StaticField;
+pub use super::netcdf::{NcHeader, NcType, VarDecl};
+use crate::forecast::{AttrValue, CoordValues, ForecastLayout, Naming, OutputVariable, WriteMode};
 use crate::{Error, Result};
 pub use progress::progress_name;
 use progress::{identity, Progress};
-
-/// One predicted variable.
-#[derive(Clone, Debug)]
-pub struct OutputVariable {
-    /// The reference's variable name (e.g. `2m_temperature`).
-    pub name: String,
-    /// Whether it has a `level` dimension.
-    pub levelled: bool,
-    /// Its units, when known.
-    pub units: Option<String>,
-    /// For an ensemble statistic (e.g. `mean`, `q10`) of variable `{statistic}__{base}`: the
-    /// statistic; such a variable has no member dimension. `None` for a per-member variable.
-    pub statistic: Option<String>,
-}
-
-impl OutputVariable {
-    /// The predicted variable this one holds or summarises (the name without a statistic's
-    /// `{statistic}__` prefix).
-    pub fn base_name(&self) -> &str {
-        match &self.statistic {
-            Some(s) => self
-                .name
-                .strip_prefix(s.as_str())
-                .and_then(|n| n.strip_prefix("__"))
-                .unwrap_or(&self.name),
-            None => &self.name,
-        }
-    }
-
-    /// Whether the variable has the member dimension.
-    pub fn per_member(&self) -> bool {
-        self.statistic.is_none()
-    }
-}
-
-/// What a forecast file holds.
-#[derive(Clone, Debug)]
-pub struct ForecastLayout {
-    /// Predicted variables, in file order.
-    pub variables: Vec<OutputVariable>,
-    /// Pressure levels (hPa) of the levelled variables.
-    pub levels: Vec<i32>,
-    /// Latitudes, ascending.
-    pub lat: Vec<f32>,
-    /// Longitudes.
-    pub lon: Vec<f32>,
-    /// Ensemble member numbers (the `sample` coordinate, offset included).
-    pub members: Vec<i32>,
-    /// Lead time of each step, in hours.
-    pub lead_hours: Vec<i32>,
-    /// Initialisation time as `YYYY-MM-DDTHH:MM:SS` (UTC).
-    pub init_time: String,
-    /// Free-text provenance stored in the global `history` attribute.
-    pub history: String,
-    /// The dimension and coordinate names.
-    pub naming: Naming,
-    /// Static `lat × lon` fields copied from the input dataset (e.g. the land-sea mask, for
-    /// coastlines), stored after the predicted variables and written when the output is created.
-    pub statics: Vec<StaticField>,
-}
-
-/// How [`ForecastWriter::open_resumable`] treats what an earlier run left.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WriteMode {
-    /// Continue an unfinished file of an earlier run.
-    pub resume: bool,
-    /// Replace an existing final file, or start an unfinished one over.
-    pub overwrite: bool,
-}
 
 /// Checks, without changing anything, that writing `path` in `mode` discards nothing silently:
 /// an unfinished run's file (temporary file and progress record) needs `resume` or
@@ -148,67 +79,6 @@ fn attrs(list: &[(&str, AttrValue)]) -> Vec<(String, AttrValue)> {
     list.iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
-}
-
-/// The dimension and coordinate names of a forecast file or store.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Naming {
-    /// The reference's rollout names: `sample, batch, time[, level], lat, lon`, with `datetime`
-    /// and `init_time` coordinates.
-    #[default]
-    Reference,
-    /// WeatherBench-2's names: `realization, time, prediction_timedelta[, level], latitude,
-    /// longitude`, where `time` is the initialisation time and `valid_time` the valid time.
-    WeatherBench2,
-}
-
-/// The names a [`Naming`] gives to the dimensions and time coordinates.
-#[derive(Clone, Copy, Debug)]
-pub struct Names {
-    /// Ensemble member dimension.
-    pub member: &'static str,
-    /// Initialisation dimension (length 1).
-    pub init_dim: &'static str,
-    /// Lead time dimension and coordinate.
-    pub lead: &'static str,
-    /// Pressure level dimension.
-    pub level: &'static str,
-    /// Latitude dimension.
-    pub lat: &'static str,
-    /// Longitude dimension.
-    pub lon: &'static str,
-    /// Valid time coordinate, `(init, lead)`.
-    pub valid_time: &'static str,
-    /// Initialisation time coordinate, `(init)`.
-    pub init_time: &'static str,
-}
-
-impl Naming {
-    /// The names of this naming.
-    pub fn names(self) -> Names {
-        match self {
-            Naming::Reference => Names {
-                member: "sample",
-                init_dim: "batch",
-                lead: "time",
-                level: "level",
-                lat: "lat",
-                lon: "lon",
-                valid_time: "datetime",
-                init_time: "init_time",
-            },
-            Naming::WeatherBench2 => Names {
-                member: "realization",
-                init_dim: "time",
-                lead: "prediction_timedelta",
-                level: "level",
-                lat: "latitude",
-                lon: "longitude",
-                valid_time: "valid_time",
-                init_time: "time",
-            },
-        }
-    }
 }
 
 /// One coordinate variable of a forecast output: name, dimension names, CF attributes and
@@ -537,17 +407,6 @@ pub(crate) fn variable_len(layout: &ForecastLayout, variable: usize) -> usize {
         .is_none_or(|v| v.per_member());
     let (_, per_step) = slab_of(layout, 0, 0, variable);
     per_step * layout.lead_hours.len() * if per_member { layout.members.len() } else { 1 }
-}
-
-/// The values of one coordinate variable of a forecast file.
-#[derive(Clone, Debug, PartialEq)]
-pub enum CoordValues {
-    /// 32-bit integers (`NC_INT`).
-    Int(Vec<i32>),
-    /// 32-bit floats (`NC_FLOAT`).
-    Float(Vec<f32>),
-    /// 64-bit floats (`NC_DOUBLE`).
-    Double(Vec<f64>),
 }
 
 /// The header a forecast file of `layout` has: dimensions, global attributes, the coordinate

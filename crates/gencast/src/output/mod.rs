@@ -1,13 +1,13 @@
 //! Output writers (NetCDF, Zarr, GRIB2), their reader, ensemble statistics and verification
 //! scores.
 
-pub mod cf;
-pub mod forecast_nc;
-pub mod grib2;
+pub(crate) mod cf;
+stage!(forecast_nc);
+stage!(grib2);
 pub mod guard;
 pub mod netcdf;
 pub mod read;
-pub mod statics;
+pub(crate) mod statics;
 pub mod stats;
 pub mod verify;
-pub mod zarr;
+stage!(zarr);

@@ -17,6 +17,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::forecast::AttrValue;
 use crate::{Error, Result};
 
 const NC_DIMENSION: u32 = 0x0A;
@@ -49,19 +50,6 @@ impl NcType {
             NcType::Double => 8,
         }
     }
-}
-
-/// An attribute value.
-#[derive(Clone, Debug, PartialEq)]
-pub enum AttrValue {
-    /// A text attribute (`NC_CHAR`).
-    Text(String),
-    /// One or more doubles.
-    Double(Vec<f64>),
-    /// One or more 32-bit integers.
-    Int(Vec<i32>),
-    /// One or more floats.
-    Float(Vec<f32>),
 }
 
 /// A variable declaration.

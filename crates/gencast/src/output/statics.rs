@@ -2,26 +2,16 @@
 //! forecast output, so that maps can draw coastlines from the forecast alone.
 
 use crate::data::Dataset;
+use crate::forecast::StaticField;
 use crate::Result;
 
 /// The input dataset's static variables a forecast output carries, when the dataset has them.
-pub const COPIED: [&str; 2] = ["land_sea_mask", "geopotential_at_surface"];
-
-/// A `lat × lon` field without member or time dimension.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StaticField {
-    /// Variable name (e.g. `land_sea_mask`).
-    pub name: String,
-    /// Units from the dataset, when it gives them.
-    pub units: Option<String>,
-    /// Values on the output's grid, `lat × lon` row-major.
-    pub data: Vec<f32>,
-}
+pub(crate) const COPIED: [&str; 2] = ["land_sea_mask", "geopotential_at_surface"];
 
 /// The [`COPIED`] variables of `ds` that are plain `lat × lon` fields, at the points of the
 /// output grid `lat × lon` (a region's longitudes may run below 0°); variables the dataset lacks,
 /// or whose grid does not hold every output point, are left out.
-pub fn from_dataset(ds: &Dataset, lat: &[f32], lon: &[f32]) -> Result<Vec<StaticField>> {
+pub(crate) fn from_dataset(ds: &Dataset, lat: &[f32], lon: &[f32]) -> Result<Vec<StaticField>> {
     // Output coordinates are copies of the dataset's (float32 degrees), so 1e-3° is exact
     // enough to find each point.
     let find = |want: f32, have: &[f32], wrap: bool| {

@@ -7,8 +7,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use gencast::data::{Dataset, NormStats};
+use gencast::forecast::{CoordValues, WriteMode};
 use gencast::forecast::{EnsembleSummary, SummarySink};
-use gencast::output::forecast_nc::{CoordValues, WriteMode};
 use gencast::{Forecast, MemoryForecast, MemorySink, Model, ModelKind, NetCdfSink, Progress};
 
 /// The bundled demo: model, statistics and dataset.
@@ -100,7 +100,7 @@ fn memory_forecast_is_the_netcdf_file() {
             .map(|(_, v)| format!("{v:?}")),
         Some(format!(
             "{:?}",
-            gencast::output::forecast_nc::AttrValue::Text("GenCast ensemble forecast".into())
+            gencast::forecast::AttrValue::Text("GenCast ensemble forecast".into())
         ))
     );
 }

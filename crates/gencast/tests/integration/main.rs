@@ -12,6 +12,7 @@ mod data_reader;
 mod data_support;
 mod denoiser_load;
 mod denoiser_parity;
+mod examples;
 mod facade;
 mod graph_build;
 mod graph_connectivity;

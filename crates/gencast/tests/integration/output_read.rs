@@ -2,7 +2,8 @@
 //! grids crossing 0°), and the verification metrics against naive f64 computations.
 
 use crate::support::surface_and_levelled;
-use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter, Naming};
+use gencast::forecast::{ForecastLayout, Naming};
+use gencast::output::forecast_nc::ForecastWriter;
 use gencast::output::read::{ForecastOutput, OutputLayout};
 use gencast::output::stats::normalized_latitude_weights;
 use gencast::output::verify::{

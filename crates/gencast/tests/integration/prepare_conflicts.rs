@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use gencast::data::sources::{self, Field, Prepared};
-use gencast::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+use gencast::forecast::AttrValue;
+use gencast::output::netcdf::{NcHeader, NcType, NcWriter};
 
 use crate::prepare_sources::{cds_sources, fields, request};
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use gencast::data::netcdf_time::parse_datetime;
 use gencast::data::sources::convert::Regrid;
 use gencast::data::sources::{tables, PrepareRequest};
-use gencast::output::forecast_nc::OutputVariable;
+use gencast::forecast::OutputVariable;
 use sha2::{Digest, Sha256};
 
 /// The regular grid of the fixtures and published datasets: `-90 + res*i` and `res*j` in

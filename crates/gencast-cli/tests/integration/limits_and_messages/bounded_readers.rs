@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gencast::output::forecast_nc::{ForecastLayout, OutputVariable};
+use gencast::forecast::{ForecastLayout, OutputVariable};
 use gencast::output::zarr::ZarrForecast;
 use serde_json::{json, Value};
 

@@ -8,7 +8,8 @@ use std::process::{Command, Output};
 
 use gencast::data::netcdf_time::format_datetime;
 use gencast::data::Dataset;
-use gencast::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+use gencast::forecast::AttrValue;
+use gencast::output::netcdf::{NcHeader, NcType, NcWriter};
 
 /// Folder of a fixture set (`tiny-mha`, `tiny-triblockdiag`).
 pub(crate) fn fixture(set: &str) -> PathBuf {

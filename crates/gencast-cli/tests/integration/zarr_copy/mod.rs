@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use gencast::data::Dataset;
-use gencast::output::forecast_nc::{ForecastLayout, ForecastWriter, Naming, OutputVariable};
+use gencast::forecast::{ForecastLayout, Naming, OutputVariable};
+use gencast::output::forecast_nc::ForecastWriter;
 use gencast::output::zarr::ZarrForecast;
 use netcdf_reader::{NcFile, NcType};
 use serde_json::{json, Map, Value};

@@ -1,19 +1,18 @@
 //! Dataset validation rules, each written once. [`Dataset::open`] applies the grid rules
-//! ([`crate::data::grid`]),
-//! [`check_inputs`](super::check_inputs) collects every problem into a report and
-//! [`PreparedStep`](crate::data::task::PreparedStep) fails on the first one. A rule returns what
-//! is wrong, with the expected and found values; the caller names the file and the variable.
+//! (the `data::grid` module), [`check_inputs`](super::check_inputs) collects every problem into
+//! a report and `data::task::PreparedStep` fails on the first one. A rule returns what is wrong,
+//! with the expected and found values; the caller names the file and the variable.
 
 use crate::data::dataset::{Array, Dataset, BATCH_DIM, TIME_DIM};
 use crate::data::forcings::ProgressFeature;
 use crate::variables::{is_atmospheric, is_static};
 
-pub use crate::data::grid::{lat_problem, lon_problem};
-pub use crate::time::NS_PER_HOUR;
+pub(crate) use crate::data::grid::{lat_problem, lon_problem};
+pub(crate) use crate::time::NS_PER_HOUR;
 
 /// Where the values of an input variable come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// A `(lat, lon)` field read from the file.
     Static,
     /// A `(time, [level,] lat, lon)` field read from the file.
@@ -24,7 +23,7 @@ pub enum Source {
 
 impl Source {
     /// The source of the variable `name`.
-    pub fn of(name: &str) -> Source {
+    pub(crate) fn of(name: &str) -> Source {
         if let Some(p) = ProgressFeature::from_name(name) {
             Source::Progress(p)
         } else if is_static(name) {
@@ -35,14 +34,14 @@ impl Source {
     }
 
     /// Whether the variable is read from the dataset.
-    pub fn from_file(self) -> bool {
+    pub(crate) fn is_read_from_file(self) -> bool {
         !matches!(self, Source::Progress(_))
     }
 }
 
 /// The dims (besides an optional `batch`) a variable read from the dataset must have, in order;
 /// `None` for computed variables.
-pub fn expected_dims(name: &str) -> Option<&'static [&'static str]> {
+pub(crate) fn expected_dims(name: &str) -> Option<&'static [&'static str]> {
     match Source::of(name) {
         Source::Progress(_) => None,
         Source::Static => Some(&["lat", "lon"]),
@@ -53,18 +52,18 @@ pub fn expected_dims(name: &str) -> Option<&'static [&'static str]> {
 
 /// The variables among `names` that are read from the file (not computed) but absent from `ds`,
 /// in the given order.
-pub fn missing_variables<'a>(
+pub(crate) fn missing_variables<'a>(
     ds: &Dataset,
     names: impl IntoIterator<Item = &'a str>,
 ) -> Vec<&'a str> {
     names
         .into_iter()
-        .filter(|n| Source::of(n).from_file() && !ds.has(n))
+        .filter(|n| Source::of(n).is_read_from_file() && !ds.has(n))
         .collect()
 }
 
 /// Why the forcing `name` cannot be provided (only the progress features are computed).
-pub fn forcing_problem(name: &str) -> Option<String> {
+pub(crate) fn forcing_problem(name: &str) -> Option<String> {
     match Source::of(name) {
         Source::Progress(_) => None,
         _ => Some(format!(
@@ -75,7 +74,7 @@ pub fn forcing_problem(name: &str) -> Option<String> {
 
 /// Why the variable `name` of `ds` does not have the dims of [`expected_dims`] (`None` when it
 /// does, is computed, or is absent: see [`missing_variables`]).
-pub fn dims_problem(ds: &Dataset, name: &str) -> Option<String> {
+pub(crate) fn dims_problem(ds: &Dataset, name: &str) -> Option<String> {
     let expected = expected_dims(name)?;
     let info = ds.variable(name)?;
     let dims: Vec<&str> = info
@@ -90,7 +89,7 @@ pub fn dims_problem(ds: &Dataset, name: &str) -> Option<String> {
 
 /// Why an array read from `ds` is not on the dataset's grid and levels: its `lat`, `lon` and
 /// `level` dims must have the sizes of those coordinates (other dims are not checked).
-pub fn shape_problem(ds: &Dataset, a: &Array) -> Option<String> {
+pub(crate) fn shape_problem(ds: &Dataset, a: &Array) -> Option<String> {
     let expected: Vec<usize> = a
         .dims
         .iter()
@@ -111,13 +110,13 @@ pub fn shape_problem(ds: &Dataset, a: &Array) -> Option<String> {
 }
 
 /// Whether any of the variables `names` has pressure levels.
-pub fn needs_levels<'a>(names: impl IntoIterator<Item = &'a str>) -> bool {
+pub(crate) fn needs_levels<'a>(names: impl IntoIterator<Item = &'a str>) -> bool {
     names.into_iter().any(is_atmospheric)
 }
 
 /// The pressure levels of a task found in a dataset.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LevelMatch {
+pub(crate) struct LevelMatch {
     /// `(level in hPa, index in the file)` of each level found, in the requested order.
     pub found: Vec<(i32, usize)>,
     /// What is missing, when some requested levels are absent.
@@ -125,7 +124,7 @@ pub struct LevelMatch {
 }
 
 /// Matches the requested pressure levels (hPa) with those of `ds`, by value.
-pub fn match_levels(ds: &Dataset, levels: impl IntoIterator<Item = i64>) -> LevelMatch {
+pub(crate) fn match_levels(ds: &Dataset, levels: impl IntoIterator<Item = i64>) -> LevelMatch {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for l in levels {
@@ -148,7 +147,7 @@ pub fn match_levels(ds: &Dataset, levels: impl IntoIterator<Item = i64>) -> Leve
 }
 
 /// Why the `n` input frames from frame `first` are not all in `ds`.
-pub fn frames_problem(ds: &Dataset, first: usize, n: usize) -> Option<String> {
+pub(crate) fn frames_problem(ds: &Dataset, first: usize, n: usize) -> Option<String> {
     let n_frames = ds.num_frames();
     (n_frames < first + n).then(|| {
         format!(
@@ -160,7 +159,7 @@ pub fn frames_problem(ds: &Dataset, first: usize, n: usize) -> Option<String> {
 
 /// Why the `n` input frames from frame `first` lack valid times (`datetime`), which the
 /// forcings are computed from.
-pub fn datetimes_problem(ds: &Dataset, first: usize, n: usize) -> Option<String> {
+pub(crate) fn datetimes_problem(ds: &Dataset, first: usize, n: usize) -> Option<String> {
     let n_times = ds.datetime().len();
     (n_times < first + n).then(|| {
         format!(
@@ -172,7 +171,7 @@ pub fn datetimes_problem(ds: &Dataset, first: usize, n: usize) -> Option<String>
 }
 
 /// Why consecutive input frames (valid times in ns) are not `step_hours` apart.
-pub fn spacing_problem(datetimes: &[i64], step_hours: i64) -> Option<String> {
+pub(crate) fn spacing_problem(datetimes: &[i64], step_hours: i64) -> Option<String> {
     let step_ns = step_hours * NS_PER_HOUR;
     datetimes
         .windows(2)
@@ -193,7 +192,7 @@ mod tests {
     fn sources_and_dims() {
         assert_eq!(Source::of("land_sea_mask"), Source::Static);
         assert_eq!(Source::of("temperature"), Source::TimeDependent);
-        assert!(!Source::of("day_progress_cos").from_file());
+        assert!(!Source::of("day_progress_cos").is_read_from_file());
         assert_eq!(
             expected_dims("temperature"),
             Some(&[TIME_DIM, "level", "lat", "lon"][..])

@@ -5,15 +5,15 @@ use std::path::{Path, PathBuf};
 use super::tables::Conversion;
 
 /// The dimension names each role goes by in the sources.
-pub const TIME_NAMES: [&str; 3] = ["valid_time", "time", "datetime"];
+pub(crate) const TIME_NAMES: [&str; 3] = ["valid_time", "time", "datetime"];
 /// Names of the pressure-level dimension.
-pub const LEVEL_NAMES: [&str; 4] = ["pressure_level", "level", "isobaricInhPa", "plev"];
+pub(crate) const LEVEL_NAMES: [&str; 4] = ["pressure_level", "level", "isobaricInhPa", "plev"];
 /// Names of the latitude dimension.
-pub const LAT_NAMES: [&str; 2] = ["latitude", "lat"];
+pub(crate) const LAT_NAMES: [&str; 2] = ["latitude", "lat"];
 /// Names of the longitude dimension.
-pub const LON_NAMES: [&str; 2] = ["longitude", "lon"];
+pub(crate) const LON_NAMES: [&str; 2] = ["longitude", "lon"];
 /// Names of the ensemble-member dimension (CDS ensemble downloads call it `number`).
-pub const MEMBER_NAMES: [&str; 3] = ["number", "member", "realization"];
+pub(crate) const MEMBER_NAMES: [&str; 3] = ["number", "member", "realization"];
 
 /// One variable of one source, in the layout (time, level, lat, lon), as the source gives it
 /// (grid orientation and units not yet converted).
@@ -114,7 +114,7 @@ impl Field {
 
 /// The member numbers of an ensemble dimension `name` of `size` in the source at `path`: its
 /// coordinate's `values` (whole numbers, one per member), or 0, 1, ... without a coordinate.
-pub fn member_numbers(
+pub(crate) fn member_numbers(
     path: &Path,
     name: &str,
     values: Option<Vec<f64>>,
@@ -149,7 +149,7 @@ pub fn member_numbers(
 /// Reorders `data` of shape `shape` into (time, level, lat, lon) values as [`transpose`] does:
 /// one array per member when `members` gives the member dimension's axis and numbers (that
 /// dimension has role `None` in `roles`), else one array without a member.
-pub fn member_slabs(
+pub(crate) fn member_slabs(
     data: &[f32],
     shape: &[usize],
     roles: &[Option<usize>],
@@ -177,7 +177,7 @@ pub fn member_slabs(
 
 /// Splits `data` of shape `shape` along dimension `axis` into one array per index of that
 /// dimension, each of shape `shape` without `axis` (row-major).
-pub fn split_axis(data: &[f32], shape: &[usize], axis: usize) -> Vec<Vec<f32>> {
+pub(crate) fn split_axis(data: &[f32], shape: &[usize], axis: usize) -> Vec<Vec<f32>> {
     let n = shape[axis];
     let inner: usize = shape[axis + 1..].iter().product();
     let outer: usize = shape[..axis].iter().product();
@@ -196,7 +196,7 @@ pub fn split_axis(data: &[f32], shape: &[usize], axis: usize) -> Vec<Vec<f32>> {
 /// for a dimension of size 1 that is dropped. `out_shape` is the (time, level, lat, lon) shape.
 /// Sizes that do not agree (`data` not of `shape`, `out_shape` not holding the same values, a
 /// role out of range) give an empty result, which [`Field::check`] then refuses by name.
-pub fn transpose(
+pub(crate) fn transpose(
     data: &[f32],
     shape: &[usize],
     roles: &[Option<usize>],

@@ -11,7 +11,7 @@ use crate::{Error, Result};
 
 /// Keeps the fields of ensemble member `member` and those that name no member. Without a
 /// `member`, fields of several members are refused, saying how to choose one.
-pub fn select_member(fields: Vec<Field>, member: Option<i64>) -> Result<Vec<Field>> {
+pub(crate) fn select_member(fields: Vec<Field>, member: Option<i64>) -> Result<Vec<Field>> {
     let mut members: BTreeMap<i64, String> = BTreeMap::new();
     for f in &fields {
         if let Some(n) = f.member {
@@ -74,7 +74,7 @@ fn describe(time: Option<i64>, level: Option<i32>) -> String {
 /// units, into one field over the union of their valid times and levels. Two slices for the
 /// same time and level must be identical (then one is kept); different values are refused,
 /// naming both places and the first point where they differ.
-pub fn merge(name: &str, mut fields: Vec<Field>) -> Result<Field> {
+pub(crate) fn merge(name: &str, mut fields: Vec<Field>) -> Result<Field> {
     let Some(first) = fields.first() else {
         return Err(Error::Invalid(format!("no field gives `{name}`")));
     };

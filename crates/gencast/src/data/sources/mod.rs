@@ -5,19 +5,19 @@
 //! `names.tsv`; then the fields the model needs are oriented, regridded, cut to the model's
 //! levels and input frames, converted to its units, and written in the reference's example
 //! layout by [`write_netcdf`] or [`write_zarr`]. Sources are NetCDF files, Zarr v2 stores and
-//! GRIB 1/2 files (see the [`netcdf`], [`zarr`] and [`grib`] modules).
+//! GRIB 1/2 files (see the `netcdf`, `zarr` and `grib` modules).
 
 pub mod convert;
-pub mod field;
-pub mod grib;
+pub(crate) mod field;
+pub(crate) mod grib;
 pub mod inventory;
-pub mod merge;
-pub mod netcdf;
+pub(crate) mod merge;
+pub(crate) mod netcdf;
 pub mod tables;
-pub mod units;
+pub(crate) mod units;
 mod write;
 mod write_zarr;
-pub mod zarr;
+pub(crate) mod zarr;
 
 use std::collections::BTreeSet;
 use std::io::Read;

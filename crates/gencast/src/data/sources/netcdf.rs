@@ -18,15 +18,10 @@ use crate::data::netcdf_io;
 use crate::data::netcdf_time;
 use crate::{Error, Result};
 
-/// Reads every gridded variable (one with latitude and longitude dimensions) of a NetCDF file.
-pub fn read_fields(path: &Path) -> Result<Vec<Field>> {
-    Ok(read_contents(path)?.fields)
-}
-
 /// Reads every gridded variable of a NetCDF file that feeds a model variable (one field per
 /// ensemble member when it has a member dimension), and lists the other data variables as
 /// skipped, with why.
-pub fn read_contents(path: &Path) -> Result<SourceContents> {
+pub(crate) fn read_contents(path: &Path) -> Result<SourceContents> {
     let file = netcdf_io::open(path)?;
     let vars = file
         .variables()

@@ -52,7 +52,7 @@ fn rules() -> &'static [Rule] {
 }
 
 /// A units spelling in the table's form: `**` and `^` removed, spaces collapsed, trimmed.
-pub fn normalize(units: &str) -> String {
+pub(crate) fn normalize(units: &str) -> String {
     units
         .replace("**", "")
         .replace('^', "")
@@ -63,7 +63,7 @@ pub fn normalize(units: &str) -> String {
 
 /// The units of the model variable `model_var` (`variables.tsv`; `m` for the accumulated
 /// `total_precipitation` of the sources), if the library knows it.
-pub fn model_units(model_var: &str) -> Option<&'static str> {
+pub(crate) fn model_units(model_var: &str) -> Option<&'static str> {
     if model_var == "total_precipitation" {
         return Some("m");
     }
@@ -71,7 +71,7 @@ pub fn model_units(model_var: &str) -> Option<&'static str> {
 }
 
 /// How values in `found` units become `model` units: `Ok((scale, offset))`, or why not.
-pub fn conversion(found: &str, model: &str) -> std::result::Result<(f64, f64), String> {
+pub(crate) fn conversion(found: &str, model: &str) -> std::result::Result<(f64, f64), String> {
     let (found_n, model_n) = (normalize(found), normalize(model));
     if found_n == model_n {
         return Ok((1.0, 0.0));
@@ -98,14 +98,14 @@ pub fn conversion(found: &str, model: &str) -> std::result::Result<(f64, f64), S
 }
 
 /// Whether `found` units are the model's `model` units in another spelling (no conversion).
-pub fn same_units(found: &str, model: &str) -> bool {
+pub(crate) fn same_units(found: &str, model: &str) -> bool {
     conversion(found, model) == Ok((1.0, 0.0))
 }
 
 /// Converts `field`, which feeds the model variable `model_var`, from its units to the
 /// model's, and records the model's units on it. A field without units, or of a variable the
 /// library does not know, is left as it is.
-pub fn to_model_units(field: &mut Field, model_var: &str) -> Result<()> {
+pub(crate) fn to_model_units(field: &mut Field, model_var: &str) -> Result<()> {
     let Some(model) = model_units(model_var) else {
         return Ok(());
     };

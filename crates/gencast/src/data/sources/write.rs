@@ -4,9 +4,10 @@ use std::path::Path;
 
 use super::Prepared;
 use crate::data::netcdf_time::format_datetime;
+use crate::forecast::AttrValue;
 use crate::output::cf;
 use crate::output::guard::{OutputKind, StagedOutput};
-use crate::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+use crate::output::netcdf::{NcHeader, NcType, NcWriter};
 use crate::time::NS_PER_HOUR;
 use crate::{Error, Result};
 

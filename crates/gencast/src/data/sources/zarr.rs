@@ -502,12 +502,6 @@ impl Store<'_> {
     }
 }
 
-/// Reads the gridded arrays (those with latitude and longitude dimensions) of a Zarr v2 store
-/// that hold `wanted` variables, only over `wanted`'s time window: a store may hold decades.
-pub fn read_fields(path: &Path, wanted: &Wanted) -> Result<Vec<Field>> {
-    Ok(read_contents(path, wanted)?.fields)
-}
-
 /// Fails unless coordinate `dim` holds as many values (`have`) as array `name` has along it.
 fn coordinate_fits(store: &Store, name: &str, dim: &str, have: usize, size: usize) -> Result<()> {
     if have == size {
@@ -520,9 +514,11 @@ fn coordinate_fits(store: &Store, name: &str, dim: &str, have: usize, size: usiz
     ))
 }
 
-/// [`read_fields`], with the store's other data arrays (not gridded, or of no model variable)
-/// listed as skipped, with why. A member dimension gives one field per member.
-pub fn read_contents(path: &Path, wanted: &Wanted) -> Result<SourceContents> {
+/// Reads the gridded arrays (those with latitude and longitude dimensions) of a Zarr v2 store
+/// that hold `wanted` variables, only over `wanted`'s time window (a store may hold decades),
+/// with the store's other data arrays (not gridded, or of no model variable) listed as skipped,
+/// with why. A member dimension gives one field per member.
+pub(crate) fn read_contents(path: &Path, wanted: &Wanted) -> Result<SourceContents> {
     let store = open_store(path)?;
     let names = store.array_names();
     let mut dims_of = Vec::new();
@@ -750,8 +746,9 @@ fn open_store(path: &Path) -> Result<Store<'_>> {
 /// image, with their dimensions (`_ARRAY_DIMENSIONS`) and text and number attributes, so that
 /// a store in the example layout opens as a [`crate::data::Dataset`]. Float arrays keep their
 /// type (missing values NaN), integer ones become int32 when every value fits, else float64.
-pub fn netcdf_image(path: &Path) -> Result<Vec<u8>> {
-    use crate::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+pub(crate) fn netcdf_image(path: &Path) -> Result<Vec<u8>> {
+    use crate::forecast::AttrValue;
+    use crate::output::netcdf::{NcHeader, NcType, NcWriter};
 
     let store = open_store(path)?;
     let names = store.array_names();

@@ -18,8 +18,8 @@ use crate::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
 use crate::checkpoint::TaskConfig;
 use crate::data::forcings::ProgressFeature;
 use crate::data::solar_radiation::{self, TISR};
-use crate::data::task::Field;
 use crate::data::Dataset;
+use crate::forecast::Field;
 use crate::variables::{is_atmospheric, is_static};
 use crate::{Error, Result};
 

@@ -10,8 +10,8 @@ use super::inputs::StepInputs;
 use crate::checkpoint::TaskConfig;
 use crate::data::normalization::{level_norms, LevelNorm};
 use crate::data::stacking::sorted_names;
-use crate::data::task::Field;
 use crate::data::NormStats;
+use crate::forecast::Field;
 use crate::variables::is_static;
 use crate::{Error, Result};
 

@@ -11,8 +11,8 @@ use super::inputs::StepInputs;
 use super::network::GraphCast;
 use super::normalization::{stack_inputs, to_physical, GraphCastStats};
 use crate::checkpoint::{GraphCastCheckpoint, TaskConfig};
-use crate::data::task::Field;
 use crate::data::Dataset;
+use crate::forecast::Field;
 use crate::{Error, Result};
 
 /// Refuses inputs on another grid than the graphs were built for.
@@ -53,7 +53,7 @@ pub enum Precision {
     /// Float32 throughout (the reference without the cast).
     #[default]
     F32,
-    /// The notebook's `Bfloat16Cast`, emulated (see [`GraphCastBf16`]).
+    /// The notebook's `Bfloat16Cast`, emulated (see `GraphCastBf16`).
     Bf16Cast,
 }
 

@@ -16,11 +16,10 @@ use serde_json::Value;
 
 use super::message::{decode, Encoder, FieldId, Grid, Product};
 use super::params::{lookup, Param};
-use crate::data::task::Field;
+use crate::forecast::Field;
+use crate::forecast::{ForecastLayout, WriteMode};
 use crate::output::forecast_nc::progress::{identity, Progress};
-use crate::output::forecast_nc::{
-    progress_name, refuse_discarding, tmp_name, ForecastLayout, WriteMode,
-};
+use crate::output::forecast_nc::{progress_name, refuse_discarding, tmp_name};
 use crate::{Error, Result};
 
 /// The largest ensemble member `number` a message holds (one octet, 255 meaning missing).

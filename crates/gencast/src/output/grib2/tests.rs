@@ -7,9 +7,10 @@ use serde_json::json;
 use super::message::{Encoder, FieldId, Grid, Product};
 use super::params::{lookup, Param};
 use super::GribWriter;
-use crate::data::task::Field;
+use crate::forecast::Field;
+use crate::forecast::{ForecastLayout, WriteMode};
 use crate::output::forecast_nc::tests::small_layout;
-use crate::output::forecast_nc::{progress_name, tmp_name, ForecastLayout, WriteMode};
+use crate::output::forecast_nc::{progress_name, tmp_name};
 
 const LAT: [f32; 3] = [-90.0, 0.0, 90.0];
 const LON: [f32; 4] = [0.0, 90.0, 180.0, 270.0];

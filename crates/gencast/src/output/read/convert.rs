@@ -7,7 +7,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::source::Source;
-use crate::output::netcdf::{AttrValue, NcHeader, NcType, NcWriter};
+use crate::forecast::AttrValue;
+use crate::output::netcdf::{NcHeader, NcType, NcWriter};
 use crate::{Error, Result};
 
 /// Attributes dropped because the values are written decoded, or kept as dimension names.

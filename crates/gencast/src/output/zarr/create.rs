@@ -15,7 +15,8 @@ use zarrs::metadata::v3::{AdditionalFieldV3, AdditionalFieldsV3};
 use zarrs::storage::{StoreKey, WritableStorageTraits};
 
 use super::super::cf;
-use super::super::forecast_nc::{self, AttrValue, CoordValues, ForecastLayout, OutputVariable};
+use super::super::forecast_nc;
+use crate::forecast::{AttrValue, CoordValues, ForecastLayout, OutputVariable};
 use super::IDENTITY_ATTR;
 use crate::{Error, Result};
 

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use zarrs::filesystem::FilesystemStore;
 
-use super::forecast_nc::ForecastLayout;
 use super::guard::{first_difference, mismatch_subject, short};
+use crate::forecast::ForecastLayout;
 use crate::{Error, Result};
 use chunk::VariableArray;
 
@@ -366,8 +366,8 @@ impl ZarrForecast {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::forecast_nc::{self, CoordValues};
-    use crate::output::statics::StaticField;
+    use crate::forecast::{CoordValues, StaticField};
+    use crate::output::forecast_nc;
     use zarrs::array::Array;
 
     fn layout(members: usize) -> ForecastLayout {

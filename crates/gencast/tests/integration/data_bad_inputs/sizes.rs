@@ -8,7 +8,7 @@ use crate::support::{gencast_request_10deg as request, surface_and_levelled};
 use gencast::data::bounds::MAX_READ_BYTES_ENV;
 use gencast::data::sources::{self, convert};
 use gencast::data::Dataset;
-use gencast::output::forecast_nc::ForecastLayout;
+use gencast::forecast::ForecastLayout;
 use gencast::output::read::ForecastOutput;
 use gencast::output::zarr::ZarrForecast;
 use serde_json::{json, Value};

@@ -34,7 +34,8 @@ use identity::{Identity, Product};
 use table::Row;
 
 /// The packings this build decodes, for error messages.
-pub const SUPPORTED_PACKINGS: &str = "simple, complex (with or without spatial differencing), \
+pub(crate) const SUPPORTED_PACKINGS: &str =
+    "simple, complex (with or without spatial differencing), \
      IEEE and CCSDS/AEC packing in GRIB2; simple and WMO second-order packing in GRIB1";
 
 /// One message of a group: where it is, its valid time and level (hPa, pressure levels only).
@@ -295,7 +296,7 @@ fn unreadable(
 /// Reads the messages of a GRIB file that hold `wanted` variables (timed ones only inside
 /// `wanted`'s window), one [`Field`] per shortName, kind of level, units and ensemble member,
 /// with every other message listed as skipped and why.
-pub fn read_fields(path: &Path, wanted: &Wanted) -> Result<SourceContents> {
+pub(crate) fn read_fields(path: &Path, wanted: &Wanted) -> Result<SourceContents> {
     let data = split::map(path)?;
     let spans = split::messages(path, &data)?;
     let mut skipped = Vec::new();
