@@ -3,7 +3,7 @@
 //! from this table.
 
 /// Library option names (as the library writes them) and the flags that set them.
-const OPTIONS: [(&str, &str); 16] = [
+const OPTIONS: [(&str, &str); 17] = [
     ("Forecast::init_time", "--init-time"),
     ("Forecast::members", "--members"),
     ("Forecast::member_offset", "--member-offset"),
@@ -20,6 +20,7 @@ const OPTIONS: [(&str, &str); 16] = [
     ("WriteMode::resume", "--resume"),
     ("WriteMode::overwrite", "--overwrite"),
     ("ZarrSink ensemble_size", "--ensemble-size"),
+    ("EnsembleSummary", "--ensemble-summary"),
 ];
 
 /// `text` with every library option name replaced by its flag.

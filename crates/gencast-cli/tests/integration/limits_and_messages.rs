@@ -411,3 +411,46 @@ fn implausible_statistics_are_blamed_on_the_stats_file_before_computing() {
 }
 
 mod bounded_readers;
+
+#[test]
+fn library_option_names_reach_the_command_line_as_its_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ckpt, ds, stats) = (
+        fixture(SET).join("checkpoint.npz"),
+        fixture_dataset(SET),
+        fixture(SET),
+    );
+    let (c, d, s) = (
+        ckpt.to_str().unwrap(),
+        ds.to_str().unwrap(),
+        stats.to_str().unwrap(),
+    );
+    let nc = dir.path().join("f.nc");
+    let zarr = dir.path().join("f.zarr");
+    let (nc, zarr) = (nc.to_str().unwrap(), zarr.to_str().unwrap());
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (nc, vec!["--members", "0"], "--members must be at least 1"),
+        (
+            nc,
+            vec!["--ensemble-summary", "mode"],
+            "--ensemble-summary `mode`",
+        ),
+        (
+            zarr,
+            vec!["--member-offset", "2", "--ensemble-size", "2"],
+            "do not fit in --ensemble-size 2",
+        ),
+        (nc, vec!["--region", "10,0,0,10"], "--region `10,0,0,10`"),
+    ];
+    for (out, extra, needle) in cases {
+        let mut args = forecast_args(c, d, s, out);
+        args.extend(extra.iter());
+        let (code, _, err) = run(&args);
+        assert_ne!(code, Some(0), "{extra:?}: {err}");
+        assert!(err.contains(needle), "{extra:?}: `{needle}` not in {err}");
+        // No library name is left untranslated.
+        for library in ["Forecast::", "WriteMode::", "ZarrSink", "EnsembleSummary"] {
+            assert!(!err.contains(library), "{extra:?}: {err}");
+        }
+    }
+}

@@ -66,7 +66,7 @@ impl ForecastSink for GribSink {
                 layout.members.len() * layout.lead_hours.len()
             )),
             None if self.mode.resume => self.notes.push(format!(
-                "--resume: no unfinished {} to continue; starting from the first step",
+                "WriteMode::resume: no unfinished {} to continue; starting from the first step",
                 tmp.display()
             )),
             None => {}

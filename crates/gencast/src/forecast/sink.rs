@@ -292,7 +292,7 @@ impl ForecastSink for ZarrSink {
         let ensemble_size = self.ensemble_size.unwrap_or(end);
         if end > ensemble_size {
             return Err(Error::Invalid(format!(
-                "members {offset}..{end} do not fit in --ensemble-size {ensemble_size}"
+                "members {offset}..{end} do not fit in ZarrSink ensemble_size {ensemble_size}"
             )));
         }
         if ensemble_size > MAX_ENSEMBLE {

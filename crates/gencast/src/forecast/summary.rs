@@ -54,7 +54,7 @@ impl Statistic {
             .map(Statistic::Quantile)
             .ok_or_else(|| {
                 Error::Invalid(format!(
-                    "--ensemble-summary `{text}`: expected mean, std, members or qP with P a \
+                    "EnsembleSummary `{text}`: expected mean, std, members or qP with P a \
                      percentage (e.g. q10, q90)"
                 ))
             })
@@ -94,12 +94,12 @@ impl EnsembleSummary {
             }
             let s = Statistic::parse(item)?;
             if out.statistics.iter().any(|x| x.name() == s.name()) {
-                bail!("--ensemble-summary names `{item}` twice");
+                bail!("EnsembleSummary names `{item}` twice");
             }
             out.statistics.push(s);
         }
         if out.statistics.is_empty() {
-            bail!("--ensemble-summary needs at least one statistic (mean, std, qP)");
+            bail!("EnsembleSummary needs at least one statistic (mean, std, qP)");
         }
         Ok(out)
     }

@@ -65,7 +65,7 @@ pub fn refuse_inputs_as_output(outputs: &[PathBuf], inputs: &[(&str, &Path)]) ->
         for (role, input) in inputs {
             if same_file(out, input) {
                 return Err(Error::Invalid(format!(
-                    "--output {} is the same file as the input {role} {}; writing it would destroy \
+                    "output {} is the same file as the input {role} {}; writing it would destroy \
                      the input: choose another output name",
                     out.display(),
                     input.display()
@@ -73,7 +73,7 @@ pub fn refuse_inputs_as_output(outputs: &[PathBuf], inputs: &[(&str, &Path)]) ->
             }
             if is_zarr_store(input) && inside(out, input) {
                 return Err(Error::Invalid(format!(
-                    "--output {} is inside the input {role} {}; writing it would change the \
+                    "output {} is inside the input {role} {}; writing it would change the \
                      input: choose another output name",
                     out.display(),
                     input.display()
@@ -110,7 +110,7 @@ pub enum OutputKind {
 /// its folder exists and accepts new files, and a file output is not an existing folder.
 /// Nothing is left behind.
 pub fn check_output_location(path: &Path, kind: OutputKind) -> Result<()> {
-    let bad = |detail: &str| Error::Invalid(format!("--output {}: {detail}", path.display()));
+    let bad = |detail: &str| Error::Invalid(format!("output {}: {detail}", path.display()));
     if path.file_name().is_none() || path.as_os_str().is_empty() {
         return Err(bad("not a file name (it ends in `/`, `.` or `..`)"));
     }

@@ -184,7 +184,7 @@ fn validate(root: &Path, ident: &Value) -> Result<()> {
                     "existing store",
                 ),
                 detail: format!(
-                    "`{field}`: this run has {}, the store has {}; use another --output or \
+                    "`{field}`: this run has {}, the store has {}; use another output path or \
                          the same settings and inputs",
                     short(&a),
                     short(&b)
