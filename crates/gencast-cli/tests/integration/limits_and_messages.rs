@@ -45,6 +45,16 @@ fn forecast_args<'a>(ckpt: &'a str, ds: &'a str, stats: &'a str, out: &'a str) -
     ]
 }
 
+/// The fixture set's checkpoint, dataset and statistics folder, as arguments.
+fn model_paths() -> (String, String, String) {
+    let arg = |p: std::path::PathBuf| p.to_str().unwrap().to_string();
+    (
+        arg(fixture(SET).join("checkpoint.npz")),
+        arg(fixture_dataset(SET)),
+        arg(fixture(SET)),
+    )
+}
+
 fn is_empty_dir(dir: &Path) -> bool {
     std::fs::read_dir(dir).unwrap().next().is_none()
 }
@@ -52,16 +62,8 @@ fn is_empty_dir(dir: &Path) -> bool {
 #[test]
 fn out_of_range_numbers_and_outputs_are_refused_before_computing() {
     let dir = tempfile::tempdir().unwrap();
-    let (ckpt, ds, stats) = (
-        fixture(SET).join("checkpoint.npz"),
-        fixture_dataset(SET),
-        fixture(SET),
-    );
-    let (c, d, s) = (
-        ckpt.to_str().unwrap(),
-        ds.to_str().unwrap(),
-        stats.to_str().unwrap(),
-    );
+    let (c, d, s) = model_paths();
+    let (c, d, s) = (c.as_str(), d.as_str(), s.as_str());
     let nc = dir.path().join("f.nc");
     let zarr = dir.path().join("f.zarr");
     let (nc, zarr) = (nc.to_str().unwrap(), zarr.to_str().unwrap());
@@ -415,16 +417,8 @@ mod bounded_readers;
 #[test]
 fn library_option_names_reach_the_command_line_as_its_flags() {
     let dir = tempfile::tempdir().unwrap();
-    let (ckpt, ds, stats) = (
-        fixture(SET).join("checkpoint.npz"),
-        fixture_dataset(SET),
-        fixture(SET),
-    );
-    let (c, d, s) = (
-        ckpt.to_str().unwrap(),
-        ds.to_str().unwrap(),
-        stats.to_str().unwrap(),
-    );
+    let (c, d, s) = model_paths();
+    let (c, d, s) = (c.as_str(), d.as_str(), s.as_str());
     let nc = dir.path().join("f.nc");
     let zarr = dir.path().join("f.zarr");
     let (nc, zarr) = (nc.to_str().unwrap(), zarr.to_str().unwrap());

@@ -361,26 +361,41 @@ pub fn field_scores(members: &[&[f32]], truth: Option<&[f32]>, weights: &[f64]) 
     } else {
         (nan, nan)
     };
-    let mse_unbiased = mse - var / m as f64;
-    let rmse = mse.sqrt();
-    let spread = var.sqrt();
-    Ok(Scores {
-        members: m,
-        valid_points: t.n,
-        mean: avg(t.mean),
-        spread,
-        crps,
-        mse,
-        rmse,
-        mse_unbiased,
-        // `f64::max` would turn NaN into 0, so clamp explicitly.
-        rmse_unbiased: if mse_unbiased < 0.0 {
-            0.0
-        } else {
-            mse_unbiased.sqrt()
-        },
-        spread_skill: ((m + 1) as f64 / m as f64).sqrt() * spread / rmse,
-    })
+    Ok(Scores::from_moments(m, t.n, avg(t.mean), var, crps, mse))
+}
+
+impl Scores {
+    /// The scores of `members` members over `valid_points` points from the weighted means of
+    /// the ensemble mean, the ddof-1 variance, the fair CRPS and the squared error of the mean.
+    fn from_moments(
+        members: usize,
+        valid_points: usize,
+        mean: f64,
+        var: f64,
+        crps: f64,
+        mse: f64,
+    ) -> Scores {
+        let m = members as f64;
+        let mse_unbiased = mse - var / m;
+        let (rmse, spread) = (mse.sqrt(), var.sqrt());
+        Scores {
+            members,
+            valid_points,
+            mean,
+            spread,
+            crps,
+            mse,
+            rmse,
+            mse_unbiased,
+            // `f64::max` would turn NaN into 0, so clamp explicitly.
+            rmse_unbiased: if mse_unbiased < 0.0 {
+                0.0
+            } else {
+                mse_unbiased.sqrt()
+            },
+            spread_skill: ((m + 1.0) / m).sqrt() * spread / rmse,
+        }
+    }
 }
 
 /// Scores of an ensemble summary (the ensemble mean, and the ddof-1 standard deviation when
@@ -440,24 +455,7 @@ pub fn summary_scores(
         nan
     };
     let mse = if truth.is_some() { avg(t.se) } else { nan };
-    let mse_unbiased = mse - var / m as f64;
-    let (rmse, spread) = (mse.sqrt(), var.sqrt());
-    Ok(Scores {
-        members: m,
-        valid_points: t.n,
-        mean: avg(t.mean),
-        spread,
-        crps: nan,
-        mse,
-        rmse,
-        mse_unbiased,
-        rmse_unbiased: if mse_unbiased < 0.0 {
-            0.0
-        } else {
-            mse_unbiased.sqrt()
-        },
-        spread_skill: ((m + 1) as f64 / m as f64).sqrt() * spread / rmse,
-    })
+    Ok(Scores::from_moments(m, t.n, avg(t.mean), var, nan, mse))
 }
 
 #[cfg(test)]

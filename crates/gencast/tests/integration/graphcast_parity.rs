@@ -131,7 +131,7 @@ fn reference_field(pred: &Dataset, var: &str, t: usize) -> Vec<f32> {
 }
 
 /// Per-variable `rms(ours − ref) / rms(ref)`.
-fn rel_rms(ours: &[f32], reference: &[f32]) -> f64 {
+pub(crate) fn rel_rms(ours: &[f32], reference: &[f32]) -> f64 {
     assert_eq!(ours.len(), reference.len());
     let (mut num, mut den) = (0f64, 0f64);
     for (&a, &b) in ours.iter().zip(reference) {

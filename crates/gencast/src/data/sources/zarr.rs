@@ -191,10 +191,23 @@ pub(crate) fn check_read<S: ?Sized + ReadableStorageTraits + 'static>(
 /// zstd's bound over-counts a frame written without its content size.
 const ZSTD_BLOCK_SLACK: u64 = 128 << 10;
 
+/// Why `packed` may not be decoded as the zstd data of a chunk of `chunk_bytes` bytes: it is
+/// not complete zstd frames, or they could decompress to more than the chunk (zarrs' zstd codec
+/// allocates what the headers declare before decoding, so a damaged header could ask for
+/// terabytes, an allocation that aborts).
+pub(crate) fn zstd_frames_exceed(packed: &[u8], chunk_bytes: u64) -> Option<String> {
+    match zstd::bulk::Decompressor::upper_bound(packed) {
+        Some(bound) if bound as u64 <= chunk_bytes + ZSTD_BLOCK_SLACK => None,
+        Some(bound) => Some(format!(
+            "its zstd data may decompress to {bound} bytes; the chunk holds {chunk_bytes}"
+        )),
+        None => Some("not zstd data (no complete zstd frame)".into()),
+    }
+}
+
 /// Refuses the chunks of `subset` whose zstd data (the array's last codec) could decompress to
-/// more than `chunk_bytes`: zarrs' zstd codec allocates what a frame's header declares before
-/// decoding, so a damaged header could ask for terabytes, an allocation that aborts. Each
-/// chunk is read once more for this (the frames' headers are spread through the data).
+/// more than `chunk_bytes` ([`zstd_frames_exceed`]). Each chunk is read once more for this (the
+/// frames' headers are spread through the data).
 fn check_zstd_frames<S: ?Sized + ReadableStorageTraits + 'static>(
     path: &Path,
     name: &str,
@@ -226,14 +239,8 @@ fn check_zstd_frames<S: ?Sized + ReadableStorageTraits + 'static>(
         let refuse = |detail: String| {
             Error::format(path, format!("{name} (chunk {:?})", &indices[..]), detail)
         };
-        match zstd::bulk::Decompressor::upper_bound(&encoded) {
-            Some(bound) if bound as u64 <= chunk_bytes + ZSTD_BLOCK_SLACK => {}
-            Some(bound) => {
-                return Err(refuse(format!(
-                    "its zstd data may decompress to {bound} bytes; a chunk holds {chunk_bytes}"
-                )))
-            }
-            None => return Err(refuse("not zstd data (no complete zstd frame)".into())),
+        if let Some(detail) = zstd_frames_exceed(&encoded, chunk_bytes) {
+            return Err(refuse(detail));
         }
     }
     Ok(())

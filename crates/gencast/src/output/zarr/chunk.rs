@@ -11,11 +11,8 @@ use zarrs::array::{
 use zarrs::filesystem::FilesystemStore;
 
 use super::create::{Geometry, CODECS};
+use crate::data::sources::zarr::zstd_frames_exceed;
 use crate::{Error, Result};
-
-/// The most a zstd frame's decompressed size may exceed the chunk's size: one block (128 KiB),
-/// the most zstd's bound over-counts a frame written without its content size.
-const ZSTD_BLOCK_SLACK: u64 = 128 << 10;
 
 /// A variable's array in the store.
 pub(super) struct VariableArray {
@@ -113,14 +110,8 @@ impl VariableArray {
     ) -> Result<Vec<f32>> {
         let bad = |detail: String| Error::format(path, "chunk", detail);
         let size = 4 * len as u64;
-        match zstd::bulk::Decompressor::upper_bound(&packed) {
-            Some(bound) if bound as u64 <= size + ZSTD_BLOCK_SLACK => {}
-            Some(bound) => {
-                return Err(bad(format!(
-                    "its zstd data may decompress to {bound} bytes; the chunk holds {size}"
-                )))
-            }
-            None => return Err(bad("not zstd data (no complete zstd frame)".into())),
+        if let Some(detail) = zstd_frames_exceed(&packed, size) {
+            return Err(bad(detail));
         }
         let a = &self.array;
         let shape = a.chunk_shape(indices).map_err(|e| self.error(indices, e))?;

@@ -615,7 +615,7 @@ mod tests {
         let err = out.read("2m_temperature", 0).unwrap_err().to_string();
         assert!(
             err.contains("2m_temperature")
-                && err.contains("may decompress to 1099511627776 bytes; a chunk holds 48"),
+                && err.contains("may decompress to 1099511627776 bytes; the chunk holds 48"),
             "{err}"
         );
         let err = z.read_field(1, 0, 0).unwrap_err().to_string();

@@ -2,6 +2,7 @@
 //! each example's work is a function its `main` calls, and these tests call it and check what
 //! it produced against an independent computation or the reference's output.
 
+use crate::graphcast_parity::rel_rms;
 use gencast::data::Dataset;
 use gencast::forecast::CoordValues;
 use gencast::{Forecast, MemorySink, Model};
@@ -98,17 +99,6 @@ fn read_forecast_means_are_those_of_the_file() {
             "lead {t}: {mean} vs {expected}"
         );
     }
-}
-
-/// Per-variable `rms(ours − ref) / rms(ref)`.
-fn rel_rms(ours: &[f32], reference: &[f32]) -> f64 {
-    assert_eq!(ours.len(), reference.len());
-    let (mut num, mut den) = (0f64, 0f64);
-    for (&a, &b) in ours.iter().zip(reference) {
-        num += (f64::from(a) - f64::from(b)).powi(2);
-        den += f64::from(b).powi(2);
-    }
-    (num / den).sqrt()
 }
 
 #[test]
