@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use gencast::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
-use gencast::checkpoint::{Checkpoint, CheckpointKind, GraphCastCheckpoint};
+use gencast::checkpoint::GRAPHCAST_TIMESTEP_HOURS;
+use gencast::checkpoint::{CheckpointKind, GenCastCheckpoint, GraphCastCheckpoint};
 use gencast::data::checks::{check_inputs_every, CheckReport};
 use gencast::data::netcdf_time::{format_datetime, parse_datetime};
 use gencast::data::stacking::TIMESTEP_HOURS;
@@ -42,7 +42,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let context = || format!("reading the configs of {}", ckpt_path.display());
     let (task, step_hours) = match kind {
         CheckpointKind::GenCast => (
-            Checkpoint::open_configs(&ckpt_path)
+            GenCastCheckpoint::open_configs(&ckpt_path)
                 .with_context(context)?
                 .task_config,
             TIMESTEP_HOURS,

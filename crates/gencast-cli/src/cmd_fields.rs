@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use gencast::checkpoint::config::GENCAST_TIMESTEP_HOURS;
-use gencast::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
-use gencast::checkpoint::{Checkpoint, CheckpointKind, GraphCastCheckpoint, TaskConfig};
+use gencast::checkpoint::GENCAST_TIMESTEP_HOURS;
+use gencast::checkpoint::GRAPHCAST_TIMESTEP_HOURS;
+use gencast::checkpoint::{CheckpointKind, GenCastCheckpoint, GraphCastCheckpoint, TaskConfig};
 use gencast::variables::{is_atmospheric, is_progress, is_static};
 
 use crate::cmd_inspect::{emit, Tree};
@@ -123,7 +123,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let (task, source, step) = match (&args.model, &args.checkpoint, kind) {
         (Some(name), _, _) => model_task(name)?,
         (None, Some(p), CheckpointKind::GenCast) => (
-            Checkpoint::open_configs(p)?.task_config,
+            GenCastCheckpoint::open_configs(p)?.task_config,
             format!("checkpoint {}", p.display()),
             GENCAST_TIMESTEP_HOURS,
         ),

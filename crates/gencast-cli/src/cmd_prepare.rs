@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use gencast::checkpoint::Checkpoint;
+use gencast::checkpoint::GenCastCheckpoint;
 use gencast::data::checks::check_inputs_every;
 use gencast::data::netcdf_time::parse_datetime;
 use gencast::data::sources::{self, tables, PrepareRequest, Regrid};
@@ -72,7 +72,7 @@ fn model_spec(args: &Args) -> anyhow::Result<tables::ModelSpec> {
     let mut spec = match (&args.model, &args.checkpoint) {
         (Some(name), _) => tables::model(name)?,
         (None, Some(path)) => {
-            let task = Checkpoint::open_configs(path)
+            let task = GenCastCheckpoint::open_configs(path)
                 .with_context(|| format!("reading the configs of {}", path.display()))?
                 .task_config;
             let file = path

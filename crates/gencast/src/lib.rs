@@ -122,13 +122,16 @@
 //! # Inside
 //!
 //! The crate follows the reference pipeline stage by stage: [`checkpoint`] reads the official
-//! `.npz` checkpoints, [`data`] reads the example datasets and normalisation statistics, and
-//! [`output`] holds the writers and their reader. The stages between are private: `graph`
-//! builds the icosahedral mesh and the grid↔mesh graphs, `kernels` holds the numeric kernels
-//! ([`isa`] chooses their instruction set), `model` the denoiser network and GraphCast's
-//! (`model::graphcast`), and `sampler` the diffusion sampler and its random streams. The
-//! crate's own tests, which check each stage against the reference, see them public through
-//! the `testing` feature.
+//! `.npz` checkpoints of both families, [`data`] reads the example datasets and normalisation
+//! statistics, and [`output`] holds the writers and their reader. The stages between are
+//! private: `models` holds the two families as peers, `models::gencast` (configs, denoiser
+//! network, diffusion sampler and its random streams, one member's rollout) and
+//! `models::graphcast` (configs, graphs, network, normalisation, one-step prediction), which
+//! the one run loop of [`forecast`] reaches through a single internal trait; `nn` holds the
+//! MLP and interaction-network layers they share, `graph` builds the icosahedral mesh and the
+//! grid↔mesh graphs, and `kernels` holds the numeric kernels ([`isa`] chooses their
+//! instruction set). The crate's own tests, which check each stage against the reference,
+//! see them public through the `testing` feature.
 
 /// Declares an internal stage of the pipeline: public to the crate's own tests (feature
 /// `testing`), which check it against the reference stage by stage, and private to the crate
@@ -143,6 +146,13 @@ macro_rules! stage {
         pub(crate) mod $name;
     };
 }
+/// Returns an [`crate::Error::Invalid`] built from a format string.
+macro_rules! bail {
+    ($($t:tt)*) => {
+        return Err($crate::Error::Invalid(format!($($t)*)))
+    };
+}
+
 /// Benchmarks of random-weight models of the published configurations (`gencast bench`).
 #[cfg(feature = "bench")]
 pub mod bench;
@@ -160,9 +170,8 @@ pub mod variables;
 
 stage!(graph);
 stage!(kernels);
-stage!(model);
-stage!(rollout);
-stage!(sampler);
+stage!(models);
+stage!(nn);
 
 pub use kernels::isa;
 

@@ -1,5 +1,5 @@
 //! Deterministic synthetic values for tests and benchmarks (never model randomness, which is
-//! [`crate::sampler::prng`]'s).
+//! [`crate::models::gencast::sampler::prng`]'s).
 
 /// `n` values in [0, 1) from a 64-bit linear congruential generator (Knuth's MMIX constants),
 /// the top 24 bits of each state: cheap, reproducible data for tests and timings.

@@ -226,7 +226,7 @@ fn a_tensor_the_model_cannot_use_is_reported_without_being_inflated() {
     )
     .unwrap();
     // Opening reads the header only; the model's check names the tensor with its shape.
-    let opened = gencast::checkpoint::Checkpoint::open(&extra).unwrap();
+    let opened = gencast::checkpoint::GenCastCheckpoint::open(&extra).unwrap();
     let p = opened.params.get("extra", "w").unwrap();
     assert_eq!(p.shape, vec![250_000_000]);
     assert!(!p.is_read());

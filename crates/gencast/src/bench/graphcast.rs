@@ -9,11 +9,11 @@ use serde::Serialize;
 
 use super::random::{grid_coordinates, lcg_unit};
 use super::{median, sys, thread_comparison, thread_pools, ThreadRun};
-use crate::checkpoint::graphcast::expected_graphcast_params;
 use crate::checkpoint::{GraphCastCheckpoint, ModelConfig, Params, TaskConfig};
-use crate::model::graphcast::bf16::round_bf16;
-use crate::model::graphcast::rollout::{GraphCastModel, Precision};
-use crate::model::graphcast::GraphCastGraphs;
+use crate::models::graphcast::bf16::round_bf16;
+use crate::models::graphcast::checkpoint::expected_graphcast_params;
+use crate::models::graphcast::rollout::{GraphCastModel, Precision};
+use crate::models::graphcast::GraphCastGraphs;
 use crate::{Error, Result};
 
 /// A GraphCast benchmark configuration.

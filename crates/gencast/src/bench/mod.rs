@@ -16,11 +16,11 @@ use crate::checkpoint::SamplerConfig;
 use crate::data::stacking::StackLayout;
 use crate::graph::Graphs;
 use crate::kernels::isa::{self, Isa};
-use crate::model::{preconditioning, Network, Workspace};
-use crate::sampler::dpm::{member_key, step_keys, Denoise, Sampler, StateLayout};
-use crate::sampler::prng::PrngMode;
-use crate::sampler::schedule::Schedule;
-use crate::sampler::spherical::SphericalGrid;
+use crate::models::gencast::sampler::dpm::{member_key, step_keys, Denoise, Sampler, StateLayout};
+use crate::models::gencast::sampler::prng::PrngMode;
+use crate::models::gencast::sampler::schedule::Schedule;
+use crate::models::gencast::sampler::spherical::SphericalGrid;
+use crate::models::gencast::{preconditioning, Network, Workspace};
 use crate::{Error, Result};
 use flops::{FlopCount, WorkShape};
 

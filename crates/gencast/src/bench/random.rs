@@ -7,8 +7,8 @@ use rayon::prelude::*;
 
 use super::Preset;
 use crate::checkpoint::{
-    Checkpoint, DenoiserArchitectureConfig, NoiseConfig, NoiseEncoderConfig, Params, SamplerConfig,
-    SparseTransformerConfig, TaskConfig,
+    DenoiserArchitectureConfig, GenCastCheckpoint, NoiseConfig, NoiseEncoderConfig, Params,
+    SamplerConfig, SparseTransformerConfig, TaskConfig,
 };
 pub use crate::synthetic::lcg_unit;
 use crate::Result;
@@ -129,13 +129,18 @@ fn init_scale(module: &str, name: &str, shape: &[usize]) -> f64 {
 /// A checkpoint of `preset`'s configuration with random weights drawn from `seed`. Every
 /// weight matrix is non-zero (including the transformer's final projections, which the
 /// reference initialises to zero), so no block reduces to an identity.
-pub fn random_checkpoint(preset: Preset, seed: u64) -> Result<Checkpoint> {
+pub fn random_checkpoint(preset: Preset, seed: u64) -> Result<GenCastCheckpoint> {
     let task = TaskConfig::gencast_default();
     let arch = architecture(preset);
     let noise_encoder = NoiseEncoderConfig::default();
     let cin = task.gencast_input_channels()?;
     let cout = task.node_output_size();
-    let expected = crate::checkpoint::expected_params_with_output(&arch, &noise_encoder, cin, cout);
+    let expected = crate::models::gencast::shapes::expected_params_with_output(
+        &arch,
+        &noise_encoder,
+        cin,
+        cout,
+    );
     // Each tensor has its own stream, so drawing them in parallel is deterministic.
     let data: Vec<Vec<f32>> = expected
         .par_iter()
@@ -156,7 +161,7 @@ pub fn random_checkpoint(preset: Preset, seed: u64) -> Result<Checkpoint> {
     for ((module, name, shape), values) in expected.into_iter().zip(data) {
         params.insert(&module, &name, shape, values)?;
     }
-    Ok(Checkpoint {
+    Ok(GenCastCheckpoint {
         path: PathBuf::from(format!("<random {} weights>", preset.name())),
         description: format!("random weights, {} preset, seed {seed}", preset.name()),
         license: String::new(),

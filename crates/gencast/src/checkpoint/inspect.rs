@@ -11,10 +11,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::config::GENCAST_TIMESTEP_HOURS;
-use super::graphcast::GRAPHCAST_TIMESTEP_HOURS;
-use super::{
-    Checkpoint, CheckpointKind, GraphCastCheckpoint, NpzArchive, Params, GRID_NODE_EMBEDDING_MODULE,
-};
+use super::{CheckpointKind, GenCastCheckpoint, GraphCastCheckpoint, NpzArchive, Params};
+use crate::models::gencast::checkpoint::GRID_NODE_EMBEDDING_MODULE;
+use crate::models::graphcast::checkpoint::GRAPHCAST_TIMESTEP_HOURS;
 use crate::{Error, Result};
 
 /// One row of the parameter table.
@@ -82,7 +81,7 @@ fn param_rows(archive: &NpzArchive) -> Result<Vec<ParamRow>> {
 }
 
 /// Checks the parameters against the configuration: `None` when they match, else the report.
-fn validation(ckpt: &Checkpoint, archive: &NpzArchive) -> Option<String> {
+fn validation(ckpt: &GenCastCheckpoint, archive: &NpzArchive) -> Option<String> {
     let mut ckpt = ckpt.clone();
     match Params::from_archive(archive) {
         Ok(p) => ckpt.params = p,
@@ -102,7 +101,8 @@ impl Description {
         let (description, license, configs, derived, problems, derived_title) =
             match CheckpointKind::of(&archive) {
                 CheckpointKind::GenCast => {
-                    let ckpt = Checkpoint::from_archive_configs(&archive).map_err(configs_err)?;
+                    let ckpt =
+                        GenCastCheckpoint::from_archive_configs(&archive).map_err(configs_err)?;
                     let problems = validation(&ckpt, &archive);
                     let embed = format!("{GRID_NODE_EMBEDDING_MODULE}:w");
                     let cin_from_params = params

@@ -1,12 +1,13 @@
 //! Reading the typed configs from a checkpoint's `:`-joined scalar and list entries, with
 //! errors that name the file and the full key.
 
-use super::config::{
-    DenoiserArchitectureConfig, NoiseConfig, NoiseEncoderConfig, SamplerConfig,
-    SparseTransformerConfig, TaskConfig,
-};
+use super::config::TaskConfig;
 use super::npy::Dtype;
 use super::npz::{NpyArray, NpzArchive};
+use crate::models::gencast::config::{
+    DenoiserArchitectureConfig, NoiseConfig, NoiseEncoderConfig, SamplerConfig,
+    SparseTransformerConfig,
+};
 use crate::{Error, Result};
 
 /// Typed access to the scalar and list entries of an archive, with errors naming the key.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::data::Dataset;
 use crate::forecast::Naming;
-use crate::model::graphcast::Precision;
+use crate::models::graphcast::Precision;
 use crate::{Error, Result};
 
 use super::family::{ProgressFn, RunContext};

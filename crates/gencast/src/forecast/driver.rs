@@ -13,13 +13,13 @@ use crate::forecast::{ForecastLayout, OutputVariable};
 use crate::{Error, Result};
 
 use super::family::{Family, RunContext};
-use super::gencast::GenCast;
-use super::graphcast::GraphCast;
 use super::model::{Loaded, Model};
 use super::request::{Progress, Request, Summary, MAX_MEMBER_STEPS};
 use super::select::Selection;
 use super::sink::ForecastSink;
 use super::timing::{first_input_frame, hours};
+use crate::models::gencast::family::GenCast;
+use crate::models::graphcast::family::GraphCast;
 
 /// Runs `req` with `model` into `sink`.
 pub(crate) fn run(

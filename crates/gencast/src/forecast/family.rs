@@ -42,7 +42,7 @@ impl RunContext<'_> {
 
     /// Fails with [`crate::Error::Cancelled`] once the cancellation flag is set.
     pub(crate) fn check_cancel(&self) -> Result<()> {
-        crate::rollout::check_cancel(self.cancel.as_deref())
+        crate::models::gencast::rollout::check_cancel(self.cancel.as_deref())
     }
 }
 

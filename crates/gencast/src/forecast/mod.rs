@@ -32,35 +32,26 @@
 //! # Ok::<(), gencast::Error>(())
 //! ```
 
-/// Returns an [`crate::Error::Invalid`] built from a format string.
-macro_rules! bail {
-    ($($t:tt)*) => {
-        return Err($crate::Error::Invalid(format!($($t)*)))
-    };
-}
-
 mod builder;
 mod driver;
-mod family;
+pub(crate) mod family;
 mod field;
-mod gencast;
-mod graphcast;
 mod grib_sink;
 mod layout;
 mod memory;
-mod model;
+pub(crate) mod model;
 pub mod output;
-mod prepared;
-mod request;
+pub(crate) mod prepared;
+pub(crate) mod request;
 mod select;
 mod sink;
 pub mod spill;
 mod summary;
 mod timing;
 
+pub use crate::models::gencast::rollout::CallProgress;
 /// The arithmetic of a GraphCast forecast ([`Forecast::precision`]).
-pub use crate::model::graphcast::Precision;
-pub use crate::rollout::CallProgress;
+pub use crate::models::graphcast::Precision;
 pub use builder::Forecast;
 pub use field::Field;
 pub use grib_sink::{is_grib, GribSink};

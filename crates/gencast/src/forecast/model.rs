@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
 use crate::checkpoint::{
-    Checkpoint, CheckpointKind, GraphCastCheckpoint, SamplerConfig, TaskConfig,
+    CheckpointKind, GenCastCheckpoint, GraphCastCheckpoint, SamplerConfig, TaskConfig,
 };
 use crate::data::{NormStats, StatsSet};
-use crate::model::graphcast::{GraphCastStats, Precision};
+use crate::models::graphcast::checkpoint::GRAPHCAST_TIMESTEP_HOURS;
+use crate::models::graphcast::{GraphCastStats, Precision};
 use crate::{Error, Result};
 
 use super::prepared::{Prepared, PreparedCache};
@@ -109,7 +109,7 @@ impl From<GraphCastStats> for Stats {
 /// The checkpoint and statistics of one model family.
 pub(crate) enum Loaded {
     /// A GenCast checkpoint and its four statistics files.
-    GenCast(Box<Checkpoint>, StatsSet),
+    GenCast(Box<GenCastCheckpoint>, StatsSet),
     /// A GraphCast checkpoint and its three statistics files.
     GraphCast(Box<GraphCastCheckpoint>, GraphCastStats),
 }
@@ -155,7 +155,7 @@ impl Model {
         let (checkpoint, dir) = (checkpoint.as_ref(), stats_dir.as_ref());
         let loaded = match kind_of(checkpoint) {
             ModelKind::GenCast => {
-                let ckpt = Checkpoint::open(checkpoint)?;
+                let ckpt = GenCastCheckpoint::open(checkpoint)?;
                 Loaded::GenCast(Box::new(ckpt), StatsSet::open_dir(dir)?)
             }
             ModelKind::GraphCast => {
@@ -178,7 +178,7 @@ impl Model {
         let loaded = match kind_of(checkpoint) {
             ModelKind::GenCast => {
                 let stats = stats.gencast()?;
-                Loaded::GenCast(Box::new(Checkpoint::open(checkpoint)?), stats)
+                Loaded::GenCast(Box::new(GenCastCheckpoint::open(checkpoint)?), stats)
             }
             ModelKind::GraphCast => {
                 Loaded::GraphCast(Box::new(open_graphcast(checkpoint)?), stats.graphcast())

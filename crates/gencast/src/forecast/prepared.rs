@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use crate::checkpoint::{Checkpoint, GraphCastCheckpoint};
-use crate::model::graphcast::{GraphCastGraphs, GraphCastModel, Precision};
-use crate::rollout::Forecaster;
+use crate::checkpoint::{GenCastCheckpoint, GraphCastCheckpoint};
+use crate::models::gencast::rollout::Forecaster;
+use crate::models::graphcast::{GraphCastGraphs, GraphCastModel, Precision};
 use crate::Result;
 
 /// How many grids a model keeps prepared at once; preparing another drops the one used least
@@ -41,7 +41,7 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     /// Builds GenCast's graphs and network for the grid `lat` × `lon`.
-    pub(crate) fn gencast(ckpt: &Checkpoint, lat: &[f32], lon: &[f32]) -> Result<Prepared> {
+    pub(crate) fn gencast(ckpt: &GenCastCheckpoint, lat: &[f32], lon: &[f32]) -> Result<Prepared> {
         let forecaster = Forecaster::new(ckpt, lat, lon)?;
         let (graph_build_s, load_s) = forecaster.setup_times();
         Ok(Prepared {
@@ -152,7 +152,7 @@ impl PreparedCache {
 mod tests {
     use super::super::{Forecast, MemorySink, Model, Progress};
     use crate::forecast::CoordValues;
-    use crate::model::graphcast::Precision;
+    use crate::models::graphcast::Precision;
 
     /// A fixture folder of this crate.
     fn fixture(set: &str) -> String {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use crate::data::Dataset;
 use crate::forecast::Naming;
-use crate::model::graphcast::Precision;
-use crate::rollout::CallProgress;
+use crate::models::gencast::rollout::CallProgress;
+use crate::models::graphcast::Precision;
 use crate::Result;
 
 use super::select::Region;

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use gencast::checkpoint::{
-    expected_params, Checkpoint, NoiseConfig, NoiseEncoderConfig, ParamLoader, SamplerConfig,
-    TaskConfig,
+    GenCastCheckpoint, NoiseConfig, NoiseEncoderConfig, ParamLoader, SamplerConfig, TaskConfig,
 };
+use gencast::models::gencast::shapes::expected_params;
 
 const MHA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -17,7 +17,7 @@ const TRI: &str = concat!(
 );
 
 /// Checks every configuration value listed in the fixture READMEs.
-fn check_common(c: &Checkpoint) {
+fn check_common(c: &GenCastCheckpoint) {
     assert!(!c.description.is_empty());
     assert!(!c.license.is_empty());
     assert_eq!(c.task_config, TaskConfig::gencast_default());
@@ -91,7 +91,7 @@ fn check_common(c: &Checkpoint) {
 
 #[test]
 fn tiny_mha_loads_with_every_config_value() {
-    let c = Checkpoint::open(MHA).unwrap();
+    let c = GenCastCheckpoint::open(MHA).unwrap();
     check_common(&c);
     let s = &c.denoiser_architecture_config.sparse_transformer_config;
     assert_eq!(s.attention_type, "mha");
@@ -100,7 +100,7 @@ fn tiny_mha_loads_with_every_config_value() {
 
 #[test]
 fn tiny_triblockdiag_loads_with_every_config_value() {
-    let c = Checkpoint::open(TRI).unwrap();
+    let c = GenCastCheckpoint::open(TRI).unwrap();
     check_common(&c);
     let s = &c.denoiser_architecture_config.sparse_transformer_config;
     assert_eq!(s.attention_type, "triblockdiag_mha");
@@ -109,7 +109,7 @@ fn tiny_triblockdiag_loads_with_every_config_value() {
 
 #[test]
 fn expected_params_match_the_fixture_exactly() {
-    let c = Checkpoint::open(MHA).unwrap();
+    let c = GenCastCheckpoint::open(MHA).unwrap();
     let exp = expected_params(
         &c.denoiser_architecture_config,
         &c.noise_encoder_config,
@@ -194,7 +194,7 @@ fn expected_params_match_the_fixture_exactly() {
 
 #[test]
 fn param_values_match_the_raw_archive() {
-    let c = Checkpoint::open(MHA).unwrap();
+    let c = GenCastCheckpoint::open(MHA).unwrap();
     let a = gencast::checkpoint::NpzArchive::open(MHA).unwrap();
     for (m, n, p) in c.params.iter() {
         let raw = a.array(&format!("params:{m}:{n}")).unwrap();
@@ -212,7 +212,7 @@ fn param_values_match_the_raw_archive() {
 
 #[test]
 fn param_loader_takes_everything_without_problems() {
-    let c = Checkpoint::open(TRI).unwrap();
+    let c = GenCastCheckpoint::open(TRI).unwrap();
     let mut loader = ParamLoader::new(&c.params, &c.path);
     let mut total = 0;
     for (m, n, s) in c.expected_params().unwrap() {
@@ -244,7 +244,7 @@ fn gencast_default_task_channel_counts() {
 
 #[test]
 fn json_encodes_infinity_as_string() {
-    let c = Checkpoint::open(MHA).unwrap();
+    let c = GenCastCheckpoint::open(MHA).unwrap();
     let v = serde_json::to_value(&c.sampler_config).unwrap();
     assert_eq!(v["churn_max_noise_level"], "inf");
     assert_eq!(v["num_noise_levels"], 6);
@@ -263,8 +263,8 @@ fn written_checkpoints_are_memory_mapped_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("aligned.npz");
     std::fs::write(&path, w.finish().unwrap()).unwrap();
-    let c = Checkpoint::open(&path).unwrap();
-    let orig = Checkpoint::open(MHA).unwrap();
+    let c = GenCastCheckpoint::open(&path).unwrap();
+    let orig = GenCastCheckpoint::open(MHA).unwrap();
     assert!(c.params.iter().all(|(_, _, p)| p.is_mapped()));
     for (m, n, p) in c.params.iter() {
         assert_eq!(p.data(), orig.params.get(m, n).unwrap().data(), "{m}:{n}");

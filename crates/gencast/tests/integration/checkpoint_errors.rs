@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gencast::checkpoint::{Checkpoint, NpzArchive, NpzWriter, ParamLoader};
+use gencast::checkpoint::{GenCastCheckpoint, NpzArchive, NpzWriter, ParamLoader};
 use gencast::Error;
 
 const MHA: &str = concat!(
@@ -33,7 +33,7 @@ fn rebuild(
 }
 
 fn open_err(path: &Path) -> String {
-    let e = Checkpoint::open(path).unwrap_err();
+    let e = GenCastCheckpoint::open(path).unwrap_err();
     let text = e.to_string();
     assert!(
         text.contains(&path.display().to_string()),
@@ -123,7 +123,7 @@ fn missing_required_config_key() {
     let dir = tempfile::tempdir().unwrap();
     let key = "denoiser_architecture_config:sparse_transformer_config:num_heads";
     let p = rebuild(dir.path(), "missing.npz", &[key], |_| {});
-    let e = Checkpoint::open(&p).unwrap_err();
+    let e = GenCastCheckpoint::open(&p).unwrap_err();
     match &e {
         Error::Missing { path, key: k, .. } => {
             assert_eq!(path, &p);
@@ -202,7 +202,7 @@ fn wrong_config_dtypes() {
         w.add_scalar_i64(key, -32).unwrap()
     });
     assert_contains(
-        &Checkpoint::open(&p).unwrap_err().to_string(),
+        &GenCastCheckpoint::open(&p).unwrap_err().to_string(),
         &[key, "non-negative", "-32"],
     );
 }
@@ -224,7 +224,7 @@ fn mis_shaped_parameter_names_tensor_and_shapes() {
     let p = rebuild(dir.path(), "shape.npz", &[key.as_str()], |w| {
         w.add_f32(&key, &[266, 32], &vec![0.0; 266 * 32]).unwrap();
     });
-    let c = Checkpoint::open(&p).unwrap();
+    let c = GenCastCheckpoint::open(&p).unwrap();
     let e = c.validate().unwrap_err();
     assert!(matches!(e, Error::Params { .. }), "{e}");
     let text = e.to_string();
@@ -249,7 +249,7 @@ fn all_problems_are_reported_at_once() {
         w.add_f32("params:stray_module/~/linear:w", &[2, 2], &[0.0; 4])
             .unwrap();
     });
-    let c = Checkpoint::open(&p).unwrap();
+    let c = GenCastCheckpoint::open(&p).unwrap();
     let text = c.validate().unwrap_err().to_string();
     assert_contains(
         &text,
@@ -320,7 +320,7 @@ fn optional_keys_absent_and_unknown_keys_ignored() {
             w.add_scalar_i64("sampler_config:a_new_field", 3).unwrap();
         },
     );
-    let c = Checkpoint::open(&p).unwrap();
+    let c = GenCastCheckpoint::open(&p).unwrap();
     let d = &c.denoiser_architecture_config;
     assert_eq!(d.node_output_size, None);
     assert_eq!(d.grid2mesh_aggregate_normalization, Some(4.0));
@@ -340,7 +340,7 @@ fn inconsistent_transformer_width_is_a_config_error() {
     let p = rebuild(dir.path(), "dmodel.npz", &[key], |w| {
         w.add_scalar_i64(key, 64).unwrap()
     });
-    let text = Checkpoint::open(&p)
+    let text = GenCastCheckpoint::open(&p)
         .unwrap()
         .validate()
         .unwrap_err()
@@ -365,7 +365,7 @@ fn unknown_enum_config_values_are_refused_naming_the_key() {
             w.add_str(&key, value).unwrap()
         });
         assert_contains(
-            &Checkpoint::open(&p).unwrap_err().to_string(),
+            &GenCastCheckpoint::open(&p).unwrap_err().to_string(),
             &[&key, &format!("unknown value `{value}`"), allowed],
         );
     }

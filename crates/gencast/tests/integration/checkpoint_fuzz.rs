@@ -3,7 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use gencast::checkpoint::{Checkpoint, NpzArchive, NpzWriter};
+use gencast::checkpoint::{GenCastCheckpoint, NpzArchive, NpzWriter};
 
 const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -63,7 +63,7 @@ fn exercise(bytes: Vec<u8>) -> Reached {
             let _ = arr.as_strings();
         }
     }
-    let ckpt = Checkpoint::from_archive(&a);
+    let ckpt = GenCastCheckpoint::from_archive(&a);
     if let Ok(c) = &ckpt {
         let _ = c.validate();
         for (_, _, p) in c.params.iter() {

@@ -1,14 +1,14 @@
 //! Loading the network: every missing, mis-shaped and unexpected tensor is reported at once,
 //! and configuration errors are caught before any work.
 
-use gencast::checkpoint::{Checkpoint, Params};
+use gencast::checkpoint::{GenCastCheckpoint, Params};
 use gencast::graph::Graphs;
-use gencast::model::Network;
+use gencast::models::gencast::Network;
 use gencast::Error;
 use std::sync::Arc;
 
-fn tiny() -> (Checkpoint, Arc<Graphs>) {
-    let ckpt = Checkpoint::open(concat!(
+fn tiny() -> (GenCastCheckpoint, Arc<Graphs>) {
+    let ckpt = GenCastCheckpoint::open(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/tiny-mha/checkpoint.npz"
     ))

@@ -1,10 +1,10 @@
 //! Parity of the denoiser network with the reference on the `tiny-mha` and `tiny-triblockdiag`
 //! fixtures: noise encoding, raw network output and the preconditioned denoiser output.
 
-use gencast::checkpoint::{Checkpoint, NpzArchive};
+use gencast::checkpoint::{GenCastCheckpoint, NpzArchive};
 use gencast::data::Dataset;
 use gencast::graph::Graphs;
-use gencast::model::{ChunkSizes, Denoiser, Network};
+use gencast::models::gencast::{ChunkSizes, Denoiser, Network};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,12 +15,12 @@ fn fixture(set: &str, file: &str) -> PathBuf {
 }
 
 struct Setup {
-    ckpt: Checkpoint,
+    ckpt: GenCastCheckpoint,
     graphs: Arc<Graphs>,
 }
 
 fn setup(set: &str) -> Setup {
-    let ckpt = Checkpoint::open(fixture(set, "checkpoint.npz")).unwrap();
+    let ckpt = GenCastCheckpoint::open(fixture(set, "checkpoint.npz")).unwrap();
     let ds = Dataset::open(fixture(set, "denoiser_call0_raw_network_output.nc")).unwrap();
     let cfg = &ckpt.denoiser_architecture_config;
     let graphs = Graphs::build(
@@ -68,7 +68,7 @@ fn stacked(set: &str, k: usize) -> Stacked {
 }
 
 /// Sorted target variables with their channel counts, as in the output stacking.
-fn target_blocks(ckpt: &Checkpoint, ds: &Dataset) -> Vec<(String, usize)> {
+fn target_blocks(ckpt: &GenCastCheckpoint, ds: &Dataset) -> Vec<(String, usize)> {
     let mut vars = ckpt.task_config.target_variables.clone();
     vars.sort();
     vars.into_iter()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::support::{graphcast_fixture as fixture, GRAPHCAST_DATASET as DATASET};
 use gencast::checkpoint::GraphCastCheckpoint;
 use gencast::data::Dataset;
-use gencast::model::graphcast::{
+use gencast::models::graphcast::{
     predict_step, GraphCast, GraphCastGraphs, GraphCastStats, StepInputs,
 };
 use gencast::Error;

@@ -3,8 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use gencast::checkpoint::{Checkpoint, CheckpointKind, GraphCastCheckpoint, NpzArchive, NpzWriter};
-use gencast::model::graphcast::{GraphCast, GraphCastGraphs};
+use gencast::checkpoint::{
+    CheckpointKind, GenCastCheckpoint, GraphCastCheckpoint, NpzArchive, NpzWriter,
+};
+use gencast::models::graphcast::{GraphCast, GraphCastGraphs};
 use gencast::Error;
 
 fn fixture(file: &str) -> PathBuf {
@@ -160,6 +162,6 @@ fn checkpoint_kind_is_recognised() {
         CheckpointKind::GraphCast
     );
     // The GenCast reader says what the file is instead of listing missing GenCast keys.
-    let text = Checkpoint::open(&graphcast).unwrap_err().to_string();
+    let text = GenCastCheckpoint::open(&graphcast).unwrap_err().to_string();
     assert!(text.contains("GraphCast checkpoint"), "{text}");
 }

@@ -5,7 +5,7 @@ use crate::support::grid;
 use crate::support::{graphcast_fixture as fixture, GRAPHCAST_DATASET as DATASET};
 use gencast::checkpoint::{GraphCastCheckpoint, NpzArchive};
 use gencast::data::Dataset;
-use gencast::model::graphcast::GraphCastGraphs;
+use gencast::models::graphcast::GraphCastGraphs;
 
 fn ints(z: &NpzArchive, name: &str) -> Vec<i64> {
     z.array(name).unwrap().to_i64_vec().unwrap()

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crate::support::{graphcast_fixture as fixture, GRAPHCAST_DATASET as DATASET};
 use gencast::checkpoint::{GraphCastCheckpoint, NpzArchive};
 use gencast::data::Dataset;
-use gencast::model::graphcast::normalization::channel_names;
-use gencast::model::graphcast::{
+use gencast::models::graphcast::normalization::channel_names;
+use gencast::models::graphcast::{
     predict_step, rollout, stack_inputs, GraphCast, GraphCastGraphs, GraphCastStats, LoadOptions,
     StepInputs,
 };

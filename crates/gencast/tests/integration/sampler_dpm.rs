@@ -2,12 +2,12 @@
 //! convergence on an analytic denoiser.
 
 use gencast::checkpoint::SamplerConfig;
-use gencast::sampler::dpm::{
+use gencast::models::gencast::sampler::dpm::{
     churn_variance, member_key, step_keys, ChurnArithmetic, Denoise, DrawKind, Sampler, StateLayout,
 };
-use gencast::sampler::prng::{Key, PrngMode};
-use gencast::sampler::schedule::Schedule;
-use gencast::sampler::spherical::SphericalGrid;
+use gencast::models::gencast::sampler::prng::{Key, PrngMode};
+use gencast::models::gencast::sampler::schedule::Schedule;
+use gencast::models::gencast::sampler::spherical::SphericalGrid;
 use gencast::{Error, Result};
 
 /// A 10° grid with poles (19 × 36), as in the fixtures.

@@ -1,12 +1,14 @@
 //! Spherical noise reproduced from the seed alone against the noise fields the reference
 //! sampler drew (`tiny-mha/sampler_noise_member{M}_step{S}.nc`).
 
-use gencast::checkpoint::Checkpoint;
+use gencast::checkpoint::GenCastCheckpoint;
 use gencast::data::Dataset;
-use gencast::sampler::dpm::{member_key, step_keys, DrawKind, Sampler, StateLayout};
-use gencast::sampler::prng::PrngMode;
-use gencast::sampler::schedule::Schedule;
-use gencast::sampler::spherical::SphericalGrid;
+use gencast::models::gencast::sampler::dpm::{
+    member_key, step_keys, DrawKind, Sampler, StateLayout,
+};
+use gencast::models::gencast::sampler::prng::PrngMode;
+use gencast::models::gencast::sampler::schedule::Schedule;
+use gencast::models::gencast::sampler::spherical::SphericalGrid;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-mha");
 
@@ -33,7 +35,7 @@ fn sampler(ds: &Dataset) -> Sampler {
 
 /// The fixture checkpoint's sampler on `grid` of `n_points` points, drawing partitionable noise.
 fn sampler_on(grid: SphericalGrid, n_points: usize) -> Sampler {
-    let ckpt = Checkpoint::open_configs(format!("{FIXTURES}/checkpoint.npz")).unwrap();
+    let ckpt = GenCastCheckpoint::open_configs(format!("{FIXTURES}/checkpoint.npz")).unwrap();
     let schedule = Schedule::new(&ckpt.sampler_config).unwrap();
     let layout = StateLayout::new(n_points, &TARGETS).unwrap();
     Sampler::new(schedule, grid, layout, PrngMode::Partitionable).unwrap()
@@ -134,7 +136,11 @@ fn time_draw(res: f64) {
         t.elapsed().as_secs_f64()
     );
     let t = std::time::Instant::now();
-    let n = gencast::sampler::prng::normal(PrngMode::Partitionable, keys[0], 84 * n_lat * n_lat);
+    let n = gencast::models::gencast::sampler::prng::normal(
+        PrngMode::Partitionable,
+        keys[0],
+        84 * n_lat * n_lat,
+    );
     println!(
         "  {} normals alone {:.3}s",
         n.len(),

@@ -1,14 +1,14 @@
 //! Sampler schedule and key derivation against the `tiny-mha` reference fixtures.
 
-use gencast::checkpoint::{Checkpoint, NpzArchive};
-use gencast::sampler::dpm::{member_key, step_keys};
-use gencast::sampler::prng::{Key, PrngMode};
-use gencast::sampler::schedule::Schedule;
+use gencast::checkpoint::{GenCastCheckpoint, NpzArchive};
+use gencast::models::gencast::sampler::dpm::{member_key, step_keys};
+use gencast::models::gencast::sampler::prng::{Key, PrngMode};
+use gencast::models::gencast::sampler::schedule::Schedule;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-mha");
 
 fn schedule() -> Schedule {
-    let ckpt = Checkpoint::open_configs(format!("{FIXTURES}/checkpoint.npz")).unwrap();
+    let ckpt = GenCastCheckpoint::open_configs(format!("{FIXTURES}/checkpoint.npz")).unwrap();
     assert_eq!(ckpt.sampler_config.num_noise_levels, 6);
     Schedule::new(&ckpt.sampler_config).unwrap()
 }

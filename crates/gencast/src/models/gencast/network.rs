@@ -3,10 +3,10 @@
 
 use super::decoder::Mesh2Grid;
 use super::encoder::{GnnDims, Grid2Mesh};
-use super::gnn::{ChunkSizes, Workspace};
+use crate::nn::gnn::{ChunkSizes, Workspace};
 use super::noise_encoder::NoiseEncoder;
 use super::processor::{Transformer, TransformerDims};
-use crate::checkpoint::{Checkpoint, ParamLoader};
+use crate::checkpoint::{GenCastCheckpoint, ParamLoader};
 use crate::graph::{EdgeSet, Graphs};
 use crate::kernels::attention::validate_csr;
 use crate::kernels::AttentionPlan;
@@ -92,13 +92,13 @@ fn check_graphs(g: &Graphs) -> Result<()> {
 impl Network {
     /// Builds the network for `graphs` from a checkpoint, checking every parameter's name and
     /// shape (all problems reported at once) and precomputing the noise-independent parts.
-    pub fn load(ckpt: &Checkpoint, graphs: Arc<Graphs>) -> Result<Network> {
+    pub fn load(ckpt: &GenCastCheckpoint, graphs: Arc<Graphs>) -> Result<Network> {
         Self::load_with(ckpt, graphs, ChunkSizes::default())
     }
 
     /// [`Network::load`] with explicit work-chunk sizes.
     pub fn load_with(
-        ckpt: &Checkpoint,
+        ckpt: &GenCastCheckpoint,
         graphs: Arc<Graphs>,
         chunks: ChunkSizes,
     ) -> Result<Network> {

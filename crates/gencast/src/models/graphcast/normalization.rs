@@ -180,7 +180,7 @@ pub fn stack_inputs(
     stats: &GraphCastStats,
 ) -> Result<Vec<f32>> {
     let n = inputs.n_grid();
-    let cin = crate::checkpoint::graphcast::graphcast_input_channels(task)?;
+    let cin = crate::models::graphcast::checkpoint::graphcast_input_channels(task)?;
     let mut x = vec![0f32; n * cin];
     let mut col = 0;
     for v in sorted_names(&task.input_variables) {

@@ -4,18 +4,18 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::checkpoint::{Checkpoint, SamplerConfig};
+use crate::checkpoint::{GenCastCheckpoint, SamplerConfig};
 use crate::data::stacking::StackLayout;
 use crate::data::task::PreparedStep;
 use crate::data::{Dataset, StatsSet};
 use crate::forecast::Field;
 use crate::graph::Graphs;
-use crate::model::denoiser::Denoiser;
-use crate::model::network::Network;
-use crate::sampler::dpm::{member_key, step_keys, Denoise, Sampler, StateLayout};
-use crate::sampler::prng::PrngMode;
-use crate::sampler::schedule::Schedule;
-use crate::sampler::spherical::SphericalGrid;
+use crate::models::gencast::denoiser::Denoiser;
+use crate::models::gencast::network::Network;
+use crate::models::gencast::sampler::dpm::{member_key, step_keys, Denoise, Sampler, StateLayout};
+use crate::models::gencast::sampler::prng::PrngMode;
+use crate::models::gencast::sampler::schedule::Schedule;
+use crate::models::gencast::sampler::spherical::SphericalGrid;
 use crate::{Error, Result};
 
 /// What to forecast.
@@ -90,7 +90,7 @@ impl Denoise for StepDenoiser<'_> {
 
 impl Forecaster {
     /// Builds the graphs for the dataset's grid and loads the network from the checkpoint.
-    pub fn new(ckpt: &Checkpoint, lat: &[f32], lon: &[f32]) -> Result<Forecaster> {
+    pub fn new(ckpt: &GenCastCheckpoint, lat: &[f32], lon: &[f32]) -> Result<Forecaster> {
         let arch = &ckpt.denoiser_architecture_config;
         let t0 = std::time::Instant::now();
         let graphs = Graphs::build(
@@ -276,7 +276,7 @@ pub struct MemberRun<'a> {
     ensemble: &'a EnsembleRun<'a>,
     index: usize,
     member: u32,
-    keys: Vec<crate::sampler::prng::Key>,
+    keys: Vec<crate::models::gencast::sampler::prng::Key>,
     step_data: PreparedStep,
 }
 

@@ -7,19 +7,19 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
+use crate::models::graphcast::checkpoint::GRAPHCAST_TIMESTEP_HOURS;
 use crate::checkpoint::{GraphCastCheckpoint, TaskConfig};
 use crate::data::stacking::sorted_names;
 use crate::data::Dataset;
 use crate::forecast::Field;
-use crate::model::graphcast::{GraphCastModel, GraphCastStats, StepInputs};
+use crate::models::graphcast::{GraphCastModel, GraphCastStats, StepInputs};
 use crate::{Error, Result};
 
-use super::family::{Family, MemberRollout, Output, Rollout, RunContext, RunState, Started};
-use super::gencast::setup_message;
-use super::model::Model;
-use super::prepared::{Network, Prepared};
-use super::request::{Progress, Request};
+use crate::forecast::family::{Family, MemberRollout, Output, Rollout, RunContext, RunState, Started};
+use crate::models::gencast::family::setup_message;
+use crate::forecast::model::Model;
+use crate::forecast::prepared::{Network, Prepared};
+use crate::forecast::request::{Progress, Request};
 
 /// Hours per GraphCast step.
 const STEP_HOURS: u64 = GRAPHCAST_TIMESTEP_HOURS as u64;

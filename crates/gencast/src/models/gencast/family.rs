@@ -1,22 +1,22 @@
 //! GenCast's hooks of the run loop: 12 h steps from two input frames, each an ensemble
-//! member's DPM-Solver++ 2S sampling of [`crate::rollout`].
+//! member's DPM-Solver++ 2S sampling of [`crate::models::gencast::rollout`].
 
 use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::checkpoint::{Checkpoint, SamplerConfig};
+use crate::checkpoint::{GenCastCheckpoint, SamplerConfig};
 use crate::data::task::PreparedStep;
 use crate::data::{Dataset, StatsSet};
 use crate::forecast::Field;
-use crate::model::graphcast::Precision;
-use crate::rollout::{override_sampler, EnsembleRun, ForecastRequest, Forecaster, MemberRun};
+use crate::models::graphcast::Precision;
+use crate::models::gencast::rollout::{override_sampler, EnsembleRun, ForecastRequest, Forecaster, MemberRun};
 use crate::{Error, Result};
 
-use super::family::{Family, MemberRollout, Output, Rollout, RunContext, RunState, Started};
-use super::model::{Model, GENCAST_STEP_HOURS};
-use super::prepared::{Network, Prepared};
-use super::request::{Progress, Request};
+use crate::forecast::family::{Family, MemberRollout, Output, Rollout, RunContext, RunState, Started};
+use crate::forecast::model::{Model, GENCAST_STEP_HOURS};
+use crate::forecast::prepared::{Network, Prepared};
+use crate::forecast::request::{Progress, Request};
 
 /// Input frames GenCast reads (the init time and one step before).
 const INPUT_FRAMES: usize = 2;
@@ -24,7 +24,7 @@ const INPUT_FRAMES: usize = 2;
 /// GenCast: a checkpoint and its four statistics files.
 pub(crate) struct GenCast<'m> {
     /// The checkpoint.
-    pub(crate) ckpt: &'m Checkpoint,
+    pub(crate) ckpt: &'m GenCastCheckpoint,
     /// The normalisation statistics.
     pub(crate) stats: &'m StatsSet,
 }

@@ -141,12 +141,12 @@ impl EdgeEmbedder {
 /// Reusable buffers of the edge update.
 #[derive(Default, Debug)]
 pub struct EdgeBuffers {
-    pub(super) e0: Vec<f32>,
-    pub(super) pre: Vec<f32>,
-    pub(super) scratch: Vec<f32>,
-    pub(super) msg: Vec<f32>,
+    pub(crate) e0: Vec<f32>,
+    pub(crate) pre: Vec<f32>,
+    pub(crate) scratch: Vec<f32>,
+    pub(crate) msg: Vec<f32>,
     /// Chunk-local receiver indices.
-    pub(super) local: Vec<u32>,
+    pub(crate) local: Vec<u32>,
 }
 
 /// Everything the chunked edge update needs.

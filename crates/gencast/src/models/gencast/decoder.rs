@@ -1,8 +1,8 @@
 //! The decoder: the mesh2grid GNN (`mesh2grid_gnn`) and the output MLP on the grid nodes.
 
 use super::encoder::GnnDims;
-use super::gnn::{add_into, project, ChunkSizes, EdgeEmbedder, Workspace};
-use super::layers::{sized, CondBlock, Mlp};
+use crate::nn::gnn::{add_into, project, ChunkSizes, EdgeEmbedder, Workspace};
+use crate::nn::layers::{sized, CondBlock, Mlp};
 use crate::checkpoint::ParamLoader;
 use crate::graph::Graphs;
 use crate::kernels::activation::Act;

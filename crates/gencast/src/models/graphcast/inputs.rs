@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::checkpoint::graphcast::GRAPHCAST_TIMESTEP_HOURS;
+use crate::models::graphcast::checkpoint::GRAPHCAST_TIMESTEP_HOURS;
 use crate::checkpoint::TaskConfig;
 use crate::data::forcings::ProgressFeature;
 use crate::data::solar_radiation::{self, TISR};

@@ -27,7 +27,7 @@ use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlannerScalar};
 
 use crate::kernels::{matmul_packed, PackedMat};
-use crate::sampler::prng::{self, Key, PrngMode};
+use crate::models::gencast::sampler::prng::{self, Key, PrngMode};
 use crate::{Error, Result};
 
 /// Latitude node placement understood by the synthesis.
@@ -88,7 +88,7 @@ fn is_close(a: f64, b: f64) -> bool {
 
 /// `numpy.linspace(start, stop, num)` including the endpoint.
 fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
-    crate::sampler::schedule::linspace(start, stop, num)
+    crate::models::gencast::sampler::schedule::linspace(start, stop, num)
 }
 
 impl SphericalGrid {

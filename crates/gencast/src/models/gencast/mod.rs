@@ -1,4 +1,6 @@
-//! The denoiser network: MLP blocks, norm conditioning, encoder, processor, decoder.
+//! GenCast, the diffusion ensemble model: its checkpoint and configs, the denoiser network
+//! (noise encoder, grid→mesh encoder, sparse transformer processor, mesh→grid decoder), the
+//! diffusion sampler, and the rollout of one member.
 //!
 //! [`Network`] computes the reference's raw network output `F(features, σ)`; [`Denoiser`] adds
 //! the EDM preconditioning. The math is the reference's; the work is arranged for speed without
@@ -10,16 +12,20 @@
 //! edges × latent, and every reduction has a fixed order, so results do not depend on the
 //! number of threads.
 
+pub mod checkpoint;
+pub mod config;
 pub mod decoder;
 pub mod denoiser;
 pub mod encoder;
-pub mod gnn;
-pub mod graphcast;
-pub mod layers;
+pub(crate) mod family;
 pub mod network;
 pub mod noise_encoder;
 pub mod processor;
+pub mod rollout;
+pub mod sampler;
+pub mod shapes;
 
+pub use crate::nn::gnn::{ChunkSizes, Workspace};
+pub use checkpoint::GenCastCheckpoint;
 pub use denoiser::{preconditioning, Denoiser};
-pub use gnn::{ChunkSizes, Workspace};
 pub use network::Network;

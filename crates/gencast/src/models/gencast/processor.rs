@@ -1,8 +1,8 @@
 //! The processor: a pre-norm sparse transformer on the mesh nodes
 //! (`mesh_transformer/~/<name>`), with noise-conditioned layer norms and k-hop attention.
 
-use super::gnn::Workspace;
-use super::layers::{sized, Linear, NormConditioning};
+use crate::nn::gnn::Workspace;
+use crate::nn::layers::{sized, Linear, NormConditioning};
 use crate::checkpoint::ParamLoader;
 use crate::kernels::activation::Act;
 use crate::kernels::{layer_norm_cond_into, matmul_packed, AttentionPlan, PackedMat};

@@ -16,9 +16,9 @@ use rayon::prelude::*;
 
 use crate::kernels::isa::{active, multiversion};
 
-use crate::sampler::prng::{self, Key, KeyChain, PrngMode};
-use crate::sampler::schedule::Schedule;
-use crate::sampler::spherical::{NoiseField, SphericalGrid};
+use crate::models::gencast::sampler::prng::{self, Key, KeyChain, PrngMode};
+use crate::models::gencast::sampler::schedule::Schedule;
+use crate::models::gencast::sampler::spherical::{NoiseField, SphericalGrid};
 use crate::{Error, Result};
 
 /// A preconditioned denoiser `D(x; σ)` on the sampler state `[Ng, C]`.

@@ -1,10 +1,10 @@
 //! The encoder: the grid2mesh GNN (`grid2mesh_gnn`), one message-passing step from grid nodes
 //! to mesh nodes with embedders for both node sets and the edges.
 
-use super::gnn::{
+use crate::nn::gnn::{
     add_into, add_struct_rows, project, ChunkSizes, EdgeEmbedder, EdgePass, Workspace,
 };
-use super::layers::{sized, CondBlock};
+use crate::nn::layers::{sized, CondBlock};
 use crate::checkpoint::ParamLoader;
 use crate::graph::Graphs;
 use crate::kernels::{affine_rows_into, layer_norm_rows, matmul_packed, SegmentPlan};

@@ -5,7 +5,7 @@
 
 use crate::checkpoint::ParamLoader;
 use crate::kernels::{activation::Act, layer_norm_cond_rows, matmul_packed, PackedRef};
-use crate::model::layers::{sized, Mlp};
+use crate::nn::layers::{sized, Mlp};
 
 /// A LayerNorm's learnable per-channel parameters.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! The noise-level encoder (`fourier_features_mlp`): Fourier features of `ln σ` followed by a
 //! GELU MLP. Its output is the conditioning vector of every norm-conditioning layer.
 
-use super::layers::Mlp;
+use crate::nn::layers::Mlp;
 use crate::checkpoint::ParamLoader;
 use crate::kernels::activation::Act;
 use crate::{Error, Result};

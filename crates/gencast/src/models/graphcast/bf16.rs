@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::graphs::GraphCastGraphs;
-use crate::checkpoint::graphcast::networks_builder;
+use crate::models::graphcast::checkpoint::networks_builder;
 use crate::checkpoint::{GraphCastCheckpoint, ParamLoader};
 use crate::graph::EdgeSet;
 use crate::kernels::{matmul, sigmoid};

@@ -18,11 +18,11 @@ use std::sync::Arc;
 
 use super::block::Block;
 use super::graphs::GraphCastGraphs;
-use crate::checkpoint::graphcast::networks_builder;
+use crate::models::graphcast::checkpoint::networks_builder;
 use crate::checkpoint::{GraphCastCheckpoint, ParamLoader};
 use crate::graph::EdgeSet;
 use crate::kernels::{gather_add_rows, SegmentPlan};
-use crate::model::layers::{sized, Mlp};
+use crate::nn::layers::{sized, Mlp};
 use crate::{Error, Result};
 
 /// How a network arranges its work; results are bitwise the same for every choice.

@@ -4,6 +4,8 @@
 
 pub mod bf16;
 pub mod block;
+pub mod checkpoint;
+pub(crate) mod family;
 pub mod graphs;
 pub mod inputs;
 pub mod network;
@@ -11,6 +13,7 @@ pub mod normalization;
 pub mod rollout;
 
 pub use bf16::GraphCastBf16;
+pub use checkpoint::{GraphCastCheckpoint, ModelConfig};
 pub use graphs::GraphCastGraphs;
 pub use inputs::StepInputs;
 pub use network::{GraphCast, GraphCastStages, LoadOptions};

@@ -4,11 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::config::TaskConfig;
-use super::keys::ConfigReader;
-use super::npz::NpzArchive;
-use super::params::{ParamLoader, Params};
-use super::shapes::ExpectedParam;
+use crate::checkpoint::config::TaskConfig;
+use crate::checkpoint::is_graphcast_archive;
+use crate::checkpoint::keys::ConfigReader;
+use crate::checkpoint::npz::NpzArchive;
+use crate::checkpoint::params::{ParamLoader, Params};
+use crate::checkpoint::shapes::ExpectedParam;
 use crate::graph::MAX_MESH_SIZE;
 use crate::variables::is_static;
 use crate::{Error, Result};
@@ -110,36 +111,6 @@ impl ModelConfig {
             });
         }
         Ok(())
-    }
-}
-
-/// Whether an archive is a GraphCast checkpoint (it has `model_config:*` entries).
-pub fn is_graphcast_archive(archive: &NpzArchive) -> bool {
-    archive.names().any(|n| n.starts_with("model_config:"))
-}
-
-/// Which model a checkpoint file is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckpointKind {
-    /// `gencast.CheckPoint` (`denoiser_architecture_config:*`, sampler and noise configs).
-    GenCast,
-    /// `graphcast.CheckPoint` (`model_config:*`).
-    GraphCast,
-}
-
-impl CheckpointKind {
-    /// The kind of an opened archive, from its config keys.
-    pub fn of(archive: &NpzArchive) -> CheckpointKind {
-        if is_graphcast_archive(archive) {
-            CheckpointKind::GraphCast
-        } else {
-            CheckpointKind::GenCast
-        }
-    }
-
-    /// The kind of a checkpoint file.
-    pub fn detect(path: impl AsRef<Path>) -> Result<CheckpointKind> {
-        Ok(Self::of(&NpzArchive::open(path.as_ref())?))
     }
 }
 
@@ -251,7 +222,7 @@ fn block(
     output: usize,
     layer_norm: bool,
 ) {
-    super::shapes::mlp(out, prefix, input, d, hidden, output);
+    crate::checkpoint::shapes::mlp(out, prefix, input, d, hidden, output);
     if layer_norm {
         let module = format!("{prefix}_layer_norm");
         out.push((module.clone(), "scale".into(), vec![output]));
