@@ -49,6 +49,7 @@ mod grib_sink;
 mod layout;
 mod memory;
 mod model;
+mod options;
 pub mod output;
 mod prepared;
 mod request;
@@ -69,6 +70,7 @@ pub use layout::{
 };
 pub use memory::{MemoryForecast, MemorySink, MemoryVariable};
 pub use model::{Model, ModelKind, Stats, GENCAST_STEP_HOURS};
+pub use options::{InitTime, LeadTime, SamplerOverrides, MAX_NOISE_LEVELS};
 pub use output::WriteMode;
 pub use prepared::MAX_PREPARED_GRIDS;
 pub use request::{DatasetInput, Progress, Summary, MAX_MEMBER_STEPS};
