@@ -9,8 +9,8 @@ use gencast::checkpoint::GRAPHCAST_TIMESTEP_HOURS;
 use gencast::checkpoint::{CheckpointKind, GenCastCheckpoint, GraphCastCheckpoint};
 use gencast::data::checks::{check_inputs_every, CheckReport};
 use gencast::data::netcdf_time::{format_datetime, parse_datetime};
-use gencast::data::stacking::TIMESTEP_HOURS;
 use gencast::data::Dataset;
+use gencast::forecast::GENCAST_STEP_HOURS;
 use gencast::output::read::{ForecastOutput, OutputLayout};
 
 /// Arguments of `gencast check`.
@@ -45,7 +45,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             GenCastCheckpoint::open_configs(&ckpt_path)
                 .with_context(context)?
                 .task_config,
-            TIMESTEP_HOURS,
+            GENCAST_STEP_HOURS as i64,
         ),
         CheckpointKind::GraphCast => (
             GraphCastCheckpoint::open(&ckpt_path)

@@ -13,6 +13,7 @@ use gencast::forecast::Field;
 use gencast::forecast::Precision;
 use gencast::forecast::{EnsembleSummary, Region, SummarySink, MAX_ENSEMBLE};
 use gencast::forecast::{ForecastLayout, Naming, WriteMode};
+use gencast::forecast::{InitTime, LeadTime, SamplerOverrides};
 use gencast::{Forecast, ForecastSink, Model, ModelKind, Progress};
 use serde_json::Value;
 use tracing::info;
@@ -500,6 +501,18 @@ pub(crate) fn run(args: Args, stop: &Stop) -> anyhow::Result<()> {
     let kind = kind_of(&ckpt_path);
     check_ensemble_options(&args, kind)?;
     let region = args.region.as_deref().map(Region::parse).transpose()?;
+    let lead_time = args
+        .lead_time
+        .as_deref()
+        .map(|t| LeadTime::parse_option("--lead-time", t))
+        .transpose()?;
+    let output_every = args
+        .output_every
+        .as_deref()
+        .map(|t| LeadTime::parse_option("--output-every", t))
+        .transpose()?;
+    let init_time: Option<InitTime> = args.init_time.as_deref().map(str::parse).transpose()?;
+    let sampler = SamplerOverrides::parse(&args.sampler)?;
     let summary = summary_request(&args, kind)?;
     let stop_after = env_count(STOP_AFTER_ENV)?;
     let sigterm_after = env_count(SIGTERM_AFTER_ENV)?;
@@ -554,10 +567,10 @@ pub(crate) fn run(args: Args, stop: &Stop) -> anyhow::Result<()> {
     if let Some(n) = args.steps {
         forecast = forecast.steps(n);
     }
-    if let Some(t) = &args.lead_time {
+    if let Some(t) = lead_time {
         forecast = forecast.lead_time(t);
     }
-    if let Some(t) = &args.init_time {
+    if let Some(t) = init_time {
         forecast = forecast.init_time(t);
     }
     if let Some(n) = args.threads {
@@ -566,11 +579,11 @@ pub(crate) fn run(args: Args, stop: &Stop) -> anyhow::Result<()> {
     if let Some(r) = region {
         forecast = forecast.region(r);
     }
-    if let Some(e) = &args.output_every {
+    if let Some(e) = output_every {
         forecast = forecast.output_every(e);
     }
-    for kv in &args.sampler {
-        forecast = forecast.sampler(kv);
+    if !sampler.is_empty() {
+        forecast = forecast.sampler(sampler);
     }
     let graphcast = kind == ModelKind::GraphCast;
     let mut reporter = Reporter::new(

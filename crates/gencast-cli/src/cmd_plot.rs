@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use gencast::data::netcdf_time::format_datetime;
-use gencast::output::guard::{check_output_location, refuse_inputs_as_output, OutputKind};
 use gencast::output::read::{ForecastOutput, SummaryStatistic};
 use gencast::output::stats::ensemble_mean_std;
+use gencast::output::{check_output_location, refuse_inputs_as_output, OutputKind};
 
 use colormap::Colormap;
 use quantity::{colormap_of, colormap_of_kind, name_of, ordinal, MapKind};

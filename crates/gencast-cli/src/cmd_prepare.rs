@@ -10,7 +10,7 @@ use gencast::data::checks::check_inputs_every;
 use gencast::data::netcdf_time::parse_datetime;
 use gencast::data::sources::{self, tables, PrepareRequest, Regrid};
 use gencast::data::Dataset;
-use gencast::output::guard::{
+use gencast::output::{
     check_output_location, check_replaceable, refuse_inputs_as_output, OutputKind, StagedOutput,
 };
 

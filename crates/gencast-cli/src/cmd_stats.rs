@@ -18,12 +18,12 @@ mod report;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
-use gencast::output::guard::{
-    check_output_location, refuse_inputs_as_output, same_location, OutputKind, StagedOutput,
-};
 use gencast::output::read::{Climatology, ForecastOutput, SummaryStatistic};
 use gencast::output::stats::{field_scores, summary_scores, Scores};
 use gencast::output::verify::{anomaly_correlation, rank_histogram, score_maps};
+use gencast::output::{
+    check_output_location, refuse_inputs_as_output, same_location, OutputKind, StagedOutput,
+};
 
 use crate::cmd_inspect::emit;
 use grid::{Grid, GridMap};

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use gencast::data::stacking::StackLayout;
 use gencast::data::stats::{Entry, NormStats};
 use gencast::forecast::output::{check_output, sink_for};
 use gencast::forecast::Field;
@@ -15,6 +14,7 @@ use gencast::forecast::{
     Forecast, ForecastSink, MemorySink, MemoryVariable, Model as Engine, ModelKind, Progress,
     Stats, Summary,
 };
+use gencast::forecast::{InitTime, SamplerOverrides};
 use numpy::PyArray1;
 use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
@@ -193,11 +193,9 @@ impl Model {
                 .seed(args.seed)
                 .progress(report)
                 .cancel_flag(cancel);
-            for kv in args.sampler {
-                f = f.sampler(kv);
-            }
+            f = f.sampler(SamplerOverrides::parse(&args.sampler)?);
             if let Some(t) = args.init_time {
-                f = f.init_time(t);
+                f = f.init_time(t.parse::<InitTime>()?);
             }
             if let Some(n) = args.threads {
                 f = f.threads(n);
@@ -302,12 +300,7 @@ impl Model {
     /// The predicted variables in output order: `(name, levels)` pairs (no levels for surface
     /// variables).
     fn output_variables(&self) -> PyResult<Vec<(String, Vec<i32>)>> {
-        let layout = StackLayout::for_task(self.engine.task()).map_err(to_py)?;
-        Ok(layout
-            .outputs()
-            .iter()
-            .map(|o| (o.name.clone(), o.levels.clone()))
-            .collect())
+        self.engine.output_variables().map_err(to_py)
     }
 
     /// Forecasts into memory: a dict with the NetCDF file's `dims`, global `attrs`, `coords`

@@ -52,6 +52,8 @@ def test_load_names_a_missing_checkpoint_or_stats_file(tmp_path):
         (dict(init_time="2019-03-29T00:00"), "init.time 2019-03-29T00:00: the model reads 2 input frames"),
         (dict(init_time="yesterday"), "init.time `yesterday`"),
         (dict(sampler={"no_such_setting": 3}), "no_such_setting"),
+        (dict(sampler={"num_noise_levels": 0}), "sampler `num_noise_levels=0`: `0` is not a positive integer"),
+        (dict(sampler="rho"), "sampler `rho` is not key=value"),
         (dict(dataset="/no/such/file.nc"), "/no/such/file.nc"),
         (dict(dataset=42), "expected a NetCDF path or an xarray.Dataset"),
     ],

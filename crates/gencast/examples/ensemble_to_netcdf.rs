@@ -4,8 +4,9 @@
 //! cargo run -p gencast --example ensemble_to_netcdf -- forecast.nc
 //! ```
 //!
-//! The file is what `gencast forecast` writes for the same request (members are
-//! `fold_in(PRNGKey(seed), m)` whatever the sink or thread count).
+//! The file is what `gencast forecast --members 2 --lead-time 1d --init-time 2019-03-29T12:00`
+//! writes for the demo (members are `fold_in(PRNGKey(seed), m)` whatever the sink or thread
+//! count). Options a user types as text parse with `str::parse` into the library's types.
 
 use std::path::Path;
 
@@ -20,15 +21,16 @@ pub(crate) fn demo_dir() -> &'static Path {
     ))
 }
 
-/// Writes a 2-member, 2-step forecast of the demo (seed 0) to `output`, refusing to replace an
-/// existing file.
+/// Writes a 2-member, 24 h (2-step) forecast of the demo (seed 0) from its second frame to
+/// `output`, refusing to replace an existing file.
 pub(crate) fn run(output: &Path) -> gencast::Result<Summary> {
     let demo = demo_dir();
     let model = Model::load(demo.join("checkpoint.npz"), demo)?;
     let mut sink = NetCdfSink::new(output, WriteMode::default());
     Forecast::new(demo.join("source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc"))
         .members(2)
-        .steps(2)
+        .lead_time("1d".parse()?)
+        .init_time("2019-03-29T12:00".parse()?)
         .seed(0)
         .progress(|p| {
             if let Progress::StepDone { member, step, .. } = p {

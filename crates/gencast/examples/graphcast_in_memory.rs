@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use gencast::forecast::CoordValues;
+use gencast::forecast::{CoordValues, LeadTime};
 use gencast::{Forecast, MemoryForecast, MemorySink, Model};
 
 /// The bundled GraphCast test model: a tiny checkpoint, its statistics and a 10° dataset with
@@ -27,7 +27,7 @@ pub(crate) fn run() -> gencast::Result<MemoryForecast> {
     let model = Model::load(dir.join("checkpoint.npz"), dir)?;
     let mut sink = MemorySink::new();
     Forecast::new(dir.join("source-era5_date-2019-03-29_res-10.0_levels-13_steps-03.nc"))
-        .steps(3)
+        .lead_time(LeadTime::hours(18))
         .run(&model, &mut sink)?;
     sink.into_forecast()
 }

@@ -78,13 +78,46 @@
 //!
 //! # Forecast
 //!
-//! The [`Forecast`] builder sets the initialisation time (the newest input frame), the number
-//! of members and the first member's number, the steps or the lead time (`"360h"`, `"15d"`),
-//! the seed (member `m` draws from `fold_in(PRNGKey(seed), m)`, whatever the sink or thread
-//! count), sampler overrides (`"num_noise_levels=20"`), a thread count, GraphCast's precision,
-//! and what is written: variables, levels, a [`Region`](forecast::Region), an output interval
-//! and the [`Naming`](forecast::Naming) of dimensions (the reference's or WeatherBench-2's).
+//! The [`Forecast`] builder sets the initialisation time (the newest input frame, an
+//! [`InitTime`](forecast::InitTime)), the number of members and the first member's number, the
+//! steps or the lead time (a [`LeadTime`](forecast::LeadTime) in whole hours), the seed (member
+//! `m` draws from `fold_in(PRNGKey(seed), m)`, whatever the sink or thread count), sampler
+//! overrides ([`SamplerOverrides`](forecast::SamplerOverrides), fields named as the reference's
+//! `SamplerConfig`), a thread count, GraphCast's precision, and what is written: variables,
+//! levels, a [`Region`](forecast::Region), an output interval (a `LeadTime`) and the
+//! [`Naming`](forecast::Naming) of dimensions (the reference's or WeatherBench-2's).
 //! [`Forecast::run`] blocks until the forecast is written and returns a [`Summary`].
+//!
+//! The options are typed values; text a user typed (`"15d"`, `"2019-03-29T12:00"`,
+//! `"num_noise_levels=20"`) parses into them with `str::parse`, whose errors name the option
+//! (`Forecast::init_time`, `Forecast::sampler`, `lead time`). Whether a lead time is a
+//! multiple of the model's step, or an init time a time of the dataset, is checked by the run.
+//!
+//! ```
+//! use gencast::forecast::{LeadTime, SamplerOverrides};
+//! use gencast::{Forecast, MemorySink, Model};
+//!
+//! let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-mha");
+//! let model = Model::load(format!("{demo}/checkpoint.npz"), demo)?;
+//! let dataset = format!("{demo}/source-era5_date-2019-03-29_res-10.0_levels-13_steps-02.nc");
+//! let mut sink = MemorySink::new();
+//! let summary = Forecast::new(&dataset)
+//!     .init_time("2019-03-29T12:00".parse()?)
+//!     .lead_time(LeadTime::hours(24)) // or "1d".parse()?
+//!     .output_every("1d".parse()?)
+//!     .sampler(SamplerOverrides {
+//!         num_noise_levels: Some(4),
+//!         ..SamplerOverrides::default()
+//!     })
+//!     .run(&model, &mut sink)?;
+//! // Two 12 h steps computed, the 24 h one written.
+//! assert_eq!((summary.steps, summary.steps_computed), (2, 2));
+//! assert_eq!(sink.into_forecast()?.variable("2m_temperature").unwrap().shape[2], 1);
+//!
+//! let err = "15x".parse::<LeadTime>().unwrap_err();
+//! assert_eq!(err.to_string(), "lead time `15x`: expected e.g. 360h or 15d");
+//! # Ok::<(), gencast::Error>(())
+//! ```
 //!
 //! Progress arrives as [`Progress`] events through [`Forecast::progress`], on the thread that
 //! called `run` (never on a worker), so a Python callback may take the GIL while the caller

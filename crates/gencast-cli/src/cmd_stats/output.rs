@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use gencast::forecast::AttrValue;
-use gencast::output::netcdf::{NcHeader, NcType, NcWriter};
 use gencast::output::read::ForecastOutput;
 use gencast::output::stats::{ensemble_mean_std, ensemble_quantiles, Scores};
+use gencast::output::{NcHeader, NcType, NcWriter};
 
 use super::grid::Grid;
 use super::{Args, Row, Var, HOUR_NS};

@@ -25,6 +25,7 @@ mod sources_cli;
 mod stats_cli;
 mod summary_files;
 mod support;
+mod typed_options;
 mod verify_cli;
 mod zarr;
 mod zarr_copy;

@@ -14,5 +14,5 @@ pub mod checks;
 pub(crate) mod normalization;
 pub mod requests;
 pub mod sources;
-pub mod stacking;
+stage!(stacking);
 stage!(task);

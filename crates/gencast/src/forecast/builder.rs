@@ -12,6 +12,7 @@ use crate::{Error, Result};
 
 use super::family::{ProgressFn, RunContext};
 use super::model::Model;
+use super::options::{InitTime, LeadTime, SamplerOverrides};
 use super::request::{DatasetInput, Progress, Request, Summary};
 use super::select::Region;
 use super::sink::ForecastSink;
@@ -46,10 +47,10 @@ impl<'a> Forecast<'a> {
         }
     }
 
-    /// The initialisation time (the newest input frame), e.g. `2019-03-29T12:00`; default:
-    /// the dataset's earliest possible one.
-    pub fn init_time(mut self, time: impl Into<String>) -> Self {
-        self.request.init_time = Some(time.into());
+    /// The initialisation time (the newest input frame), a time of the dataset, e.g.
+    /// `"2019-03-29T12:00".parse()?`; default: the dataset's earliest possible one.
+    pub fn init_time(mut self, time: InitTime) -> Self {
+        self.request.init_time = Some(time);
         self
     }
 
@@ -71,10 +72,10 @@ impl<'a> Forecast<'a> {
         self
     }
 
-    /// Lead time instead of steps: `360h`, `15d` or a number of hours, a multiple of the
-    /// model's step.
-    pub fn lead_time(mut self, lead_time: impl Into<String>) -> Self {
-        self.request.lead_time = Some(lead_time.into());
+    /// Lead time instead of steps, a positive multiple of the model's step (e.g.
+    /// `LeadTime::hours(360)` or `"15d".parse()?`).
+    pub fn lead_time(mut self, lead_time: LeadTime) -> Self {
+        self.request.lead_time = Some(lead_time);
         self
     }
 
@@ -84,10 +85,10 @@ impl<'a> Forecast<'a> {
         self
     }
 
-    /// Overrides a sampler setting of the checkpoint, `key=value` (e.g.
-    /// `num_noise_levels=20`); may be given several times.
-    pub fn sampler(mut self, assignment: impl Into<String>) -> Self {
-        self.request.sampler.push(assignment.into());
+    /// Overrides sampler settings of the checkpoint (GenCast), e.g.
+    /// `"num_noise_levels=20".parse()?`; replaces earlier overrides.
+    pub fn sampler(mut self, overrides: SamplerOverrides) -> Self {
+        self.request.sampler = overrides;
         self
     }
 
@@ -140,9 +141,10 @@ impl<'a> Forecast<'a> {
         self
     }
 
-    /// Writes only every this much lead time (`24h`, `1d`), a multiple of the model's step.
-    pub fn output_every(mut self, every: impl Into<String>) -> Self {
-        self.request.output_every = Some(every.into());
+    /// Writes only every this much lead time (e.g. `LeadTime::hours(24)`), a multiple of
+    /// the model's step.
+    pub fn output_every(mut self, every: LeadTime) -> Self {
+        self.request.output_every = Some(every);
         self
     }
 

@@ -14,10 +14,11 @@ use crate::{Error, Result};
 
 use super::family::{Family, RunContext};
 use super::model::{Loaded, Model};
+use super::options::LeadTime;
 use super::request::{Progress, Request, Summary, MAX_MEMBER_STEPS};
 use super::select::Selection;
 use super::sink::ForecastSink;
-use super::timing::{first_input_frame, hours};
+use super::timing::first_input_frame;
 use crate::models::gencast::family::GenCast;
 use crate::models::graphcast::family::GraphCast;
 
@@ -69,16 +70,13 @@ fn run_family(
                 i32::MAX - 1
             ))
         })?;
-    let every_hours = match &req.output_every {
-        Some(t) => Some(hours("Forecast::output_every", t)?),
-        None => None,
-    };
+    let every_hours = req.output_every.map(LeadTime::as_hours);
 
     let t0 = Instant::now();
     let ds = req.open_dataset()?;
     let first_frame = first_input_frame(
         &ds,
-        req.init_time.as_deref(),
+        req.init_time.as_ref(),
         family.input_frames()?,
         step_hours,
     )?;

@@ -40,6 +40,7 @@ mod grib_sink;
 mod layout;
 mod memory;
 pub(crate) mod model;
+mod options;
 pub mod output;
 pub(crate) mod prepared;
 pub(crate) mod request;
@@ -60,6 +61,7 @@ pub use layout::{
 };
 pub use memory::{MemoryForecast, MemorySink, MemoryVariable};
 pub use model::{Model, ModelKind, Stats, GENCAST_STEP_HOURS};
+pub use options::{InitTime, LeadTime, SamplerOverrides, MAX_NOISE_LEVELS};
 pub use output::WriteMode;
 pub use prepared::MAX_PREPARED_GRIDS;
 pub use request::{DatasetInput, Progress, Summary, MAX_MEMBER_STEPS};

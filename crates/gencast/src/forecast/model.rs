@@ -216,6 +216,17 @@ impl Model {
         }
     }
 
+    /// The predicted variables in output order: `(name, levels)` pairs, levels in hPa (none
+    /// for surface variables).
+    pub fn output_variables(&self) -> Result<Vec<(String, Vec<i32>)>> {
+        let layout = crate::data::stacking::StackLayout::for_task(self.task())?;
+        Ok(layout
+            .outputs()
+            .iter()
+            .map(|o| (o.name.clone(), o.levels.clone()))
+            .collect())
+    }
+
     /// The checkpoint's free-text description.
     pub fn description(&self) -> &str {
         match &self.loaded {

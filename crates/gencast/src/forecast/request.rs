@@ -9,6 +9,7 @@ use crate::models::gencast::rollout::CallProgress;
 use crate::models::graphcast::Precision;
 use crate::Result;
 
+use super::options::{InitTime, LeadTime, SamplerOverrides};
 use super::select::Region;
 use super::timing::{check_steps, lead_time_steps};
 
@@ -80,20 +81,20 @@ pub enum DatasetInput<'a> {
 /// What to forecast: the settings of a [`crate::Forecast`], without its callbacks.
 pub(crate) struct Request<'a> {
     pub(crate) dataset: DatasetInput<'a>,
-    pub(crate) init_time: Option<String>,
+    pub(crate) init_time: Option<InitTime>,
     pub(crate) members: u32,
     pub(crate) member_offset: u32,
     pub(crate) steps: Option<usize>,
-    pub(crate) lead_time: Option<String>,
+    pub(crate) lead_time: Option<LeadTime>,
     pub(crate) seed: i64,
-    pub(crate) sampler: Vec<String>,
+    pub(crate) sampler: SamplerOverrides,
     pub(crate) threads: Option<usize>,
     pub(crate) debug_nans: bool,
     pub(crate) precision: Precision,
     pub(crate) variables: Vec<String>,
     pub(crate) levels: Vec<i32>,
     pub(crate) region: Option<Region>,
-    pub(crate) output_every: Option<String>,
+    pub(crate) output_every: Option<LeadTime>,
     pub(crate) naming: Naming,
 }
 
@@ -108,7 +109,7 @@ impl<'a> Request<'a> {
             steps: None,
             lead_time: None,
             seed: 0,
-            sampler: Vec::new(),
+            sampler: SamplerOverrides::default(),
             threads: None,
             debug_nans: false,
             precision: Precision::F32,
@@ -124,7 +125,7 @@ impl<'a> Request<'a> {
     pub(crate) fn step_count(&self, step_hours: u64) -> Result<usize> {
         match (&self.steps, &self.lead_time) {
             (Some(n), _) => check_steps(*n, step_hours),
-            (None, Some(t)) => lead_time_steps(t, step_hours),
+            (None, Some(t)) => lead_time_steps(*t, step_hours),
             (None, None) => Ok(1),
         }
     }

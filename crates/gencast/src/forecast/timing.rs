@@ -1,32 +1,19 @@
 //! Lead times, numbers of steps and the initialisation time of a forecast.
 
-use crate::data::netcdf_time::{format_datetime, parse_datetime};
+use crate::data::netcdf_time::format_datetime;
 use crate::data::Dataset;
-use crate::{Error, Result};
+use crate::Result;
+
+use super::options::{InitTime, LeadTime};
 
 /// The most steps one run may compute (lead times must also fit the files' 32-bit hours).
 pub(super) const MAX_STEPS: usize = 10_000;
 
-/// Parses `360h`, `15d` or a plain number of hours given to option `option` (named in library terms).
-pub(super) fn hours(option: &str, text: &str) -> Result<u64> {
-    let t = text.trim();
-    let (num, mult) = if let Some(d) = t.strip_suffix('d') {
-        (d, 24)
-    } else {
-        (t.strip_suffix('h').unwrap_or(t), 1)
-    };
-    num.trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| Error::Invalid(format!("{option} `{text}`: expected e.g. 360h or 15d")))
-}
-
-/// Parses `360h`, `15d` or a plain number of hours into a number of `step_hours` steps.
-pub(super) fn lead_time_steps(text: &str, step_hours: u64) -> Result<usize> {
-    let hours = hours("Forecast::lead_time", text)?;
+/// A lead time as a number of `step_hours` steps.
+pub(super) fn lead_time_steps(lead: LeadTime, step_hours: u64) -> Result<usize> {
+    let hours = lead.as_hours();
     if hours == 0 || !hours.is_multiple_of(step_hours) {
-        bail!("Forecast::lead_time `{text}` must be a positive multiple of {step_hours}h");
+        bail!("Forecast::lead_time `{lead}` must be a positive multiple of {step_hours}h");
     }
     check_steps((hours / step_hours) as usize, step_hours)
 }
@@ -45,20 +32,16 @@ pub(super) fn check_steps(steps: usize, step_hours: u64) -> Result<usize> {
     Ok(steps)
 }
 
-/// The first of `n_frames` input frames `step_hours` apart whose newest is Forecast::init_time
-/// (`YYYY-MM-DDTHH:MM`); frame 0 when no time is given.
+/// The first of `n_frames` input frames `step_hours` apart whose newest is Forecast::init_time;
+/// frame 0 when no time is given.
 pub(super) fn first_input_frame(
     ds: &Dataset,
-    init_time: Option<&str>,
+    init_time: Option<&InitTime>,
     n_frames: usize,
     step_hours: u64,
 ) -> Result<usize> {
     let Some(text) = init_time else { return Ok(0) };
-    let ns = parse_datetime(text).ok_or_else(|| {
-        Error::Invalid(format!(
-            "Forecast::init_time `{text}`: expected YYYY-MM-DDTHH:MM"
-        ))
-    })?;
+    let ns = text.as_nanos();
     match ds.datetime().iter().position(|&t| t == ns) {
         Some(i) if i + 1 >= n_frames => Ok(i + 1 - n_frames),
         Some(_) => bail!(
@@ -84,12 +67,20 @@ mod tests {
 
     #[test]
     fn lead_times_convert_to_steps() {
-        assert_eq!(lead_time_steps("360h", 12).unwrap(), 30);
-        assert_eq!(lead_time_steps("15d", 12).unwrap(), 30);
-        assert_eq!(lead_time_steps("24", 12).unwrap(), 2);
-        assert_eq!(lead_time_steps("18h", 6).unwrap(), 3);
-        for bad in ["13h", "0h", "abc", "-12h"] {
-            assert!(lead_time_steps(bad, 12).is_err(), "{bad}");
+        let steps = |text: &str, step_hours| lead_time_steps(text.parse().unwrap(), step_hours);
+        assert_eq!(steps("360h", 12).unwrap(), 30);
+        assert_eq!(steps("15d", 12).unwrap(), 30);
+        assert_eq!(steps("24", 12).unwrap(), 2);
+        assert_eq!(steps("18h", 6).unwrap(), 3);
+        for bad in ["13h", "0h"] {
+            let err = steps(bad, 12).unwrap_err().to_string();
+            assert!(
+                err.contains("Forecast::lead_time") && err.contains("positive multiple of 12h"),
+                "{bad}: {err}"
+            );
         }
+        // 10001 steps of 12 h: more than one run may compute.
+        let err = steps("120012h", 12).unwrap_err().to_string();
+        assert!(err.contains("more than the 10000 steps"), "{err}");
     }
 }

@@ -101,7 +101,7 @@ impl NcHeader {
     }
 
     /// Number of elements of variable `var`.
-    pub fn var_len(&self, var: usize) -> u64 {
+    pub(crate) fn var_len(&self, var: usize) -> u64 {
         self.vars[var]
             .dims
             .iter()
@@ -249,7 +249,7 @@ impl NcWriter {
     /// [`NcWriter::create`] on the already opened and locked temporary file `file` of `path`,
     /// whose earlier content is discarded. Without `fill` the data start as zeros (a sparse
     /// file) and the caller must write or [`NcWriter::fill_f32`] every slot before finishing.
-    pub fn create_locked(
+    pub(crate) fn create_locked(
         path: &Path,
         header: NcHeader,
         mut file: File,
@@ -278,7 +278,7 @@ impl NcWriter {
 
     /// Writes `len` copies of float variable `var`'s `_FillValue` (NaN when it declares none)
     /// from flat element `start`.
-    pub fn fill_f32(&mut self, var: usize, start: u64, len: usize) -> Result<()> {
+    pub(crate) fn fill_f32(&mut self, var: usize, start: u64, len: usize) -> Result<()> {
         let fill = self.fill_value(var).unwrap_or(f32::NAN);
         const BLOCK: usize = 1 << 18;
         let block = vec![fill; BLOCK.min(len)];
@@ -314,13 +314,14 @@ impl NcWriter {
     /// Reopens the temporary file of an unfinished writer of `path` to go on writing it, under
     /// an exclusive lock. Its size and header must be exactly those [`NcWriter::create`] would
     /// lay out for `header`; the data already written are kept.
-    pub fn open_partial(path: &Path, header: NcHeader) -> Result<Self> {
+    #[cfg(test)]
+    pub(crate) fn open_partial(path: &Path, header: NcHeader) -> Result<Self> {
         let file = open_locked(path, &tmp_name(path))?;
         Self::open_partial_locked(path, header, file)
     }
 
     /// [`NcWriter::open_partial`] on the already opened and locked temporary file `file`.
-    pub fn open_partial_locked(path: &Path, header: NcHeader, mut file: File) -> Result<Self> {
+    pub(crate) fn open_partial_locked(path: &Path, header: NcHeader, mut file: File) -> Result<Self> {
         let (bytes, begins, total) = lay_out(&header)?;
         let tmp_path = tmp_name(path);
         let io = |e| Error::io(&tmp_path, e);
@@ -355,13 +356,8 @@ impl NcWriter {
 
     /// Whether a writer dropped before [`NcWriter::finish`] leaves its temporary file in place
     /// (to be continued with [`NcWriter::open_partial`]) instead of removing it.
-    pub fn set_keep_on_drop(&mut self, keep: bool) {
+    pub(crate) fn set_keep_on_drop(&mut self, keep: bool) {
         self.keep_on_drop = keep;
-    }
-
-    /// The temporary name the file is written under until [`NcWriter::finish`].
-    pub fn tmp_path(&self) -> &Path {
-        &self.tmp_path
     }
 
     /// Index of the variable called `name`.
@@ -416,7 +412,7 @@ impl NcWriter {
 
     /// Reads `len` elements of float variable `var` from flat element `start` back from the
     /// temporary file.
-    pub fn read_f32(&self, var: usize, start: u64, len: usize) -> Result<Vec<f32>> {
+    pub(crate) fn read_f32(&self, var: usize, start: u64, len: usize) -> Result<Vec<f32>> {
         let offset = self.check_slab(var, start, len, NcType::Float)?;
         let io = |e| Error::io(&self.tmp_path, e);
         let mut file: &File = self
@@ -433,7 +429,7 @@ impl NcWriter {
     }
 
     /// Flushes everything written so far to the disk (the file keeps its temporary name).
-    pub fn sync(&self) -> Result<()> {
+    pub(crate) fn sync(&self) -> Result<()> {
         match &self.file {
             Some(f) => f.sync_data().map_err(|e| Error::io(&self.tmp_path, e)),
             None => Ok(()),

@@ -9,8 +9,8 @@ use crate::checkpoint::{GenCastCheckpoint, SamplerConfig};
 use crate::data::task::PreparedStep;
 use crate::data::{Dataset, StatsSet};
 use crate::forecast::Field;
+use crate::models::gencast::rollout::{EnsembleRun, ForecastRequest, Forecaster, MemberRun};
 use crate::models::graphcast::Precision;
-use crate::models::gencast::rollout::{override_sampler, EnsembleRun, ForecastRequest, Forecaster, MemberRun};
 use crate::{Error, Result};
 
 use crate::forecast::family::{Family, MemberRollout, Output, Rollout, RunContext, RunState, Started};
@@ -32,11 +32,7 @@ pub(crate) struct GenCast<'m> {
 impl GenCast<'_> {
     /// The checkpoint's sampler settings with the request's overrides.
     fn sampler(&self, req: &Request<'_>) -> Result<SamplerConfig> {
-        let mut sampler = self.ckpt.sampler_config.clone();
-        for kv in &req.sampler {
-            override_sampler(&mut sampler, kv)?;
-        }
-        Ok(sampler)
+        req.sampler.apply(&self.ckpt.sampler_config)
     }
 }
 

@@ -79,10 +79,11 @@ impl Family for GraphCast<'_> {
                 req.member_offset
             );
         }
-        if let Some(kv) = req.sampler.first() {
+        if !req.sampler.is_empty() {
             bail!(
-                "Forecast::sampler {kv}: a GraphCast checkpoint has no sampler (it is not a diffusion \
-                 model)"
+                "Forecast::sampler {}: a GraphCast checkpoint has no sampler (it is not a diffusion \
+                 model)",
+                req.sampler
             );
         }
         if req.seed != 0 {
