@@ -1,9 +1,9 @@
 //! Throughput benchmark: a random-weight model of a published configuration, GenCast or
-//! GraphCast, on synthetic inputs. One driver ([`run`]) times a warm-up unit and then the timed
-//! units (a GenCast denoiser call, a GraphCast 6 h step) stage by stage, alternating them over
-//! kernel paths or thread counts and checking that every one returns the same bits; each family
-//! adds its own figures (GenCast's sampler steps and FLOP rates, GraphCast's precision and
-//! multi-mesh sizes).
+//! GraphCast, on synthetic inputs. One driver ([`run`](crate::bench::run)) times a warm-up unit
+//! and then the timed units (a GenCast denoiser call, a GraphCast 6 h step) stage by stage,
+//! alternating them over kernel paths or thread counts and checking that every one returns the
+//! same bits; each family adds its own figures (GenCast's sampler steps and FLOP rates,
+//! GraphCast's precision and multi-mesh sizes).
 
 mod driver;
 mod family;
