@@ -97,7 +97,7 @@ fn same_bits(a: &[f32], b: &[f32]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
-/// `, encoder 0.123, …` for a unit's stages, or nothing.
+/// ` (encoder 0.123, …)` for a unit's stages, or nothing.
 fn stage_text(names: &[&str; 3], stages: Option<[f64; 3]>) -> String {
     stages.map_or(String::new(), |s| {
         format!(
@@ -107,6 +107,7 @@ fn stage_text(names: &[&str; 3], stages: Option<[f64; 3]>) -> String {
     })
 }
 
+/// The benchmark in the calling pool: checks, build, warm-up, timed units, report.
 fn run_in_pool(
     opts: &BenchOptions,
     progress: &mut (dyn FnMut(&str) + Send),
