@@ -2,9 +2,10 @@
 //! configuration.
 
 use anyhow::Context;
-use gencast::bench::graphcast::{GraphCastBenchReport, GraphCastPreset};
+use gencast::bench::gencast::GenCastReport;
+use gencast::bench::graphcast::GraphCastReport;
 use gencast::bench::kernels::{KernelBenchOptions, KernelReport, KernelSizes};
-use gencast::bench::{self, BenchOptions, BenchReport, Preset, ThreadRun};
+use gencast::bench::{self, BenchOptions, BenchReport, Family, FamilyReport, Preset, PresetShape};
 use gencast::isa::{self, Isa, Kind};
 use tracing::info;
 
@@ -61,6 +62,11 @@ fn parse_thread_list(text: &str) -> Result<ThreadList, String> {
     Ok(ThreadList(counts))
 }
 
+/// Parses `--preset` with the library's list of every preset in its refusal.
+fn parse_preset(text: &str) -> Result<Preset, String> {
+    Preset::parse(text).map_err(|e| e.to_string())
+}
+
 /// Arguments of `gencast bench`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -68,11 +74,10 @@ pub(crate) struct Args {
     /// mesh 6), all with latent 512, 16 layers, 4 heads, k-hop 16, feed-forward 2048; or
     /// GraphCast `graphcast-1p0` (GraphCast_small: 1°, mesh 5, 13 levels) or `graphcast-0p25`
     /// (0.25°, mesh 6, 37 levels), both with latent 512 and 16 message-passing steps.
-    #[arg(long, default_value = "mini",
-          value_parser = ["mini", "1p0", "0p25", "tiny", "graphcast-1p0", "graphcast-0p25", "graphcast-tiny"],
-          hide_possible_values = true)]
-    preset: String,
-    /// Timed denoiser calls (after one warm-up call); the median is reported.
+    #[arg(long, default_value = "mini", value_parser = parse_preset)]
+    preset: Preset,
+    /// Timed denoiser calls of a GenCast preset (after one warm-up call); the median is
+    /// reported.
     #[arg(long, default_value_t = 3)]
     calls: usize,
     /// Full 12 h sampler steps to time (39 denoiser calls each with 20 noise levels). For a
@@ -120,20 +125,27 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         }
         return run_kernels(&args, isas);
     }
-    if args.preset.starts_with("graphcast-") {
-        return run_graphcast(&args);
-    }
-    if args.precision.is_some() {
-        anyhow::bail!("--precision applies to the GraphCast presets; GenCast runs in float32");
-    }
+    // `--steps` counts GenCast's sampler steps after the calls, but is GraphCast's timed unit.
+    let (units, sampler_steps) = match args.preset.family() {
+        Family::GenCast => {
+            if args.precision.is_some() {
+                anyhow::bail!(
+                    "--precision applies to the GraphCast presets; GenCast runs in float32"
+                );
+            }
+            (args.calls, args.steps)
+        }
+        Family::GraphCast => (args.steps, 0),
+    };
     let opts = BenchOptions {
-        preset: Preset::parse(&args.preset)?,
-        calls: args.calls,
-        steps: args.steps,
+        preset: args.preset,
+        units,
+        sampler_steps,
         threads: args.threads.as_ref().map(ThreadList::first),
         seed: args.seed,
         isas,
         compare_threads: args.threads.as_ref().map_or(Vec::new(), ThreadList::others),
+        precision: args.precision.map(|p| p.precision()),
     };
     let report = bench::run(&opts, &mut |line: &str| info!("{line}")).context("benchmark")?;
     if args.json {
@@ -144,19 +156,36 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The human-readable summary.
+/// The human-readable summary of either family: the shared figures, the family's, memory.
 fn print_summary(r: &BenchReport) {
-    let s = &r.shape;
+    let head = match &r.shape {
+        PresetShape::GenCast(s) => format!("latent {}, {} layers", s.latent, s.layers),
+        PresetShape::GraphCast(s) => format!(
+            "latent {}, {} message-passing steps, {} levels",
+            s.latent, s.gnn_msg_steps, s.levels
+        ),
+    };
     println!(
-        "preset {}: {}° grid ({} nodes), mesh {} ({} nodes), latent {}, {} layers, {} threads",
-        r.preset, s.resolution_deg, r.n_grid, s.mesh_size, r.n_mesh, s.latent, s.layers, r.threads
+        "preset {}: {}° grid ({} nodes), mesh {} ({} nodes), {head}, {} threads",
+        r.preset,
+        r.shape.resolution_deg(),
+        r.n_grid,
+        r.shape.mesh_size(),
+        r.n_mesh,
+        r.threads
     );
     println!("kernels            {}", r.isa);
     if r.isa_comparison.len() > 1 {
         for c in &r.isa_comparison {
+            let stages = c.stages_s.map_or(String::new(), |s| {
+                format!(
+                    "; {} {:.3}, {} {:.3}, {} {:.3}",
+                    r.stages[0], s[0], r.stages[1], s[1], r.stages[2], s[2]
+                )
+            });
             println!(
-                "  {:<16} {:>9.3} s per call ({:.2}x; encoder {:.3}, transformer {:.3}, decoder {:.3})",
-                c.isa, c.denoiser_call_s, c.ratio_to_first, c.stages_s[0], c.stages_s[1], c.stages_s[2]
+                "  {:<16} {:>9.3} s per {} ({:.2}x{stages})",
+                c.isa, c.seconds, r.unit, c.ratio_to_first
             );
         }
         println!(
@@ -168,131 +197,106 @@ fn print_summary(r: &BenchReport) {
             }
         );
     }
-    print_threads(&r.thread_comparison, r.thread_outputs_identical, "call");
+    print_threads(r);
+    println!("parameters         {}", r.num_params);
+    match &r.details {
+        FamilyReport::GenCast(g) => print_gencast(r, g),
+        FamilyReport::GraphCast(g) => print_graphcast(r, g),
+    }
+    let after_units = match &r.details {
+        FamilyReport::GenCast(g) => g.rss_after_calls_mb,
+        FamilyReport::GraphCast(g) => g.rss_after_steps_mb,
+    };
     println!(
-        "edges: {} grid2mesh, {} mesh2grid; attention pairs {} ({} computed)",
-        r.grid2mesh_edges, r.mesh2grid_edges, r.attention_pairs, r.attention_dense_pairs
+        "peak RSS           {:>9.0} MiB  ({:.0} after load, {after_units:.0} after the {}s)",
+        r.peak_rss_mb, r.rss_after_load_mb, r.unit
     );
+}
+
+/// Start-up times.
+fn print_startup(r: &BenchReport) {
     println!("graph build        {:>9.3} s", r.graph_build_s);
     println!("network load       {:>9.3} s", r.network_load_s);
     println!("start-up           {:>9.3} s", r.startup_s);
-    println!("first call         {:>9.3} s", r.first_call_s);
+}
+
+/// GenCast's part: denoiser calls by stage, sampler steps, FLOP rates.
+fn print_gencast(r: &BenchReport, g: &GenCastReport) {
+    println!(
+        "edges: {} grid2mesh, {} mesh2grid; attention pairs {} ({} computed)",
+        r.grid2mesh_edges, r.mesh2grid_edges, g.attention_pairs, g.attention_dense_pairs
+    );
+    print_startup(r);
+    println!("first call         {:>9.3} s", g.first_call_s);
     println!(
         "denoiser call      {:>9.3} s  (median of {}, min {:.3}, max {:.3})",
-        r.denoiser_call_s, r.calls, r.call_min_s, r.call_max_s
+        g.denoiser_call_s, g.calls, g.call_min_s, g.call_max_s
     );
-    println!("  encoder          {:>9.3} s", r.encoder_s);
-    println!("  transformer      {:>9.3} s", r.transformer_s);
-    println!("  decoder          {:>9.3} s", r.decoder_s);
+    println!("  encoder          {:>9.3} s", g.encoder_s);
+    println!("  transformer      {:>9.3} s", g.transformer_s);
+    println!("  decoder          {:>9.3} s", g.decoder_s);
     if let (Some(step), Some(calls), Some(over)) =
-        (r.step_s, r.calls_per_step, r.sampler_overhead_s)
+        (g.step_s, g.calls_per_step, g.sampler_overhead_s)
     {
         println!("12 h step          {step:>9.2} s  ({calls} calls, {over:.3} s sampler overhead)");
     }
     println!(
         "actual work        {:>9.1} GFLOP/call, {:.1} GFLOP/s ({:.0} % of GEMM)",
-        r.flop_actual.total() / 1e9,
-        r.actual_gflops,
-        100.0 * r.actual_fraction_of_gemm
+        g.flop_actual.total() / 1e9,
+        g.actual_gflops,
+        100.0 * g.actual_fraction_of_gemm
     );
     println!(
         "reference-equiv.   {:>9.1} GFLOP/call, {:.1} GFLOP/s ({:.0} % of GEMM)",
-        r.reference_equivalent_flop / 1e9,
-        r.reference_equivalent_gflops,
-        100.0 * r.reference_equivalent_fraction_of_gemm
+        g.reference_equivalent_flop / 1e9,
+        g.reference_equivalent_gflops,
+        100.0 * g.reference_equivalent_fraction_of_gemm
     );
     println!(
         "GEMM {}x{}x{}    {:>9.1} GFLOP/s",
-        r.gemm_shape[0], r.gemm_shape[1], r.gemm_shape[2], r.gemm_gflops
-    );
-    println!(
-        "peak RSS           {:>9.0} MiB  ({:.0} after load, {:.0} after the calls)",
-        r.peak_rss_mb, r.rss_after_load_mb, r.rss_after_calls_mb
+        g.gemm_shape[0], g.gemm_shape[1], g.gemm_shape[2], g.gemm_gflops
     );
 }
 
-/// `gencast bench --preset graphcast-*`: one GraphCast step, per stage.
-fn run_graphcast(args: &Args) -> anyhow::Result<()> {
-    let preset = GraphCastPreset::parse(&args.preset)?;
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(list) = &args.threads {
-        builder = builder.num_threads(list.first());
-    }
-    let others = args.threads.as_ref().map_or(Vec::new(), ThreadList::others);
-    let precision = args
-        .precision
-        .map_or(gencast::forecast::Precision::F32, |p| p.precision());
-    let pool = builder.build().context("starting the worker threads")?;
-    let report = pool
-        .install(|| {
-            gencast::bench::graphcast::run(
-                preset,
-                args.steps,
-                args.seed,
-                precision,
-                &others,
-                &mut |line: &str| info!("{line}"),
-            )
-        })
-        .context("benchmark")?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_graphcast(&report);
-    }
-    Ok(())
-}
-
-/// The human-readable GraphCast summary.
-fn print_graphcast(r: &GraphCastBenchReport) {
-    let s = &r.shape;
+/// GraphCast's part: precision, channels, 6 h steps by stage.
+fn print_graphcast(r: &BenchReport, g: &GraphCastReport) {
+    println!("precision          {}", g.precision);
     println!(
-        "preset {}: {}° grid ({} nodes), mesh {} ({} nodes), latent {}, {} message-passing steps, {} levels, {} threads",
-        r.preset, s.resolution_deg, r.n_grid, s.mesh_size, r.n_mesh, s.latent, s.gnn_msg_steps, s.levels, r.threads
-    );
-    println!("kernels            {}", r.isa);
-    println!("precision          {}", r.precision);
-    println!(
-        "parameters         {} ({} input, {} output channels)",
-        r.num_params, r.input_channels, r.output_channels
+        "channels           {} input, {} output",
+        g.input_channels, g.output_channels
     );
     println!(
         "edges: {} grid2mesh, {} mesh, {} mesh2grid",
-        r.grid2mesh_edges, r.mesh_edges, r.mesh2grid_edges
+        r.grid2mesh_edges, g.mesh_edges, r.mesh2grid_edges
     );
-    println!("graph build        {:>9.3} s", r.graph_build_s);
-    println!("network load       {:>9.3} s", r.network_load_s);
+    print_startup(r);
+    println!("first step         {:>9.3} s", g.first_step_s);
     println!(
         "6 h step           {:>9.3} s  (median of {}, min {:.3}, max {:.3})",
-        r.step_s, r.steps, r.step_min_s, r.step_max_s
+        g.step_s, g.steps, g.step_min_s, g.step_max_s
     );
-    if let (Some(e), Some(p), Some(d)) = (r.encoder_s, r.processor_s, r.decoder_s) {
+    if let (Some(e), Some(p), Some(d)) = (g.encoder_s, g.processor_s, g.decoder_s) {
         println!("  encoder          {e:>9.3} s");
         println!("  processor        {p:>9.3} s");
         println!("  decoder          {d:>9.3} s");
     }
-    print_threads(&r.thread_comparison, r.thread_outputs_identical, "step");
-    println!(
-        "peak RSS           {:>9.0} MiB  ({:.0} after load)",
-        r.peak_rss_mb, r.rss_after_load_mb
-    );
 }
 
 /// The thread counts timed alternately, when there were several.
-fn print_threads(runs: &[ThreadRun], identical: bool, unit: &str) {
-    if runs.len() < 2 {
+fn print_threads(r: &BenchReport) {
+    if r.thread_comparison.len() < 2 {
         return;
     }
     println!("threads");
-    for t in runs {
+    for t in &r.thread_comparison {
         println!(
-            "  {:<16} {:>9.3} s per {unit} ({:.2}x the first)",
-            t.threads, t.seconds, t.speedup_over_first
+            "  {:<16} {:>9.3} s per {} ({:.2}x the first)",
+            t.threads, t.seconds, r.unit, t.speedup_over_first
         );
     }
     println!(
         "  outputs          {}",
-        if identical {
+        if r.thread_outputs_identical {
             "bitwise identical on every thread count"
         } else {
             "DIFFER between thread counts"

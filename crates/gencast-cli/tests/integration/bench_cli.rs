@@ -283,3 +283,100 @@ fn graphcast_bench_times_the_bf16_cast_and_refuses_it_elsewhere() {
         );
     }
 }
+
+#[test]
+fn both_families_compare_thread_lists_and_kernel_paths_through_one_report() {
+    let paths: Vec<String> = gencast::isa::Isa::supported()
+        .iter()
+        .map(|i| i.name().to_string())
+        .collect();
+    for (preset, family, count, own) in [
+        (
+            "tiny",
+            "gencast",
+            "--calls",
+            ["denoiser_call_s", "transformer_s", "actual_gflops"],
+        ),
+        (
+            "graphcast-tiny",
+            "graphcast",
+            "--steps",
+            ["step_s", "processor_s", "mesh_edges"],
+        ),
+    ] {
+        let base = ["--preset", preset, count, "2"];
+        let threads = bench_json(&[&base[..], &["--threads", "1,2"]].concat());
+        let isas = bench_json(&[&base[..], &["--threads", "1", "--isa", "all"]].concat());
+        assert_eq!(threads["thread_outputs_identical"], true, "{preset}");
+        assert_eq!(thread_runs(&threads).len(), 2, "{preset}");
+        let got: Vec<&str> = isas["isa_comparison"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{preset}: no isa_comparison: {isas}"))
+            .iter()
+            .map(|c| c["isa"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, paths, "{preset}");
+        assert_eq!(isas["isa_outputs_identical"], true, "{preset}");
+        for v in [&threads, &isas] {
+            assert_eq!(v["family"], family, "{preset}");
+            for key in own
+                .iter()
+                .chain(&["graph_build_s", "startup_s", "peak_rss_mb"])
+            {
+                let x = v[key]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{preset}: `{key}` missing or not a number: {v}"));
+                assert!(x > 0.0 && x.is_finite(), "{preset}: {key} = {x}");
+            }
+            // Every path's stages were timed and lie within its median unit (two units: the
+            // medians are means).
+            for c in v["isa_comparison"].as_array().unwrap() {
+                let stages: f64 = c["stages_s"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{preset}: no stages in {c}"))
+                    .iter()
+                    .map(|s| s.as_f64().unwrap())
+                    .sum();
+                assert!(
+                    stages > 0.0 && stages <= c["seconds"].as_f64().unwrap(),
+                    "{c}"
+                );
+            }
+        }
+        // The same printer gives both families' comparisons.
+        let mut args = vec!["bench"];
+        args.extend_from_slice(&base);
+        args.extend_from_slice(&["--threads", "1,2"]);
+        let out = gencast(&args);
+        assert_ok(&out);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with(&format!("preset {preset}:")), "{text}");
+        assert!(
+            text.contains("bitwise identical on every thread count"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_preset_lists_both_families() {
+    let out = gencast(&["bench", "--preset", "graphcast-2p0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("graphcast-2p0"), "{err}");
+    for name in [
+        "tiny",
+        "mini",
+        "1p0",
+        "0p25",
+        "graphcast-tiny",
+        "graphcast-1p0",
+        "graphcast-0p25",
+    ] {
+        // Each as a word of the list (`1p0` not only within `graphcast-1p0`).
+        let listed = err
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .any(|w| w == name);
+        assert!(listed, "{name} missing from: {err}");
+    }
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use super::Preset;
+use super::preset::{GenCastShape, Preset};
 use crate::checkpoint::{
     DenoiserArchitectureConfig, GenCastCheckpoint, NoiseConfig, NoiseEncoderConfig, Params,
     SamplerConfig, SparseTransformerConfig, TaskConfig,
@@ -76,9 +76,8 @@ pub fn grid_coordinates(resolution_deg: f64) -> (Vec<f32>, Vec<f32>) {
     (lat, lon)
 }
 
-/// The architecture of a preset (the published GenCast configuration at its resolution).
-pub fn architecture(preset: Preset) -> DenoiserArchitectureConfig {
-    let s = preset.shape();
+/// The denoiser architecture of a GenCast preset's sizes.
+pub fn architecture(s: &GenCastShape) -> DenoiserArchitectureConfig {
     DenoiserArchitectureConfig {
         sparse_transformer_config: SparseTransformerConfig {
             attention_k_hop: s.k_hop,
@@ -126,12 +125,13 @@ fn init_scale(module: &str, name: &str, shape: &[usize]) -> f64 {
     cond / fan_in.sqrt()
 }
 
-/// A checkpoint of `preset`'s configuration with random weights drawn from `seed`. Every
-/// weight matrix is non-zero (including the transformer's final projections, which the
-/// reference initialises to zero), so no block reduces to an identity.
+/// A checkpoint of a GenCast `preset`'s configuration with random weights drawn from `seed`
+/// (a GraphCast preset is refused). Every weight matrix is non-zero (including the
+/// transformer's final projections, which the reference initialises to zero), so no block
+/// reduces to an identity.
 pub fn random_checkpoint(preset: Preset, seed: u64) -> Result<GenCastCheckpoint> {
     let task = TaskConfig::gencast_default();
-    let arch = architecture(preset);
+    let arch = architecture(&preset.gencast_shape()?);
     let noise_encoder = NoiseEncoderConfig::default();
     let cin = task.gencast_input_channels()?;
     let cout = task.node_output_size();
@@ -217,5 +217,7 @@ mod tests {
             .get("mesh_transformer/~/transformer/block_01/ffw_down", "w")
             .unwrap();
         assert!(w.data().iter().any(|&v| v != 0.0));
+        let err = random_checkpoint(Preset::GraphCastTiny, 1).unwrap_err();
+        assert!(err.to_string().contains("graphcast-tiny"), "{err}");
     }
 }
