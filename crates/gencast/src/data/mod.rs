@@ -15,4 +15,3 @@ pub(crate) mod normalization;
 pub mod requests;
 pub mod sources;
 stage!(stacking);
-stage!(task);

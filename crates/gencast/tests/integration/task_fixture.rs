@@ -8,8 +8,8 @@
 use gencast::checkpoint::{NpzArchive, TaskConfig};
 use gencast::data::forcings::ProgressFeature;
 use gencast::data::stacking::{Role, StackLayout};
-use gencast::data::task::{PreparedStep, NAN_CLEANED_VAR};
 use gencast::data::{Dataset, StatsSet};
+use gencast::models::gencast::inputs::{PreparedStep, NAN_CLEANED_VAR};
 use gencast::Error;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-mha");

@@ -1,6 +1,6 @@
 //! Dataset validation rules, each written once. [`Dataset::open`] applies the grid rules
 //! (the `data::grid` module), [`check_inputs`](super::check_inputs) collects every problem into
-//! a report and `data::task::PreparedStep` fails on the first one. A rule returns what is wrong,
+//! a report and `models::gencast::inputs::PreparedStep` fails on the first one. A rule returns what is wrong,
 //! with the expected and found values; the caller names the file and the variable.
 
 use crate::data::dataset::{Array, Dataset, BATCH_DIM, TIME_DIM};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::checkpoint::{GenCastCheckpoint, SamplerConfig};
-use crate::data::task::PreparedStep;
+use crate::models::gencast::inputs::PreparedStep;
 use crate::data::{Dataset, StatsSet};
 use crate::forecast::Field;
 use crate::models::gencast::rollout::{EnsembleRun, ForecastRequest, Forecaster, MemberRun};

@@ -1,6 +1,7 @@
-//! GenCast, the diffusion ensemble model: its checkpoint and configs, the denoiser network
-//! (noise encoder, grid→mesh encoder, sparse transformer processor, mesh→grid decoder), the
-//! diffusion sampler, and the rollout of one member.
+//! GenCast, the diffusion ensemble model: its checkpoint and configs, one step's inputs
+//! (normalised and stacked grid features), the denoiser network (noise encoder, grid→mesh
+//! encoder, sparse transformer processor, mesh→grid decoder), the diffusion sampler, and the
+//! rollout of one member.
 //!
 //! [`Network`] computes the reference's raw network output `F(features, σ)`; [`Denoiser`] adds
 //! the EDM preconditioning. The math is the reference's; the work is arranged for speed without
@@ -18,6 +19,7 @@ pub mod decoder;
 pub mod denoiser;
 pub mod encoder;
 pub(crate) mod family;
+pub mod inputs;
 pub mod network;
 pub mod noise_encoder;
 pub mod processor;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::checkpoint::{GenCastCheckpoint, SamplerConfig};
 use crate::data::stacking::StackLayout;
-use crate::data::task::PreparedStep;
+use crate::models::gencast::inputs::PreparedStep;
 use crate::data::{Dataset, StatsSet};
 use crate::forecast::Field;
 use crate::graph::Graphs;
@@ -402,7 +402,7 @@ pub fn check_output(
 ) -> Result<()> {
     let ng = lat.len() * lon.len();
     for f in fields {
-        let masked = f.name == crate::data::task::NAN_CLEANED_VAR;
+        let masked = f.name == crate::models::gencast::inputs::NAN_CLEANED_VAR;
         let land = |i: usize| masked && sst_nan_mask.get(i % ng).copied().unwrap_or(false);
         let bad = f
             .data

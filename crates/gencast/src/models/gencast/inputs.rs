@@ -19,7 +19,7 @@
 //! The work is split by purpose: `frames` selects, validates and reads the input frames and
 //! moves them on, `norms` gathers the normalisation constants, `stack` builds the stacked
 //! features, and `physical` converts outputs and targets between normalised and physical
-//! units. The dataset rules themselves are those of [`super::checks::rules`].
+//! units. The dataset rules themselves are those of `data::checks::rules`.
 
 mod frames;
 mod norms;
@@ -31,10 +31,10 @@ pub use frames::first_input_frame;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::checks::SST;
-use super::dataset::Dataset;
-use super::stacking::StackLayout;
-use super::stats::StatsSet;
+use crate::data::checks::SST;
+use crate::data::dataset::Dataset;
+use crate::data::stacking::StackLayout;
+use crate::data::stats::StatsSet;
 use crate::checkpoint::TaskConfig;
 use crate::forecast::Field;
 use crate::{Error, Result};
