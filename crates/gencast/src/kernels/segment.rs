@@ -98,6 +98,24 @@ impl SegmentPlan {
     /// rows of `agg` (`[n_receivers, d]`), in edge order. The receivers' rows are updated in
     /// place, in parallel.
     pub fn accumulate(&self, c: usize, msg: &[f32], d: usize, agg: &mut [f32]) {
+        self.accumulate_with(c, msg, d, agg, add_rows);
+    }
+
+    /// [`SegmentPlan::accumulate`] under a bfloat16 cast: every addition of a message is
+    /// rounded to bfloat16 (a `segment_sum` in bfloat16), still in edge order per receiver.
+    pub fn accumulate_bf16(&self, c: usize, msg: &[f32], d: usize, agg: &mut [f32]) {
+        self.accumulate_with(c, msg, d, agg, super::bf16::add_rows_round);
+    }
+
+    /// Adds chunk `c`'s messages onto their receivers with `add(isa, row, msg, group, d)`.
+    fn accumulate_with(
+        &self,
+        c: usize,
+        msg: &[f32],
+        d: usize,
+        agg: &mut [f32],
+        add: fn(super::Isa, &mut [f32], &[f32], &[u32], usize),
+    ) {
         let ch = &self.chunks[c];
         assert_eq!(msg.len(), ch.range.len() * d, "segment sum: message rows");
         assert_eq!(
@@ -118,7 +136,7 @@ impl SegmentPlan {
                 // borrowed (unused otherwise) for the whole loop.
                 let out = unsafe { std::slice::from_raw_parts_mut(rows.row(r as usize, d), d) };
                 let group = &ch.edges[ch.offsets[u] as usize..ch.offsets[u + 1] as usize];
-                add_rows(isa, out, msg, group, d);
+                add(isa, out, msg, group, d);
             });
     }
 }

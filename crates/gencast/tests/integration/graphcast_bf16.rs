@@ -69,3 +69,27 @@ fn one_step_bf16_cast_is_within_twice_the_reference_bf16_vs_f32_difference() {
         }
     }
 }
+
+/// Writes the float32 and bf16-cast normalised outputs of one `graphcast-tiny` step (from the
+/// reference's stacked inputs) as raw little-endian bits to `$GRAPHCAST_BITS_DIR/{f32,bf16}.bin`,
+/// for comparing two builds bit for bit (`cmp`); run with `--ignored`.
+#[test]
+#[ignore = "writes files for a before/after comparison of two builds"]
+fn dump_one_step_output_bits() {
+    let dir = std::path::PathBuf::from(
+        std::env::var("GRAPHCAST_BITS_DIR").expect("GRAPHCAST_BITS_DIR names the output folder"),
+    );
+    let ckpt = GraphCastCheckpoint::open(fixture("checkpoint.npz")).unwrap();
+    let ds = Dataset::open(fixture(DATASET)).unwrap();
+    let graphs = Arc::new(GraphCastGraphs::build(&ckpt.model_config, ds.lat(), ds.lon()).unwrap());
+    let z = gencast::checkpoint::NpzArchive::open(fixture("intermediates_1step_f32.npz")).unwrap();
+    let x = z.array("grid_node_features").unwrap().to_f32_vec().unwrap();
+    for (p, name) in [(Precision::F32, "f32"), (Precision::Bf16Cast, "bf16")] {
+        let y = match GraphCastModel::load(&ckpt, graphs.clone(), p).unwrap() {
+            GraphCastModel::F32(n) => n.forward(&x).unwrap(),
+            GraphCastModel::Bf16Cast(n) => n.forward(&x).unwrap(),
+        };
+        let bytes: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(dir.join(format!("{name}.bin")), bytes).unwrap();
+    }
+}

@@ -12,6 +12,16 @@
 //! of each concatenated part in turn, so no concatenated buffer is formed. Edges are processed
 //! in fixed chunks and summed onto their receivers in edge order, so results do not depend on
 //! the number of threads.
+//!
+//! The same code evaluates the network under the notebook's `casting.Bfloat16Cast`
+//! (`casting.py`, `deep_typed_graph_net.py` and `graphcast.py` at commit 08cf736), emulated in
+//! float32 arithmetic: the normalised inputs, the structural features and every parameter are
+//! rounded to bfloat16; each matrix product accumulates in float32 (a split first layer sums
+//! its partial products in float32) and is rounded once, and every element-wise op (bias,
+//! swish, residual, LayerNorm arithmetic) rounds its result. LayerNorm mean and variance are
+//! reduced in float32 and rounded; the grid2mesh segment sum is float32 and rounded
+//! (`f32_aggregation=True`), the processor's and mesh2grid's are bfloat16, one rounding per
+//! added message in edge order. The static embeddings are computed once in that arithmetic.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -21,8 +31,9 @@ use super::graphs::GraphCastGraphs;
 use crate::models::graphcast::checkpoint::networks_builder;
 use crate::checkpoint::{GraphCastCheckpoint, ParamLoader};
 use crate::graph::EdgeSet;
+use crate::kernels::bf16::{add_round, round_all, round_bf16};
 use crate::kernels::{gather_add_rows, SegmentPlan};
-use crate::nn::layers::{sized, Mlp};
+use crate::nn::layers::sized;
 use crate::{Error, Result};
 
 /// How a network arranges its work; results are bitwise the same for every choice.
@@ -70,17 +81,23 @@ impl EdgeGraph {
         opts: LoadOptions,
     ) -> Result<EdgeGraph> {
         let n = edges.len();
+        // Under the cast the edge features enter the embedder as bfloat16.
+        let features = if embedder.cast {
+            edges.features.iter().map(|&v| round_bf16(v)).collect()
+        } else {
+            edges.features.clone()
+        };
         let bytes = n * embedder.d_out() * std::mem::size_of::<f32>();
         let embedded = (bytes <= opts.embedding_cache_bytes).then(|| {
             let mut out = vec![0.0; n * embedder.d_out()];
-            embedder.forward(&edges.features, n, &mut out);
+            embedder.forward(&features, n, &mut out);
             out
         });
         Ok(EdgeGraph {
             senders: edges.senders.clone(),
             receivers: edges.receivers.clone(),
             plan: SegmentPlan::new(&edges.receivers, n_receivers, opts.edge_chunk.max(1))?,
-            features: edges.features.clone(),
+            features,
             embedder,
             embedded,
         })
@@ -117,6 +134,10 @@ pub struct GraphCastStages {
 #[derive(Debug, Clone)]
 pub struct GraphCast {
     graphs: Arc<GraphCastGraphs>,
+    /// Whether the network computes under the bfloat16 cast.
+    cast: bool,
+    /// The grid-node structural features rounded to bfloat16 `[Ng, 3]` (under the cast only).
+    grid_features_bf16: Option<Vec<f32>>,
     node_chunk: usize,
     cin: usize,
     cout: usize,
@@ -134,7 +155,8 @@ pub struct GraphCast {
     m2g: EdgeGraph,
     m2g_edges: Block,
     m2g_grid_nodes: Block,
-    decoder: Mlp,
+    /// The output MLP (a block without LayerNorm).
+    decoder: Block,
 }
 
 /// Checks an edge set's arrays and node indices against the node counts.
@@ -173,6 +195,18 @@ impl GraphCast {
         graphs: Arc<GraphCastGraphs>,
         opts: LoadOptions,
     ) -> Result<GraphCast> {
+        Self::load_as(ckpt, graphs, opts, false)
+    }
+
+    /// [`GraphCast::load_with`] under the bfloat16 cast when `cast`: every parameter is held
+    /// rounded to bfloat16 (no float32 copy is kept) and the static embeddings are computed in
+    /// the cast's arithmetic.
+    pub fn load_as(
+        ckpt: &GraphCastCheckpoint,
+        graphs: Arc<GraphCastGraphs>,
+        opts: LoadOptions,
+        cast: bool,
+    ) -> Result<GraphCast> {
         let cfg = &ckpt.model_config;
         cfg.check()?;
         let (ng, nm) = (graphs.n_grid, graphs.n_mesh);
@@ -191,89 +225,98 @@ impl GraphCast {
         let dh = (d, cfg.hidden_layers);
         let mut l = ParamLoader::new(&ckpt.params, &ckpt.path);
         let g = networks_builder("grid2mesh_gnn");
-        let g2m_edge_embed = Block::load(
+        let g2m_edge_embed = Block::load_as(
             &mut l,
             &format!("{g}encoder_edges_grid2mesh"),
             4,
             dh,
             d,
             true,
+            cast,
         );
-        let g2m_grid_embed = Block::load(
+        let g2m_grid_embed = Block::load_as(
             &mut l,
             &format!("{g}encoder_nodes_grid_nodes"),
             cin + 3,
             dh,
             d,
             true,
+            cast,
         );
-        let g2m_mesh_embed = Block::load(
+        let g2m_mesh_embed = Block::load_as(
             &mut l,
             &format!("{g}encoder_nodes_mesh_nodes"),
             cin + 3,
             dh,
             d,
             true,
+            cast,
         );
-        let g2m_edges = Block::load(
+        let g2m_edges = Block::load_as(
             &mut l,
             &format!("{g}processor_edges_0_grid2mesh"),
             3 * d,
             dh,
             d,
             true,
+            cast,
         );
-        let g2m_grid_nodes = Block::load(
+        let g2m_grid_nodes = Block::load_as(
             &mut l,
             &format!("{g}processor_nodes_0_grid_nodes"),
             d,
             dh,
             d,
             true,
+            cast,
         );
-        let g2m_mesh_nodes = Block::load(
+        let g2m_mesh_nodes = Block::load_as(
             &mut l,
             &format!("{g}processor_nodes_0_mesh_nodes"),
             2 * d,
             dh,
             d,
             true,
+            cast,
         );
         let p = networks_builder("mesh_gnn");
         let mesh_edge_embed =
-            Block::load(&mut l, &format!("{p}encoder_edges_mesh"), 4, dh, d, true);
+            Block::load_as(&mut l, &format!("{p}encoder_edges_mesh"), 4, dh, d, true, cast);
         let mut mesh_edges = Vec::with_capacity(cfg.gnn_msg_steps);
         let mut mesh_nodes = Vec::with_capacity(cfg.gnn_msg_steps);
         for k in 0..cfg.gnn_msg_steps {
             let e = format!("{p}processor_edges_{k}_mesh");
-            mesh_edges.push(Block::load(&mut l, &e, 3 * d, dh, d, true));
+            mesh_edges.push(Block::load_as(&mut l, &e, 3 * d, dh, d, true, cast));
             let n = format!("{p}processor_nodes_{k}_mesh_nodes");
-            mesh_nodes.push(Block::load(&mut l, &n, 2 * d, dh, d, true));
+            mesh_nodes.push(Block::load_as(&mut l, &n, 2 * d, dh, d, true, cast));
         }
         let m = networks_builder("mesh2grid_gnn");
-        let m2g_edge_embed = Block::load(
+        let m2g_edge_embed = Block::load_as(
             &mut l,
             &format!("{m}encoder_edges_mesh2grid"),
             4,
             dh,
             d,
             true,
+            cast,
         );
-        let m2g_edges = Block::load(
+        let m2g_edges = Block::load_as(
             &mut l,
             &format!("{m}processor_edges_0_mesh2grid"),
             3 * d,
             dh,
             d,
             true,
+            cast,
         );
-        let m2g_grid_nodes = Block::load(
+        let m2g_grid_nodes = Block::load_as(
             &mut l,
             &format!("{m}processor_nodes_0_grid_nodes"),
             2 * d,
             dh,
             d,
             true,
+            cast,
         );
         // The decoder's mesh-node update exists in the checkpoint but its output is unused.
         let _ = Block::load(
@@ -284,26 +327,34 @@ impl GraphCast {
             d,
             true,
         );
-        let mut sizes = vec![d; cfg.hidden_layers];
-        sizes.push(cout);
-        let decoder = Mlp::load(
+        let decoder = Block::load_as(
             &mut l,
-            &format!("{m}decoder_nodes_grid_nodes_mlp"),
+            &format!("{m}decoder_nodes_grid_nodes"),
             d,
-            &sizes,
-            crate::kernels::Act::Swish,
+            dh,
+            cout,
+            false,
+            cast,
         );
         l.finish()?;
 
+        let bf16 = |x: &[f32]| x.iter().map(|&v| round_bf16(v)).collect::<Vec<f32>>();
         // Mesh nodes receive zeros in place of the stacked inputs: only the structural columns
         // contribute to the first layer.
         let mut mesh_embedded = vec![0.0; nm * d];
         {
+            let sm = if cast {
+                bf16(&graphs.mesh_node_features)
+            } else {
+                graphs.mesh_node_features.clone()
+            };
             let mut pre = vec![0.0; nm * g2m_mesh_embed.d_first()];
-            g2m_mesh_embed.first_with_bias(&graphs.mesh_node_features, nm, cin..cin + 3, &mut pre);
+            g2m_mesh_embed.first_with_bias(&sm, nm, cin..cin + 3, &mut pre);
             g2m_mesh_embed.tail(&mut pre, nm, &mut mesh_embedded, &mut Vec::new());
         }
         Ok(GraphCast {
+            cast,
+            grid_features_bf16: cast.then(|| bf16(&graphs.grid_node_features)),
             g2m: EdgeGraph::new(&graphs.grid2mesh, nm, g2m_edge_embed, opts)?,
             mesh: EdgeGraph::new(&graphs.mesh, nm, mesh_edge_embed, opts)?,
             m2g: EdgeGraph::new(&graphs.mesh2grid, ng, m2g_edge_embed, opts)?,
@@ -393,14 +444,27 @@ impl GraphCast {
         let mut times = [0f64; 3];
         let t = std::time::Instant::now();
 
-        // Encoder: grid-node embedding from the inputs and the structural features.
+        // Encoder: grid-node embedding from the inputs and the structural features (both
+        // rounded to bfloat16 under the cast).
         let mut g = vec![0.0; ng * d];
-        let sg = &self.graphs.grid_node_features;
+        let sg = match &self.grid_features_bf16 {
+            Some(sg) => sg,
+            None => &self.graphs.grid_node_features,
+        };
         let b = &self.g2m_grid_embed;
         for (c, rows) in chunks(ng, self.node_chunk) {
             let n = rows.len();
             let pre = sized(&mut scratch.pre, n * b.d_first());
-            b.first_with_bias(&x[rows.start * cin..rows.end * cin], n, 0..cin, pre);
+            let xc = &x[rows.start * cin..rows.end * cin];
+            if self.cast {
+                let xr = sized(&mut scratch.msg, xc.len());
+                xr.iter_mut()
+                    .zip(xc)
+                    .for_each(|(r, &v)| *r = round_bf16(v));
+                b.first_with_bias(xr, n, 0..cin, pre);
+            } else {
+                b.first_with_bias(xc, n, 0..cin, pre);
+            }
             b.first_accumulate(&sg[rows.start * 3..rows.end * 3], n, cin..cin + 3, pre);
             b.tail(
                 pre,
@@ -411,15 +475,19 @@ impl GraphCast {
         }
         let m0 = &self.mesh_embedded;
         let mut agg = vec![0.0; nm * d];
+        // grid2mesh sums in float32 even under the cast (`f32_aggregation=True`), then rounds.
         edge_pass(
             &self.g2m_edges,
             &self.g2m,
             EdgeLatents::Static,
             (&g, m0),
-            d,
+            (d, false),
             &mut agg,
             &mut scratch,
         );
+        if self.cast {
+            round_all(&mut agg);
+        }
         scratch.release();
         let mut m = m0.clone();
         node_update(
@@ -451,7 +519,7 @@ impl GraphCast {
                 &self.mesh,
                 EdgeLatents::Carried(&mut e),
                 (&m, &m),
-                d,
+                (d, self.cast),
                 &mut agg,
                 &mut scratch,
             );
@@ -475,7 +543,7 @@ impl GraphCast {
             &self.m2g,
             EdgeLatents::Static,
             (&m, &g),
-            d,
+            (d, self.cast),
             &mut agg_g,
             &mut scratch,
         );
@@ -489,13 +557,15 @@ impl GraphCast {
         );
         drop(agg_g);
         let mut out = vec![0.0; ng * self.cout];
+        let b = &self.decoder;
         for (c, rows) in chunks(ng, self.node_chunk) {
             let n = rows.len();
-            self.decoder.forward(
-                &g[rows.start * d..rows.end * d],
+            let pre = sized(&mut scratch.pre, n * b.d_first());
+            b.first_with_bias(&g[rows.start * d..rows.end * d], n, 0..d, pre);
+            b.tail(
+                pre,
                 n,
                 &mut out[c * self.node_chunk * self.cout..][..n * self.cout],
-                &mut scratch.pre,
                 &mut scratch.hidden,
             );
         }
@@ -542,13 +612,14 @@ enum EdgeLatents<'a> {
 }
 
 /// One edge pass: `msg = LN(MLP(concat(e, s[snd], r[rcv])))` for every edge, summed onto the
-/// receivers into `agg`; carried latents become `e + msg` once the chunk's messages exist.
+/// receivers into `agg` (each addition rounded to bfloat16 when `bf16_sum`); carried latents
+/// become `e + msg` once the chunk's messages exist (rounded under the cast).
 fn edge_pass(
     block: &Block,
     graph: &EdgeGraph,
     mut latents: EdgeLatents<'_>,
     (sender_nodes, receiver_nodes): (&[f32], &[f32]),
-    d: usize,
+    (d, bf16_sum): (usize, bool),
     agg: &mut [f32],
     s: &mut Scratch,
 ) {
@@ -591,17 +662,25 @@ fn edge_pass(
         );
         let msg = sized(&mut s.msg, rows * d);
         block.tail(pre, rows, msg, &mut s.hidden);
-        graph.plan.accumulate(c, msg, d, agg);
+        if bf16_sum {
+            graph.plan.accumulate_bf16(c, msg, d, agg);
+        } else {
+            graph.plan.accumulate(c, msg, d, agg);
+        }
         if let EdgeLatents::Carried(all) = &mut latents {
-            for (r, m) in all[rows_of].iter_mut().zip(msg.iter()) {
-                *r += *m;
+            if block.cast {
+                add_round(&mut all[rows_of], msg);
+            } else {
+                for (r, m) in all[rows_of].iter_mut().zip(msg.iter()) {
+                    *r += *m;
+                }
             }
         }
     }
 }
 
 /// `nodes ← nodes + LN(MLP(concat(nodes, agg)))` (or of `nodes` alone when `agg` is `None`),
-/// in chunks of rows.
+/// in chunks of rows; under the cast the sum is rounded.
 fn node_update(
     block: &Block,
     nodes: &mut [f32],
@@ -620,8 +699,12 @@ fn node_update(
         }
         let out = sized(&mut s.msg, n * d);
         block.tail(pre, n, out, &mut s.hidden);
-        for (o, &u) in nodes[span].iter_mut().zip(out.iter()) {
-            *o += u;
+        if block.cast {
+            add_round(&mut nodes[span], out);
+        } else {
+            for (o, &u) in nodes[span].iter_mut().zip(out.iter()) {
+                *o += u;
+            }
         }
     }
 }
