@@ -251,6 +251,36 @@ mod tests {
     }
 
     #[test]
+    fn bf16_sum_rounds_every_addition_in_edge_order() {
+        use crate::kernels::bf16::round_bf16;
+        let (ne, nr, d) = (700, 23, 6);
+        let r = recv(ne, nr);
+        let msg: Vec<f32> = (0..ne * d)
+            .map(|i| round_bf16(((i * 31) % 97) as f32 * 0.037 - 1.7))
+            .collect();
+        // The sequential scatter-add, one bfloat16 rounding per addition.
+        let mut seq = vec![0.0f32; nr * d];
+        for e in 0..ne {
+            for c in 0..d {
+                let o = &mut seq[r[e] as usize * d + c];
+                *o = round_bf16(*o + msg[e * d + c]);
+            }
+        }
+        for chunk in [1, 64, 5000] {
+            let plan = SegmentPlan::new(&r, nr, chunk).unwrap();
+            let mut agg = vec![0.0f32; nr * d];
+            for c in 0..plan.n_chunks() {
+                let cr = plan.chunk_range(c);
+                plan.accumulate_bf16(c, &msg[cr.start * d..cr.end * d], d, &mut agg);
+            }
+            assert!(
+                agg.iter().zip(&seq).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
     fn bitwise_identical_one_and_two_threads() {
         let (ne, nr, d) = (5000, 300, 16);
         let r = recv(ne, nr);
