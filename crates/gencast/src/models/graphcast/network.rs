@@ -490,20 +490,8 @@ impl GraphCast {
         }
         scratch.release();
         let mut m = m0.clone();
-        node_update(
-            &self.g2m_mesh_nodes,
-            &mut m,
-            Some(&agg),
-            (d, self.node_chunk),
-            &mut scratch,
-        );
-        node_update(
-            &self.g2m_grid_nodes,
-            &mut g,
-            None,
-            (d, self.node_chunk),
-            &mut scratch,
-        );
+        node_update(&self.g2m_mesh_nodes, &mut m, Some(&agg), d);
+        node_update(&self.g2m_grid_nodes, &mut g, None, d);
         let m1 = keep.is_some().then(|| m.clone());
         let g1 = keep.is_some().then(|| g.clone());
 
@@ -523,13 +511,7 @@ impl GraphCast {
                 &mut agg,
                 &mut scratch,
             );
-            node_update(
-                nodes,
-                &mut m,
-                Some(&agg),
-                (d, self.node_chunk),
-                &mut scratch,
-            );
+            node_update(nodes, &mut m, Some(&agg), d);
         }
         drop(e);
         drop(agg);
@@ -548,13 +530,7 @@ impl GraphCast {
             &mut scratch,
         );
         scratch.release();
-        node_update(
-            &self.m2g_grid_nodes,
-            &mut g,
-            Some(&agg_g),
-            (d, self.node_chunk),
-            &mut scratch,
-        );
+        node_update(&self.m2g_grid_nodes, &mut g, Some(&agg_g), d);
         drop(agg_g);
         let mut out = vec![0.0; ng * self.cout];
         let b = &self.decoder;
@@ -589,7 +565,6 @@ struct Scratch {
     pre: Vec<f32>,
     hidden: Vec<f32>,
     msg: Vec<f32>,
-    embedded: Vec<f32>,
     senders: Vec<f32>,
     receivers: Vec<f32>,
 }
@@ -611,18 +586,38 @@ enum EdgeLatents<'a> {
     Carried(&'a mut [f32]),
 }
 
+/// Rows per task of the edge and node passes: at most one task of the packed product
+/// (`8·MR` rows), so each product of a task runs on its thread, and a task's intermediates
+/// (`ROW_BLOCK × D` floats each) stay in the core's cache between the passes over them.
+const ROW_BLOCK: usize = 112;
+
+/// Per-task buffers of the edge and node passes.
+#[derive(Default)]
+struct TaskScratch {
+    pre: Vec<f32>,
+    hidden: Vec<f32>,
+    out: Vec<f32>,
+    embedded: Vec<f32>,
+}
+
 /// One edge pass: `msg = LN(MLP(concat(e, s[snd], r[rcv])))` for every edge, summed onto the
 /// receivers into `agg` (each addition rounded to bfloat16 when `bf16_sum`); carried latents
 /// become `e + msg` once the chunk's messages exist (rounded under the cast).
+///
+/// Each chunk of edges is computed in tasks of [`ROW_BLOCK`] edges that run the whole block
+/// (product, gathers, activation, second product, LayerNorm, residual) while their rows are in
+/// cache; every value is computed exactly as by separate passes over the chunk, so the bits do
+/// not depend on the blocking.
 fn edge_pass(
     block: &Block,
     graph: &EdgeGraph,
-    mut latents: EdgeLatents<'_>,
+    latents: EdgeLatents<'_>,
     (sender_nodes, receiver_nodes): (&[f32], &[f32]),
     (d, bf16_sum): (usize, bool),
     agg: &mut [f32],
     s: &mut Scratch,
 ) {
+    use rayon::prelude::*;
     let d1 = block.d_first();
     let ns = sender_nodes.len() / d;
     let nr = receiver_nodes.len() / d;
@@ -632,82 +627,101 @@ fn edge_pass(
     };
     proj(sender_nodes, ns, d..2 * d, &mut s.senders);
     proj(receiver_nodes, nr, 2 * d..3 * d, &mut s.receivers);
+    let (s_proj, r_proj) = (&s.senders[..ns * d1], &s.receivers[..nr * d1]);
+    // The message rows of the edges `first..` from their edge latents `e`.
+    let message = |ts: &mut TaskScratch, first: usize, e: &[f32], m: &mut [f32]| {
+        let n = m.len() / d;
+        let pre = sized(&mut ts.pre, n * d1);
+        block.first_with_bias(e, n, 0..d, pre);
+        gather_add_rows(pre, s_proj, &graph.senders[first..first + n], d1);
+        gather_add_rows(pre, r_proj, &graph.receivers[first..first + n], d1);
+        block.tail(pre, n, m, &mut ts.hidden);
+    };
+    let mut latents = latents;
     for c in 0..graph.plan.n_chunks() {
         let range = graph.plan.chunk_range(c);
         let rows = range.len();
-        let pre = sized(&mut s.pre, rows * d1);
-        let rows_of = range.start * d..range.end * d;
-        let e: &[f32] = match (&latents, &graph.embedded) {
-            (EdgeLatents::Carried(all), _) => &all[rows_of.clone()],
-            (EdgeLatents::Static, Some(all)) => &all[rows_of.clone()],
-            (EdgeLatents::Static, None) => {
-                let out = sized(&mut s.embedded, rows * d);
-                let f = &graph.features[range.start * 4..range.end * 4];
-                graph.embedder.forward(f, rows, out);
-                out
-            }
-        };
-        block.first_with_bias(e, rows, 0..d, pre);
-        gather_add_rows(
-            pre,
-            &s.senders[..ns * d1],
-            &graph.senders[range.clone()],
-            d1,
-        );
-        gather_add_rows(
-            pre,
-            &s.receivers[..nr * d1],
-            &graph.receivers[range.clone()],
-            d1,
-        );
         let msg = sized(&mut s.msg, rows * d);
-        block.tail(pre, rows, msg, &mut s.hidden);
+        let blocks = msg.par_chunks_mut(ROW_BLOCK * d).enumerate();
+        match &mut latents {
+            EdgeLatents::Carried(all) => {
+                let e = all[range.start * d..range.end * d].par_chunks_mut(ROW_BLOCK * d);
+                blocks
+                    .zip(e)
+                    .for_each_init(TaskScratch::default, |ts, ((i, m), e)| {
+                        message(ts, range.start + i * ROW_BLOCK, e, m);
+                        if block.cast {
+                            add_round(e, m);
+                        } else {
+                            for (r, v) in e.iter_mut().zip(m.iter()) {
+                                *r += *v;
+                            }
+                        }
+                    });
+            }
+            EdgeLatents::Static => {
+                blocks.for_each_init(TaskScratch::default, |ts, (i, m)| {
+                    let first = range.start + i * ROW_BLOCK;
+                    let n = m.len() / d;
+                    let mut embedded = std::mem::take(&mut ts.embedded);
+                    let e: &[f32] = match &graph.embedded {
+                        Some(all) => &all[first * d..(first + n) * d],
+                        None => {
+                            let out = sized(&mut embedded, n * d);
+                            let f = &graph.features[first * 4..(first + n) * 4];
+                            graph.embedder.forward(f, n, out);
+                            out
+                        }
+                    };
+                    message(ts, first, e, m);
+                    ts.embedded = embedded;
+                });
+            }
+        }
         if bf16_sum {
             graph.plan.accumulate_bf16(c, msg, d, agg);
         } else {
             graph.plan.accumulate(c, msg, d, agg);
         }
-        if let EdgeLatents::Carried(all) = &mut latents {
-            if block.cast {
-                add_round(&mut all[rows_of], msg);
-            } else {
-                for (r, m) in all[rows_of].iter_mut().zip(msg.iter()) {
-                    *r += *m;
-                }
-            }
-        }
     }
 }
 
 /// `nodes ← nodes + LN(MLP(concat(nodes, agg)))` (or of `nodes` alone when `agg` is `None`),
-/// in chunks of rows; under the cast the sum is rounded.
+/// in tasks of [`ROW_BLOCK`] rows; under the cast the sum is rounded.
 fn node_update(
     block: &Block,
     nodes: &mut [f32],
     agg: Option<&[f32]>,
-    (d, chunk): (usize, usize),
-    s: &mut Scratch,
+    d: usize,
 ) {
-    let n_nodes = nodes.len() / d;
-    for (_, rows) in chunks(n_nodes, chunk) {
-        let n = rows.len();
-        let span = rows.start * d..rows.end * d;
-        let pre = sized(&mut s.pre, n * block.d_first());
-        block.first_with_bias(&nodes[span.clone()], n, 0..d, pre);
-        if let Some(a) = agg {
-            block.first_accumulate(&a[span.clone()], n, d..2 * d, pre);
-        }
-        let out = sized(&mut s.msg, n * d);
-        block.tail(pre, n, out, &mut s.hidden);
-        if block.cast {
-            add_round(&mut nodes[span], out);
-        } else {
-            for (o, &u) in nodes[span].iter_mut().zip(out.iter()) {
-                *o += u;
+    use rayon::prelude::*;
+    let d1 = block.d_first();
+    nodes
+        .par_chunks_mut(ROW_BLOCK * d)
+        .enumerate()
+        .for_each_init(TaskScratch::default, |ts, (i, x)| {
+            let n = x.len() / d;
+            let pre = sized(&mut ts.pre, n * d1);
+            block.first_with_bias(x, n, 0..d, pre);
+            if let Some(a) = agg {
+                let span = i * ROW_BLOCK * d..(i * ROW_BLOCK + n) * d;
+                block.first_accumulate(&a[span], n, d..2 * d, pre);
             }
-        }
-    }
+            let out = sized(&mut ts.out, n * d);
+            block.tail(pre, n, out, &mut ts.hidden);
+            if block.cast {
+                add_round(x, out);
+            } else {
+                for (o, &u) in x.iter_mut().zip(out.iter()) {
+                    *o += u;
+                }
+            }
+        });
 }
+
+#[cfg(all(test, feature = "bench"))]
+#[path = "network_tests.rs"]
+mod tests;
 
 /// Fails with the first non-finite value of a `[rows, width]` buffer.
 fn check_finite(x: &[f32], width: usize, stage: &str) -> Result<()> {
