@@ -11,7 +11,9 @@
 //! sender and receiver projections gathered onto the edges, and node MLPs add the contribution
 //! of each concatenated part in turn, so no concatenated buffer is formed. Edges are processed
 //! in fixed chunks and summed onto their receivers in edge order, so results do not depend on
-//! the number of threads.
+//! the number of threads. Inside a chunk, and over the nodes, tasks of about a hundred rows run
+//! their rows through the whole block (products, gathers, activation, LayerNorm, residual)
+//! while the rows are in cache; every kernel gives the same bits whatever the row blocking.
 //!
 //! The same code evaluates the network under the notebook's `casting.Bfloat16Cast`
 //! (`casting.py`, `deep_typed_graph_net.py` and `graphcast.py` at commit 08cf736), emulated in
@@ -41,7 +43,8 @@ use crate::{Error, Result};
 pub struct LoadOptions {
     /// Edges per chunk of the edge passes (bounds the per-chunk buffers to this × latent size).
     pub edge_chunk: usize,
-    /// Grid or mesh nodes per chunk of the node updates.
+    /// Grid or mesh nodes per task of the node passes (embedding, updates, output MLP): each
+    /// task runs its rows through the whole MLP while they are in cache.
     pub node_chunk: usize,
     /// Largest static edge embedding kept in memory between calls (bytes); larger ones
     /// (grid↔mesh edges on fine grids) are recomputed chunk by chunk in every pass.
@@ -52,7 +55,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             edge_chunk: 16_384,
-            node_chunk: 16_384,
+            node_chunk: ROW_BLOCK,
             embedding_cache_bytes: 1 << 30,
         }
     }
@@ -452,12 +455,12 @@ impl GraphCast {
             None => &self.graphs.grid_node_features,
         };
         let b = &self.g2m_grid_embed;
-        for (c, rows) in chunks(ng, self.node_chunk) {
+        node_tasks(&mut g, d, self.node_chunk, |ts, rows, out| {
             let n = rows.len();
-            let pre = sized(&mut scratch.pre, n * b.d_first());
+            let pre = sized(&mut ts.pre, n * b.d_first());
             let xc = &x[rows.start * cin..rows.end * cin];
             if self.cast {
-                let xr = sized(&mut scratch.msg, xc.len());
+                let xr = sized(&mut ts.out, xc.len());
                 xr.iter_mut()
                     .zip(xc)
                     .for_each(|(r, &v)| *r = round_bf16(v));
@@ -466,13 +469,8 @@ impl GraphCast {
                 b.first_with_bias(xc, n, 0..cin, pre);
             }
             b.first_accumulate(&sg[rows.start * 3..rows.end * 3], n, cin..cin + 3, pre);
-            b.tail(
-                pre,
-                n,
-                &mut g[c * self.node_chunk * d..][..n * d],
-                &mut scratch.hidden,
-            );
-        }
+            b.tail(pre, n, out, &mut ts.hidden);
+        });
         let m0 = &self.mesh_embedded;
         let mut agg = vec![0.0; nm * d];
         // grid2mesh sums in float32 even under the cast (`f32_aggregation=True`), then rounds.
@@ -490,8 +488,8 @@ impl GraphCast {
         }
         scratch.release();
         let mut m = m0.clone();
-        node_update(&self.g2m_mesh_nodes, &mut m, Some(&agg), d);
-        node_update(&self.g2m_grid_nodes, &mut g, None, d);
+        node_update(&self.g2m_mesh_nodes, &mut m, Some(&agg), (d, self.node_chunk));
+        node_update(&self.g2m_grid_nodes, &mut g, None, (d, self.node_chunk));
         let m1 = keep.is_some().then(|| m.clone());
         let g1 = keep.is_some().then(|| g.clone());
 
@@ -511,7 +509,7 @@ impl GraphCast {
                 &mut agg,
                 &mut scratch,
             );
-            node_update(nodes, &mut m, Some(&agg), d);
+            node_update(nodes, &mut m, Some(&agg), (d, self.node_chunk));
         }
         drop(e);
         drop(agg);
@@ -530,21 +528,16 @@ impl GraphCast {
             &mut scratch,
         );
         scratch.release();
-        node_update(&self.m2g_grid_nodes, &mut g, Some(&agg_g), d);
+        node_update(&self.m2g_grid_nodes, &mut g, Some(&agg_g), (d, self.node_chunk));
         drop(agg_g);
         let mut out = vec![0.0; ng * self.cout];
         let b = &self.decoder;
-        for (c, rows) in chunks(ng, self.node_chunk) {
+        node_tasks(&mut out, self.cout, self.node_chunk, |ts, rows, y| {
             let n = rows.len();
-            let pre = sized(&mut scratch.pre, n * b.d_first());
+            let pre = sized(&mut ts.pre, n * b.d_first());
             b.first_with_bias(&g[rows.start * d..rows.end * d], n, 0..d, pre);
-            b.tail(
-                pre,
-                n,
-                &mut out[c * self.node_chunk * self.cout..][..n * self.cout],
-                &mut scratch.hidden,
-            );
-        }
+            b.tail(pre, n, y, &mut ts.hidden);
+        });
         check_finite(&out, self.cout, "decoder output")?;
         times[2] = t.elapsed().as_secs_f64();
         if let (Some(k), Some(m1), Some(g1)) = (keep, m1, g1) {
@@ -554,16 +547,9 @@ impl GraphCast {
     }
 }
 
-/// Row chunks `(index, rows)` of `n` nodes, `size` rows each.
-fn chunks(n: usize, size: usize) -> impl Iterator<Item = (usize, Range<usize>)> {
-    (0..n.div_ceil(size)).map(move |c| (c, c * size..((c + 1) * size).min(n)))
-}
-
 /// Reusable buffers of one forward pass.
 #[derive(Default)]
 struct Scratch {
-    pre: Vec<f32>,
-    hidden: Vec<f32>,
     msg: Vec<f32>,
     senders: Vec<f32>,
     receivers: Vec<f32>,
@@ -686,37 +672,50 @@ fn edge_pass(
     }
 }
 
+/// Runs `task(scratch, rows, out_rows)` in parallel over the tasks of `rows` rows of the
+/// `[n, width]` buffer `out`.
+fn node_tasks(
+    out: &mut [f32],
+    width: usize,
+    rows: usize,
+    task: impl Fn(&mut TaskScratch, Range<usize>, &mut [f32]) + Sync,
+) {
+    use rayon::prelude::*;
+    let rows = rows.max(1);
+    out.par_chunks_mut(rows * width.max(1))
+        .enumerate()
+        .for_each_init(TaskScratch::default, |ts, (i, o)| {
+            let n = o.len() / width.max(1);
+            task(ts, i * rows..i * rows + n, o)
+        });
+}
+
 /// `nodes ← nodes + LN(MLP(concat(nodes, agg)))` (or of `nodes` alone when `agg` is `None`),
-/// in tasks of [`ROW_BLOCK`] rows; under the cast the sum is rounded.
+/// in tasks of `rows` rows; under the cast the sum is rounded.
 fn node_update(
     block: &Block,
     nodes: &mut [f32],
     agg: Option<&[f32]>,
-    d: usize,
+    (d, rows): (usize, usize),
 ) {
-    use rayon::prelude::*;
     let d1 = block.d_first();
-    nodes
-        .par_chunks_mut(ROW_BLOCK * d)
-        .enumerate()
-        .for_each_init(TaskScratch::default, |ts, (i, x)| {
-            let n = x.len() / d;
-            let pre = sized(&mut ts.pre, n * d1);
-            block.first_with_bias(x, n, 0..d, pre);
-            if let Some(a) = agg {
-                let span = i * ROW_BLOCK * d..(i * ROW_BLOCK + n) * d;
-                block.first_accumulate(&a[span], n, d..2 * d, pre);
+    node_tasks(nodes, d, rows, |ts, r, x| {
+        let n = r.len();
+        let pre = sized(&mut ts.pre, n * d1);
+        block.first_with_bias(x, n, 0..d, pre);
+        if let Some(a) = agg {
+            block.first_accumulate(&a[r.start * d..r.end * d], n, d..2 * d, pre);
+        }
+        let out = sized(&mut ts.out, n * d);
+        block.tail(pre, n, out, &mut ts.hidden);
+        if block.cast {
+            add_round(x, out);
+        } else {
+            for (o, &u) in x.iter_mut().zip(out.iter()) {
+                *o += u;
             }
-            let out = sized(&mut ts.out, n * d);
-            block.tail(pre, n, out, &mut ts.hidden);
-            if block.cast {
-                add_round(x, out);
-            } else {
-                for (o, &u) in x.iter_mut().zip(out.iter()) {
-                    *o += u;
-                }
-            }
-        });
+        }
+    });
 }
 
 #[cfg(all(test, feature = "bench"))]

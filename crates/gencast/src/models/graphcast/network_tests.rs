@@ -142,11 +142,11 @@ fn blocked_passes_equal_plain_passes_bit_for_bit() {
             assert!(same_bits(&got, &want) && same_bits(&e_got, &e_want), "cast {cast}");
             let (mut m_want, mut m_got) = (m.clone(), m.clone());
             node_update_plain(&net.mesh_nodes[0], &mut m_want, Some(&want), d);
-            node_update(&net.mesh_nodes[0], &mut m_got, Some(&want), d);
+            node_update(&net.mesh_nodes[0], &mut m_got, Some(&want), (d, net.node_chunk));
             assert!(same_bits(&m_got, &m_want), "cast {cast}");
             let (mut g_want, mut g_got) = (g.clone(), g.clone());
             node_update_plain(&net.g2m_grid_nodes, &mut g_want, None, d);
-            node_update(&net.g2m_grid_nodes, &mut g_got, None, d);
+            node_update(&net.g2m_grid_nodes, &mut g_got, None, (d, net.node_chunk));
             assert!(same_bits(&g_got, &g_want), "cast {cast}");
         }
     }
@@ -227,7 +227,7 @@ fn processor_step_cpu_time_blocked_vs_plain() {
                     let mut s = Scratch::default();
                     let l = EdgeLatents::Carried(&mut e);
                     edge_pass(block, graph, l, (&mm, &mm), (d, cast), &mut agg, &mut s);
-                    node_update(&net.mesh_nodes[0], &mut mm, Some(&agg), d);
+                    node_update(&net.mesh_nodes[0], &mut mm, Some(&agg), (d, ROW_BLOCK));
                 } else {
                     let l = EdgeLatents::Carried(&mut e);
                     edge_pass_plain(block, graph, l, (&mm, &mm), (d, cast), &mut agg);
