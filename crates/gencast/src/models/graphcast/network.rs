@@ -93,7 +93,7 @@ impl EdgeGraph {
         let bytes = n * embedder.d_out() * std::mem::size_of::<f32>();
         let embedded = (bytes <= opts.embedding_cache_bytes).then(|| {
             let mut out = vec![0.0; n * embedder.d_out()];
-            embedder.forward(&features, n, &mut out);
+            block_rows(&embedder, &features, &mut out);
             out
         });
         Ok(EdgeGraph {
@@ -113,7 +113,7 @@ impl EdgeGraph {
             None => {
                 let n = self.senders.len();
                 let mut out = vec![0.0; n * self.embedder.d_out()];
-                self.embedder.forward(&self.features, n, &mut out);
+                block_rows(&self.embedder, &self.features, &mut out);
                 out
             }
         }
@@ -655,7 +655,10 @@ fn edge_pass(
                         None => {
                             let out = sized(&mut embedded, n * d);
                             let f = &graph.features[first * 4..(first + n) * 4];
-                            graph.embedder.forward(f, n, out);
+                            let emb = &graph.embedder;
+                            let pre = sized(&mut ts.pre, n * emb.d_first());
+                            emb.first_with_bias(f, n, 0..4, pre);
+                            emb.tail(pre, n, out, &mut ts.hidden);
                             out
                         }
                     };
@@ -688,6 +691,17 @@ fn node_tasks(
             let n = o.len() / width.max(1);
             task(ts, i * rows..i * rows + n, o)
         });
+}
+
+/// `out = block(x)` for the rows of `x` (`[n, d_in]`), in parallel tasks of [`ROW_BLOCK`] rows.
+fn block_rows(block: &Block, x: &[f32], out: &mut [f32]) {
+    let d_in = block.mlp.d_in();
+    node_tasks(out, block.d_out(), ROW_BLOCK, |ts, r, o| {
+        let n = r.len();
+        let pre = sized(&mut ts.pre, n * block.d_first());
+        block.first_with_bias(&x[r.start * d_in..r.end * d_in], n, 0..d_in, pre);
+        block.tail(pre, n, o, &mut ts.hidden);
+    });
 }
 
 /// `nodes ← nodes + LN(MLP(concat(nodes, agg)))` (or of `nodes` alone when `agg` is `None`),
