@@ -247,3 +247,27 @@ fn processor_step_cpu_time_blocked_vs_plain() {
         }
     });
 }
+
+/// On one thread at the GraphCast_small shape: the CPU time of a whole forward pass in float32
+/// and under the cast, alternating, minimum of two each. Run with `--ignored --nocapture` in an
+/// optimised build.
+#[test]
+#[ignore = "a CPU-time measurement at the GraphCast_small shape (several minutes of CPU)"]
+fn forward_cpu_time_float32_vs_cast() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    pool.install(|| {
+        let nets = [false, true].map(|cast| network(GraphCastPreset::OneDeg, cast, LoadOptions::default()));
+        let x = latents(3, nets[0].graphs.n_grid * nets[0].cin, false);
+        let mut best = [f64::INFINITY; 2];
+        for _ in 0..2 {
+            for (b, net) in best.iter_mut().zip(&nets) {
+                let t = thread_cpu_s();
+                let (_, stages) = net.forward_timed(&x).unwrap();
+                let cpu = thread_cpu_s() - t;
+                println!("cast {}: forward CPU s {cpu:.2} (stage wall s {stages:?})", net.cast);
+                *b = b.min(cpu);
+            }
+        }
+        println!("forward CPU s: float32 {:.2}, cast {:.2}, ratio {:.3}", best[0], best[1], best[1] / best[0]);
+    });
+}
