@@ -98,6 +98,24 @@ impl SegmentPlan {
     /// rows of `agg` (`[n_receivers, d]`), in edge order. The receivers' rows are updated in
     /// place, in parallel.
     pub fn accumulate(&self, c: usize, msg: &[f32], d: usize, agg: &mut [f32]) {
+        self.accumulate_with(c, msg, d, agg, add_rows);
+    }
+
+    /// [`SegmentPlan::accumulate`] under a bfloat16 cast: every addition of a message is
+    /// rounded to bfloat16 (a `segment_sum` in bfloat16), still in edge order per receiver.
+    pub fn accumulate_bf16(&self, c: usize, msg: &[f32], d: usize, agg: &mut [f32]) {
+        self.accumulate_with(c, msg, d, agg, super::bf16::add_rows_round);
+    }
+
+    /// Adds chunk `c`'s messages onto their receivers with `add(isa, row, msg, group, d)`.
+    fn accumulate_with(
+        &self,
+        c: usize,
+        msg: &[f32],
+        d: usize,
+        agg: &mut [f32],
+        add: fn(super::Isa, &mut [f32], &[f32], &[u32], usize),
+    ) {
         let ch = &self.chunks[c];
         assert_eq!(msg.len(), ch.range.len() * d, "segment sum: message rows");
         assert_eq!(
@@ -118,7 +136,7 @@ impl SegmentPlan {
                 // borrowed (unused otherwise) for the whole loop.
                 let out = unsafe { std::slice::from_raw_parts_mut(rows.row(r as usize, d), d) };
                 let group = &ch.edges[ch.offsets[u] as usize..ch.offsets[u + 1] as usize];
-                add_rows(isa, out, msg, group, d);
+                add(isa, out, msg, group, d);
             });
     }
 }
@@ -229,6 +247,36 @@ mod tests {
         }
         for (a, b) in seq.iter().zip(&f64sum) {
             assert!((*a as f64 - b).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn bf16_sum_rounds_every_addition_in_edge_order() {
+        use crate::kernels::bf16::round_bf16;
+        let (ne, nr, d) = (700, 23, 6);
+        let r = recv(ne, nr);
+        let msg: Vec<f32> = (0..ne * d)
+            .map(|i| round_bf16(((i * 31) % 97) as f32 * 0.037 - 1.7))
+            .collect();
+        // The sequential scatter-add, one bfloat16 rounding per addition.
+        let mut seq = vec![0.0f32; nr * d];
+        for e in 0..ne {
+            for c in 0..d {
+                let o = &mut seq[r[e] as usize * d + c];
+                *o = round_bf16(*o + msg[e * d + c]);
+            }
+        }
+        for chunk in [1, 64, 5000] {
+            let plan = SegmentPlan::new(&r, nr, chunk).unwrap();
+            let mut agg = vec![0.0f32; nr * d];
+            for c in 0..plan.n_chunks() {
+                let cr = plan.chunk_range(c);
+                plan.accumulate_bf16(c, &msg[cr.start * d..cr.end * d], d, &mut agg);
+            }
+            assert!(
+                agg.iter().zip(&seq).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "chunk {chunk}"
+            );
         }
     }
 

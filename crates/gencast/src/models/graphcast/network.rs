@@ -11,7 +11,19 @@
 //! sender and receiver projections gathered onto the edges, and node MLPs add the contribution
 //! of each concatenated part in turn, so no concatenated buffer is formed. Edges are processed
 //! in fixed chunks and summed onto their receivers in edge order, so results do not depend on
-//! the number of threads.
+//! the number of threads. Inside a chunk, and over the nodes, tasks of about a hundred rows run
+//! their rows through the whole block (products, gathers, activation, LayerNorm, residual)
+//! while the rows are in cache; every kernel gives the same bits whatever the row blocking.
+//!
+//! The same code evaluates the network under the notebook's `casting.Bfloat16Cast`
+//! (`casting.py`, `deep_typed_graph_net.py` and `graphcast.py` at commit 08cf736), emulated in
+//! float32 arithmetic: the normalised inputs, the structural features and every parameter are
+//! rounded to bfloat16; each matrix product accumulates in float32 (a split first layer sums
+//! its partial products in float32) and is rounded once, and every element-wise op (bias,
+//! swish, residual, LayerNorm arithmetic) rounds its result. LayerNorm mean and variance are
+//! reduced in float32 and rounded; the grid2mesh segment sum is float32 and rounded
+//! (`f32_aggregation=True`), the processor's and mesh2grid's are bfloat16, one rounding per
+//! added message in edge order. The static embeddings are computed once in that arithmetic.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -21,8 +33,9 @@ use super::graphs::GraphCastGraphs;
 use crate::models::graphcast::checkpoint::networks_builder;
 use crate::checkpoint::{GraphCastCheckpoint, ParamLoader};
 use crate::graph::EdgeSet;
+use crate::kernels::bf16::{add_round, round_all, round_bf16};
 use crate::kernels::{gather_add_rows, SegmentPlan};
-use crate::nn::layers::{sized, Mlp};
+use crate::nn::layers::sized;
 use crate::{Error, Result};
 
 /// How a network arranges its work; results are bitwise the same for every choice.
@@ -30,7 +43,8 @@ use crate::{Error, Result};
 pub struct LoadOptions {
     /// Edges per chunk of the edge passes (bounds the per-chunk buffers to this × latent size).
     pub edge_chunk: usize,
-    /// Grid or mesh nodes per chunk of the node updates.
+    /// Grid or mesh nodes per task of the node passes (embedding, updates, output MLP): each
+    /// task runs its rows through the whole MLP while they are in cache.
     pub node_chunk: usize,
     /// Largest static edge embedding kept in memory between calls (bytes); larger ones
     /// (grid↔mesh edges on fine grids) are recomputed chunk by chunk in every pass.
@@ -41,7 +55,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             edge_chunk: 16_384,
-            node_chunk: 16_384,
+            node_chunk: ROW_BLOCK,
             embedding_cache_bytes: 1 << 30,
         }
     }
@@ -70,17 +84,23 @@ impl EdgeGraph {
         opts: LoadOptions,
     ) -> Result<EdgeGraph> {
         let n = edges.len();
+        // Under the cast the edge features enter the embedder as bfloat16.
+        let features = if embedder.cast {
+            edges.features.iter().map(|&v| round_bf16(v)).collect()
+        } else {
+            edges.features.clone()
+        };
         let bytes = n * embedder.d_out() * std::mem::size_of::<f32>();
         let embedded = (bytes <= opts.embedding_cache_bytes).then(|| {
             let mut out = vec![0.0; n * embedder.d_out()];
-            embedder.forward(&edges.features, n, &mut out);
+            block_rows(&embedder, &features, &mut out);
             out
         });
         Ok(EdgeGraph {
             senders: edges.senders.clone(),
             receivers: edges.receivers.clone(),
             plan: SegmentPlan::new(&edges.receivers, n_receivers, opts.edge_chunk.max(1))?,
-            features: edges.features.clone(),
+            features,
             embedder,
             embedded,
         })
@@ -93,7 +113,7 @@ impl EdgeGraph {
             None => {
                 let n = self.senders.len();
                 let mut out = vec![0.0; n * self.embedder.d_out()];
-                self.embedder.forward(&self.features, n, &mut out);
+                block_rows(&self.embedder, &self.features, &mut out);
                 out
             }
         }
@@ -117,6 +137,10 @@ pub struct GraphCastStages {
 #[derive(Debug, Clone)]
 pub struct GraphCast {
     graphs: Arc<GraphCastGraphs>,
+    /// Whether the network computes under the bfloat16 cast.
+    cast: bool,
+    /// The grid-node structural features rounded to bfloat16 `[Ng, 3]` (under the cast only).
+    grid_features_bf16: Option<Vec<f32>>,
     node_chunk: usize,
     cin: usize,
     cout: usize,
@@ -134,7 +158,8 @@ pub struct GraphCast {
     m2g: EdgeGraph,
     m2g_edges: Block,
     m2g_grid_nodes: Block,
-    decoder: Mlp,
+    /// The output MLP (a block without LayerNorm).
+    decoder: Block,
 }
 
 /// Checks an edge set's arrays and node indices against the node counts.
@@ -173,6 +198,18 @@ impl GraphCast {
         graphs: Arc<GraphCastGraphs>,
         opts: LoadOptions,
     ) -> Result<GraphCast> {
+        Self::load_as(ckpt, graphs, opts, false)
+    }
+
+    /// [`GraphCast::load_with`] under the bfloat16 cast when `cast`: every parameter is held
+    /// rounded to bfloat16 (no float32 copy is kept) and the static embeddings are computed in
+    /// the cast's arithmetic.
+    pub fn load_as(
+        ckpt: &GraphCastCheckpoint,
+        graphs: Arc<GraphCastGraphs>,
+        opts: LoadOptions,
+        cast: bool,
+    ) -> Result<GraphCast> {
         let cfg = &ckpt.model_config;
         cfg.check()?;
         let (ng, nm) = (graphs.n_grid, graphs.n_mesh);
@@ -191,89 +228,98 @@ impl GraphCast {
         let dh = (d, cfg.hidden_layers);
         let mut l = ParamLoader::new(&ckpt.params, &ckpt.path);
         let g = networks_builder("grid2mesh_gnn");
-        let g2m_edge_embed = Block::load(
+        let g2m_edge_embed = Block::load_as(
             &mut l,
             &format!("{g}encoder_edges_grid2mesh"),
             4,
             dh,
             d,
             true,
+            cast,
         );
-        let g2m_grid_embed = Block::load(
+        let g2m_grid_embed = Block::load_as(
             &mut l,
             &format!("{g}encoder_nodes_grid_nodes"),
             cin + 3,
             dh,
             d,
             true,
+            cast,
         );
-        let g2m_mesh_embed = Block::load(
+        let g2m_mesh_embed = Block::load_as(
             &mut l,
             &format!("{g}encoder_nodes_mesh_nodes"),
             cin + 3,
             dh,
             d,
             true,
+            cast,
         );
-        let g2m_edges = Block::load(
+        let g2m_edges = Block::load_as(
             &mut l,
             &format!("{g}processor_edges_0_grid2mesh"),
             3 * d,
             dh,
             d,
             true,
+            cast,
         );
-        let g2m_grid_nodes = Block::load(
+        let g2m_grid_nodes = Block::load_as(
             &mut l,
             &format!("{g}processor_nodes_0_grid_nodes"),
             d,
             dh,
             d,
             true,
+            cast,
         );
-        let g2m_mesh_nodes = Block::load(
+        let g2m_mesh_nodes = Block::load_as(
             &mut l,
             &format!("{g}processor_nodes_0_mesh_nodes"),
             2 * d,
             dh,
             d,
             true,
+            cast,
         );
         let p = networks_builder("mesh_gnn");
         let mesh_edge_embed =
-            Block::load(&mut l, &format!("{p}encoder_edges_mesh"), 4, dh, d, true);
+            Block::load_as(&mut l, &format!("{p}encoder_edges_mesh"), 4, dh, d, true, cast);
         let mut mesh_edges = Vec::with_capacity(cfg.gnn_msg_steps);
         let mut mesh_nodes = Vec::with_capacity(cfg.gnn_msg_steps);
         for k in 0..cfg.gnn_msg_steps {
             let e = format!("{p}processor_edges_{k}_mesh");
-            mesh_edges.push(Block::load(&mut l, &e, 3 * d, dh, d, true));
+            mesh_edges.push(Block::load_as(&mut l, &e, 3 * d, dh, d, true, cast));
             let n = format!("{p}processor_nodes_{k}_mesh_nodes");
-            mesh_nodes.push(Block::load(&mut l, &n, 2 * d, dh, d, true));
+            mesh_nodes.push(Block::load_as(&mut l, &n, 2 * d, dh, d, true, cast));
         }
         let m = networks_builder("mesh2grid_gnn");
-        let m2g_edge_embed = Block::load(
+        let m2g_edge_embed = Block::load_as(
             &mut l,
             &format!("{m}encoder_edges_mesh2grid"),
             4,
             dh,
             d,
             true,
+            cast,
         );
-        let m2g_edges = Block::load(
+        let m2g_edges = Block::load_as(
             &mut l,
             &format!("{m}processor_edges_0_mesh2grid"),
             3 * d,
             dh,
             d,
             true,
+            cast,
         );
-        let m2g_grid_nodes = Block::load(
+        let m2g_grid_nodes = Block::load_as(
             &mut l,
             &format!("{m}processor_nodes_0_grid_nodes"),
             2 * d,
             dh,
             d,
             true,
+            cast,
         );
         // The decoder's mesh-node update exists in the checkpoint but its output is unused.
         let _ = Block::load(
@@ -284,26 +330,34 @@ impl GraphCast {
             d,
             true,
         );
-        let mut sizes = vec![d; cfg.hidden_layers];
-        sizes.push(cout);
-        let decoder = Mlp::load(
+        let decoder = Block::load_as(
             &mut l,
-            &format!("{m}decoder_nodes_grid_nodes_mlp"),
+            &format!("{m}decoder_nodes_grid_nodes"),
             d,
-            &sizes,
-            crate::kernels::Act::Swish,
+            dh,
+            cout,
+            false,
+            cast,
         );
         l.finish()?;
 
+        let bf16 = |x: &[f32]| x.iter().map(|&v| round_bf16(v)).collect::<Vec<f32>>();
         // Mesh nodes receive zeros in place of the stacked inputs: only the structural columns
         // contribute to the first layer.
         let mut mesh_embedded = vec![0.0; nm * d];
         {
+            let sm = if cast {
+                bf16(&graphs.mesh_node_features)
+            } else {
+                graphs.mesh_node_features.clone()
+            };
             let mut pre = vec![0.0; nm * g2m_mesh_embed.d_first()];
-            g2m_mesh_embed.first_with_bias(&graphs.mesh_node_features, nm, cin..cin + 3, &mut pre);
+            g2m_mesh_embed.first_with_bias(&sm, nm, cin..cin + 3, &mut pre);
             g2m_mesh_embed.tail(&mut pre, nm, &mut mesh_embedded, &mut Vec::new());
         }
         Ok(GraphCast {
+            cast,
+            grid_features_bf16: cast.then(|| bf16(&graphs.grid_node_features)),
             g2m: EdgeGraph::new(&graphs.grid2mesh, nm, g2m_edge_embed, opts)?,
             mesh: EdgeGraph::new(&graphs.mesh, nm, mesh_edge_embed, opts)?,
             m2g: EdgeGraph::new(&graphs.mesh2grid, ng, m2g_edge_embed, opts)?,
@@ -393,49 +447,49 @@ impl GraphCast {
         let mut times = [0f64; 3];
         let t = std::time::Instant::now();
 
-        // Encoder: grid-node embedding from the inputs and the structural features.
+        // Encoder: grid-node embedding from the inputs and the structural features (both
+        // rounded to bfloat16 under the cast).
         let mut g = vec![0.0; ng * d];
-        let sg = &self.graphs.grid_node_features;
+        let sg = match &self.grid_features_bf16 {
+            Some(sg) => sg,
+            None => &self.graphs.grid_node_features,
+        };
         let b = &self.g2m_grid_embed;
-        for (c, rows) in chunks(ng, self.node_chunk) {
+        node_tasks(&mut g, d, self.node_chunk, |ts, rows, out| {
             let n = rows.len();
-            let pre = sized(&mut scratch.pre, n * b.d_first());
-            b.first_with_bias(&x[rows.start * cin..rows.end * cin], n, 0..cin, pre);
+            let pre = sized(&mut ts.pre, n * b.d_first());
+            let xc = &x[rows.start * cin..rows.end * cin];
+            if self.cast {
+                let xr = sized(&mut ts.out, xc.len());
+                xr.iter_mut()
+                    .zip(xc)
+                    .for_each(|(r, &v)| *r = round_bf16(v));
+                b.first_with_bias(xr, n, 0..cin, pre);
+            } else {
+                b.first_with_bias(xc, n, 0..cin, pre);
+            }
             b.first_accumulate(&sg[rows.start * 3..rows.end * 3], n, cin..cin + 3, pre);
-            b.tail(
-                pre,
-                n,
-                &mut g[c * self.node_chunk * d..][..n * d],
-                &mut scratch.hidden,
-            );
-        }
+            b.tail(pre, n, out, &mut ts.hidden);
+        });
         let m0 = &self.mesh_embedded;
         let mut agg = vec![0.0; nm * d];
+        // grid2mesh sums in float32 even under the cast (`f32_aggregation=True`), then rounds.
         edge_pass(
             &self.g2m_edges,
             &self.g2m,
             EdgeLatents::Static,
             (&g, m0),
-            d,
+            (d, false),
             &mut agg,
             &mut scratch,
         );
+        if self.cast {
+            round_all(&mut agg);
+        }
         scratch.release();
         let mut m = m0.clone();
-        node_update(
-            &self.g2m_mesh_nodes,
-            &mut m,
-            Some(&agg),
-            (d, self.node_chunk),
-            &mut scratch,
-        );
-        node_update(
-            &self.g2m_grid_nodes,
-            &mut g,
-            None,
-            (d, self.node_chunk),
-            &mut scratch,
-        );
+        node_update(&self.g2m_mesh_nodes, &mut m, Some(&agg), (d, self.node_chunk));
+        node_update(&self.g2m_grid_nodes, &mut g, None, (d, self.node_chunk));
         let m1 = keep.is_some().then(|| m.clone());
         let g1 = keep.is_some().then(|| g.clone());
 
@@ -451,17 +505,11 @@ impl GraphCast {
                 &self.mesh,
                 EdgeLatents::Carried(&mut e),
                 (&m, &m),
-                d,
+                (d, self.cast),
                 &mut agg,
                 &mut scratch,
             );
-            node_update(
-                nodes,
-                &mut m,
-                Some(&agg),
-                (d, self.node_chunk),
-                &mut scratch,
-            );
+            node_update(nodes, &mut m, Some(&agg), (d, self.node_chunk));
         }
         drop(e);
         drop(agg);
@@ -475,30 +523,21 @@ impl GraphCast {
             &self.m2g,
             EdgeLatents::Static,
             (&m, &g),
-            d,
+            (d, self.cast),
             &mut agg_g,
             &mut scratch,
         );
         scratch.release();
-        node_update(
-            &self.m2g_grid_nodes,
-            &mut g,
-            Some(&agg_g),
-            (d, self.node_chunk),
-            &mut scratch,
-        );
+        node_update(&self.m2g_grid_nodes, &mut g, Some(&agg_g), (d, self.node_chunk));
         drop(agg_g);
         let mut out = vec![0.0; ng * self.cout];
-        for (c, rows) in chunks(ng, self.node_chunk) {
+        let b = &self.decoder;
+        node_tasks(&mut out, self.cout, self.node_chunk, |ts, rows, y| {
             let n = rows.len();
-            self.decoder.forward(
-                &g[rows.start * d..rows.end * d],
-                n,
-                &mut out[c * self.node_chunk * self.cout..][..n * self.cout],
-                &mut scratch.pre,
-                &mut scratch.hidden,
-            );
-        }
+            let pre = sized(&mut ts.pre, n * b.d_first());
+            b.first_with_bias(&g[rows.start * d..rows.end * d], n, 0..d, pre);
+            b.tail(pre, n, y, &mut ts.hidden);
+        });
         check_finite(&out, self.cout, "decoder output")?;
         times[2] = t.elapsed().as_secs_f64();
         if let (Some(k), Some(m1), Some(g1)) = (keep, m1, g1) {
@@ -508,18 +547,10 @@ impl GraphCast {
     }
 }
 
-/// Row chunks `(index, rows)` of `n` nodes, `size` rows each.
-fn chunks(n: usize, size: usize) -> impl Iterator<Item = (usize, Range<usize>)> {
-    (0..n.div_ceil(size)).map(move |c| (c, c * size..((c + 1) * size).min(n)))
-}
-
 /// Reusable buffers of one forward pass.
 #[derive(Default)]
 struct Scratch {
-    pre: Vec<f32>,
-    hidden: Vec<f32>,
     msg: Vec<f32>,
-    embedded: Vec<f32>,
     senders: Vec<f32>,
     receivers: Vec<f32>,
 }
@@ -541,17 +572,38 @@ enum EdgeLatents<'a> {
     Carried(&'a mut [f32]),
 }
 
+/// Rows per task of the edge and node passes: at most one task of the packed product
+/// (`8·MR` rows), so each product of a task runs on its thread, and a task's intermediates
+/// (`ROW_BLOCK × D` floats each) stay in the core's cache between the passes over them.
+const ROW_BLOCK: usize = 112;
+
+/// Per-task buffers of the edge and node passes.
+#[derive(Default)]
+struct TaskScratch {
+    pre: Vec<f32>,
+    hidden: Vec<f32>,
+    out: Vec<f32>,
+    embedded: Vec<f32>,
+}
+
 /// One edge pass: `msg = LN(MLP(concat(e, s[snd], r[rcv])))` for every edge, summed onto the
-/// receivers into `agg`; carried latents become `e + msg` once the chunk's messages exist.
+/// receivers into `agg` (each addition rounded to bfloat16 when `bf16_sum`); carried latents
+/// become `e + msg` once the chunk's messages exist (rounded under the cast).
+///
+/// Each chunk of edges is computed in tasks of [`ROW_BLOCK`] edges that run the whole block
+/// (product, gathers, activation, second product, LayerNorm, residual) while their rows are in
+/// cache; every value is computed exactly as by separate passes over the chunk, so the bits do
+/// not depend on the blocking.
 fn edge_pass(
     block: &Block,
     graph: &EdgeGraph,
-    mut latents: EdgeLatents<'_>,
+    latents: EdgeLatents<'_>,
     (sender_nodes, receiver_nodes): (&[f32], &[f32]),
-    d: usize,
+    (d, bf16_sum): (usize, bool),
     agg: &mut [f32],
     s: &mut Scratch,
 ) {
+    use rayon::prelude::*;
     let d1 = block.d_first();
     let ns = sender_nodes.len() / d;
     let nr = receiver_nodes.len() / d;
@@ -561,70 +613,128 @@ fn edge_pass(
     };
     proj(sender_nodes, ns, d..2 * d, &mut s.senders);
     proj(receiver_nodes, nr, 2 * d..3 * d, &mut s.receivers);
+    let (s_proj, r_proj) = (&s.senders[..ns * d1], &s.receivers[..nr * d1]);
+    // The message rows of the edges `first..` from their edge latents `e`.
+    let message = |ts: &mut TaskScratch, first: usize, e: &[f32], m: &mut [f32]| {
+        let n = m.len() / d;
+        let pre = sized(&mut ts.pre, n * d1);
+        block.first_with_bias(e, n, 0..d, pre);
+        gather_add_rows(pre, s_proj, &graph.senders[first..first + n], d1);
+        gather_add_rows(pre, r_proj, &graph.receivers[first..first + n], d1);
+        block.tail(pre, n, m, &mut ts.hidden);
+    };
+    let mut latents = latents;
     for c in 0..graph.plan.n_chunks() {
         let range = graph.plan.chunk_range(c);
         let rows = range.len();
-        let pre = sized(&mut s.pre, rows * d1);
-        let rows_of = range.start * d..range.end * d;
-        let e: &[f32] = match (&latents, &graph.embedded) {
-            (EdgeLatents::Carried(all), _) => &all[rows_of.clone()],
-            (EdgeLatents::Static, Some(all)) => &all[rows_of.clone()],
-            (EdgeLatents::Static, None) => {
-                let out = sized(&mut s.embedded, rows * d);
-                let f = &graph.features[range.start * 4..range.end * 4];
-                graph.embedder.forward(f, rows, out);
-                out
-            }
-        };
-        block.first_with_bias(e, rows, 0..d, pre);
-        gather_add_rows(
-            pre,
-            &s.senders[..ns * d1],
-            &graph.senders[range.clone()],
-            d1,
-        );
-        gather_add_rows(
-            pre,
-            &s.receivers[..nr * d1],
-            &graph.receivers[range.clone()],
-            d1,
-        );
         let msg = sized(&mut s.msg, rows * d);
-        block.tail(pre, rows, msg, &mut s.hidden);
-        graph.plan.accumulate(c, msg, d, agg);
-        if let EdgeLatents::Carried(all) = &mut latents {
-            for (r, m) in all[rows_of].iter_mut().zip(msg.iter()) {
-                *r += *m;
+        let blocks = msg.par_chunks_mut(ROW_BLOCK * d).enumerate();
+        match &mut latents {
+            EdgeLatents::Carried(all) => {
+                let e = all[range.start * d..range.end * d].par_chunks_mut(ROW_BLOCK * d);
+                blocks
+                    .zip(e)
+                    .for_each_init(TaskScratch::default, |ts, ((i, m), e)| {
+                        message(ts, range.start + i * ROW_BLOCK, e, m);
+                        if block.cast {
+                            add_round(e, m);
+                        } else {
+                            for (r, v) in e.iter_mut().zip(m.iter()) {
+                                *r += *v;
+                            }
+                        }
+                    });
             }
+            EdgeLatents::Static => {
+                blocks.for_each_init(TaskScratch::default, |ts, (i, m)| {
+                    let first = range.start + i * ROW_BLOCK;
+                    let n = m.len() / d;
+                    let mut embedded = std::mem::take(&mut ts.embedded);
+                    let e: &[f32] = match &graph.embedded {
+                        Some(all) => &all[first * d..(first + n) * d],
+                        None => {
+                            let out = sized(&mut embedded, n * d);
+                            let f = &graph.features[first * 4..(first + n) * 4];
+                            let emb = &graph.embedder;
+                            let pre = sized(&mut ts.pre, n * emb.d_first());
+                            emb.first_with_bias(f, n, 0..4, pre);
+                            emb.tail(pre, n, out, &mut ts.hidden);
+                            out
+                        }
+                    };
+                    message(ts, first, e, m);
+                    ts.embedded = embedded;
+                });
+            }
+        }
+        if bf16_sum {
+            graph.plan.accumulate_bf16(c, msg, d, agg);
+        } else {
+            graph.plan.accumulate(c, msg, d, agg);
         }
     }
 }
 
+/// Runs `task(scratch, rows, out_rows)` in parallel over the tasks of `rows` rows of the
+/// `[n, width]` buffer `out`.
+fn node_tasks(
+    out: &mut [f32],
+    width: usize,
+    rows: usize,
+    task: impl Fn(&mut TaskScratch, Range<usize>, &mut [f32]) + Sync,
+) {
+    use rayon::prelude::*;
+    let rows = rows.max(1);
+    out.par_chunks_mut(rows * width.max(1))
+        .enumerate()
+        .for_each_init(TaskScratch::default, |ts, (i, o)| {
+            let n = o.len() / width.max(1);
+            task(ts, i * rows..i * rows + n, o)
+        });
+}
+
+/// `out = block(x)` for the rows of `x` (`[n, d_in]`), in parallel tasks of [`ROW_BLOCK`] rows.
+fn block_rows(block: &Block, x: &[f32], out: &mut [f32]) {
+    let d_in = block.mlp.d_in();
+    node_tasks(out, block.d_out(), ROW_BLOCK, |ts, r, o| {
+        let n = r.len();
+        let pre = sized(&mut ts.pre, n * block.d_first());
+        block.first_with_bias(&x[r.start * d_in..r.end * d_in], n, 0..d_in, pre);
+        block.tail(pre, n, o, &mut ts.hidden);
+    });
+}
+
 /// `nodes ← nodes + LN(MLP(concat(nodes, agg)))` (or of `nodes` alone when `agg` is `None`),
-/// in chunks of rows.
+/// in tasks of `rows` rows; under the cast the sum is rounded.
 fn node_update(
     block: &Block,
     nodes: &mut [f32],
     agg: Option<&[f32]>,
-    (d, chunk): (usize, usize),
-    s: &mut Scratch,
+    (d, rows): (usize, usize),
 ) {
-    let n_nodes = nodes.len() / d;
-    for (_, rows) in chunks(n_nodes, chunk) {
-        let n = rows.len();
-        let span = rows.start * d..rows.end * d;
-        let pre = sized(&mut s.pre, n * block.d_first());
-        block.first_with_bias(&nodes[span.clone()], n, 0..d, pre);
+    let d1 = block.d_first();
+    node_tasks(nodes, d, rows, |ts, r, x| {
+        let n = r.len();
+        let pre = sized(&mut ts.pre, n * d1);
+        block.first_with_bias(x, n, 0..d, pre);
         if let Some(a) = agg {
-            block.first_accumulate(&a[span.clone()], n, d..2 * d, pre);
+            block.first_accumulate(&a[r.start * d..r.end * d], n, d..2 * d, pre);
         }
-        let out = sized(&mut s.msg, n * d);
-        block.tail(pre, n, out, &mut s.hidden);
-        for (o, &u) in nodes[span].iter_mut().zip(out.iter()) {
-            *o += u;
+        let out = sized(&mut ts.out, n * d);
+        block.tail(pre, n, out, &mut ts.hidden);
+        if block.cast {
+            add_round(x, out);
+        } else {
+            for (o, &u) in x.iter_mut().zip(out.iter()) {
+                *o += u;
+            }
         }
-    }
+    });
 }
+
+#[cfg(all(test, feature = "bench"))]
+#[path = "network_tests.rs"]
+mod tests;
 
 /// Fails with the first non-finite value of a `[rows, width]` buffer.
 fn check_finite(x: &[f32], width: usize, stage: &str) -> Result<()> {
