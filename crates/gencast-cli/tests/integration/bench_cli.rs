@@ -256,10 +256,17 @@ fn graphcast_bench_times_the_bf16_cast_and_refuses_it_elsewhere() {
     ]);
     assert_eq!(f32["precision"], "f32");
     assert_eq!(bf16["precision"], "bf16-cast");
-    // The cast network is timed whole: no stage split, the same sizes as float32.
-    for key in ["encoder_s", "processor_s", "decoder_s"] {
-        assert!(f32[key].as_f64().unwrap() > 0.0, "{key}");
-        assert!(bf16.get(key).is_none(), "{key}: {bf16}");
+    // Both precisions run one code path: the cast is split into the same stages, whose
+    // medians add up to no more than the step's, and has the same sizes as float32.
+    for r in [&f32, &bf16] {
+        let mut sum = 0.0;
+        for key in ["encoder_s", "processor_s", "decoder_s"] {
+            let s = r[key].as_f64().unwrap_or(-1.0);
+            assert!(s > 0.0, "{key}: {r}");
+            sum += s;
+        }
+        // Medians of parts need not add up exactly; 1 % covers the clock's granularity.
+        assert!(sum <= r["step_s"].as_f64().unwrap() * 1.01, "{r}");
     }
     for key in [
         "num_params",

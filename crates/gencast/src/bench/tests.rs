@@ -239,7 +239,7 @@ fn family_options_are_refused_elsewhere() {
 }
 
 #[test]
-fn the_bf16_cast_is_timed_whole_on_every_path() {
+fn the_bf16_cast_is_split_into_stages_on_every_path() {
     let opts = BenchOptions {
         precision: Some(Precision::Bf16Cast),
         isas: Isa::supported(),
@@ -247,10 +247,15 @@ fn the_bf16_cast_is_timed_whole_on_every_path() {
     };
     let r = run(&opts, &mut |_| {}).unwrap();
     assert!(r.isa_outputs_identical);
-    assert!(r.isa_comparison.iter().all(|c| c.stages_s.is_none()));
+    assert!(r.isa_comparison.iter().all(|c| c.stages_s.is_some()));
     let FamilyReport::GraphCast(g) = &r.details else {
         panic!("{:?}", r.details)
     };
     assert_eq!(g.precision, "bf16-cast");
-    assert!(g.encoder_s.is_none() && g.step_s > 0.0);
+    let stages = [g.encoder_s, g.processor_s, g.decoder_s];
+    assert!(
+        stages.iter().all(|s| s.is_some_and(|s| s > 0.0)),
+        "{stages:?}"
+    );
+    assert!(g.step_s > 0.0);
 }
