@@ -3,7 +3,8 @@
 //! GraphCast_small shape.
 
 use super::*;
-use crate::bench::graphcast::{random_graphcast_checkpoint, GraphCastPreset};
+use crate::bench::graphcast::random_graphcast_checkpoint;
+use crate::bench::Preset;
 use crate::bench::random::grid_coordinates;
 
 /// [`edge_pass`] as one pass per operation over each whole chunk of edges.
@@ -80,9 +81,9 @@ fn node_update_plain(block: &Block, nodes: &mut [f32], agg: Option<&[f32]>, d: u
 }
 
 /// A random-weight network of `preset`.
-fn network(preset: GraphCastPreset, cast: bool, opts: LoadOptions) -> GraphCast {
+fn network(preset: Preset, cast: bool, opts: LoadOptions) -> GraphCast {
     let ckpt = random_graphcast_checkpoint(preset, 7).unwrap();
-    let (lat, lon) = grid_coordinates(preset.shape().resolution_deg);
+    let (lat, lon) = grid_coordinates(preset.shape().resolution_deg());
     let graphs = GraphCastGraphs::build(&ckpt.model_config, &lat, &lon).unwrap();
     GraphCast::load_as(&ckpt, Arc::new(graphs), opts, cast).unwrap()
 }
@@ -111,7 +112,7 @@ fn blocked_passes_equal_plain_passes_bit_for_bit() {
                 embedding_cache_bytes: 0,
             },
         ] {
-            let net = network(GraphCastPreset::Tiny, cast, opts);
+            let net = network(Preset::GraphCastTiny, cast, opts);
             let (ng, nm, d) = (net.graphs.n_grid, net.graphs.n_mesh, net.d);
             let g = latents(1, ng * d, cast);
             let m = latents(2, nm * d, cast);
@@ -184,7 +185,7 @@ fn processor_step_cpu_time_blocked_vs_plain() {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     pool.install(|| {
         for cast in [false, true] {
-            let net = network(GraphCastPreset::OneDeg, cast, LoadOptions::default());
+            let net = network(Preset::GraphCastOneDeg, cast, LoadOptions::default());
             let (nm, d) = (net.graphs.n_mesh, net.d);
             let m = latents(2, nm * d, cast);
             let (block, graph) = (&net.mesh_edges[0], &net.mesh);
@@ -256,7 +257,7 @@ fn processor_step_cpu_time_blocked_vs_plain() {
 fn forward_cpu_time_float32_vs_cast() {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     pool.install(|| {
-        let nets = [false, true].map(|cast| network(GraphCastPreset::OneDeg, cast, LoadOptions::default()));
+        let nets = [false, true].map(|cast| network(Preset::GraphCastOneDeg, cast, LoadOptions::default()));
         let x = latents(3, nets[0].graphs.n_grid * nets[0].cin, false);
         let mut best = [f64::INFINITY; 2];
         for _ in 0..2 {
