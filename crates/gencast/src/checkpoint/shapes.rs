@@ -21,3 +21,27 @@ pub(crate) fn mlp(
         out.push((module, "b".into(), vec![cols]));
     }
 }
+
+/// The grid2mesh GNN's MLPs (`DeepTypedGraphNet` with one message-passing step, the same in
+/// both families) with their input widths, for `cin` stacked grid channels and latent `d`.
+pub(crate) fn grid2mesh_mlps(cin: usize, d: usize) -> [(&'static str, usize); 6] {
+    [
+        ("encoder_edges_grid2mesh", 4),
+        ("encoder_nodes_grid_nodes", cin + 3),
+        ("encoder_nodes_mesh_nodes", cin + 3),
+        ("processor_edges_0_grid2mesh", 3 * d),
+        ("processor_nodes_0_grid_nodes", d),
+        ("processor_nodes_0_mesh_nodes", 2 * d),
+    ]
+}
+
+/// The mesh2grid GNN's MLPs before its output MLP (the same in both families), with their
+/// input widths for latent `d`.
+pub(crate) fn mesh2grid_mlps(d: usize) -> [(&'static str, usize); 4] {
+    [
+        ("encoder_edges_mesh2grid", 4),
+        ("processor_edges_0_mesh2grid", 3 * d),
+        ("processor_nodes_0_grid_nodes", 2 * d),
+        ("processor_nodes_0_mesh_nodes", d),
+    ]
+}

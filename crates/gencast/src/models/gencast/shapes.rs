@@ -2,7 +2,7 @@
 //! configuration alone.
 
 use super::config::{DenoiserArchitectureConfig, NoiseEncoderConfig};
-use crate::checkpoint::shapes::{mlp, ExpectedParam};
+use crate::checkpoint::shapes::{grid2mesh_mlps, mesh2grid_mlps, mlp, ExpectedParam};
 
 /// Pushes the `LinearNormConditioning` layer `<prefix>_norm_conditioning/linear`.
 fn cond(out: &mut Vec<ExpectedParam>, prefix: &str, c: usize, d: usize) {
@@ -45,14 +45,7 @@ pub fn expected_params_with_output(
 
     // Encoder.
     let g = "grid2mesh_gnn/~_networks_builder/";
-    for (name, input) in [
-        ("encoder_edges_grid2mesh", 4),
-        ("encoder_nodes_grid_nodes", cin + 3),
-        ("encoder_nodes_mesh_nodes", cin + 3),
-        ("processor_edges_0_grid2mesh", 3 * d),
-        ("processor_nodes_0_grid_nodes", d),
-        ("processor_nodes_0_mesh_nodes", 2 * d),
-    ] {
+    for (name, input) in grid2mesh_mlps(cin, d) {
         let prefix = format!("{g}{name}");
         mlp(&mut out, &prefix, input, d, h, d);
         cond(&mut out, &prefix, c, d);
@@ -85,12 +78,7 @@ pub fn expected_params_with_output(
 
     // Decoder.
     let m = "mesh2grid_gnn/~_networks_builder/";
-    for (name, input) in [
-        ("encoder_edges_mesh2grid", 4),
-        ("processor_edges_0_mesh2grid", 3 * d),
-        ("processor_nodes_0_grid_nodes", 2 * d),
-        ("processor_nodes_0_mesh_nodes", d),
-    ] {
+    for (name, input) in mesh2grid_mlps(d) {
         let prefix = format!("{m}{name}");
         mlp(&mut out, &prefix, input, d, h, d);
         cond(&mut out, &prefix, c, d);

@@ -9,7 +9,7 @@ use crate::checkpoint::is_graphcast_archive;
 use crate::checkpoint::keys::ConfigReader;
 use crate::checkpoint::npz::NpzArchive;
 use crate::checkpoint::params::{ParamLoader, Params};
-use crate::checkpoint::shapes::ExpectedParam;
+use crate::checkpoint::shapes::{grid2mesh_mlps, mesh2grid_mlps, ExpectedParam};
 use crate::graph::MAX_MESH_SIZE;
 use crate::variables::is_static;
 use crate::{Error, Result};
@@ -245,14 +245,7 @@ pub fn expected_graphcast_params(cfg: &ModelConfig, cin: usize, cout: usize) -> 
     let h = cfg.hidden_layers;
     let mut out = Vec::new();
     let g = networks_builder("grid2mesh_gnn");
-    for (name, input) in [
-        ("encoder_edges_grid2mesh", 4),
-        ("encoder_nodes_grid_nodes", cin + 3),
-        ("encoder_nodes_mesh_nodes", cin + 3),
-        ("processor_edges_0_grid2mesh", 3 * d),
-        ("processor_nodes_0_grid_nodes", d),
-        ("processor_nodes_0_mesh_nodes", 2 * d),
-    ] {
+    for (name, input) in grid2mesh_mlps(cin, d) {
         block(&mut out, &format!("{g}{name}"), input, d, h, d, true);
     }
     let p = networks_builder("mesh_gnn");
@@ -272,12 +265,7 @@ pub fn expected_graphcast_params(cfg: &ModelConfig, cin: usize, cout: usize) -> 
         block(&mut out, &nodes, 2 * d, d, h, d, true);
     }
     let m = networks_builder("mesh2grid_gnn");
-    for (name, input) in [
-        ("encoder_edges_mesh2grid", 4),
-        ("processor_edges_0_mesh2grid", 3 * d),
-        ("processor_nodes_0_grid_nodes", 2 * d),
-        ("processor_nodes_0_mesh_nodes", d),
-    ] {
+    for (name, input) in mesh2grid_mlps(d) {
         block(&mut out, &format!("{m}{name}"), input, d, h, d, true);
     }
     block(
