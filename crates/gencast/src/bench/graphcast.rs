@@ -13,7 +13,6 @@ use super::random::{grid_coordinates, lcg_unit};
 use super::report::FamilyReport;
 use super::{sys, BenchOptions};
 use crate::checkpoint::{GraphCastCheckpoint, ModelConfig, Params, TaskConfig};
-use crate::models::graphcast::bf16::round_bf16;
 use crate::models::graphcast::checkpoint::expected_graphcast_params;
 use crate::models::graphcast::rollout::{GraphCastModel, Precision};
 use crate::models::graphcast::GraphCastGraphs;
@@ -205,21 +204,11 @@ impl BenchFamily for GraphCastBench {
     }
 
     /// One forward pass on the same inputs whatever the index, with its encoder, processor and
-    /// decoder seconds; the cast network's output is rounded to bfloat16 as a forecast step
-    /// rounds it.
+    /// decoder seconds (the cast network's output is already bfloat16-valued).
     fn run_unit(&mut self, _index: usize, out: &mut Vec<f32>) -> Result<Option<[f64; 3]>> {
-        match &self.net {
-            GraphCastModel::F32(n) => {
-                let (y, stages) = n.forward_timed(&self.x)?;
-                *out = y;
-                Ok(Some(stages))
-            }
-            GraphCastModel::Bf16Cast(n) => {
-                let (y, stages) = n.forward_timed(&self.x)?;
-                *out = y.into_iter().map(round_bf16).collect();
-                Ok(Some(stages))
-            }
-        }
+        let (y, stages) = self.net.network().forward_timed(&self.x)?;
+        *out = y;
+        Ok(Some(stages))
     }
 
     fn report(

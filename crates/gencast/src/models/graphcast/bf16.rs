@@ -31,6 +31,11 @@ impl GraphCastBf16 {
         GraphCast::load_as(ckpt, graphs, opts, true).map(GraphCastBf16)
     }
 
+    /// The network underneath, whose code path applies the cast's roundings.
+    pub fn network(&self) -> &GraphCast {
+        &self.0
+    }
+
     /// The graphs the network was loaded for.
     pub fn graphs(&self) -> &Arc<GraphCastGraphs> {
         self.0.graphs()

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::bf16::{round_bf16, GraphCastBf16};
+use super::bf16::GraphCastBf16;
 use super::graphs::GraphCastGraphs;
 use super::inputs::StepInputs;
 use super::network::GraphCast;
@@ -91,12 +91,18 @@ impl GraphCastModel {
         })
     }
 
+    /// The network that computes, in either precision (the cast runs the float32 network's
+    /// code path with its roundings; its output is bfloat16-valued).
+    pub fn network(&self) -> &GraphCast {
+        match self {
+            GraphCastModel::F32(n) => n,
+            GraphCastModel::Bf16Cast(n) => n.network(),
+        }
+    }
+
     /// The graphs the network was loaded for.
     pub fn graphs(&self) -> &Arc<GraphCastGraphs> {
-        match self {
-            GraphCastModel::F32(n) => n.graphs(),
-            GraphCastModel::Bf16Cast(n) => n.graphs(),
-        }
+        self.network().graphs()
     }
 
     /// One step, as [`predict_step`]; under the cast the normalised inputs are rounded to
@@ -107,15 +113,7 @@ impl GraphCastModel {
         task: &TaskConfig,
         stats: &GraphCastStats,
     ) -> Result<Vec<Field>> {
-        match self {
-            GraphCastModel::F32(n) => predict_step(n, inputs, task, stats),
-            GraphCastModel::Bf16Cast(n) => {
-                check_grid(n.graphs(), inputs)?;
-                let x = stack_inputs(inputs, task, stats)?;
-                let out: Vec<f32> = n.forward(&x)?.into_iter().map(round_bf16).collect();
-                to_physical(&out, inputs, task, stats)
-            }
-        }
+        predict_step(self.network(), inputs, task, stats)
     }
 }
 
