@@ -216,9 +216,32 @@ pub fn matmul_packed(
         task(a, c);
         return;
     }
-    c.par_chunks_mut(ROWS_PER_TASK * n)
-        .zip(a.par_chunks((ROWS_PER_TASK * k).max(1)))
-        .for_each(|(cb, ab)| task(ab, cb));
+    let parts = task_rows(m, rayon::current_num_threads());
+    let mut pieces = Vec::with_capacity(parts.len());
+    let (mut a_rest, mut c_rest) = (a, c);
+    for &rows in &parts {
+        let (ab, ar) = a_rest.split_at(rows * k);
+        let (cb, cr) = c_rest.split_at_mut(rows * n);
+        pieces.push((ab, cb));
+        (a_rest, c_rest) = (ar, cr);
+    }
+    pieces.into_par_iter().for_each(|(ab, cb)| task(ab, cb));
+}
+
+/// Rows of each parallel task of an `m`-row product on `threads` threads: whole [`MR`]-row tiles
+/// spread evenly over a number of tasks that is a multiple of `threads` (each about
+/// [`ROWS_PER_TASK`] rows), so that no thread is left with one task more than the others. Where a
+/// row falls does not change its bits (see [`block`]), so the split is free to follow the pool.
+fn task_rows(m: usize, threads: usize) -> Vec<usize> {
+    let tiles = m.div_ceil(MR);
+    let per_task = ROWS_PER_TASK / MR;
+    let threads = threads.max(1);
+    let tasks = tiles.div_ceil(per_task).div_ceil(threads) * threads;
+    let tasks = tasks.min(tiles).max(1);
+    // Task `t` ends at tile ⌊(t + 1)·tiles / tasks⌋: the longer tasks are spread out, so each
+    // half (and each thread's contiguous share) holds its part of them.
+    let end_row = |t: usize| ((t * tiles / tasks) * MR).min(m);
+    (0..tasks).map(|t| end_row(t + 1) - end_row(t)).collect()
 }
 
 /// One task: `rows` rows of `a` against every panel of `b`, on the calling thread, with the
@@ -655,6 +678,40 @@ mod tests {
         (300, 512, 96),
         (257, 4, 515),
     ];
+
+    #[test]
+    fn tasks_cover_every_row_once_in_whole_tiles_balanced_over_the_threads() {
+        for threads in [1, 2, 3, 4, 16] {
+            for m in [113, 224, 1000, 2048, 4096, 6144, 65160] {
+                let parts = task_rows(m, threads);
+                assert_eq!(parts.iter().sum::<usize>(), m, "m {m}, {threads} threads");
+                let (head, last) = parts.split_at(parts.len() - 1);
+                assert!(head.iter().all(|r| r % MR == 0) && last[0] > 0);
+                let (lo, hi) = (head.iter().min().unwrap_or(&last[0]), parts.iter().max());
+                assert!(hi.unwrap() - lo <= MR, "m {m}: {parts:?}");
+                if m.div_ceil(MR) >= 8 * threads {
+                    assert_eq!(parts.len() % threads, 0, "m {m}: {} tasks", parts.len());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_split_over_threads_does_not_change_a_bit() {
+        let (m, k, n) = (1000, 96, 70);
+        let (a, w) = (lcg(21, m * k), lcg(22, k * n));
+        let b = PackedMat::pack(&w, k, n);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut c = vec![0.0f32; m * n];
+            pool.install(|| matmul_packed(&a, b.view(), &mut c, m, false, None));
+            c
+        };
+        let one = run(1);
+        for t in [2, 3, 5] {
+            assert!(one.iter().zip(run(t)).all(|(x, y)| x.to_bits() == y.to_bits()), "{t}");
+        }
+    }
 
     #[test]
     fn pack_round_trips() {

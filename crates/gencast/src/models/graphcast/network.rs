@@ -74,6 +74,9 @@ struct EdgeGraph {
     embedder: Block,
     /// The embedder's output `[E, D]`, if cached.
     embedded: Option<Vec<f32>>,
+    /// For an edge set whose latents stay static (grid2mesh, mesh2grid): the edge processor's
+    /// first layer on the cached embedding, `[E, D']`, in place of `embedded`.
+    first_layer: Option<Vec<f32>>,
 }
 
 impl EdgeGraph {
@@ -103,20 +106,48 @@ impl EdgeGraph {
             features,
             embedder,
             embedded,
+            first_layer: None,
         })
     }
 
-    /// All edge latents `[E, D]` (the processor's starting point).
-    fn all_latents(&self) -> Vec<f32> {
-        match &self.embedded {
-            Some(e) => e.clone(),
-            None => {
-                let n = self.senders.len();
-                let mut out = vec![0.0; n * self.embedder.d_out()];
-                block_rows(&self.embedder, &self.features, &mut out);
-                out
-            }
+    /// For a static edge set processed by `block`: replaces the cached embedding `e` by
+    /// `block`'s first layer on it (`e·W_e + b`, as an edge pass computes it), which is the same
+    /// on every step.
+    fn project_static(mut self, block: &Block) -> EdgeGraph {
+        let Some(mut e) = self.embedded.take() else {
+            return self;
+        };
+        let (d, d1) = (self.embedder.d_out(), block.d_first());
+        if d1 == d {
+            // In place, a task's rows at a time.
+            node_tasks(&mut e, d, ROW_BLOCK, |ts, r, rows| {
+                let x = sized(&mut ts.out, rows.len());
+                x.copy_from_slice(rows);
+                block.first_with_bias(x, r.len(), 0..d, rows);
+            });
+            self.first_layer = Some(e);
+        } else {
+            let mut out = vec![0.0; self.senders.len() * d1];
+            node_tasks(&mut out, d1, ROW_BLOCK, |_, r, o| {
+                block.first_with_bias(&e[r.start * d..r.end * d], r.len(), 0..d, o);
+            });
+            self.first_layer = Some(out);
         }
+        self
+    }
+
+    /// Writes all edge latents `[E, D]` (the processor's starting point) into `buf`.
+    fn all_latents_into<'b>(&self, buf: &'b mut Vec<f32>) -> &'b mut [f32] {
+        use rayon::prelude::*;
+        let out = sized(buf, self.senders.len() * self.embedder.d_out());
+        match &self.embedded {
+            Some(e) => out
+                .par_chunks_mut(1 << 16)
+                .zip(e.par_chunks(1 << 16))
+                .for_each(|(o, e)| o.copy_from_slice(e)),
+            None => block_rows(&self.embedder, &self.features, out),
+        }
+        out
     }
 }
 
@@ -160,6 +191,56 @@ pub struct GraphCast {
     m2g_grid_nodes: Block,
     /// The output MLP (a block without LayerNorm).
     decoder: Block,
+    /// The large buffers of a forward pass, kept between passes.
+    buffers: BufferPool,
+}
+
+/// The node- and edge-sized buffers of a forward pass. They are kept between passes because
+/// writing a freshly allocated buffer first faults in its pages, which costs the later steps of a
+/// rollout time on every thread.
+#[derive(Default)]
+struct Buffers {
+    /// Grid latents `[Ng, D]`.
+    grid: Vec<f32>,
+    /// Mesh latents `[Nm, D]`.
+    mesh: Vec<f32>,
+    /// Message sums onto the mesh `[Nm, D]`.
+    mesh_agg: Vec<f32>,
+    /// The processor's edge latents `[E, D]`, then the decoder's message sums onto the grid
+    /// `[Ng, D]`: one buffer, as the first is dead when the second is made.
+    edges_then_grid_agg: Vec<f32>,
+    /// Per-pass buffers of the edge updates.
+    scratch: Scratch,
+}
+
+/// The [`Buffers`] of a network: one set is taken by a pass and returned after it, so concurrent
+/// passes allocate their own.
+#[derive(Default)]
+struct BufferPool(std::sync::Mutex<Option<Buffers>>);
+
+impl BufferPool {
+    fn take(&self) -> Buffers {
+        self.0.lock().map(|mut b| b.take()).ok().flatten().unwrap_or_default()
+    }
+
+    fn put(&self, b: Buffers) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(b);
+        }
+    }
+}
+
+impl Clone for BufferPool {
+    /// A copy of a network starts with no buffers of its own.
+    fn clone(&self) -> Self {
+        BufferPool::default()
+    }
+}
+
+impl std::fmt::Debug for BufferPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BufferPool")
+    }
 }
 
 /// Checks an edge set's arrays and node indices against the node counts.
@@ -358,9 +439,11 @@ impl GraphCast {
         Ok(GraphCast {
             cast,
             grid_features_bf16: cast.then(|| bf16(&graphs.grid_node_features)),
-            g2m: EdgeGraph::new(&graphs.grid2mesh, nm, g2m_edge_embed, opts)?,
+            g2m: EdgeGraph::new(&graphs.grid2mesh, nm, g2m_edge_embed, opts)?
+                .project_static(&g2m_edges),
             mesh: EdgeGraph::new(&graphs.mesh, nm, mesh_edge_embed, opts)?,
-            m2g: EdgeGraph::new(&graphs.mesh2grid, ng, m2g_edge_embed, opts)?,
+            m2g: EdgeGraph::new(&graphs.mesh2grid, ng, m2g_edge_embed, opts)?
+                .project_static(&m2g_edges),
             graphs,
             node_chunk: opts.node_chunk.max(1),
             cin,
@@ -376,6 +459,7 @@ impl GraphCast {
             m2g_edges,
             m2g_grid_nodes,
             decoder,
+            buffers: BufferPool::default(),
         })
     }
 
@@ -443,19 +527,26 @@ impl GraphCast {
                 found: vec![x.len() / cin.max(1), x.len() % cin.max(1)],
             });
         }
-        let mut scratch = Scratch::default();
+        let mut bufs = self.buffers.take();
+        let Buffers {
+            grid,
+            mesh,
+            mesh_agg,
+            edges_then_grid_agg,
+            scratch,
+        } = &mut bufs;
         let mut times = [0f64; 3];
         let t = std::time::Instant::now();
 
         // Encoder: grid-node embedding from the inputs and the structural features (both
         // rounded to bfloat16 under the cast).
-        let mut g = vec![0.0; ng * d];
+        let g = sized(grid, ng * d);
         let sg = match &self.grid_features_bf16 {
             Some(sg) => sg,
             None => &self.graphs.grid_node_features,
         };
         let b = &self.g2m_grid_embed;
-        node_tasks(&mut g, d, self.node_chunk, |ts, rows, out| {
+        node_tasks(g, d, self.node_chunk, |ts, rows, out| {
             let n = rows.len();
             let pre = sized(&mut ts.pre, n * b.d_first());
             let xc = &x[rows.start * cin..rows.end * cin];
@@ -472,64 +563,62 @@ impl GraphCast {
             b.tail(pre, n, out, &mut ts.hidden);
         });
         let m0 = &self.mesh_embedded;
-        let mut agg = vec![0.0; nm * d];
+        let agg = sized(mesh_agg, nm * d);
+        agg.fill(0.0);
         // grid2mesh sums in float32 even under the cast (`f32_aggregation=True`), then rounds.
         edge_pass(
             &self.g2m_edges,
             &self.g2m,
             EdgeLatents::Static,
-            (&g, m0),
+            (g, m0),
             (d, false),
-            &mut agg,
-            &mut scratch,
+            agg,
+            scratch,
         );
         if self.cast {
-            round_all(&mut agg);
+            round_all(agg);
         }
-        scratch.release();
-        let mut m = m0.clone();
-        node_update(&self.g2m_mesh_nodes, &mut m, Some(&agg), (d, self.node_chunk));
-        node_update(&self.g2m_grid_nodes, &mut g, None, (d, self.node_chunk));
-        let m1 = keep.is_some().then(|| m.clone());
-        let g1 = keep.is_some().then(|| g.clone());
+        let m = sized(mesh, nm * d);
+        m.copy_from_slice(m0);
+        node_update(&self.g2m_mesh_nodes, m, Some(agg), (d, self.node_chunk));
+        node_update(&self.g2m_grid_nodes, g, None, (d, self.node_chunk));
+        let m1 = keep.is_some().then(|| m.to_vec());
+        let g1 = keep.is_some().then(|| g.to_vec());
 
         times[0] = t.elapsed().as_secs_f64();
         let t = std::time::Instant::now();
 
         // Processor: K interaction-network steps with edge residuals.
-        let mut e = self.mesh.all_latents();
+        let e = self.mesh.all_latents_into(edges_then_grid_agg);
         for (edges, nodes) in self.mesh_edges.iter().zip(&self.mesh_nodes) {
             agg.iter_mut().for_each(|v| *v = 0.0);
             edge_pass(
                 edges,
                 &self.mesh,
-                EdgeLatents::Carried(&mut e),
-                (&m, &m),
+                EdgeLatents::Carried(e),
+                (m, m),
                 (d, self.cast),
-                &mut agg,
-                &mut scratch,
+                agg,
+                scratch,
             );
-            node_update(nodes, &mut m, Some(&agg), (d, self.node_chunk));
+            node_update(nodes, m, Some(agg), (d, self.node_chunk));
         }
-        drop(e);
-        drop(agg);
         times[1] = t.elapsed().as_secs_f64();
         let t = std::time::Instant::now();
 
         // Decoder: mesh to grid, then the output MLP.
-        let mut agg_g = vec![0.0; ng * d];
+        let agg_g = sized(edges_then_grid_agg, ng * d);
+        zero(agg_g);
         edge_pass(
             &self.m2g_edges,
             &self.m2g,
             EdgeLatents::Static,
-            (&m, &g),
+            (m, g),
             (d, self.cast),
-            &mut agg_g,
-            &mut scratch,
+            agg_g,
+            scratch,
         );
-        scratch.release();
-        node_update(&self.m2g_grid_nodes, &mut g, Some(&agg_g), (d, self.node_chunk));
-        drop(agg_g);
+        node_update(&self.m2g_grid_nodes, g, Some(agg_g), (d, self.node_chunk));
         let mut out = vec![0.0; ng * self.cout];
         let b = &self.decoder;
         node_tasks(&mut out, self.cout, self.node_chunk, |ts, rows, y| {
@@ -541,27 +630,28 @@ impl GraphCast {
         check_finite(&out, self.cout, "decoder output")?;
         times[2] = t.elapsed().as_secs_f64();
         if let (Some(k), Some(m1), Some(g1)) = (keep, m1, g1) {
-            *k = Some((m1, g1, m));
+            *k = Some((m1, g1, m.to_vec()));
         }
+        self.buffers.put(bufs);
         Ok((out, times))
     }
 }
 
-/// Reusable buffers of one forward pass.
+/// Reusable buffers of the edge passes.
 #[derive(Default)]
 struct Scratch {
     msg: Vec<f32>,
-    senders: Vec<f32>,
-    receivers: Vec<f32>,
+    /// The projections of the larger node set of a pass (the grid nodes in grid2mesh and
+    /// mesh2grid), so one grid-sized buffer serves both.
+    large: Vec<f32>,
+    /// The projections of the other node set.
+    small: Vec<f32>,
 }
 
-impl Scratch {
-    /// Frees the per-node projections of the last edge pass (grid-sized in grid2mesh and
-    /// mesh2grid).
-    fn release(&mut self) {
-        self.senders = Vec::new();
-        self.receivers = Vec::new();
-    }
+/// Sets `x` to zero in parallel.
+fn zero(x: &mut [f32]) {
+    use rayon::prelude::*;
+    x.par_chunks_mut(1 << 16).for_each(|c| c.fill(0.0));
 }
 
 /// The edge latents of an edge pass.
@@ -611,17 +701,28 @@ fn edge_pass(
         let o = sized(out, rows * d1);
         crate::kernels::matmul_packed(x, block.w_rows(r), o, rows, false, None);
     };
-    proj(sender_nodes, ns, d..2 * d, &mut s.senders);
-    proj(receiver_nodes, nr, 2 * d..3 * d, &mut s.receivers);
-    let (s_proj, r_proj) = (&s.senders[..ns * d1], &s.receivers[..nr * d1]);
-    // The message rows of the edges `first..` from their edge latents `e`.
-    let message = |ts: &mut TaskScratch, first: usize, e: &[f32], m: &mut [f32]| {
+    let (s_buf, r_buf) = if ns >= nr {
+        (&mut s.large, &mut s.small)
+    } else {
+        (&mut s.small, &mut s.large)
+    };
+    proj(sender_nodes, ns, d..2 * d, s_buf);
+    proj(receiver_nodes, nr, 2 * d..3 * d, r_buf);
+    let (s_proj, r_proj) = (&s_buf[..ns * d1], &r_buf[..nr * d1]);
+    // The message rows of the edges `first..` from the edge latents' part of the first layer
+    // (in `ts.pre`).
+    let finish = |ts: &mut TaskScratch, first: usize, m: &mut [f32]| {
         let n = m.len() / d;
-        let pre = sized(&mut ts.pre, n * d1);
-        block.first_with_bias(e, n, 0..d, pre);
+        let pre = &mut ts.pre[..n * d1];
         gather_add_rows(pre, s_proj, &graph.senders[first..first + n], d1);
         gather_add_rows(pre, r_proj, &graph.receivers[first..first + n], d1);
         block.tail(pre, n, m, &mut ts.hidden);
+    };
+    // The message rows of the edges `first..` from their edge latents `e`.
+    let message = |ts: &mut TaskScratch, first: usize, e: &[f32], m: &mut [f32]| {
+        let n = m.len() / d;
+        block.first_with_bias(e, n, 0..d, sized(&mut ts.pre, n * d1));
+        finish(ts, first, m);
     };
     let mut latents = latents;
     for c in 0..graph.plan.n_chunks() {
@@ -649,6 +750,11 @@ fn edge_pass(
                 blocks.for_each_init(TaskScratch::default, |ts, (i, m)| {
                     let first = range.start + i * ROW_BLOCK;
                     let n = m.len() / d;
+                    if let Some(p) = &graph.first_layer {
+                        sized(&mut ts.pre, n * d1).copy_from_slice(&p[first * d1..(first + n) * d1]);
+                        finish(ts, first, m);
+                        return;
+                    }
                     let mut embedded = std::mem::take(&mut ts.embedded);
                     let e: &[f32] = match &graph.embedded {
                         Some(all) => &all[first * d..(first + n) * d],

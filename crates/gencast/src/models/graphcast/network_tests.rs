@@ -116,7 +116,10 @@ fn blocked_passes_equal_plain_passes_bit_for_bit() {
             let (ng, nm, d) = (net.graphs.n_grid, net.graphs.n_mesh, net.d);
             let g = latents(1, ng * d, cast);
             let m = latents(2, nm * d, cast);
-            // grid2mesh (static latents, float32 sum) and mesh2grid (bfloat16 sum under the cast).
+            // grid2mesh (static latents, float32 sum) and mesh2grid (bfloat16 sum under the cast);
+            // the plain pass recomputes what the blocked one takes from the cached first layer.
+            assert_eq!(net.g2m.first_layer.is_some(), opts.embedding_cache_bytes > 0);
+            assert_eq!(net.m2g.first_layer.is_some(), opts.embedding_cache_bytes > 0);
             for (block, graph, nodes, n_recv, bf16_sum) in [
                 (&net.g2m_edges, &net.g2m, (&g[..], &m[..]), nm, false),
                 (&net.m2g_edges, &net.m2g, (&m[..], &g[..]), ng, cast),
@@ -130,7 +133,8 @@ fn blocked_passes_equal_plain_passes_bit_for_bit() {
                 assert!(want.iter().any(|v| *v != 0.0));
             }
             // A processor step: carried edge latents and the mesh-node update.
-            let mut e_want = net.mesh.all_latents();
+            let mut e_want = Vec::new();
+            net.mesh.all_latents_into(&mut e_want);
             let mut e_got = e_want.clone();
             let mut want = vec![0.0; nm * d];
             let block = &net.mesh_edges[0];
@@ -189,7 +193,8 @@ fn processor_step_cpu_time_blocked_vs_plain() {
             let (nm, d) = (net.graphs.n_mesh, net.d);
             let m = latents(2, nm * d, cast);
             let (block, graph) = (&net.mesh_edges[0], &net.mesh);
-            let e0 = graph.all_latents();
+            let mut e0 = Vec::new();
+            graph.all_latents_into(&mut e0);
             // One chunk, operation by operation.
             let rows = graph.plan.chunk_range(0).len();
             let d1 = block.d_first();
@@ -271,4 +276,22 @@ fn forward_cpu_time_float32_vs_cast() {
         }
         println!("forward CPU s: float32 {:.2}, cast {:.2}, ratio {:.3}", best[0], best[1], best[1] / best[0]);
     });
+}
+
+#[test]
+fn passes_that_reuse_the_kept_buffers_give_the_same_bits() {
+    for cast in [false, true] {
+        let net = network(Preset::GraphCastTiny, cast, LoadOptions::default());
+        let x = latents(4, net.graphs.n_grid * net.cin, cast);
+        let first = net.forward(&x).unwrap();
+        assert!(net.buffers.0.lock().unwrap().is_some(), "buffers kept after a pass");
+        // A different input in between leaves other values in the kept buffers.
+        let other = latents(5, net.graphs.n_grid * net.cin, cast);
+        assert!(!same_bits(&net.forward(&other).unwrap(), &first));
+        assert!(same_bits(&net.forward(&x).unwrap(), &first), "cast {cast}");
+        // A copy starts with buffers of its own and agrees.
+        assert!(same_bits(&net.clone().forward(&x).unwrap(), &first), "cast {cast}");
+        let stages = net.forward_stages(&x).unwrap();
+        assert!(same_bits(&stages.decoder_output, &first), "cast {cast}");
+    }
 }
