@@ -157,6 +157,11 @@ pub fn add_round(a: &mut [f32], b: &[f32]) {
         .for_each(|(x, y)| add_round_with(isa, x, y));
 }
 
+/// A copy of `x` rounded to bfloat16.
+pub fn rounded(x: &[f32]) -> Vec<f32> {
+    x.iter().map(|&v| round_bf16(v)).collect()
+}
+
 /// Rounds every value in place.
 pub fn round_all(x: &mut [f32]) {
     const BLOCK: usize = 1 << 14;

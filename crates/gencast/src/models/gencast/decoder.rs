@@ -1,7 +1,7 @@
 //! The decoder: the mesh2grid GNN (`mesh2grid_gnn`) and the output MLP on the grid nodes.
 
 use super::encoder::GnnDims;
-use crate::nn::gnn::{project, ChunkSizes, EdgeEmbedder, Workspace};
+use crate::nn::gnn::{add_into, project, ChunkSizes, EdgeEmbedder, Workspace};
 use crate::nn::layers::{sized, CondBlock, Mlp};
 use crate::checkpoint::ParamLoader;
 use crate::graph::Graphs;
@@ -149,9 +149,7 @@ impl Mesh2Grid {
                 let dc = sized(&mut b.e0, rows * d);
                 self.grid_proc.tail(p, rows, &aff_pg, dc, &mut b.scratch);
                 let g2c = sized(&mut b.msg, rows * d);
-                for ((o, &x), &u) in g2c.iter_mut().zip(g1).zip(dc.iter()) {
-                    *o = x + u;
-                }
+                add_into(g2c, g1, dc);
                 self.head.forward(g2c, rows, y, &mut b.pre, &mut b.scratch);
             });
     }

@@ -8,7 +8,7 @@
 //! products over parts of the input) is rounded once, then each element-wise op rounds.
 
 use crate::checkpoint::ParamLoader;
-use crate::kernels::bf16::{bias_act_bf16, layer_norm_bf16, round_bf16};
+use crate::kernels::bf16::{bias_act_bf16, layer_norm_bf16, rounded};
 use crate::kernels::{activation::Act, layer_norm_cond_rows, matmul_packed, PackedMat, PackedRef};
 use crate::nn::layers::{sized, Mlp};
 
@@ -32,11 +32,6 @@ pub struct Block {
     /// Whether the block computes under the bfloat16 cast (its parameters then hold bfloat16
     /// values).
     pub cast: bool,
-}
-
-/// A copy rounded to bfloat16.
-fn rounded(x: &[f32]) -> Vec<f32> {
-    x.iter().map(|&v| round_bf16(v)).collect()
 }
 
 impl Block {
@@ -203,11 +198,21 @@ impl Block {
 
     /// `out[rows, d_out] = LN(MLP(x[rows, d_in]))`.
     pub fn forward(&self, x: &[f32], rows: usize, out: &mut [f32]) {
-        let mut pre = Vec::new();
-        let mut scratch = Vec::new();
-        let d_in = self.mlp.d_in();
-        let p = sized(&mut pre, rows * self.d_first());
-        self.first_with_bias(x, rows, 0..d_in, p);
-        self.tail(p, rows, out, &mut scratch);
+        self.forward_with(x, rows, out, &mut Vec::new(), &mut Vec::new());
+    }
+
+    /// [`Block::forward`] with the caller's buffers for the first layer's output and the hidden
+    /// activations.
+    pub fn forward_with(
+        &self,
+        x: &[f32],
+        rows: usize,
+        out: &mut [f32],
+        pre: &mut Vec<f32>,
+        scratch: &mut Vec<f32>,
+    ) {
+        let p = sized(pre, rows * self.d_first());
+        self.first_with_bias(x, rows, 0..self.mlp.d_in(), p);
+        self.tail(p, rows, out, scratch);
     }
 }

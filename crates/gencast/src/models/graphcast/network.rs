@@ -33,7 +33,7 @@ use super::graphs::GraphCastGraphs;
 use crate::models::graphcast::checkpoint::networks_builder;
 use crate::checkpoint::{GraphCastCheckpoint, ParamLoader};
 use crate::graph::EdgeSet;
-use crate::kernels::bf16::{add_round, round_all, round_bf16};
+use crate::kernels::bf16::{add_round, round_all, round_bf16, rounded};
 use crate::kernels::{gather_add_rows, SegmentPlan};
 use crate::nn::layers::sized;
 use crate::{Error, Result};
@@ -89,14 +89,14 @@ impl EdgeGraph {
         let n = edges.len();
         // Under the cast the edge features enter the embedder as bfloat16.
         let features = if embedder.cast {
-            edges.features.iter().map(|&v| round_bf16(v)).collect()
+            rounded(&edges.features)
         } else {
             edges.features.clone()
         };
         let bytes = n * embedder.d_out() * std::mem::size_of::<f32>();
         let embedded = (bytes <= opts.embedding_cache_bytes).then(|| {
             let mut out = vec![0.0; n * embedder.d_out()];
-            block_rows(&embedder, &features, &mut out);
+            block_rows(&embedder, &features, &mut out, ROW_BLOCK);
             out
         });
         Ok(EdgeGraph {
@@ -117,22 +117,16 @@ impl EdgeGraph {
         let Some(mut e) = self.embedded.take() else {
             return self;
         };
-        let (d, d1) = (self.embedder.d_out(), block.d_first());
-        if d1 == d {
-            // In place, a task's rows at a time.
-            node_tasks(&mut e, d, ROW_BLOCK, |ts, r, rows| {
-                let x = sized(&mut ts.out, rows.len());
-                x.copy_from_slice(rows);
-                block.first_with_bias(x, r.len(), 0..d, rows);
-            });
-            self.first_layer = Some(e);
-        } else {
-            let mut out = vec![0.0; self.senders.len() * d1];
-            node_tasks(&mut out, d1, ROW_BLOCK, |_, r, o| {
-                block.first_with_bias(&e[r.start * d..r.end * d], r.len(), 0..d, o);
-            });
-            self.first_layer = Some(out);
-        }
+        // The first layer's width is the latent size (every block is loaded with hidden width
+        // `d`), so the projection replaces the embedding in place, a task's rows at a time.
+        let d = self.embedder.d_out();
+        assert_eq!(block.d_first(), d, "edge block first-layer width");
+        node_tasks(&mut e, d, ROW_BLOCK, |ts, r, rows| {
+            let x = sized(&mut ts.out, rows.len());
+            x.copy_from_slice(rows);
+            block.first_with_bias(x, r.len(), 0..d, rows);
+        });
+        self.first_layer = Some(e);
         self
     }
 
@@ -145,7 +139,7 @@ impl EdgeGraph {
                 .par_chunks_mut(1 << 16)
                 .zip(e.par_chunks(1 << 16))
                 .for_each(|(o, e)| o.copy_from_slice(e)),
-            None => block_rows(&self.embedder, &self.features, out),
+            None => block_rows(&self.embedder, &self.features, out, ROW_BLOCK),
         }
         out
     }
@@ -422,13 +416,12 @@ impl GraphCast {
         );
         l.finish()?;
 
-        let bf16 = |x: &[f32]| x.iter().map(|&v| round_bf16(v)).collect::<Vec<f32>>();
         // Mesh nodes receive zeros in place of the stacked inputs: only the structural columns
         // contribute to the first layer.
         let mut mesh_embedded = vec![0.0; nm * d];
         {
             let sm = if cast {
-                bf16(&graphs.mesh_node_features)
+                rounded(&graphs.mesh_node_features)
             } else {
                 graphs.mesh_node_features.clone()
             };
@@ -438,7 +431,7 @@ impl GraphCast {
         }
         Ok(GraphCast {
             cast,
-            grid_features_bf16: cast.then(|| bf16(&graphs.grid_node_features)),
+            grid_features_bf16: cast.then(|| rounded(&graphs.grid_node_features)),
             g2m: EdgeGraph::new(&graphs.grid2mesh, nm, g2m_edge_embed, opts)?
                 .project_static(&g2m_edges),
             mesh: EdgeGraph::new(&graphs.mesh, nm, mesh_edge_embed, opts)?,
@@ -620,13 +613,7 @@ impl GraphCast {
         );
         node_update(&self.m2g_grid_nodes, g, Some(agg_g), (d, self.node_chunk));
         let mut out = vec![0.0; ng * self.cout];
-        let b = &self.decoder;
-        node_tasks(&mut out, self.cout, self.node_chunk, |ts, rows, y| {
-            let n = rows.len();
-            let pre = sized(&mut ts.pre, n * b.d_first());
-            b.first_with_bias(&g[rows.start * d..rows.end * d], n, 0..d, pre);
-            b.tail(pre, n, y, &mut ts.hidden);
-        });
+        block_rows(&self.decoder, g, &mut out, self.node_chunk);
         check_finite(&out, self.cout, "decoder output")?;
         times[2] = t.elapsed().as_secs_f64();
         if let (Some(k), Some(m1), Some(g1)) = (keep, m1, g1) {
@@ -737,13 +724,7 @@ fn edge_pass(
                     .zip(e)
                     .for_each_init(TaskScratch::default, |ts, ((i, m), e)| {
                         message(ts, range.start + i * ROW_BLOCK, e, m);
-                        if block.cast {
-                            add_round(e, m);
-                        } else {
-                            for (r, v) in e.iter_mut().zip(m.iter()) {
-                                *r += *v;
-                            }
-                        }
+                        add_residual(block, e, m);
                     });
             }
             EdgeLatents::Static => {
@@ -761,10 +742,9 @@ fn edge_pass(
                         None => {
                             let out = sized(&mut embedded, n * d);
                             let f = &graph.features[first * 4..(first + n) * 4];
-                            let emb = &graph.embedder;
-                            let pre = sized(&mut ts.pre, n * emb.d_first());
-                            emb.first_with_bias(f, n, 0..4, pre);
-                            emb.tail(pre, n, out, &mut ts.hidden);
+                            graph
+                                .embedder
+                                .forward_with(f, n, out, &mut ts.pre, &mut ts.hidden);
                             out
                         }
                     };
@@ -799,15 +779,24 @@ fn node_tasks(
         });
 }
 
-/// `out = block(x)` for the rows of `x` (`[n, d_in]`), in parallel tasks of [`ROW_BLOCK`] rows.
-fn block_rows(block: &Block, x: &[f32], out: &mut [f32]) {
+/// `out = block(x)` for the rows of `x` (`[n, d_in]`), in parallel tasks of `rows` rows.
+fn block_rows(block: &Block, x: &[f32], out: &mut [f32], rows: usize) {
     let d_in = block.mlp.d_in();
-    node_tasks(out, block.d_out(), ROW_BLOCK, |ts, r, o| {
-        let n = r.len();
-        let pre = sized(&mut ts.pre, n * block.d_first());
-        block.first_with_bias(&x[r.start * d_in..r.end * d_in], n, 0..d_in, pre);
-        block.tail(pre, n, o, &mut ts.hidden);
+    node_tasks(out, block.d_out(), rows, |ts, r, o| {
+        let x = &x[r.start * d_in..r.end * d_in];
+        block.forward_with(x, r.len(), o, &mut ts.pre, &mut ts.hidden);
     });
+}
+
+/// The residual `x ← x + y` of `block`'s output `y` (rounded under the cast).
+fn add_residual(block: &Block, x: &mut [f32], y: &[f32]) {
+    if block.cast {
+        add_round(x, y);
+    } else {
+        for (r, &v) in x.iter_mut().zip(y) {
+            *r += v;
+        }
+    }
 }
 
 /// `nodes ← nodes + LN(MLP(concat(nodes, agg)))` (or of `nodes` alone when `agg` is `None`),
@@ -828,13 +817,7 @@ fn node_update(
         }
         let out = sized(&mut ts.out, n * d);
         block.tail(pre, n, out, &mut ts.hidden);
-        if block.cast {
-            add_round(x, out);
-        } else {
-            for (o, &u) in x.iter_mut().zip(out.iter()) {
-                *o += u;
-            }
-        }
+        add_residual(block, x, out);
     });
 }
 
