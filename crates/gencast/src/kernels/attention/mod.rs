@@ -27,7 +27,7 @@ mod tiles;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-use tiles::{score_tile, softmax_group, weighted_tile, PV_COLS};
+use tiles::{score_pair, score_tile, softmax_group, weighted_group, PV_COLS};
 
 /// Keys per tile (one AVX-512 register of `f32`); also the number of softmax-sum lanes.
 pub const TILE: usize = 16;
@@ -378,6 +378,9 @@ impl AttentionPlan {
                     off += GROUP * tiles.len() * TILE;
                 }
                 sc.uses.sort_unstable();
+                // Scores go by pairs of a group's consecutive tiles (slots 2k and 2k + 1).
+                sc.pairs.clear();
+                sc.pairs.extend(sc.uses.iter().filter(|u| u.2 % 2 == 0));
                 let pbuf = grow(&mut sc.p, off);
                 let qbuf = grow(&mut sc.q, ng * GROUP * dh);
                 let obuf = grow(&mut sc.o, ng * GROUP * dhp);
@@ -390,17 +393,17 @@ impl AttentionPlan {
                             qbuf[(gi * GROUP + r) * dh..][..dh].copy_from_slice(&q[src..src + dh]);
                         }
                     }
-                    for &(t, gi, slot) in &sc.uses {
-                        let (t, gi) = (t as usize, gi as usize);
-                        let w = tiles_of(g0 + gi).len() * TILE;
-                        score_tile(
-                            isa,
-                            &qbuf[gi * GROUP * dh..(gi + 1) * GROUP * dh],
-                            &kp[(h * n_tiles + t) * kpanel..][..kpanel],
-                            dh,
-                            &mut pbuf[sc.poff[gi] + slot as usize * TILE..],
-                            w,
-                        );
+                    let panel = |t: u32| &kp[(h * n_tiles + t as usize) * kpanel..][..kpanel];
+                    for &(t, gi, slot) in &sc.pairs {
+                        let (gi, slot) = (gi as usize, slot as usize);
+                        let tiles = tiles_of(g0 + gi);
+                        let w = tiles.len() * TILE;
+                        let q = &qbuf[gi * GROUP * dh..(gi + 1) * GROUP * dh];
+                        let s = &mut pbuf[sc.poff[gi] + slot * TILE..];
+                        match tiles.get(slot + 1) {
+                            Some(&t2) => score_pair(isa, q, [panel(t), panel(t2)], dh, s, w),
+                            None => score_tile(isa, q, panel(t), dh, s, w),
+                        }
                     }
                     for (gi, g) in groups.clone().enumerate() {
                         let (t0, t1) = (self.tile_off[g] as usize, self.tile_off[g + 1] as usize);
@@ -414,16 +417,15 @@ impl AttentionPlan {
                             dm.scale,
                         );
                     }
-                    obuf.fill(0.0);
-                    for &(t, gi, slot) in &sc.uses {
-                        let (t, gi) = (t as usize, gi as usize);
-                        let w = tiles_of(g0 + gi).len() * TILE;
-                        weighted_tile(
+                    let vh = &vp[h * n_tiles * vtile..(h + 1) * n_tiles * vtile];
+                    for gi in 0..ng {
+                        let tiles = tiles_of(g0 + gi);
+                        weighted_group(
                             isa,
-                            &pbuf[sc.poff[gi] + slot as usize * TILE..],
-                            w,
-                            &vp[(h * n_tiles + t) * vtile..][..vtile],
-                            dhp,
+                            &pbuf[sc.poff[gi]..sc.poff[gi] + GROUP * tiles.len() * TILE],
+                            tiles,
+                            vh,
+                            vtile,
                             dhp,
                             &mut obuf[gi * GROUP * dhp..(gi + 1) * GROUP * dhp],
                         );
@@ -465,6 +467,8 @@ unsafe impl Sync for OutRows {}
 struct TaskScratch {
     /// The task's (tile, group, slot) triples, by tile.
     uses: Vec<(u32, u32, u32)>,
+    /// The triples of the even slots (each with the next slot, when there is one), by tile.
+    pairs: Vec<(u32, u32, u32)>,
     /// Start of each group's scores in `p`.
     poff: Vec<usize>,
     q: Vec<f32>,

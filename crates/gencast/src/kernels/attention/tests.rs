@@ -393,3 +393,47 @@ fn validate_rejects_bad_csr() {
     assert!(validate_csr(&[0, 0, 2], &[0, 1], 2).is_err());
     assert!(validate_csr(&[0, 1, 2], &[0, 2], 2).is_err());
 }
+
+#[test]
+fn softmax_gives_the_same_bits_on_every_path() {
+    // Scores far apart (so that exponentials reach the clamp at -87), equal maxima, signed
+    // zeros, a row without neighbours in most tiles, and rows past `rows` (zeroed).
+    let nt = 5;
+    let w = nt * TILE;
+    let raw: Vec<f32> = signed_values(7, GROUP * w)
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| match i % 23 {
+            0 => 0.0,
+            1 => -0.0,
+            2 => 3.0e3,
+            3 => -3.0e3,
+            _ => x * 400.0,
+        })
+        .collect();
+    let masks: Vec<u16> = (0..GROUP * nt)
+        .map(|i| match i % 7 {
+            0 => 0,
+            1 => 0xffff,
+            2 => 1 << (i % 16),
+            _ => (i as u16).wrapping_mul(40_503) | 1,
+        })
+        .collect();
+    for rows in [GROUP, GROUP - 3] {
+        let run = |isa: Isa| {
+            let mut s = raw.clone();
+            tiles::softmax_group(isa, &mut s, &masks, nt, rows, 0.088);
+            s
+        };
+        let want = run(Isa::portable());
+        for (r, row) in want.chunks_exact(w).enumerate() {
+            let sum: f32 = row.iter().sum();
+            // Each row past `rows` is zero; the others are probabilities (f32 sums of up to 80
+            // terms of at most 1: within 1e-5 of 1).
+            assert!(if r < rows { (sum - 1.0).abs() < 1e-5 } else { sum == 0.0 }, "row {r}: {sum}");
+        }
+        for isa in Isa::supported() {
+            assert!(same_bits(&run(isa), &want), "{isa}, {rows} rows");
+        }
+    }
+}

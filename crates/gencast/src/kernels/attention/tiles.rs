@@ -30,6 +30,28 @@ pub(super) fn score_tile(isa: Isa, q: &[f32], panel: &[f32], dh: usize, s: &mut 
     score_tile_portable(isa, q, panel, dh, s, w)
 }
 
+/// [`score_tile`] for two key tiles whose scores lie side by side (`s[r·w + 16..]` holds the
+/// second tile's), with the same chains.
+pub(super) fn score_pair(
+    isa: Isa,
+    q: &[f32],
+    panels: [&[f32]; 2],
+    dh: usize,
+    s: &mut [f32],
+    w: usize,
+) {
+    assert!(q.len() >= GROUP * dh && panels.iter().all(|p| p.len() >= dh * TILE));
+    assert!(w >= 2 * TILE && s.len() >= (GROUP - 1) * w + 2 * TILE);
+    #[cfg(target_arch = "x86_64")]
+    if let crate::kernels::isa::Kind::Avx512 = isa.kind() {
+        // SAFETY: an `Isa` of this kind exists only on CPUs with these features; the bounds of
+        // every access are asserted above.
+        return unsafe { super::x86::score_pair_avx512(q, panels, dh, s, w) };
+    }
+    score_tile(isa, q, panels[0], dh, s, w);
+    score_tile(isa, q, panels[1], dh, &mut s[TILE..], w);
+}
+
 /// Portable form of [`score_tile`], four rows at a time.
 #[inline(always)]
 fn score_tile_generic(q: &[f32], panel: &[f32], dh: usize, s: &mut [f32], w: usize) {
@@ -98,10 +120,30 @@ fn softmax_group_generic(s: &mut [f32], masks: &[u16], nt: usize, rows: usize, s
     }
 }
 
+/// [`softmax_group_generic`] on the instruction set `isa`: the hand-written AVX-512 kernel, or the
+/// generic form compiled for `isa`; every variant returns the same bits (the lane structure is
+/// explicit and nothing is fused).
+pub(super) fn softmax_group(
+    isa: Isa,
+    s: &mut [f32],
+    masks: &[u16],
+    nt: usize,
+    rows: usize,
+    scale: f32,
+) {
+    assert!(s.len() >= GROUP * nt * TILE && masks.len() >= GROUP * nt);
+    #[cfg(target_arch = "x86_64")]
+    if let crate::kernels::isa::Kind::Avx512 = isa.kind() {
+        // SAFETY: an `Isa` of this kind exists only on CPUs with these features; the bounds of
+        // every access are asserted above.
+        return unsafe { super::x86::softmax_group_avx512(s, masks, nt, rows, scale) };
+    }
+    softmax_group_portable(isa, s, masks, nt, rows, scale)
+}
+
 multiversion! {
-    /// [`softmax_group_generic`] compiled for `isa`; every variant returns the same bits (the
-    /// lane structure is explicit and nothing is fused).
-    pub(super) fn softmax_group(s: &mut [f32], masks: &[u16], nt: usize, rows: usize, scale: f32) =
+    /// [`softmax_group_generic`] compiled for `isa`.
+    fn softmax_group_portable(s: &mut [f32], masks: &[u16], nt: usize, rows: usize, scale: f32) =
         softmax_group_generic;
 }
 
@@ -120,21 +162,44 @@ pub(super) fn weighted_tile(
     assert!(dhp.is_multiple_of(PV_COLS) && o.len() >= GROUP * dhp);
     assert!(w >= TILE && p.len() >= (GROUP - 1) * w + TILE);
     assert!(vrow >= dhp && v.len() >= (TILE - 1) * vrow + dhp);
+    // AVX-512 runs whole groups ([`weighted_group`]); this serves the other paths.
     #[cfg(target_arch = "x86_64")]
-    {
-        use crate::kernels::isa::Kind;
-        match isa.kind() {
-            Kind::Avx512 => {
-                // SAFETY: an `Isa` of this kind exists only on CPUs with these features; the
-                // bounds of every access are asserted above.
-                return unsafe { super::x86::weighted_tile_avx512(p, w, v, vrow, dhp, o) };
-            }
-            // SAFETY: as above.
-            Kind::Avx2 => return unsafe { super::x86::weighted_tile_avx2(p, w, v, vrow, dhp, o) },
-            _ => {}
-        }
+    if let crate::kernels::isa::Kind::Avx2 = isa.kind() {
+        // SAFETY: an `Isa` of this kind exists only on CPUs with these features; the bounds of
+        // every access are asserted above.
+        return unsafe { super::x86::weighted_tile_avx2(p, w, v, vrow, dhp, o) };
     }
     weighted_tile_portable(isa, p, w, v, vrow, dhp, o)
+}
+
+/// The weighted sums of one group over all its key tiles: `o[r·dhp + c]` (overwritten) is the
+/// chain of [`weighted_tile`] from `+0` over the keys of `tiles` in order, with the group's
+/// probabilities `p` (`[GROUP][16·tiles.len()]`) and the head's value tiles `vh` (tile `t` at
+/// `vh[t·vtile..]`, rows of `dhp`).
+pub(super) fn weighted_group(
+    isa: Isa,
+    p: &[f32],
+    tiles: &[u32],
+    vh: &[f32],
+    vtile: usize,
+    dhp: usize,
+    o: &mut [f32],
+) {
+    let w = tiles.len() * TILE;
+    assert!(dhp.is_multiple_of(PV_COLS) && vtile >= TILE * dhp && o.len() >= GROUP * dhp);
+    assert!(!tiles.is_empty() && p.len() >= GROUP * w);
+    assert!(tiles.iter().all(|&t| (t as usize + 1) * vtile <= vh.len()));
+    #[cfg(target_arch = "x86_64")]
+    if let crate::kernels::isa::Kind::Avx512 = isa.kind() {
+        // SAFETY: an `Isa` of this kind exists only on CPUs with these features; the bounds of
+        // every access are asserted above.
+        return unsafe { super::x86::weighted_group_avx512(p, tiles, vh, vtile, dhp, o) };
+    }
+    o[..GROUP * dhp].fill(0.0);
+    for (slot, &t) in tiles.iter().enumerate() {
+        let v = &vh[t as usize * vtile..][..vtile];
+        weighted_tile(isa, &p[slot * TILE..], w, v, dhp, dhp, o);
+    }
 }
 
 /// Portable form of [`weighted_tile`].
