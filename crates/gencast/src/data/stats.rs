@@ -228,41 +228,7 @@ impl StatsSet {
     /// `min_by_level.nc` from a directory; the error names every file that is absent.
     pub fn open_dir(dir: impl AsRef<Path>) -> Result<StatsSet> {
         let dir = dir.as_ref();
-        if dir.is_file() {
-            return Err(Error::format(
-                dir,
-                "statistics",
-                format!(
-                    "is a file; expected the folder holding {}",
-                    Self::FILES.join(", ")
-                ),
-            ));
-        }
-        if !dir.is_dir() {
-            return Err(Error::io(
-                dir,
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "statistics directory not found",
-                ),
-            ));
-        }
-        let missing: Vec<&str> = Self::FILES
-            .iter()
-            .copied()
-            .filter(|f| !dir.join(f).is_file())
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::Missing {
-                path: dir.to_path_buf(),
-                what: if missing.len() == 1 {
-                    "statistics file"
-                } else {
-                    "statistics files"
-                },
-                key: missing.join("`, `"),
-            });
-        }
+        check_stats_dir(dir, &Self::FILES)?;
         Ok(StatsSet {
             mean_by_level: NormStats::open(dir.join(Self::FILES[0]))?,
             stddev_by_level: NormStats::open(dir.join(Self::FILES[1]))?,
@@ -270,6 +236,47 @@ impl StatsSet {
             min_by_level: NormStats::open(dir.join(Self::FILES[3]))?,
         })
     }
+}
+
+/// Checks that `dir` is a directory holding every file of `files`; the error says when `dir` is
+/// a file or absent, or names every file that is absent.
+pub(crate) fn check_stats_dir(dir: &Path, files: &[&str]) -> Result<()> {
+    if dir.is_file() {
+        return Err(Error::format(
+            dir,
+            "statistics",
+            format!(
+                "is a file; expected the folder holding {}",
+                files.join(", ")
+            ),
+        ));
+    }
+    if !dir.is_dir() {
+        return Err(Error::io(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "statistics directory not found",
+            ),
+        ));
+    }
+    let missing: Vec<&str> = files
+        .iter()
+        .copied()
+        .filter(|f| !dir.join(f).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Missing {
+        path: dir.to_path_buf(),
+        what: if missing.len() == 1 {
+            "statistics file"
+        } else {
+            "statistics files"
+        },
+        key: missing.join("`, `"),
+    })
 }
 
 fn data_err(path: &Path, variable: &str, detail: String) -> Error {

@@ -38,6 +38,24 @@ fn missing_statistics_files_are_all_named() {
 }
 
 #[test]
+fn statistics_path_that_is_a_file_or_absent_is_named() {
+    let file = fixture("mean_by_level.nc");
+    let text = GraphCastStats::open_dir(&file).unwrap_err().to_string();
+    assert_contains(
+        &text,
+        &[
+            &file.display().to_string(),
+            "is a file",
+            "diffs_stddev_by_level.nc",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let absent = dir.path().join("no-such-folder");
+    let text = GraphCastStats::open_dir(&absent).unwrap_err().to_string();
+    assert_contains(&text, &["no-such-folder", "not found"]);
+}
+
+#[test]
 fn dataset_problems_name_the_culprit() {
     let (ckpt, ds) = open();
     let path = ds.path().display().to_string();

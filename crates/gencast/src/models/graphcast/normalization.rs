@@ -10,6 +10,7 @@ use super::inputs::StepInputs;
 use crate::checkpoint::TaskConfig;
 use crate::data::normalization::{level_norms, LevelNorm};
 use crate::data::stacking::sorted_names;
+use crate::data::stats::check_stats_dir;
 use crate::data::NormStats;
 use crate::forecast::Field;
 use crate::variables::is_static;
@@ -37,18 +38,7 @@ impl GraphCastStats {
     /// Opens the three files from a directory; the error names every file that is absent.
     pub fn open_dir(dir: impl AsRef<Path>) -> Result<GraphCastStats> {
         let dir = dir.as_ref();
-        let missing: Vec<&str> = Self::FILES
-            .iter()
-            .copied()
-            .filter(|f| !dir.join(f).is_file())
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::Missing {
-                path: dir.to_path_buf(),
-                what: "statistics file(s)",
-                key: missing.join("`, `"),
-            });
-        }
+        check_stats_dir(dir, &Self::FILES)?;
         Ok(GraphCastStats {
             mean_by_level: NormStats::open(dir.join(Self::FILES[0]))?,
             stddev_by_level: NormStats::open(dir.join(Self::FILES[1]))?,
