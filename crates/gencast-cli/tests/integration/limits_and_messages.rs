@@ -162,6 +162,17 @@ fn wrong_kinds_of_input_paths_are_named() {
         o,
     ));
     assert!(err.contains("is a file; give the folder"), "{err}");
+    let absent = dir.path().join("no-stats");
+    let (_, _, err) = run(&forecast_args(
+        ckpt.to_str().unwrap(),
+        d,
+        absent.to_str().unwrap(),
+        o,
+    ));
+    assert!(
+        err.contains("--stats") && err.contains("no-stats: no such folder"),
+        "{err}"
+    );
     assert!(is_empty_dir(dir.path()));
 }
 

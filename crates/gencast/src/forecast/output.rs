@@ -61,6 +61,9 @@ pub fn check_input_kinds(
             stats_files.join(", ")
         );
     }
+    if !stats.1.exists() {
+        bail!("{} {}: no such folder", stats.0, stats.1.display());
+    }
     Ok(())
 }
 

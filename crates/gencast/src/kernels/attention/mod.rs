@@ -361,26 +361,26 @@ impl AttentionPlan {
                 let tiles_of = |g: usize| {
                     &self.tiles[self.tile_off[g] as usize..self.tile_off[g + 1] as usize]
                 };
-                // Every (tile, group, slot) of the task, by tile: each key tile is used by all
-                // its groups while it is in cache; each group still sees its tiles in order.
-                sc.uses.clear();
+                // The scores go by pairs of a group's consecutive tiles (slots 2k and 2k + 1),
+                // every pair of the task ordered by its first tile, so that a key tile serves
+                // all its groups while it is in cache. Each score is computed whole, so the
+                // order does not change any bit.
+                sc.pairs.clear();
                 sc.poff.clear();
                 let mut off = 0;
                 for (gi, g) in groups.clone().enumerate() {
                     let tiles = tiles_of(g);
-                    sc.uses.extend(
+                    sc.pairs.extend(
                         tiles
                             .iter()
                             .enumerate()
+                            .step_by(2)
                             .map(|(slot, &t)| (t, gi as u32, slot as u32)),
                     );
                     sc.poff.push(off);
                     off += GROUP * tiles.len() * TILE;
                 }
-                sc.uses.sort_unstable();
-                // Scores go by pairs of a group's consecutive tiles (slots 2k and 2k + 1).
-                sc.pairs.clear();
-                sc.pairs.extend(sc.uses.iter().filter(|u| u.2 % 2 == 0));
+                sc.pairs.sort_unstable();
                 let pbuf = grow(&mut sc.p, off);
                 let qbuf = grow(&mut sc.q, ng * GROUP * dh);
                 let obuf = grow(&mut sc.o, ng * GROUP * dhp);
@@ -465,9 +465,8 @@ unsafe impl Sync for OutRows {}
 /// Per-thread buffers of the attention tasks.
 #[derive(Default)]
 struct TaskScratch {
-    /// The task's (tile, group, slot) triples, by tile.
-    uses: Vec<(u32, u32, u32)>,
-    /// The triples of the even slots (each with the next slot, when there is one), by tile.
+    /// The task's (tile, group, slot) triples of the even slots (each scored with the next
+    /// slot, when there is one), by tile.
     pairs: Vec<(u32, u32, u32)>,
     /// Start of each group's scores in `p`.
     poff: Vec<usize>,
