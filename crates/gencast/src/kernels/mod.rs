@@ -16,7 +16,7 @@ pub mod segment;
 pub(crate) mod testing;
 
 pub use activation::{bias_act, exp_f32, gelu_tanh, sigmoid, swish, Act};
-pub use attention::AttentionPlan;
+pub use attention::{AttentionBuffers, AttentionPlan};
 pub use isa::Isa;
 pub use matmul::{gemm_serial, matmul, MatRef};
 pub use norm::{

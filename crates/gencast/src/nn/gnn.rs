@@ -8,6 +8,7 @@
 use super::layers::{sized, CondAffine, CondBlock};
 use crate::graph::EdgeSet;
 use crate::kernels::{
+    AttentionBuffers,
     affine_rows_into, gather_add_rows, layer_norm_rows, matmul_packed, Act, PackedRef, SegmentPlan,
 };
 use rayon::prelude::*;
@@ -269,6 +270,8 @@ pub struct Workspace {
     pub ffw: Vec<f32>,
     /// Transformer q/k/v `[Nm, 3D]`.
     pub qkv: Vec<f32>,
+    /// The attention's packed keys and values.
+    pub attention: AttentionBuffers,
     /// Edge-update buffers.
     pub edge: EdgeBuffers,
 }

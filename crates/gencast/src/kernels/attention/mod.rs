@@ -296,14 +296,33 @@ impl AttentionPlan {
         dh: usize,
         out: &mut [f32],
     ) {
-        self.attend_with(active(), q, k, v, stride, heads, dh, out)
+        let mut bufs = AttentionBuffers::default();
+        self.attend_with(active(), &mut bufs, q, k, v, stride, heads, dh, out)
     }
 
-    /// [`AttentionPlan::attend`] on the instruction set `isa`.
+    /// [`AttentionPlan::attend`] with the packed keys and values in `bufs`, kept for the next
+    /// call (repeated calls then do not allocate and page-fault them again).
+    #[allow(clippy::too_many_arguments)]
+    pub fn attend_in(
+        &self,
+        bufs: &mut AttentionBuffers,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        stride: usize,
+        heads: usize,
+        dh: usize,
+        out: &mut [f32],
+    ) {
+        self.attend_with(active(), bufs, q, k, v, stride, heads, dh, out)
+    }
+
+    /// [`AttentionPlan::attend_in`] on the instruction set `isa`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn attend_with(
         &self,
         isa: Isa,
+        bufs: &mut AttentionBuffers,
         q: &[f32],
         k: &[f32],
         v: &[f32],
@@ -322,16 +341,20 @@ impl AttentionPlan {
         let n_tiles = n.div_ceil(TILE);
         // Keys as panels `[head][tile][d][16]`, values as rows `[head][rank][dhp]` (zero-padded),
         // so each (head, tile) is one contiguous block.
+        // Every entry of a full tile is written below; a last, partial tile (and the values'
+        // padding columns) is zeroed first, so the extra keys hold `+0` whatever the buffers
+        // held before.
         let kpanel = dh * TILE;
-        let mut kp = vec![0.0f32; heads * n_tiles * kpanel];
+        let kp = grow(&mut bufs.k, heads * n_tiles * kpanel);
         kp.par_chunks_mut(kpanel)
             .enumerate()
             .for_each(|(ht, panel)| {
                 let (h, t) = (ht / n_tiles, ht % n_tiles);
-                for (l, &i) in self.order[t * TILE..n.min((t + 1) * TILE)]
-                    .iter()
-                    .enumerate()
-                {
+                let nodes = &self.order[t * TILE..n.min((t + 1) * TILE)];
+                if nodes.len() < TILE {
+                    panel.fill(0.0);
+                }
+                for (l, &i) in nodes.iter().enumerate() {
                     let src = i as usize * stride + h * dh;
                     for (d, &x) in k[src..src + dh].iter().enumerate() {
                         panel[d * TILE + l] = x;
@@ -339,13 +362,14 @@ impl AttentionPlan {
                 }
             });
         let vtile = TILE * dhp;
-        let mut vp = vec![0.0f32; heads * n_tiles * vtile];
+        let vp = grow(&mut bufs.v, heads * n_tiles * vtile);
         vp.par_chunks_mut(vtile).enumerate().for_each(|(ht, rows)| {
             let (h, t) = (ht / n_tiles, ht % n_tiles);
-            for (l, &i) in self.order[t * TILE..n.min((t + 1) * TILE)]
-                .iter()
-                .enumerate()
-            {
+            let nodes = &self.order[t * TILE..n.min((t + 1) * TILE)];
+            if nodes.len() < TILE || dhp > dh {
+                rows.fill(0.0);
+            }
+            for (l, &i) in nodes.iter().enumerate() {
                 let src = i as usize * stride + h * dh;
                 rows[l * dhp..l * dhp + dh].copy_from_slice(&v[src..src + dh]);
             }
@@ -441,6 +465,16 @@ impl AttentionPlan {
                 }
             });
     }
+}
+
+/// The packed keys and values of an attention call, kept between calls by
+/// [`AttentionPlan::attend_in`].
+#[derive(Debug, Default)]
+pub struct AttentionBuffers {
+    /// Keys as panels `[head][tile][d][16]`.
+    k: Vec<f32>,
+    /// Values as rows `[head][rank][dhp]`.
+    v: Vec<f32>,
 }
 
 /// The output buffer, shared by the tasks that write its disjoint rows.

@@ -105,12 +105,19 @@ const CASES: [(usize, usize, usize, usize); 5] = [
 ];
 
 /// [`AttentionPlan::attend_with`] on rows of `qkv` that interleave queries, keys and values
-/// (stride `3·heads·dh`), into a fresh NaN-filled output.
+/// (stride `3·heads·dh`), into a fresh NaN-filled output, with kept buffers that hold NaN
+/// everywhere (stale contents must not reach the result).
 fn plan_attend(plan: &AttentionPlan, isa: Isa, qkv: &[f32], heads: usize, dh: usize) -> Vec<f32> {
     let d = heads * dh;
     let mut out = vec![f32::NAN; qkv.len() / 3];
+    let len = heads * plan.n().div_ceil(TILE) * TILE * dh.next_multiple_of(tiles::PV_COLS);
+    let mut bufs = AttentionBuffers {
+        k: vec![f32::NAN; len + 7],
+        v: vec![f32::NAN; len + 7],
+    };
     plan.attend_with(
         isa,
+        &mut bufs,
         qkv,
         &qkv[d..],
         &qkv[2 * d..],
@@ -357,6 +364,7 @@ fn timing_on_mesh_4() {
             in_pool(threads, || {
                 plan.attend_with(
                     isa,
+                    &mut AttentionBuffers::default(),
                     &qkv,
                     &qkv[d..],
                     &qkv[2 * d..],

@@ -138,7 +138,8 @@ impl Transformer {
             let qkv = sized(&mut ws.qkv, n * 3 * d);
             matmul_packed(h, b.w_qkv.view(), qkv, n, false, None);
             let o = sized(&mut ws.tmp_b, n * d);
-            attention.attend(qkv, &qkv[d..], &qkv[2 * d..], 3 * d, self.heads, dh, o);
+            let (q, k, v) = (&qkv[..], &qkv[d..], &qkv[2 * d..]);
+            attention.attend_in(&mut ws.attention, q, k, v, 3 * d, self.heads, dh, o);
             // x += o·W_o + b_o
             let t = sized(&mut ws.tmp_a, n * d);
             b.mha_final.apply(o, n, t, Act::Identity);
