@@ -339,11 +339,10 @@ impl AttentionPlan {
         let width = heads * dh;
         let dhp = dh.next_multiple_of(PV_COLS);
         let n_tiles = n.div_ceil(TILE);
-        // Keys as panels `[head][tile][d][16]`, values as rows `[head][rank][dhp]` (zero-padded),
-        // so each (head, tile) is one contiguous block.
-        // Every entry of a full tile is written below; a last, partial tile (and the values'
-        // padding columns) is zeroed first, so the extra keys hold `+0` whatever the buffers
-        // held before.
+        // Keys as panels `[head][tile][d][16]`, values as rows `[head][rank][dhp]`, so each
+        // (head, tile) is one contiguous block. Every entry of a full tile is written; a last,
+        // partial tile (and the values' padding columns) is zeroed first, so the extra keys
+        // hold `+0` whatever the kept buffers held before.
         let kpanel = dh * TILE;
         let kp = grow(&mut bufs.k, heads * n_tiles * kpanel);
         kp.par_chunks_mut(kpanel)
