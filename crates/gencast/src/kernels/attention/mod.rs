@@ -160,7 +160,7 @@ fn lane_tree_sum(acc: [f32; TILE]) -> f32 {
     (s4[0] + s4[2]) + (s4[1] + s4[3])
 }
 
-/// Precomputed sparse structure for [`AttentionPlan::attend`]. The nodes are ranked in a compact
+/// Precomputed sparse structure for [`AttentionPlan::attend_in`]. The nodes are ranked in a compact
 /// order ([`bisection_order`]); keys come in tiles of [`TILE`] rank-consecutive nodes and queries
 /// in groups of [`GROUP`] rank-consecutive nodes. Each group computes its scores and weighted
 /// sums only over the key tiles that hold at least one neighbour of one of its queries; a bit
@@ -284,24 +284,9 @@ impl AttentionPlan {
     }
 
     /// Sparse multi-head attention with the inputs of the per-node oracle and bitwise the same
-    /// result (with `rank` = [`AttentionPlan::rank`]), on the instruction set in use.
-    #[allow(clippy::too_many_arguments)]
-    pub fn attend(
-        &self,
-        q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        stride: usize,
-        heads: usize,
-        dh: usize,
-        out: &mut [f32],
-    ) {
-        let mut bufs = AttentionBuffers::default();
-        self.attend_with(active(), &mut bufs, q, k, v, stride, heads, dh, out)
-    }
-
-    /// [`AttentionPlan::attend`] with the packed keys and values in `bufs`, kept for the next
-    /// call (repeated calls then do not allocate and page-fault them again).
+    /// result (with `rank` = [`AttentionPlan::rank`]), on the instruction set in use, with the
+    /// packed keys and values in `bufs`, kept for the next call (repeated calls then do not
+    /// allocate and page-fault them again).
     #[allow(clippy::too_many_arguments)]
     pub fn attend_in(
         &self,

@@ -88,7 +88,7 @@ multiversion! {
     ) = reference_nodes_generic;
 }
 
-/// Sparse multi-head attention, node by node (the simple form of [`AttentionPlan::attend`]).
+/// Sparse multi-head attention, node by node (the simple form of [`AttentionPlan::attend_in`]).
 ///
 /// `q`, `k` and `v` hold row `i` at `[i·stride, i·stride + heads·dh)` (so one fused `[N, 3D]`
 /// projection buffer can be passed three times with different starting offsets); heads are

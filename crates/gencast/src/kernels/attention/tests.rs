@@ -253,7 +253,8 @@ fn any_order_gives_the_per_node_result() {
     let order: Vec<u32> = (0..n as u32).map(|i| (i * 7) % n as u32).collect();
     let plan = AttentionPlan::with_order(&off, &idx, order).unwrap();
     let mut a = vec![0.0f32; n * d];
-    plan.attend(&qkv, &qkv[d..], &qkv[2 * d..], 3 * d, heads, dh, &mut a);
+    let mut bufs = AttentionBuffers::default();
+    plan.attend_in(&mut bufs, &qkv, &qkv[d..], &qkv[2 * d..], 3 * d, heads, dh, &mut a);
     let mut b = vec![0.0f32; n * d];
     let (q, k, v) = (&qkv[..], &qkv[d..], &qkv[2 * d..]);
     sparse_attention(q, k, v, 3 * d, heads, dh, &off, &idx, plan.rank(), &mut b);

@@ -1,4 +1,4 @@
-//! The per-tile steps of [`super::AttentionPlan::attend`]: scores of a query group against one
+//! The per-tile steps of [`super::AttentionPlan::attend_in`]: scores of a query group against one
 //! key tile, the group's masked softmax, and the weighted sum over one tile, each dispatched to
 //! the hand-written x86-64 micro-kernels or compiled for the active instruction set.
 
